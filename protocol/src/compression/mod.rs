@@ -1,0 +1,1 @@
+//! Compression codecs (placeholder until the compression module lands).
