@@ -9,7 +9,7 @@
 //! - flexible versions keep unknown tagged fields in `unknown_tagged_fields` and write them back;
 //! - a `SPEC` constant describing versions and fields in the spec's own terms.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::primitives::{Reader, Versions};
 use crate::{ApiKey, DecodeError, EncodeError};
@@ -167,12 +167,54 @@ pub fn ensure_default(is_default: bool, field: &'static str, version: i16) -> Re
     if is_default { Ok(()) } else { Err(EncodeError::UnsupportedField { field, version }) }
 }
 
-/// Every message spec this crate implements, for the conformance test.
-pub fn all_specs() -> Vec<MessageSpec> {
-    vec![
-        api_versions::ApiVersionsRequest::SPEC,
-        api_versions::ApiVersionsResponse::SPEC,
-        // metadata::MetadataRequest::SPEC,
-        // metadata::MetadataResponse::SPEC,
-    ]
+/// Why a decode → encode → decode round trip failed (see [`reencode`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoundTripError {
+    /// The input did not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A decoded value did not encode: a codec bug, since decoded values must be encodable at the same version.
+    #[error("decoded value does not re-encode: {0}")]
+    Encode(EncodeError),
+    /// The re-encoded bytes decode to a different value: a codec bug.
+    #[error("re-encoded bytes decode to a different value")]
+    Mismatch,
+}
+
+fn round_trip<M: Message + PartialEq>(body: Bytes, version: i16) -> Result<BytesMut, RoundTripError> {
+    let m = M::decode_exact(&mut Reader::new(body), version)?;
+    let out = m.to_bytes(version).map_err(RoundTripError::Encode)?;
+    let again = M::decode_exact(&mut Reader::new(out.clone().freeze()), version)?;
+    if again != m {
+        return Err(RoundTripError::Mismatch);
+    }
+    Ok(out)
+}
+
+/// Lists every message type once: generates [`all_specs`] and [`reencode`].
+macro_rules! registry {
+    ($($t:ty),* $(,)?) => {
+        /// Every message spec this crate implements, for the conformance test.
+        pub fn all_specs() -> Vec<MessageSpec> {
+            vec![$(<$t as Message>::SPEC),*]
+        }
+
+        /// Decodes `body` as the message whose spec name is `name` (`"MetadataResponse"`) at `version`, re-encodes
+        /// it, and checks that the new bytes decode to the same value. Returns the re-encoded bytes, or `None` for a
+        /// name this crate does not implement. Used by the golden-vector tests and the round-trip fuzz target.
+        pub fn reencode(name: &str, body: Bytes, version: i16) -> Option<Result<BytesMut, RoundTripError>> {
+            $(
+                if name == <$t as Message>::SPEC.name {
+                    return Some(round_trip::<$t>(body, version));
+                }
+            )*
+            None
+        }
+    };
+}
+
+// Add each new message type here (one line per type).
+registry! {
+    api_versions::ApiVersionsRequest,
+    api_versions::ApiVersionsResponse,
 }

@@ -204,7 +204,11 @@ impl Reader {
     /// (compact). `None` means null. The length is checked against the bytes left.
     fn len_prefix(&mut self, compact: bool, wide: bool, what: &'static str) -> Result<Option<usize>, DecodeError> {
         let len = if compact {
-            self.uvarint(what)? as i64 - 1
+            let n = self.uvarint(what)? as i64 - 1;
+            if !wide && n > i16::MAX as i64 {
+                return Err(DecodeError::InvalidLength { what, len: n });
+            }
+            n
         } else if wide {
             self.i32(what)? as i64
         } else {
