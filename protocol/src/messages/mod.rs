@@ -15,7 +15,7 @@ use crate::primitives::{Reader, Versions};
 use crate::{ApiKey, DecodeError, EncodeError};
 
 pub mod api_versions;
-// pub mod metadata;
+pub mod metadata;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,4 +217,6 @@ macro_rules! registry {
 registry! {
     api_versions::ApiVersionsRequest,
     api_versions::ApiVersionsResponse,
+    metadata::MetadataRequest,
+    metadata::MetadataResponse,
 }
