@@ -8,9 +8,13 @@
 //! top-level error code.
 //!
 //! "All topics" is a null topic array from v1 on, but an empty array in v0 (where an empty array cannot mean "no
-//! topics"). [`MetadataRequest::topics`] holds the meaning, not the wire form: `None` is "all topics" at every
-//! version (written as an empty array in v0, and an empty v0 array decodes to `None`), `Some(vec![])` is "no
-//! topics" and cannot be sent at v0.
+//! topics"). The `topics` field of [`MetadataRequest`] holds the meaning, not the wire form: `None` is "all topics"
+//! at every version (written as an empty array in v0, and an empty v0 array decodes to `None`), `Some(vec![])` is
+//! "no topics" and cannot be sent at v0.
+//!
+//! As everywhere in this crate, a value that a version cannot carry is an encode error, also for the fields the spec
+//! marks ignorable (which Java's serializer silently drops): e.g. a non-zero topic id below v10, a leader epoch other
+//! than -1 below v7, or a null topic name below v10 (request) / v12 (response).
 
 use bytes::{BufMut, BytesMut};
 
