@@ -4,7 +4,8 @@
 //! directory with `KAFKAR_GOLDEN_DIR`), each holding the body bytes Java wrote (`hex`) and Java's JSON of the message
 //! (`json`). For every vector of a message this crate implements, decoding and re-encoding must reproduce Java's
 //! bytes exactly. For ApiVersions, Metadata and the headers, the decoded values are also compared with Java's JSON,
-//! field by field, so a decoder that put a value in the wrong field cannot pass by mirroring its encoder.
+//! field by field, so a decoder that put a value in the wrong field cannot pass by mirroring its encoder, and the
+//! unknown tagged fields it kept with the vector's `unknown_tagged_fields` (the `unknown-tags` variants).
 //! Vectors of messages not implemented yet are listed, not failed. Full frames (`golden/frames/*.json`), when
 //! present, check the header version rule and the header bytes too.
 //!
@@ -19,7 +20,7 @@ use kafkar_protocol::header::{RequestHeader, ResponseHeader, request_header_vers
 use kafkar_protocol::messages::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
 use kafkar_protocol::messages::metadata::{MetadataRequest, MetadataResponse};
 use kafkar_protocol::messages::{Message, all_specs, reencode};
-use kafkar_protocol::primitives::Reader;
+use kafkar_protocol::primitives::{RawTaggedField, Reader};
 use kafkar_protocol::{ApiKey, ErrorCode};
 use serde_json::{Map, Value, json};
 
@@ -209,46 +210,65 @@ fn decode_as<M: Message>(body: &[u8], version: i16) -> Result<M, String> {
     M::decode_exact(&mut Reader::new(Bytes::copy_from_slice(body)), version).map_err(|e| e.to_string())
 }
 
-/// Compares the decoded value of a message with Java's JSON; `None` when this test has no JSON check for it.
-fn check_values(spec: &str, body: &[u8], version: i16, java: &Value) -> Option<Vec<String>> {
+/// The kept unknown tagged fields in the vectors' form: `[{"tag": 90, "hex": ""}, ...]`.
+fn tags_json(fields: &[RawTaggedField]) -> Value {
+    fields.iter().map(|f| json!({"tag": f.tag, "hex": hex(&f.data)})).collect()
+}
+
+/// Compares the decoded value of a message with Java's JSON, and the top-level unknown tagged fields it kept with
+/// the vector's `unknown_tagged_fields` (none when absent); `None` when this test has no value check for it.
+fn check_values(spec: &str, body: &[u8], version: i16, vector: &Value) -> Option<Vec<String>> {
     let ours = match spec {
-        "MetadataRequest" => decode_as::<MetadataRequest>(body, version).map(|m| metadata_request_json(&m, version)),
-        "MetadataResponse" => decode_as::<MetadataResponse>(body, version).map(|m| metadata_response_json(&m, version)),
-        "ApiVersionsRequest" => {
-            decode_as::<ApiVersionsRequest>(body, version).map(|m| api_versions_request_json(&m, version))
-        }
-        "ApiVersionsResponse" => {
-            decode_as::<ApiVersionsResponse>(body, version).map(|m| api_versions_response_json(&m, version))
-        }
+        "MetadataRequest" => decode_as::<MetadataRequest>(body, version)
+            .map(|m| (metadata_request_json(&m, version), tags_json(&m.unknown_tagged_fields))),
+        "MetadataResponse" => decode_as::<MetadataResponse>(body, version)
+            .map(|m| (metadata_response_json(&m, version), tags_json(&m.unknown_tagged_fields))),
+        "ApiVersionsRequest" => decode_as::<ApiVersionsRequest>(body, version)
+            .map(|m| (api_versions_request_json(&m, version), tags_json(&m.unknown_tagged_fields))),
+        "ApiVersionsResponse" => decode_as::<ApiVersionsResponse>(body, version)
+            .map(|m| (api_versions_response_json(&m, version), tags_json(&m.unknown_tagged_fields))),
         _ => return None,
     };
     let mut diffs = Vec::new();
     match ours {
-        Ok(ours) => json_diff(&ours, java, "json", &mut diffs),
+        Ok((ours, tags)) => {
+            json_diff(&ours, &vector["json"], "json", &mut diffs);
+            json_diff(&tags, expected_tags(vector), "unknown_tagged_fields", &mut diffs);
+        }
         Err(e) => diffs.push(format!("decode failed: {e}")),
     }
     Some(diffs)
 }
 
+/// The vector's `unknown_tagged_fields`, or an empty list.
+fn expected_tags(vector: &Value) -> &Value {
+    static NONE: Value = Value::Array(Vec::new());
+    match &vector["unknown_tagged_fields"] {
+        Value::Null => &NONE,
+        v => v,
+    }
+}
+
 /// Decodes and re-encodes a header; compares the bytes and the values with Java's JSON.
-fn check_header(spec: &str, body: &[u8], version: i16, java: &Value) -> Result<(), String> {
+fn check_header(spec: &str, body: &[u8], version: i16, vector: &Value) -> Result<(), String> {
     let mut r = Reader::new(Bytes::copy_from_slice(body));
     let mut out = Vec::new();
-    let ours = match spec {
+    let (ours, tags) = match spec {
         "RequestHeader" => {
             let h = RequestHeader::decode(&mut r, version).map_err(|e| format!("decode: {e}"))?;
             h.encode(&mut out, version).map_err(|e| format!("encode: {e}"))?;
-            obj(vec![
+            let fields = obj(vec![
                 ("requestApiKey", Some(json!(h.api_key))),
                 ("requestApiVersion", Some(json!(h.api_version))),
                 ("correlationId", Some(json!(h.correlation_id))),
                 ("clientId", when(version >= 1, json!(h.client_id))),
-            ])
+            ]);
+            (fields, tags_json(&h.unknown_tagged_fields))
         }
         "ResponseHeader" => {
             let h = ResponseHeader::decode(&mut r, version).map_err(|e| format!("decode: {e}"))?;
             h.encode(&mut out, version).map_err(|e| format!("encode: {e}"))?;
-            json!({"correlationId": h.correlation_id})
+            (json!({"correlationId": h.correlation_id}), tags_json(&h.unknown_tagged_fields))
         }
         _ => return Err("unknown header".into()),
     };
@@ -257,7 +277,8 @@ fn check_header(spec: &str, body: &[u8], version: i16, java: &Value) -> Result<(
         return Err(format!("re-encoded bytes differ:\n      java {}\n      ours {}", hex(body), hex(&out)));
     }
     let mut diffs = Vec::new();
-    json_diff(&ours, java, "json", &mut diffs);
+    json_diff(&ours, &vector["json"], "json", &mut diffs);
+    json_diff(&tags, expected_tags(vector), "unknown_tagged_fields", &mut diffs);
     if diffs.is_empty() { Ok(()) } else { Err(diffs.join("\n      ")) }
 }
 
@@ -290,13 +311,16 @@ fn check_vector(path: &Path, t: &mut Tally) -> Result<(), String> {
     let kind = v["kind"].as_str().ok_or("no kind")?;
     let version = v["version"].as_i64().and_then(|x| i16::try_from(x).ok()).ok_or("no version")?;
     let body = unhex(v["hex"].as_str().ok_or("no hex")?)?;
-    let java = &v["json"];
     let spec = spec_name(name, kind)?;
+    // Newer vectors name their spec; it must agree with the name + kind mapping.
+    if let Some(named) = v["spec"].as_str().filter(|n| *n != spec) {
+        return Err(format!("spec {named:?} but name {name:?} and kind {kind:?} give {spec:?}"));
+    }
 
     if kind == "header" {
         *t.checked.entry(spec.clone()).or_default() += 1;
         *t.values.entry(spec.clone()).or_default() += 1;
-        return check_header(&spec, &body, version, java);
+        return check_header(&spec, &body, version, &v);
     }
     let Some(result) = reencode(&spec, Bytes::from(body.clone()), version) else {
         *t.not_implemented.entry(spec).or_default() += 1;
@@ -311,7 +335,7 @@ fn check_vector(path: &Path, t: &mut Tally) -> Result<(), String> {
         }
         Err(e) => problems.push(format!("round trip failed: {e}")),
     }
-    if let Some(diffs) = check_values(&spec, &body, version, java) {
+    if let Some(diffs) = check_values(&spec, &body, version, &v) {
         *t.values.entry(spec.clone()).or_default() += 1;
         problems.extend(diffs);
     }
