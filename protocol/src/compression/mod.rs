@@ -11,7 +11,7 @@
 mod gzip;
 mod lz4;
 mod snappy;
-mod xxhash;
+pub(crate) mod xxhash;
 mod zstd;
 
 use std::fmt;
