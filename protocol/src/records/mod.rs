@@ -7,7 +7,7 @@
 //!   because producers assign sequences when they drain batches, and again on retries.
 //! - [`RecordBatchReader`] walks a buffer of concatenated batches (a Fetch response's `records`), yielding each
 //!   [`RecordBatch`] with its [`BatchHeader`]; records are decoded lazily by [`RecordBatch::records`]. Keys, values and
-//!   header values are [`Bytes`](bytes::Bytes) slices of the input (or of the decompressed buffer): zero-copy. A
+//!   header values are `Bytes` slices of the input (or of the decompressed buffer): zero-copy. A
 //!   batch cut off at the end of the buffer ends the walk without error ([`RecordBatchReader::truncated_tail`]);
 //!   anything malformed before that is a [`DecodeError`](crate::DecodeError).
 //! - [`ControlRecord`] and [`EndTxnMarker`] decode and encode the records of control batches.
