@@ -191,7 +191,7 @@ impl RecordHeaders {
 
     /// The headers in wire order.
     pub fn iter(&self) -> HeaderIter {
-        HeaderIter { r: Reader::new(self.data.clone()), left: self.count }
+        HeaderIter { c: RecordCursor::new(self.data.clone()), left: self.count }
     }
 
     /// The last header with `key` (Java's `Headers.lastHeader`).
@@ -217,7 +217,7 @@ impl IntoIterator for &RecordHeaders {
 /// Iterator over a record's [`Header`]s.
 #[derive(Clone, Debug)]
 pub struct HeaderIter {
-    r: Reader,
+    c: RecordCursor,
     left: u32,
 }
 
@@ -229,7 +229,11 @@ impl Iterator for HeaderIter {
             return None;
         }
         self.left -= 1;
-        match read_header(&mut self.r) {
+        let header = self.c.varint_bytes("header key").and_then(|key| {
+            let key = key.ok_or(DecodeError::UnexpectedNull { what: "header key" })?;
+            Ok(Header { key, value: self.c.varint_bytes("header value")? })
+        });
+        match header {
             Ok(h) => Some(h),
             Err(_) => {
                 // Unreachable for headers validated by the record decoder; stop rather than panic.
@@ -241,32 +245,6 @@ impl Iterator for HeaderIter {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (0, Some(self.left as usize))
-    }
-}
-
-fn read_header(r: &mut Reader) -> Result<Header, DecodeError> {
-    let key = varint_bytes(r, "header key")?.ok_or(DecodeError::UnexpectedNull { what: "header key" })?;
-    let value = varint_bytes(r, "header value")?;
-    Ok(Header { key, value })
-}
-
-/// A varint length (-1: null) and that many bytes.
-#[inline]
-fn varint_bytes(r: &mut Reader, what: &'static str) -> Result<Option<Bytes>, DecodeError> {
-    match r.varint(what)? {
-        -1 => Ok(None),
-        len if len < 0 => Err(DecodeError::InvalidLength { what, len: len.into() }),
-        len => r.bytes_exact(len as usize, what).map(Some),
-    }
-}
-
-/// A varint length (-1: null) and that many bytes, skipped.
-#[inline]
-fn skip_varint_bytes(r: &mut Reader, nullable: bool, what: &'static str) -> Result<(), DecodeError> {
-    match r.varint(what)? {
-        -1 if nullable => Ok(()),
-        len if len < 0 => Err(DecodeError::InvalidLength { what, len: len.into() }),
-        len => r.skip(len as usize, what),
     }
 }
 
@@ -317,7 +295,7 @@ impl RecordBatch {
                 let log_append_time =
                     (self.header.timestamp_type == TimestampType::LogAppendTime).then_some(self.header.max_timestamp);
                 State::V2 {
-                    r: Reader::new(data),
+                    c: RecordCursor::new(data),
                     left: self.header.record_count.unwrap_or(0).max(0) as u32,
                     base_offset: self.header.base_offset,
                     base_timestamp: self.header.base_timestamp,
@@ -339,7 +317,7 @@ pub struct Records {
 
 #[derive(Debug)]
 enum State {
-    V2 { r: Reader, left: u32, base_offset: i64, base_timestamp: i64, log_append_time: Option<i64> },
+    V2 { c: RecordCursor, left: u32, base_offset: i64, base_timestamp: i64, log_append_time: Option<i64> },
     Single(Option<Record>),
     Legacy(legacy::InnerIter),
     Done,
@@ -363,16 +341,16 @@ impl Iterator for Records {
 
     fn next(&mut self) -> Option<Self::Item> {
         let result = match &mut self.state {
-            State::V2 { r, left, base_offset, base_timestamp, log_append_time } => {
+            State::V2 { c, left, base_offset, base_timestamp, log_append_time } => {
                 if *left == 0 {
-                    if r.is_empty() {
+                    if c.remaining() == 0 {
                         self.state = State::Done;
                         return None;
                     }
-                    Err(DecodeError::TrailingBytes { what: "record batch records", count: r.remaining() })
+                    Err(DecodeError::TrailingBytes { what: "record batch records", count: c.remaining() })
                 } else {
                     *left -= 1;
-                    decode_record(r, *base_offset, *base_timestamp, *log_append_time)
+                    c.record(*base_offset, *base_timestamp, *log_append_time)
                 }
             }
             State::Single(record) => return record.take().map(Ok),
@@ -390,53 +368,153 @@ impl Iterator for Records {
     }
 }
 
-/// Decodes one v2 record from `r`.
-#[inline]
-fn decode_record(
-    r: &mut Reader,
-    base_offset: i64,
-    base_timestamp: i64,
-    log_append_time: Option<i64>,
-) -> Result<Record, DecodeError> {
-    let len = r.varint("record length")?;
-    if len < 0 || len as usize > r.remaining() {
-        return Err(DecodeError::InvalidLength { what: "record length", len: len.into() });
+/// A bounded cursor over a records section (or a record's headers): every read checks the bytes left first, and
+/// byte fields come out as [`Bytes`] slices of `data`. A leaner relative of [`Reader`] for the per-record hot path:
+/// single-byte varints take one branch, and nothing is cloned until a key, value or header section is sliced off.
+#[derive(Clone, Debug, Default)]
+struct RecordCursor {
+    data: Bytes,
+    /// Invariant: `pos <= data.len()`.
+    pos: usize,
+}
+
+impl RecordCursor {
+    fn new(data: Bytes) -> RecordCursor {
+        RecordCursor { data, pos: 0 }
     }
-    let len = len as usize;
-    let start = r.remaining();
-    let _attributes = r.i8("record attributes")?;
-    let timestamp_delta = r.varlong("record timestamp delta")?;
-    let offset_delta = r.varint("record offset delta")?;
-    let key = varint_bytes(r, "record key")?;
-    let value = varint_bytes(r, "record value")?;
-    let header_count = r.varint("record header count")?;
-    let used = start - r.remaining();
-    // Every header takes at least two bytes (two varint lengths), within what is left of the record.
-    if header_count < 0 || used > len || header_count as usize > (len - used) / 2 {
-        return Err(DecodeError::InvalidLength { what: "record header count", len: header_count.into() });
+
+    #[inline]
+    fn remaining(&self) -> usize {
+        self.data.len() - self.pos
     }
-    let headers = if header_count == 0 {
-        RecordHeaders::default()
-    } else {
-        let mut data = r.peek_rest().clone();
-        let before = r.remaining();
-        for _ in 0..header_count {
-            skip_varint_bytes(r, false, "header key")?;
-            skip_varint_bytes(r, true, "header value")?;
+
+    #[inline]
+    fn eof(&self, what: &'static str, needed: usize) -> DecodeError {
+        DecodeError::UnexpectedEof { what, needed, remaining: self.remaining() }
+    }
+
+    #[inline]
+    fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
+        let b = *self.data.get(self.pos).ok_or_else(|| self.eof(what, 1))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// An unsigned varint of at most `max_bytes` bytes whose last byte may carry at most `last_max`.
+    #[inline]
+    fn uvarint(&mut self, max_bytes: usize, last_max: u8, what: &'static str) -> Result<u64, DecodeError> {
+        let first = self.u8(what)?;
+        if first < 0x80 {
+            return Ok(first.into());
         }
-        data.truncate(before - r.remaining());
-        RecordHeaders { count: header_count as u32, data }
-    };
-    if start - r.remaining() != len {
-        return Err(DecodeError::Invalid { what: "record", reason: "length does not match the record's fields" });
+        let mut value = u64::from(first & 0x7f);
+        for i in 1..max_bytes {
+            let b = self.u8(what)?;
+            if i == max_bytes - 1 && b > last_max {
+                return Err(DecodeError::VarintOverflow { what });
+            }
+            value |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError::VarintOverflow { what })
     }
-    Ok(Record {
-        offset: base_offset.wrapping_add(offset_delta.into()),
-        timestamp: log_append_time.unwrap_or(base_timestamp.wrapping_add(timestamp_delta)),
-        key,
-        value,
-        headers,
-    })
+
+    /// A zig-zag `varint`.
+    #[inline]
+    fn varint(&mut self, what: &'static str) -> Result<i32, DecodeError> {
+        let v = self.uvarint(5, 0x0f, what)? as u32;
+        Ok(((v >> 1) as i32) ^ -((v & 1) as i32))
+    }
+
+    /// A zig-zag `varlong`.
+    #[inline]
+    fn varlong(&mut self, what: &'static str) -> Result<i64, DecodeError> {
+        let v = self.uvarint(10, 0x01, what)?;
+        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+
+    #[inline]
+    fn skip(&mut self, len: usize, what: &'static str) -> Result<(), DecodeError> {
+        if len > self.remaining() {
+            return Err(self.eof(what, len));
+        }
+        self.pos += len;
+        Ok(())
+    }
+
+    #[inline]
+    fn bytes(&mut self, len: usize, what: &'static str) -> Result<Bytes, DecodeError> {
+        let start = self.pos;
+        self.skip(len, what)?;
+        Ok(self.data.slice(start..self.pos))
+    }
+
+    /// A varint length (-1: null) and that many bytes.
+    #[inline]
+    fn varint_bytes(&mut self, what: &'static str) -> Result<Option<Bytes>, DecodeError> {
+        match self.varint(what)? {
+            -1 => Ok(None),
+            len if len < 0 => Err(DecodeError::InvalidLength { what, len: len.into() }),
+            len => self.bytes(len as usize, what).map(Some),
+        }
+    }
+
+    /// A varint length (-1: null when `nullable`) and that many bytes, skipped.
+    #[inline]
+    fn skip_varint_bytes(&mut self, nullable: bool, what: &'static str) -> Result<(), DecodeError> {
+        match self.varint(what)? {
+            -1 if nullable => Ok(()),
+            len if len < 0 => Err(DecodeError::InvalidLength { what, len: len.into() }),
+            len => self.skip(len as usize, what),
+        }
+    }
+
+    /// Decodes one v2 record.
+    #[inline]
+    fn record(
+        &mut self,
+        base_offset: i64,
+        base_timestamp: i64,
+        log_append_time: Option<i64>,
+    ) -> Result<Record, DecodeError> {
+        let len = self.varint("record length")?;
+        if len < 0 || len as usize > self.remaining() {
+            return Err(DecodeError::InvalidLength { what: "record length", len: len.into() });
+        }
+        let end = self.pos + len as usize;
+        let _attributes = self.u8("record attributes")?;
+        let timestamp_delta = self.varlong("record timestamp delta")?;
+        let offset_delta = self.varint("record offset delta")?;
+        let key = self.varint_bytes("record key")?;
+        let value = self.varint_bytes("record value")?;
+        let header_count = self.varint("record header count")?;
+        // Every header takes at least two bytes (two varint lengths), within what is left of the record.
+        if header_count < 0 || self.pos > end || header_count as usize > (end - self.pos) / 2 {
+            return Err(DecodeError::InvalidLength { what: "record header count", len: header_count.into() });
+        }
+        let headers = if header_count == 0 {
+            RecordHeaders::default()
+        } else {
+            let start = self.pos;
+            for _ in 0..header_count {
+                self.skip_varint_bytes(false, "header key")?;
+                self.skip_varint_bytes(true, "header value")?;
+            }
+            RecordHeaders { count: header_count as u32, data: self.data.slice(start..self.pos) }
+        };
+        if self.pos != end {
+            return Err(DecodeError::Invalid { what: "record", reason: "length does not match the record's fields" });
+        }
+        Ok(Record {
+            offset: base_offset.wrapping_add(offset_delta.into()),
+            timestamp: log_append_time.unwrap_or(base_timestamp.wrapping_add(timestamp_delta)),
+            key,
+            value,
+            headers,
+        })
+    }
 }
 
 /// Reads the batches of a buffer of concatenated batches (magic 0, 1 and 2 may be mixed), one at a time.
