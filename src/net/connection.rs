@@ -85,6 +85,8 @@ struct InFlight {
 
 struct Shared {
     in_flight: Mutex<VecDeque<InFlight>>,
+    /// Wakes the reader when new requests wait, so it re-arms its timeout.
+    added: tokio::sync::Notify,
     dead: watch::Sender<Option<Error>>,
 }
 
@@ -165,7 +167,11 @@ impl Connection {
         let (rd, wr) = stream.into_split();
         let (tx, rx) = mpsc::channel(1024);
         let (dead_tx, dead_rx) = watch::channel(None);
-        let shared = Arc::new(Shared { in_flight: Mutex::new(VecDeque::new()), dead: dead_tx });
+        let shared = Arc::new(Shared {
+            in_flight: Mutex::new(VecDeque::new()),
+            added: tokio::sync::Notify::new(),
+            dead: dead_tx,
+        });
         let span = debug_span!("conn", broker = addr);
         tokio::spawn(write_loop(wr, rx, shared.clone()).instrument(span.clone()));
         tokio::spawn(read_loop(rd, shared.clone(), config.max_response_size).instrument(span));
@@ -181,13 +187,18 @@ impl Connection {
     }
 
     async fn negotiate(&self) -> Result<BrokerVersions> {
-        let req = ApiVersionsRequest {
-            client_software_name: "kafkar".into(),
-            client_software_version: env!("CARGO_PKG_VERSION").into(),
-            ..Default::default()
-        };
         let mut version = API_VERSIONS_VERSION;
         loop {
+            // Client software name and version exist from v3 on; older versions carry an empty body.
+            let req = if version >= 3 {
+                ApiVersionsRequest {
+                    client_software_name: "kafkar".into(),
+                    client_software_version: env!("CARGO_PKG_VERSION").into(),
+                    ..Default::default()
+                }
+            } else {
+                ApiVersionsRequest::default()
+            };
             let body = self.send_raw(&req, version, self.request_timeout).await?;
             let (resp, decoded_at) = ApiVersionsResponse::decode_reply(body, version)?;
             if resp.error_code == ErrorCode::UNSUPPORTED_VERSION && decoded_at == 0 {
@@ -378,6 +389,7 @@ async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>, sha
                 no_reply.push(p.reply);
             }
         }
+        shared.added.notify_one();
         if shared.dead.borrow().is_some() {
             break;
         }
@@ -481,6 +493,7 @@ async fn read_loop(mut rd: OwnedReadHalf, shared: Arc<Shared>, max_frame: usize)
                     return;
                 }
             }
+            _ = shared.added.notified() => {}
             _ = dead.changed() => return,
         }
     }
