@@ -15,6 +15,11 @@ use crate::primitives::{Reader, Versions};
 use crate::{ApiKey, DecodeError, EncodeError};
 
 pub mod api_versions;
+pub mod create_topics;
+pub mod delete_topics;
+pub mod find_coordinator;
+pub mod init_producer_id;
+pub mod produce;
 // pub mod metadata;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
@@ -217,4 +222,14 @@ macro_rules! registry {
 registry! {
     api_versions::ApiVersionsRequest,
     api_versions::ApiVersionsResponse,
+    produce::ProduceRequest,
+    produce::ProduceResponse,
+    init_producer_id::InitProducerIdRequest,
+    init_producer_id::InitProducerIdResponse,
+    find_coordinator::FindCoordinatorRequest,
+    find_coordinator::FindCoordinatorResponse,
+    create_topics::CreateTopicsRequest,
+    create_topics::CreateTopicsResponse,
+    delete_topics::DeleteTopicsRequest,
+    delete_topics::DeleteTopicsResponse,
 }
