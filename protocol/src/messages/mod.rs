@@ -15,6 +15,14 @@ use crate::primitives::{Reader, Versions};
 use crate::{ApiKey, DecodeError, EncodeError};
 
 pub mod api_versions;
+pub mod consumer_group_heartbeat;
+pub mod consumer_protocol;
+#[cfg(test)]
+mod group_test_support;
+pub mod heartbeat;
+pub mod join_group;
+pub mod leave_group;
+pub mod sync_group;
 // pub mod metadata;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
@@ -217,4 +225,16 @@ macro_rules! registry {
 registry! {
     api_versions::ApiVersionsRequest,
     api_versions::ApiVersionsResponse,
+    join_group::JoinGroupRequest,
+    join_group::JoinGroupResponse,
+    sync_group::SyncGroupRequest,
+    sync_group::SyncGroupResponse,
+    heartbeat::HeartbeatRequest,
+    heartbeat::HeartbeatResponse,
+    leave_group::LeaveGroupRequest,
+    leave_group::LeaveGroupResponse,
+    consumer_group_heartbeat::ConsumerGroupHeartbeatRequest,
+    consumer_group_heartbeat::ConsumerGroupHeartbeatResponse,
+    consumer_protocol::ConsumerProtocolSubscription,
+    consumer_protocol::ConsumerProtocolAssignment,
 }
