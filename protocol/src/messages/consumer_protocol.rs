@@ -358,6 +358,15 @@ mod tests {
     }
 
     #[test]
+    fn trailing_bytes_are_ignored_at_known_versions_too() {
+        // Java's ConsumerProtocol does not check for leftover bytes at any version.
+        let m = ConsumerProtocolAssignment { user_data: Some(Bytes::from_static(b"u")), ..Default::default() };
+        let mut b = m.encode_versioned(1).unwrap();
+        b.extend_from_slice(&[0, 1, 2]);
+        assert_eq!(ConsumerProtocolAssignment::decode_versioned(b.freeze()).unwrap(), (m, 1));
+    }
+
+    #[test]
     fn v3_subscription_bytes() {
         let m = ConsumerProtocolSubscription {
             topics: vec!["t".into()],
