@@ -15,11 +15,19 @@ use crate::primitives::{Reader, Versions};
 use crate::{ApiKey, DecodeError, EncodeError};
 
 pub mod api_versions;
+pub mod consumer_group_heartbeat;
+pub mod consumer_protocol;
 pub mod create_topics;
 pub mod delete_topics;
 pub mod find_coordinator;
+#[cfg(test)]
+mod group_test_support;
+pub mod heartbeat;
 pub mod init_producer_id;
+pub mod join_group;
+pub mod leave_group;
 pub mod produce;
+pub mod sync_group;
 // pub mod metadata;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
@@ -232,4 +240,16 @@ registry! {
     create_topics::CreateTopicsResponse,
     delete_topics::DeleteTopicsRequest,
     delete_topics::DeleteTopicsResponse,
+    join_group::JoinGroupRequest,
+    join_group::JoinGroupResponse,
+    sync_group::SyncGroupRequest,
+    sync_group::SyncGroupResponse,
+    heartbeat::HeartbeatRequest,
+    heartbeat::HeartbeatResponse,
+    leave_group::LeaveGroupRequest,
+    leave_group::LeaveGroupResponse,
+    consumer_group_heartbeat::ConsumerGroupHeartbeatRequest,
+    consumer_group_heartbeat::ConsumerGroupHeartbeatResponse,
+    consumer_protocol::ConsumerProtocolSubscription,
+    consumer_protocol::ConsumerProtocolAssignment,
 }
