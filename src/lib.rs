@@ -9,6 +9,7 @@
 pub mod config;
 pub mod error;
 pub mod net;
+pub mod producer;
 
 pub use config::ClientConfig;
 pub use error::{Error, ErrorKind, Result};
