@@ -15,6 +15,10 @@ use crate::primitives::{Reader, Versions};
 use crate::{ApiKey, DecodeError, EncodeError};
 
 pub mod api_versions;
+pub mod fetch;
+#[cfg(test)]
+mod round_trip_checks;
+mod struct_codec;
 // pub mod metadata;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
@@ -217,4 +221,6 @@ macro_rules! registry {
 registry! {
     api_versions::ApiVersionsRequest,
     api_versions::ApiVersionsResponse,
+    fetch::FetchRequest,
+    fetch::FetchResponse,
 }
