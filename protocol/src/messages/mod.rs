@@ -16,6 +16,8 @@ use crate::{ApiKey, DecodeError, EncodeError};
 
 pub mod api_versions;
 pub mod fetch;
+pub mod list_offsets;
+pub mod offset_for_leader_epoch;
 #[cfg(test)]
 mod round_trip_checks;
 mod struct_codec;
@@ -223,4 +225,8 @@ registry! {
     api_versions::ApiVersionsResponse,
     fetch::FetchRequest,
     fetch::FetchResponse,
+    list_offsets::ListOffsetsRequest,
+    list_offsets::ListOffsetsResponse,
+    offset_for_leader_epoch::OffsetForLeaderEpochRequest,
+    offset_for_leader_epoch::OffsetForLeaderEpochResponse,
 }
