@@ -7,8 +7,8 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::struct_codec::{
-    finish_tagged, put_array, put_i32_array, put_nullable_array, put_unknown_tagged, read_array, read_i32_array,
-    read_nullable_array, read_unknown_tagged,
+    finish_tagged, put_array, put_i32_array, put_name_or_id, put_nullable_array, put_unknown_tagged, read_array,
+    read_i32_array, read_name_or_id, read_nullable_array, read_unknown_tagged,
 };
 use super::{
     Decode, Encode, FieldSpec, Message, MessageKind, MessageSpec, Request, check_decode_version, check_encode_version,
@@ -18,6 +18,8 @@ use crate::primitives::{RawTaggedField, Reader, TaggedFieldsWriter, Uuid, Versio
 use crate::{ApiKey, DecodeError, EncodeError, ErrorCode};
 
 const FLEXIBLE: Versions = Versions::from(12);
+/// The last version that names topics; later versions use topic ids.
+const NAMES_UNTIL: i16 = 12;
 
 /// Isolation level that makes every record visible, including those of open and aborted transactions.
 pub const READ_UNCOMMITTED: i8 = 0;
@@ -157,29 +159,6 @@ pub struct ForgottenTopic {
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
 
-/// Writes a topic name (v0-12) or a topic id (v13+), checking that the other one holds its default.
-fn put_topic_name_or_id(
-    buf: &mut BytesMut,
-    name: &str,
-    id: &Uuid,
-    version: i16,
-    flex: bool,
-) -> Result<(), EncodeError> {
-    if version <= 12 {
-        buf.put_string(name, flex, "topic")?;
-        ensure_default(id.is_zero(), "topic_id", version)
-    } else {
-        ensure_default(name.is_empty(), "topic", version)?;
-        buf.put_uuid(id);
-        Ok(())
-    }
-}
-
-/// Reads a topic name (v0-12) or a topic id (v13+).
-fn read_topic_name_or_id(r: &mut Reader, version: i16, flex: bool) -> Result<(String, Uuid), DecodeError> {
-    if version <= 12 { Ok((r.string(flex, "topic")?, Uuid::ZERO)) } else { Ok((String::new(), r.uuid("topic_id")?)) }
-}
-
 impl ReplicaState {
     fn write(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         buf.put_i32(self.replica_id);
@@ -198,13 +177,13 @@ impl ReplicaState {
 
 impl FetchTopic {
     fn write(&self, buf: &mut BytesMut, version: i16, flex: bool) -> Result<(), EncodeError> {
-        put_topic_name_or_id(buf, &self.topic, &self.topic_id, version, flex)?;
+        put_name_or_id(buf, &self.topic, &self.topic_id, version, NAMES_UNTIL, flex, "topic")?;
         put_array(buf, &self.partitions, flex, "partitions", |p, b| p.write(b, version, flex))?;
         put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "topics tagged fields", version)
     }
 
     fn read(r: &mut Reader, version: i16, flex: bool) -> Result<Self, DecodeError> {
-        let (topic, topic_id) = read_topic_name_or_id(r, version, flex)?;
+        let (topic, topic_id) = read_name_or_id(r, version, NAMES_UNTIL, flex, "topic")?;
         // partition, fetch offset and partition max bytes: at least 16 bytes per partition.
         let partitions = read_array(r, flex, 16, "partitions", |r| FetchPartition::read(r, version, flex))?;
         Ok(FetchTopic { topic, topic_id, partitions, unknown_tagged_fields: read_unknown_tagged(r, flex)? })
@@ -288,13 +267,13 @@ impl FetchPartition {
 
 impl ForgottenTopic {
     fn write(&self, buf: &mut BytesMut, version: i16, flex: bool) -> Result<(), EncodeError> {
-        put_topic_name_or_id(buf, &self.topic, &self.topic_id, version, flex)?;
+        put_name_or_id(buf, &self.topic, &self.topic_id, version, NAMES_UNTIL, flex, "topic")?;
         put_i32_array(buf, &self.partitions, flex, "forgotten_topics_data partitions")?;
         put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "forgotten_topics_data tagged fields", version)
     }
 
     fn read(r: &mut Reader, version: i16, flex: bool) -> Result<Self, DecodeError> {
-        let (topic, topic_id) = read_topic_name_or_id(r, version, flex)?;
+        let (topic, topic_id) = read_name_or_id(r, version, NAMES_UNTIL, flex, "topic")?;
         Ok(ForgottenTopic {
             topic,
             topic_id,
@@ -610,13 +589,13 @@ pub struct NodeEndpoint {
 
 impl FetchableTopicResponse {
     fn write(&self, buf: &mut BytesMut, version: i16, flex: bool) -> Result<(), EncodeError> {
-        put_topic_name_or_id(buf, &self.topic, &self.topic_id, version, flex)?;
+        put_name_or_id(buf, &self.topic, &self.topic_id, version, NAMES_UNTIL, flex, "topic")?;
         put_array(buf, &self.partitions, flex, "partitions", |p, b| p.write(b, version, flex))?;
         put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "responses tagged fields", version)
     }
 
     fn read(r: &mut Reader, version: i16, flex: bool) -> Result<Self, DecodeError> {
-        let (topic, topic_id) = read_topic_name_or_id(r, version, flex)?;
+        let (topic, topic_id) = read_name_or_id(r, version, NAMES_UNTIL, flex, "topic")?;
         // Index, error, high watermark, last stable offset, aborted transactions and records: at least 24 bytes.
         let partitions = read_array(r, flex, 24, "partitions", |r| PartitionData::read(r, version, flex))?;
         Ok(FetchableTopicResponse { topic, topic_id, partitions, unknown_tagged_fields: read_unknown_tagged(r, flex)? })

@@ -17,6 +17,8 @@ use crate::{ApiKey, DecodeError, EncodeError};
 pub mod api_versions;
 pub mod fetch;
 pub mod list_offsets;
+pub mod offset_commit;
+pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 #[cfg(test)]
 mod round_trip_checks;
@@ -229,4 +231,8 @@ registry! {
     list_offsets::ListOffsetsResponse,
     offset_for_leader_epoch::OffsetForLeaderEpochRequest,
     offset_for_leader_epoch::OffsetForLeaderEpochResponse,
+    offset_commit::OffsetCommitRequest,
+    offset_commit::OffsetCommitResponse,
+    offset_fetch::OffsetFetchRequest,
+    offset_fetch::OffsetFetchResponse,
 }

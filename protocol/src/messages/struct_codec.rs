@@ -5,7 +5,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::ensure_default;
-use crate::primitives::{RawTaggedField, Reader, TaggedFieldsWriter, WriteExt};
+use crate::primitives::{RawTaggedField, Reader, TaggedFieldsWriter, Uuid, WriteExt};
 use crate::{DecodeError, EncodeError};
 
 /// Writes an array: its count (classic int32 or compact) and then each element with `each`.
@@ -126,4 +126,40 @@ pub(crate) fn put_unknown_tagged(
 /// Reads the tagged section of a structure that has no known tagged fields (nothing in non-flexible versions).
 pub(crate) fn read_unknown_tagged(r: &mut Reader, flex: bool) -> Result<Vec<RawTaggedField>, DecodeError> {
     if flex { r.tagged_fields(|_, _| Ok(false)) } else { Ok(Vec::new()) }
+}
+
+/// Writes a topic's name (up to `last_name_version`) or its id (in later versions), checking that the other one
+/// holds its default (empty name, zero id). `name_field` names the name field in errors.
+pub(crate) fn put_name_or_id(
+    buf: &mut BytesMut,
+    name: &str,
+    id: &Uuid,
+    version: i16,
+    last_name_version: i16,
+    flex: bool,
+    name_field: &'static str,
+) -> Result<(), EncodeError> {
+    if version <= last_name_version {
+        buf.put_string(name, flex, name_field)?;
+        ensure_default(id.is_zero(), "topic_id", version)
+    } else {
+        ensure_default(name.is_empty(), name_field, version)?;
+        buf.put_uuid(id);
+        Ok(())
+    }
+}
+
+/// Reads what [`put_name_or_id`] writes: `(name, Uuid::ZERO)` or `("", id)`.
+pub(crate) fn read_name_or_id(
+    r: &mut Reader,
+    version: i16,
+    last_name_version: i16,
+    flex: bool,
+    name_field: &'static str,
+) -> Result<(String, Uuid), DecodeError> {
+    if version <= last_name_version {
+        Ok((r.string(flex, name_field)?, Uuid::ZERO))
+    } else {
+        Ok((String::new(), r.uuid("topic_id")?))
+    }
 }
