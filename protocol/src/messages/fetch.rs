@@ -1177,6 +1177,18 @@ mod tests {
     }
 
     #[test]
+    fn repeated_or_out_of_order_tags_are_decode_errors() {
+        // A v12 response with no topics, then a tagged section holding tags (5, 3) or (4, 4).
+        for tags in [[5u8, 3], [4, 4]] {
+            let body = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, tags[0], 0, tags[1], 0];
+            let got = FetchResponse::decode_exact(&mut Reader::new(Bytes::copy_from_slice(&body)), 12);
+            assert!(matches!(got, Err(DecodeError::Invalid { what: "tagged fields", .. })), "{tags:?}: {got:?}");
+        }
+        let ok = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 0, 5, 0];
+        assert!(FetchResponse::decode_exact(&mut Reader::new(Bytes::copy_from_slice(&ok)), 12).is_ok());
+    }
+
+    #[test]
     fn known_tag_at_a_version_without_the_field_is_kept_as_unknown() {
         // Tag 1 (replica_state) is defined from v15; at v12 it must round-trip as an unknown field.
         let data = Bytes::from_static(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0]);
