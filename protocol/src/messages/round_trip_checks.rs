@@ -47,6 +47,25 @@ pub(crate) fn check_value<M: Message + PartialEq + Debug>(m: &M, version: i16) -
         let got = M::decode(&mut Reader::new(bytes.slice(..cut)), version);
         prop_assert!(got.is_err(), "truncation at {} of {} decoded: {:?}", cut, bytes.len(), got);
     }
+    check_corruptions::<M>(&bytes, version)
+}
+
+/// Overwrites bytes of a valid encoding (about 16 positions, each with a few values that make lengths, counts and
+/// varints extreme) and checks that decoding never panics, and that whatever still decodes re-encodes to bytes
+/// that decode to the same value.
+fn check_corruptions<M: Message + PartialEq + Debug>(bytes: &Bytes, version: i16) -> Result<(), TestCaseError> {
+    let step = (bytes.len() / 16).max(1);
+    for i in (0..bytes.len()).step_by(step) {
+        for v in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+            let mut b = bytes.to_vec();
+            b[i] = v;
+            let Ok(m) = M::decode_exact(&mut Reader::new(Bytes::from(b)), version) else { continue };
+            let again = m.to_bytes(version).map_err(|e| TestCaseError::fail(format!("corrupted at {i}: {e}")))?;
+            let m2 = M::decode_exact(&mut Reader::new(again.freeze()), version)
+                .map_err(|e| TestCaseError::fail(format!("corrupted at {i}, re-decode: {e}")))?;
+            prop_assert_eq!(m2, m, "corrupted at {}", i);
+        }
+    }
     Ok(())
 }
 
