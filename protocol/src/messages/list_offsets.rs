@@ -26,10 +26,13 @@ pub const LATEST_TIERED_TIMESTAMP: i64 = -5;
 /// Timestamp asking for the earliest offset not yet uploaded to tiered storage (v11+).
 pub const EARLIEST_PENDING_UPLOAD_TIMESTAMP: i64 = -6;
 
+/// The `replica_id` of a request from a consumer.
+pub const CONSUMER_REPLICA_ID: i32 = -1;
+
 /// ListOffsets request.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ListOffsetsRequest {
-    /// The broker id of the requester, or -1 for a consumer.
+    /// The broker id of the requester; consumers send [`CONSUMER_REPLICA_ID`]. The spec's default is 0.
     pub replica_id: i32,
     /// 0 (read uncommitted) or 1 (read committed: offsets up to the last stable offset) (v2+).
     pub isolation_level: i8,
