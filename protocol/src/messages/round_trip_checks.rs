@@ -16,8 +16,9 @@ use crate::primitives::{RawTaggedField, Reader, Uuid};
 pub(crate) const CASES_PER_VERSION: u32 = 48;
 
 /// For every version `M` implements, generates values with `strategy(version)` and checks that each one encodes,
-/// decodes to an equal value, re-encodes to the same bytes, and that every truncation of its encoding is a decode
-/// error (never a panic). Returns the number of versions checked.
+/// decodes to an equal value, re-encodes to the same bytes, that every truncation of its encoding is a decode error
+/// (never a panic), and that corrupted encodings never panic and re-encode whenever they decode. Returns the number
+/// of versions checked.
 pub(crate) fn check_every_version<M, S>(strategy: impl Fn(i16) -> S) -> usize
 where
     M: Message + PartialEq + Debug,
