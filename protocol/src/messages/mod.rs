@@ -19,6 +19,7 @@ pub mod consumer_group_heartbeat;
 pub mod consumer_protocol;
 pub mod create_topics;
 pub mod delete_topics;
+pub mod fetch;
 pub mod find_coordinator;
 #[cfg(test)]
 mod group_test_support;
@@ -26,7 +27,14 @@ pub mod heartbeat;
 pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
+pub mod list_offsets;
+pub mod offset_commit;
+pub mod offset_fetch;
+pub mod offset_for_leader_epoch;
 pub mod produce;
+#[cfg(test)]
+mod round_trip_checks;
+mod struct_codec;
 pub mod sync_group;
 // pub mod metadata;
 
@@ -252,4 +260,14 @@ registry! {
     consumer_group_heartbeat::ConsumerGroupHeartbeatResponse,
     consumer_protocol::ConsumerProtocolSubscription,
     consumer_protocol::ConsumerProtocolAssignment,
+    fetch::FetchRequest,
+    fetch::FetchResponse,
+    list_offsets::ListOffsetsRequest,
+    list_offsets::ListOffsetsResponse,
+    offset_for_leader_epoch::OffsetForLeaderEpochRequest,
+    offset_for_leader_epoch::OffsetForLeaderEpochResponse,
+    offset_commit::OffsetCommitRequest,
+    offset_commit::OffsetCommitResponse,
+    offset_fetch::OffsetFetchRequest,
+    offset_fetch::OffsetFetchResponse,
 }
