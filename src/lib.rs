@@ -1,8 +1,16 @@
 //! kafkar: a pure-Rust Apache Kafka client.
 //!
-//! The wire codecs live in [`kafkar_protocol`] (re-exported as [`protocol`]); this crate adds the async client.
+//! The wire codecs live in [`kafkar_protocol`] (re-exported as [`protocol`]); this crate adds the async client on
+//! tokio: [`net`] (connections and the broker pool), [`config`] and [`error`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod config;
+pub mod error;
+pub mod net;
+pub mod producer;
+
+pub use config::ClientConfig;
+pub use error::{Error, ErrorKind, Result};
 pub use kafkar_protocol as protocol;

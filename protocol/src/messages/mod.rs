@@ -15,7 +15,28 @@ use crate::primitives::{Reader, Versions};
 use crate::{ApiKey, DecodeError, EncodeError};
 
 pub mod api_versions;
+pub mod consumer_group_heartbeat;
+pub mod consumer_protocol;
+pub mod create_topics;
+pub mod delete_topics;
+pub mod fetch;
+pub mod find_coordinator;
+#[cfg(test)]
+mod group_test_support;
+pub mod heartbeat;
+pub mod init_producer_id;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_fetch;
+pub mod offset_for_leader_epoch;
+pub mod produce;
+#[cfg(test)]
+mod round_trip_checks;
+mod struct_codec;
+pub mod sync_group;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,4 +240,36 @@ registry! {
     api_versions::ApiVersionsResponse,
     metadata::MetadataRequest,
     metadata::MetadataResponse,
+    produce::ProduceRequest,
+    produce::ProduceResponse,
+    init_producer_id::InitProducerIdRequest,
+    init_producer_id::InitProducerIdResponse,
+    find_coordinator::FindCoordinatorRequest,
+    find_coordinator::FindCoordinatorResponse,
+    create_topics::CreateTopicsRequest,
+    create_topics::CreateTopicsResponse,
+    delete_topics::DeleteTopicsRequest,
+    delete_topics::DeleteTopicsResponse,
+    join_group::JoinGroupRequest,
+    join_group::JoinGroupResponse,
+    sync_group::SyncGroupRequest,
+    sync_group::SyncGroupResponse,
+    heartbeat::HeartbeatRequest,
+    heartbeat::HeartbeatResponse,
+    leave_group::LeaveGroupRequest,
+    leave_group::LeaveGroupResponse,
+    consumer_group_heartbeat::ConsumerGroupHeartbeatRequest,
+    consumer_group_heartbeat::ConsumerGroupHeartbeatResponse,
+    consumer_protocol::ConsumerProtocolSubscription,
+    consumer_protocol::ConsumerProtocolAssignment,
+    fetch::FetchRequest,
+    fetch::FetchResponse,
+    list_offsets::ListOffsetsRequest,
+    list_offsets::ListOffsetsResponse,
+    offset_for_leader_epoch::OffsetForLeaderEpochRequest,
+    offset_for_leader_epoch::OffsetForLeaderEpochResponse,
+    offset_commit::OffsetCommitRequest,
+    offset_commit::OffsetCommitResponse,
+    offset_fetch::OffsetFetchRequest,
+    offset_fetch::OffsetFetchResponse,
 }

@@ -312,6 +312,10 @@ impl Reader {
     /// Reads a tagged-field section. `known` is called with each tag and a reader over exactly that field's bytes;
     /// it returns `Ok(true)` when it decoded the field (and must then consume all of it), `Ok(false)` to keep it as
     /// unknown. Unknown fields are returned in wire order, for round-tripping.
+    ///
+    /// Tags must be strictly ascending, as every Kafka writer emits them. A repeated or out-of-order tag is
+    /// [`DecodeError::Invalid`]: [`TaggedFieldsWriter`](super::TaggedFieldsWriter) writes tags sorted and rejects
+    /// duplicates, so accepting them would decode values that cannot be re-encoded as they were read.
     pub fn tagged_fields(
         &mut self,
         mut known: impl FnMut(u32, &mut Reader) -> Result<bool, DecodeError>,
@@ -322,8 +326,13 @@ impl Reader {
             return Err(DecodeError::InvalidLength { what: "tagged field count", len: n as i64 });
         }
         let mut unknown = Vec::new();
+        let mut last: Option<u32> = None;
         for _ in 0..n {
             let tag = self.uvarint("tagged field tag")?;
+            if last.is_some_and(|l| tag <= l) {
+                return Err(DecodeError::Invalid { what: "tagged fields", reason: "tags not in ascending order" });
+            }
+            last = Some(tag);
             let size = self.uvarint("tagged field size")? as usize;
             let mut sub = self.sub(size, "tagged field")?;
             if known(tag, &mut sub)? {

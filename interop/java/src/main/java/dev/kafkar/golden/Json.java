@@ -91,7 +91,7 @@ final class Json {
             sb.append("  ".repeat(depth)).append(']');
         } else {
             sb.append("{\n");
-            Iterator<Map.Entry<String, JsonNode>> it = node.fields();
+            Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator();
             while (it.hasNext()) {
                 Map.Entry<String, JsonNode> e = it.next();
                 sb.append(pad).append(compact(NODES.textNode(e.getKey()))).append(": ");

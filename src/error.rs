@@ -1,0 +1,253 @@
+//! The client's public error: a [`ErrorKind`] saying what went wrong, whether retrying can help, and context
+//! (API, broker, topic, partition) saying where.
+
+use std::fmt;
+use std::sync::Arc;
+
+use kafkar_protocol::{ApiKey, DecodeError, EncodeError, ErrorCode};
+
+/// What went wrong.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A socket error (connect, read, write).
+    Io(Arc<std::io::Error>),
+    /// The connection closed (by the broker, or after an earlier failure on it); carries the cause.
+    Disconnected(Arc<Error>),
+    /// A request got no reply within `request.timeout.ms`, or a connect did not finish in time.
+    Timeout,
+    /// The broker's bytes could not be decoded.
+    Decode(DecodeError),
+    /// A request could not be encoded (a codec or usage bug: the value does not fit the version).
+    Encode(EncodeError),
+    /// The broker answered with an error code.
+    Broker(ErrorCode),
+    /// The broker does not support any version of an API this client implements.
+    UnsupportedVersion {
+        /// The API.
+        api: ApiKey,
+        /// The broker's range, if it lists the API at all.
+        broker: Option<(i16, i16)>,
+    },
+    /// A reply frame broke the protocol (wrong correlation id, oversized frame).
+    Protocol(String),
+    /// Configuration the client cannot use (empty bootstrap list, bad value).
+    Config(String),
+    /// A record larger than `max.request.size` or the batch limits.
+    RecordTooLarge {
+        /// The record's encoded size.
+        size: usize,
+        /// The limit it exceeds.
+        limit: usize,
+    },
+    /// `try_send` found `buffer.memory` full.
+    QueueFull,
+    /// The client (or producer/consumer) was closed.
+    Closed,
+    /// The user asked for something invalid (an invalid topic name, a partition that does not exist).
+    InvalidArgument(String),
+}
+
+/// Where an error happened.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorContext {
+    /// The API of the request, if any.
+    pub api: Option<ApiKey>,
+    /// The broker address or node id.
+    pub broker: Option<String>,
+    /// The topic.
+    pub topic: Option<String>,
+    /// The partition.
+    pub partition: Option<i32>,
+    /// The broker's error message, if it sent one.
+    pub message: Option<String>,
+}
+
+/// The error type of every fallible kafkar client operation.
+#[derive(Debug, Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    context: Box<ErrorContext>,
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind` with no context.
+    pub fn new(kind: ErrorKind) -> Error {
+        Error { kind, context: Box::default() }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// Where it happened.
+    pub fn context(&self) -> &ErrorContext {
+        &self.context
+    }
+
+    /// The broker's error code, if the broker answered with one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match &self.kind {
+            ErrorKind::Broker(c) => Some(*c),
+            ErrorKind::Disconnected(e) => e.code(),
+            _ => None,
+        }
+    }
+
+    /// Whether retrying the same operation may succeed: transient network failures, timeouts and broker errors
+    /// that Kafka marks retriable.
+    pub fn is_retriable(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Io(_) | ErrorKind::Disconnected(_) | ErrorKind::Timeout => true,
+            ErrorKind::Broker(c) => c.is_retriable(),
+            _ => false,
+        }
+    }
+
+    /// Adds the API to the context.
+    pub fn with_api(mut self, api: ApiKey) -> Error {
+        self.context.api = Some(api);
+        self
+    }
+
+    /// Adds the broker to the context.
+    pub fn with_broker(mut self, broker: impl fmt::Display) -> Error {
+        self.context.broker = Some(broker.to_string());
+        self
+    }
+
+    /// Adds a topic and partition to the context.
+    pub fn with_partition(mut self, topic: &str, partition: i32) -> Error {
+        self.context.topic = Some(topic.to_owned());
+        self.context.partition = Some(partition);
+        self
+    }
+
+    /// Adds a topic to the context.
+    pub fn with_topic(mut self, topic: &str) -> Error {
+        self.context.topic = Some(topic.to_owned());
+        self
+    }
+
+    /// Adds the broker's error message to the context.
+    pub fn with_message(mut self, message: Option<String>) -> Error {
+        self.context.message = message;
+        self
+    }
+
+    pub(crate) fn config(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Config(msg.into()))
+    }
+
+    pub(crate) fn protocol(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Protocol(msg.into()))
+    }
+
+    pub(crate) fn broker(code: ErrorCode) -> Error {
+        Error::new(ErrorKind::Broker(code))
+    }
+
+    pub(crate) fn invalid(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidArgument(msg.into()))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::Io(e) => write!(f, "I/O error: {e}")?,
+            ErrorKind::Disconnected(e) => write!(f, "connection closed: {e}")?,
+            ErrorKind::Timeout => f.write_str("timed out")?,
+            ErrorKind::Decode(e) => write!(f, "malformed reply: {e}")?,
+            ErrorKind::Encode(e) => write!(f, "cannot encode request: {e}")?,
+            ErrorKind::Broker(c) => write!(f, "broker error {c}")?,
+            ErrorKind::UnsupportedVersion { api, broker: Some((lo, hi)) } => {
+                write!(f, "broker supports {api} versions {lo}-{hi}, none of which this client implements")?
+            }
+            ErrorKind::UnsupportedVersion { api, broker: None } => write!(f, "broker does not support {api}")?,
+            ErrorKind::Protocol(m) => write!(f, "protocol violation: {m}")?,
+            ErrorKind::Config(m) => write!(f, "invalid configuration: {m}")?,
+            ErrorKind::RecordTooLarge { size, limit } => {
+                write!(f, "record of {size} bytes is larger than the limit of {limit} bytes")?
+            }
+            ErrorKind::QueueFull => f.write_str("producer buffer is full (buffer.memory)")?,
+            ErrorKind::Closed => f.write_str("client is closed")?,
+            ErrorKind::InvalidArgument(m) => write!(f, "invalid argument: {m}")?,
+        }
+        let c = &self.context;
+        if let Some(api) = c.api {
+            write!(f, " [api {api}]")?;
+        }
+        if let Some(b) = &c.broker {
+            write!(f, " [broker {b}]")?;
+        }
+        match (&c.topic, c.partition) {
+            (Some(t), Some(p)) => write!(f, " [{t}-{p}]")?,
+            (Some(t), None) => write!(f, " [topic {t}]")?,
+            _ => {}
+        }
+        if let Some(m) = &c.message {
+            write!(f, ": {m}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            ErrorKind::Io(e) => Some(e.as_ref()),
+            ErrorKind::Disconnected(e) => Some(e.as_ref()),
+            ErrorKind::Decode(e) => Some(e),
+            ErrorKind::Encode(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::new(ErrorKind::Io(Arc::new(e)))
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Error {
+        Error::new(ErrorKind::Decode(e))
+    }
+}
+
+impl From<EncodeError> for Error {
+    fn from(e: EncodeError) -> Error {
+        Error::new(ErrorKind::Encode(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retriable_follows_kind_and_code() {
+        assert!(Error::broker(ErrorCode::NOT_LEADER_OR_FOLLOWER).is_retriable());
+        assert!(!Error::broker(ErrorCode::TOPIC_AUTHORIZATION_FAILED).is_retriable());
+        assert!(Error::new(ErrorKind::Timeout).is_retriable());
+        assert!(!Error::config("x").is_retriable());
+        let e = Error::new(ErrorKind::Disconnected(Arc::new(Error::broker(ErrorCode::NOT_COORDINATOR))));
+        assert_eq!(e.code(), Some(ErrorCode::NOT_COORDINATOR));
+    }
+
+    #[test]
+    fn display_carries_context() {
+        let e = Error::broker(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
+            .with_api(ApiKey::PRODUCE)
+            .with_partition("orders", 3)
+            .with_message(Some("no such topic".into()));
+        let s = e.to_string();
+        assert!(s.contains("UNKNOWN_TOPIC_OR_PARTITION") && s.contains("orders-3") && s.contains("Produce"), "{s}");
+    }
+}

@@ -1,0 +1,531 @@
+//! A connection to one broker.
+//!
+//! A [`Connection`] is a cheap handle; the socket is owned by two tasks: a writer that takes requests from a
+//! channel, stamps correlation ids and writes every request waiting in the channel with one vectored write, and a
+//! reader that splits reply frames and hands each to the oldest waiting request (Kafka answers in order on a
+//! connection). Keeping them apart means a large pipelined write can never deadlock against an unread reply.
+//! A request that outlives its deadline closes the connection, as the Java client does; when the connection dies
+//! for any reason every waiter gets the same shared error.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafkar_protocol::header::{RequestHeader, request_header_version, response_header_version};
+use kafkar_protocol::messages::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
+use kafkar_protocol::messages::{Message, Request};
+use kafkar_protocol::primitives::Reader;
+use kafkar_protocol::{ApiKey, ErrorCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tracing::{Instrument, debug, debug_span, trace};
+
+use crate::config::ClientConfig;
+use crate::error::{Error, ErrorKind, Result};
+
+/// The highest ApiVersions version this client sends first.
+const API_VERSIONS_VERSION: i16 = 4;
+
+/// The API version ranges a broker advertised in its ApiVersions reply.
+#[derive(Clone, Debug, Default)]
+pub struct BrokerVersions {
+    ranges: Vec<(i16, i16, i16)>,
+}
+
+impl BrokerVersions {
+    /// Builds the table from an ApiVersions reply.
+    pub fn from_response(r: &ApiVersionsResponse) -> BrokerVersions {
+        let mut ranges: Vec<_> = r.api_keys.iter().map(|a| (a.api_key, a.min_version, a.max_version)).collect();
+        ranges.sort_unstable();
+        BrokerVersions { ranges }
+    }
+
+    /// The broker's range for `api`, if it supports it.
+    pub fn range(&self, api: ApiKey) -> Option<(i16, i16)> {
+        self.ranges.binary_search_by_key(&api.0, |r| r.0).ok().map(|i| (self.ranges[i].1, self.ranges[i].2))
+    }
+
+    /// The highest version of `R` both sides support, or a clear error when there is none (a broker too old).
+    pub fn pick<R: Request>(&self) -> Result<i16> {
+        let ours = R::SPEC.versions;
+        let Some((lo, hi)) = self.range(R::API_KEY) else {
+            return Err(Error::new(ErrorKind::UnsupportedVersion { api: R::API_KEY, broker: None }));
+        };
+        let v = hi.min(ours.max);
+        if v < lo.max(ours.min) {
+            return Err(Error::new(ErrorKind::UnsupportedVersion { api: R::API_KEY, broker: Some((lo, hi)) }));
+        }
+        Ok(v)
+    }
+}
+
+struct Pending {
+    frame: BytesMut,
+    api: ApiKey,
+    version: i16,
+    flexible: bool,
+    expect_reply: bool,
+    timeout: Duration,
+    reply: oneshot::Sender<Result<Bytes>>,
+}
+
+struct InFlight {
+    correlation_id: i32,
+    api: ApiKey,
+    version: i16,
+    flexible: bool,
+    deadline: Instant,
+    reply: oneshot::Sender<Result<Bytes>>,
+}
+
+struct Shared {
+    in_flight: Mutex<VecDeque<InFlight>>,
+    /// Wakes the reader when new requests wait, so it re-arms its timeout.
+    added: tokio::sync::Notify,
+    dead: watch::Sender<Option<Error>>,
+}
+
+impl Shared {
+    /// Marks the connection dead (first cause wins) and fails every request waiting for a reply.
+    fn fail(&self, cause: Error) {
+        let mut first = None;
+        self.dead.send_if_modified(|d| {
+            if d.is_none() {
+                *d = Some(cause.clone());
+                first = Some(cause.clone());
+                true
+            } else {
+                false
+            }
+        });
+        let cause = self.dead.borrow().clone().unwrap_or(cause);
+        let shared = Arc::new(cause);
+        let drained: Vec<InFlight> = match self.in_flight.lock() {
+            Ok(mut q) => q.drain(..).collect(),
+            Err(p) => p.into_inner().drain(..).collect(),
+        };
+        for f in drained {
+            let _ = f.reply.send(Err(Error::new(ErrorKind::Disconnected(shared.clone())).with_api(f.api)));
+        }
+        if let Some(c) = first {
+            debug!(cause = %c, "connection closed");
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<InFlight>> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A handle to one broker connection. Cloning is cheap; all clones share the socket.
+#[derive(Clone)]
+pub struct Connection {
+    tx: mpsc::Sender<Pending>,
+    shared: Arc<Shared>,
+    dead: watch::Receiver<Option<Error>>,
+    versions: Arc<BrokerVersions>,
+    addr: Arc<str>,
+    client_id: Arc<str>,
+    request_timeout: Duration,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("addr", &self.addr).field("closed", &self.is_closed()).finish()
+    }
+}
+
+impl Connection {
+    /// Dials `addr` (`host:port`; every address the name resolves to is tried in turn), then negotiates API
+    /// versions. The whole set-up is bounded by `config.connect_timeout`.
+    pub async fn connect(addr: &str, config: &ClientConfig) -> Result<Connection> {
+        let span = debug_span!("connect", broker = addr);
+        async {
+            let stream = tokio::time::timeout(config.connect_timeout, dial(addr))
+                .await
+                .map_err(|_| Error::new(ErrorKind::Timeout).with_broker(addr))??;
+            let mut conn = Connection::start(stream, addr, config);
+            let versions = tokio::time::timeout(config.connect_timeout, conn.negotiate())
+                .await
+                .map_err(|_| Error::new(ErrorKind::Timeout).with_api(ApiKey::API_VERSIONS).with_broker(addr))??;
+            conn.versions = Arc::new(versions);
+            debug!("connected");
+            Ok(conn)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Starts the driver tasks on an established stream, without negotiating versions.
+    fn start(stream: TcpStream, addr: &str, config: &ClientConfig) -> Connection {
+        let _ = stream.set_nodelay(true);
+        let (rd, wr) = stream.into_split();
+        let (tx, rx) = mpsc::channel(1024);
+        let (dead_tx, dead_rx) = watch::channel(None);
+        let shared = Arc::new(Shared {
+            in_flight: Mutex::new(VecDeque::new()),
+            added: tokio::sync::Notify::new(),
+            dead: dead_tx,
+        });
+        let span = debug_span!("conn", broker = addr);
+        tokio::spawn(write_loop(wr, rx, shared.clone()).instrument(span.clone()));
+        tokio::spawn(read_loop(rd, shared.clone(), config.max_response_size).instrument(span));
+        Connection {
+            tx,
+            shared,
+            dead: dead_rx,
+            versions: Arc::new(BrokerVersions::default()),
+            addr: addr.into(),
+            client_id: config.client_id.as_str().into(),
+            request_timeout: config.request_timeout,
+        }
+    }
+
+    async fn negotiate(&self) -> Result<BrokerVersions> {
+        let mut version = API_VERSIONS_VERSION;
+        loop {
+            // Client software name and version exist from v3 on; older versions carry an empty body.
+            let req = if version >= 3 {
+                ApiVersionsRequest {
+                    client_software_name: "kafkar".into(),
+                    client_software_version: env!("CARGO_PKG_VERSION").into(),
+                    ..Default::default()
+                }
+            } else {
+                ApiVersionsRequest::default()
+            };
+            let body = self.send_raw(&req, version, self.request_timeout).await?;
+            let (resp, decoded_at) = ApiVersionsResponse::decode_reply(body, version)?;
+            if resp.error_code == ErrorCode::UNSUPPORTED_VERSION && decoded_at == 0 {
+                // The broker does not speak our ApiVersions version: retry at its highest, once.
+                let theirs = resp.find(ApiKey::API_VERSIONS).map(|a| a.max_version).unwrap_or(0);
+                let next = theirs.min(version - 1);
+                if next < 0 || next >= version {
+                    return Err(Error::broker(resp.error_code).with_api(ApiKey::API_VERSIONS));
+                }
+                version = next;
+                continue;
+            }
+            if resp.error_code.is_err() {
+                return Err(Error::broker(resp.error_code).with_api(ApiKey::API_VERSIONS));
+            }
+            return Ok(BrokerVersions::from_response(&resp));
+        }
+    }
+
+    /// The address this connection was dialled at.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// The versions the broker supports.
+    pub fn versions(&self) -> &BrokerVersions {
+        &self.versions
+    }
+
+    /// True once the connection has failed or closed; it never recovers (dial a new one).
+    pub fn is_closed(&self) -> bool {
+        self.dead.borrow().is_some() || self.tx.is_closed()
+    }
+
+    /// The error that closed the connection, if it is closed.
+    pub fn close_cause(&self) -> Option<Error> {
+        self.dead.borrow().clone()
+    }
+
+    /// Requests waiting for a reply.
+    pub fn in_flight(&self) -> usize {
+        self.shared.lock().len()
+    }
+
+    /// Closes the connection: requests still waiting fail with [`ErrorKind::Closed`].
+    pub fn close(&self) {
+        self.shared.fail(Error::new(ErrorKind::Closed));
+    }
+
+    /// Sends `req` at the highest version both sides support and waits for the typed reply.
+    pub async fn send<R: Request>(&self, req: &R) -> Result<R::Response> {
+        let v = self.versions.pick::<R>()?;
+        self.send_at(req, v).await
+    }
+
+    /// Sends `req` at `version` and waits for the typed reply.
+    pub async fn send_at<R: Request>(&self, req: &R, version: i16) -> Result<R::Response> {
+        self.send_at_with_timeout(req, version, self.request_timeout).await
+    }
+
+    /// Like [`Connection::send_at`] with an explicit reply timeout (a Fetch waits `fetch.max.wait.ms` on top).
+    pub async fn send_at_with_timeout<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response> {
+        let body = self.send_raw(req, version, timeout).await?;
+        let mut r = Reader::new(body);
+        R::Response::decode_exact(&mut r, version)
+            .map_err(|e| Error::from(e).with_api(R::API_KEY).with_broker(&self.addr))
+    }
+
+    /// Sends `req` at `version` without waiting for a reply (a Produce with acks=0, to which brokers send none).
+    /// Returns once the request is written.
+    pub async fn send_no_reply<R: Request>(&self, req: &R, version: i16) -> Result<()> {
+        let frame = self.encode(req, version)?;
+        self.submit(frame, R::API_KEY, version, R::is_flexible(version), false, self.request_timeout).await.map(|_| ())
+    }
+
+    fn encode<R: Request>(&self, req: &R, version: i16) -> Result<BytesMut> {
+        let flexible = R::is_flexible(version);
+        let mut frame = BytesMut::with_capacity(64);
+        frame.put_i32(0); // size, patched below
+        let header = RequestHeader {
+            api_key: R::API_KEY.0,
+            api_version: version,
+            correlation_id: 0, // stamped by the writer task
+            client_id: Some(self.client_id.to_string()),
+            unknown_tagged_fields: Vec::new(),
+        };
+        header.encode(&mut frame, request_header_version(flexible))?;
+        req.encode(&mut frame, version).map_err(|e| Error::from(e).with_api(R::API_KEY))?;
+        let size = i32::try_from(frame.len() - 4)
+            .map_err(|_| Error::invalid(format!("request of {} bytes is too large", frame.len())))?;
+        frame[..4].copy_from_slice(&size.to_be_bytes());
+        Ok(frame)
+    }
+
+    /// Sends an encoded request body and returns the reply body (response header stripped).
+    async fn send_raw<R: Request>(&self, req: &R, version: i16, timeout: Duration) -> Result<Bytes> {
+        let frame = self.encode(req, version)?;
+        self.submit(frame, R::API_KEY, version, R::is_flexible(version), true, timeout).await
+    }
+
+    async fn submit(
+        &self,
+        frame: BytesMut,
+        api: ApiKey,
+        version: i16,
+        flexible: bool,
+        expect_reply: bool,
+        timeout: Duration,
+    ) -> Result<Bytes> {
+        if let Some(e) = self.close_cause() {
+            return Err(Error::new(ErrorKind::Disconnected(Arc::new(e))).with_api(api).with_broker(&self.addr));
+        }
+        let (reply, rx) = oneshot::channel();
+        let p = Pending { frame, api, version, flexible, expect_reply, timeout, reply };
+        if self.tx.send(p).await.is_err() {
+            return Err(self.closed_error(api));
+        }
+        match rx.await {
+            Ok(r) => r.map_err(|e| e.with_broker(&self.addr)),
+            Err(_) => Err(self.closed_error(api)),
+        }
+    }
+
+    fn closed_error(&self, api: ApiKey) -> Error {
+        let cause = self.close_cause().unwrap_or_else(|| Error::new(ErrorKind::Closed));
+        Error::new(ErrorKind::Disconnected(Arc::new(cause))).with_api(api).with_broker(&self.addr)
+    }
+}
+
+async fn dial(addr: &str) -> Result<TcpStream> {
+    let mut last = None;
+    let addrs = tokio::net::lookup_host(addr).await.map_err(|e| Error::from(e).with_broker(addr))?;
+    for a in addrs {
+        match TcpStream::connect(a).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) => Error::from(e).with_broker(addr),
+        None => Error::config(format!("{addr} resolves to no address")),
+    })
+}
+
+async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>, shared: Arc<Shared>) {
+    let mut dead = shared.dead.subscribe();
+    let mut next_id: i32 = 0;
+    let mut frames: Vec<Bytes> = Vec::new();
+    let mut no_reply: Vec<oneshot::Sender<Result<Bytes>>> = Vec::new();
+    loop {
+        let first = tokio::select! {
+            p = rx.recv() => match p {
+                Some(p) => p,
+                None => break, // every handle dropped
+            },
+            _ = dead.changed() => break,
+        };
+        // Take everything already queued: one write for all of it.
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let now = Instant::now();
+        for mut p in batch {
+            let id = next_id;
+            next_id = next_id.wrapping_add(1) & i32::MAX;
+            p.frame[8..12].copy_from_slice(&id.to_be_bytes());
+            trace!(api = %p.api, version = p.version, correlation_id = id, bytes = p.frame.len(), "send");
+            frames.push(p.frame.freeze());
+            if p.expect_reply {
+                shared.lock().push_back(InFlight {
+                    correlation_id: id,
+                    api: p.api,
+                    version: p.version,
+                    flexible: p.flexible,
+                    deadline: now + p.timeout,
+                    reply: p.reply,
+                });
+            } else {
+                no_reply.push(p.reply);
+            }
+        }
+        shared.added.notify_one();
+        if shared.dead.borrow().is_some() {
+            break;
+        }
+        if let Err(e) = write_frames(&mut wr, &mut frames).await {
+            shared.fail(Error::from(e));
+            break;
+        }
+        for r in no_reply.drain(..) {
+            let _ = r.send(Ok(Bytes::new()));
+        }
+    }
+    // Fail whatever is still queued, then close the socket's write side.
+    rx.close();
+    let cause = shared.dead.borrow().clone().unwrap_or_else(|| Error::new(ErrorKind::Closed));
+    let cause = Arc::new(cause);
+    while let Ok(p) = rx.try_recv() {
+        let _ = p.reply.send(Err(Error::new(ErrorKind::Disconnected(cause.clone())).with_api(p.api)));
+    }
+    for r in no_reply.drain(..) {
+        let _ = r.send(Err(Error::new(ErrorKind::Disconnected(cause.clone()))));
+    }
+    let _ = wr.shutdown().await;
+}
+
+async fn write_frames(wr: &mut OwnedWriteHalf, frames: &mut Vec<Bytes>) -> std::io::Result<()> {
+    let mut i = 0;
+    while i < frames.len() {
+        let slices: Vec<IoSlice<'_>> = frames[i..].iter().take(64).map(|b| IoSlice::new(b)).collect();
+        let mut n = wr.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 && i < frames.len() {
+            let len = frames[i].len();
+            if n >= len {
+                n -= len;
+                i += 1;
+            } else {
+                frames[i].advance(n);
+                n = 0;
+            }
+        }
+    }
+    frames.clear();
+    Ok(())
+}
+
+async fn read_loop(mut rd: OwnedReadHalf, shared: Arc<Shared>, max_frame: usize) {
+    let mut dead = shared.dead.subscribe();
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        // Hand out every complete frame in the buffer.
+        loop {
+            if buf.len() < 4 {
+                break;
+            }
+            let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+            if size < 4 || size as usize > max_frame {
+                shared.fail(Error::protocol(format!("reply frame size {size} outside 4..={max_frame}")));
+                return;
+            }
+            let total = size as usize + 4;
+            if buf.len() < total {
+                buf.reserve(total - buf.len());
+                break;
+            }
+            let mut frame = buf.split_to(total).freeze();
+            frame.advance(4);
+            if let Err(e) = deliver(&shared, frame) {
+                shared.fail(e);
+                return;
+            }
+        }
+        let deadline = shared.lock().iter().map(|f| f.deadline).min();
+        let read = async {
+            if buf.capacity() - buf.len() < 4096 {
+                buf.reserve(64 * 1024);
+            }
+            rd.read_buf(&mut buf).await
+        };
+        tokio::select! {
+            r = read => match r {
+                Ok(0) => {
+                    shared.fail(Error::new(ErrorKind::Io(Arc::new(std::io::ErrorKind::UnexpectedEof.into()))));
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    shared.fail(Error::from(e));
+                    return;
+                }
+            },
+            _ = sleep_until_opt(deadline) => {
+                let expired = {
+                    let q = shared.lock();
+                    q.iter().find(|f| f.deadline <= Instant::now()).map(|f| (f.api, f.correlation_id))
+                };
+                if let Some((api, id)) = expired {
+                    debug!(api = %api, correlation_id = id, "request timed out; closing connection");
+                    shared.fail(Error::new(ErrorKind::Timeout).with_api(api));
+                    return;
+                }
+            }
+            _ = shared.added.notified() => {}
+            _ = dead.changed() => return,
+        }
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Matches a reply frame to the oldest waiting request and hands over its body.
+fn deliver(shared: &Shared, frame: Bytes) -> Result<()> {
+    let Some(f) = shared.lock().pop_front() else {
+        return Err(Error::protocol("reply received with no request waiting"));
+    };
+    let mut r = Reader::new(frame);
+    let id = r.i32("correlation id")?;
+    if id != f.correlation_id {
+        let e = Error::protocol(format!("correlation id {id} does not match the oldest request {}", f.correlation_id));
+        let _ = f.reply.send(Err(e.clone().with_api(f.api)));
+        return Err(e);
+    }
+    if response_header_version(f.api, f.flexible) >= 1 {
+        if let Err(e) = r.tagged_fields(|_, _| Ok(false)) {
+            let e = Error::from(e).with_api(f.api);
+            let _ = f.reply.send(Err(e.clone()));
+            return Err(e);
+        }
+    }
+    trace!(api = %f.api, version = f.version, correlation_id = id, bytes = r.remaining(), "reply");
+    let _ = f.reply.send(Ok(r.take_rest()));
+    Ok(())
+}

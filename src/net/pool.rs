@@ -1,0 +1,209 @@
+//! The broker pool: one live [`Connection`] per broker address, dialled on first use, redialled after a failure
+//! with exponential backoff (`reconnect.backoff.ms` doubling up to `reconnect.backoff.max.ms`, ±20 % jitter).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::debug;
+
+use super::Connection;
+use crate::config::ClientConfig;
+use crate::error::{Error, Result};
+
+#[derive(Default)]
+struct Slot {
+    conn: Option<Connection>,
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+/// Connections to every broker a client talks to, keyed by address, plus the node id → address map learnt from
+/// metadata.
+pub struct BrokerPool {
+    config: Arc<ClientConfig>,
+    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
+    nodes: Mutex<HashMap<i32, String>>,
+    seed: AtomicU64,
+}
+
+impl std::fmt::Debug for BrokerPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerPool").field("bootstrap", &self.config.bootstrap_servers).finish()
+    }
+}
+
+impl BrokerPool {
+    /// A pool for `config` (its bootstrap list is validated here).
+    pub fn new(config: Arc<ClientConfig>) -> Result<BrokerPool> {
+        config.validate()?;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9e37_79b9_7f4a_7c15)
+            | 1;
+        Ok(BrokerPool { config, slots: Mutex::default(), nodes: Mutex::default(), seed: AtomicU64::new(seed) })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Arc<ClientConfig> {
+        &self.config
+    }
+
+    /// Replaces the node id → address map (from a Metadata reply).
+    pub fn set_nodes(&self, nodes: impl IntoIterator<Item = (i32, String)>) {
+        let mut m = self.nodes.lock().unwrap_or_else(|p| p.into_inner());
+        m.clear();
+        m.extend(nodes);
+    }
+
+    /// The address of node `id`, if known.
+    pub fn node_addr(&self, id: i32) -> Option<String> {
+        self.nodes.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+    }
+
+    /// A live connection to node `id`.
+    pub async fn node(&self, id: i32) -> Result<Connection> {
+        let addr = self.node_addr(id).ok_or_else(|| Error::invalid(format!("unknown broker node {id}")))?;
+        self.get(&addr).await
+    }
+
+    /// A live connection to `addr`, dialling (after any backoff still running) when there is none.
+    pub async fn get(&self, addr: &str) -> Result<Connection> {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.entry(addr.to_owned()).or_default().clone()
+        };
+        let mut s = slot.lock().await;
+        if let Some(c) = &s.conn {
+            if !c.is_closed() {
+                return Ok(c.clone());
+            }
+            s.conn = None;
+        }
+        if let Some(t) = s.retry_at {
+            tokio::time::sleep_until(t).await;
+        }
+        match Connection::connect(addr, &self.config).await {
+            Ok(c) => {
+                s.failures = 0;
+                s.retry_at = None;
+                s.conn = Some(c.clone());
+                Ok(c)
+            }
+            Err(e) => {
+                let wait = self.backoff(s.failures);
+                s.failures = s.failures.saturating_add(1);
+                s.retry_at = Some(Instant::now() + wait);
+                debug!(broker = addr, error = %e, backoff_ms = wait.as_millis() as u64, "dial failed");
+                Err(e)
+            }
+        }
+    }
+
+    /// A connection to any broker: known nodes first, then the bootstrap list, starting at a random entry so load
+    /// spreads. Fails with the last error when none answers.
+    pub async fn any(&self) -> Result<Connection> {
+        // A live connection needs no dial.
+        {
+            let slots: Vec<_> = self.slots.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+            for s in slots {
+                if let Ok(s) = s.try_lock() {
+                    if let Some(c) = s.conn.as_ref().filter(|c| !c.is_closed()) {
+                        return Ok(c.clone());
+                    }
+                }
+            }
+        }
+        let mut candidates: Vec<String> =
+            self.nodes.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        candidates.sort();
+        for b in &self.config.bootstrap_servers {
+            if !candidates.contains(b) {
+                candidates.push(b.clone());
+            }
+        }
+        let n = candidates.len();
+        if n > 1 {
+            candidates.rotate_left((self.next_random() as usize) % n);
+        }
+        let mut last = None;
+        for addr in candidates {
+            match self.get(&addr).await {
+                Ok(c) => return Ok(c),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::config("no brokers to connect to")))
+    }
+
+    /// Closes every connection.
+    pub fn close(&self) {
+        let slots: Vec<_> = self.slots.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for s in slots {
+            if let Ok(s) = s.try_lock() {
+                if let Some(c) = &s.conn {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    fn next_random(&self) -> u64 {
+        // xorshift64*: jitter and start points only, not security.
+        let mut x = self.seed.load(Ordering::Relaxed);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.seed.store(x, Ordering::Relaxed);
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn backoff(&self, failures: u32) -> Duration {
+        let base = self.config.reconnect_backoff.as_millis() as u64;
+        let max = self.config.reconnect_backoff_max.as_millis() as u64;
+        let exp = base.saturating_mul(1u64 << failures.min(20)).min(max.max(base));
+        // ±20 % jitter
+        let jitter = exp / 5;
+        let r = if jitter == 0 { 0 } else { self.next_random() % (2 * jitter + 1) };
+        Duration::from_millis(exp - jitter + r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_the_cap_with_jitter() {
+        let mut c = ClientConfig::new("127.0.0.1:1");
+        c.reconnect_backoff = Duration::from_millis(50);
+        c.reconnect_backoff_max = Duration::from_millis(1000);
+        let p = BrokerPool::new(Arc::new(c)).unwrap();
+        let b0 = p.backoff(0).as_millis();
+        assert!((40..=60).contains(&b0), "{b0}");
+        let b3 = p.backoff(3).as_millis();
+        assert!((320..=480).contains(&b3), "{b3}");
+        let b10 = p.backoff(10).as_millis();
+        assert!((800..=1200).contains(&b10), "{b10}");
+    }
+
+    #[tokio::test]
+    async fn unreachable_bootstrap_fails_within_the_timeout() {
+        // Port 1 on loopback: nothing listens, the connect is refused at once.
+        let mut c = ClientConfig::new("127.0.0.1:1");
+        c.connect_timeout = Duration::from_millis(500);
+        let p = BrokerPool::new(Arc::new(c)).unwrap();
+        let t = std::time::Instant::now();
+        assert!(p.any().await.is_err());
+        assert!(t.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn empty_bootstrap_is_a_config_error() {
+        let e = BrokerPool::new(Arc::new(ClientConfig::new(" , "))).unwrap_err();
+        assert!(matches!(e.kind(), crate::error::ErrorKind::Config(_)), "{e}");
+    }
+}

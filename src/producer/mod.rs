@@ -1,0 +1,3 @@
+//! The producer: partitioning, the record accumulator, the sender and idempotence.
+
+pub mod partitioner;

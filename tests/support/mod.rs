@@ -1,0 +1,222 @@
+//! Test support: a scriptable fake broker built on kafkar-protocol, for what a real broker cannot be made to do
+//! (injected error codes, mid-request disconnects, malformed or missing replies), and helpers to reach the real
+//! broker started by `scripts/kafka`.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafkar::protocol::ApiKey;
+use kafkar::protocol::header::{RequestHeader, ResponseHeader, request_header_version, response_header_version};
+use kafkar::protocol::messages::api_versions::{ApiVersion, ApiVersionsResponse};
+use kafkar::protocol::messages::{Encode, MessageKind, Request, all_specs};
+use kafkar::protocol::primitives::Reader;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the fake broker does with one request.
+pub enum Action {
+    /// Answer with this response body (the header is added).
+    Reply(BytesMut),
+    /// Write these bytes as they are (a whole frame or garbage).
+    Raw(Bytes),
+    /// Close the connection without answering.
+    Close,
+    /// Never answer; keep reading.
+    Ignore,
+    /// Wait, then do the action.
+    Delay(Duration, Box<Action>),
+    /// What a healthy broker would do: answer ApiVersions with [`supported_versions`]; for anything else, close.
+    Default,
+}
+
+/// One request the fake broker received.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Its header.
+    pub header: RequestHeader,
+    /// Its body.
+    pub body: Bytes,
+    /// Which accepted connection it came on (0-based).
+    pub connection: usize,
+}
+
+type Handler = dyn Fn(&Received) -> Action + Send + Sync;
+
+/// A fake broker listening on 127.0.0.1.
+pub struct FakeBroker {
+    /// Its address.
+    pub addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeBroker {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The ApiVersions table the fake advertises: every request this crate implements, at its full range.
+pub fn supported_versions() -> ApiVersionsResponse {
+    let mut api_keys: Vec<ApiVersion> = all_specs()
+        .into_iter()
+        .filter(|s| s.kind == MessageKind::Request)
+        .filter_map(|s| {
+            s.api_key.map(|k| ApiVersion {
+                api_key: k.0,
+                min_version: s.versions.min,
+                max_version: s.versions.max,
+                ..Default::default()
+            })
+        })
+        .collect();
+    api_keys.sort_by_key(|a| a.api_key);
+    ApiVersionsResponse { api_keys, ..Default::default() }
+}
+
+/// Encodes `resp` as the reply body to a request at `version`.
+pub fn reply<R: Request>(resp: &R::Response, version: i16) -> Action {
+    let mut b = BytesMut::new();
+    resp.encode(&mut b, version).expect("fake broker reply encodes");
+    Action::Reply(b)
+}
+
+/// Decodes the request body of `r` as `R`.
+pub fn decode<R: Request>(r: &Received) -> R {
+    R::decode_exact(&mut Reader::new(r.body.clone()), r.header.api_version).expect("fake broker decodes request")
+}
+
+impl FakeBroker {
+    /// Starts a fake broker that answers each request with what `handler` returns.
+    pub async fn start(handler: impl Fn(&Received) -> Action + Send + Sync + 'static) -> FakeBroker {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let rec = received.clone();
+        let task = tokio::spawn(async move {
+            let mut n = 0;
+            while let Ok((sock, _)) = listener.accept().await {
+                let (h, r) = (handler.clone(), rec.clone());
+                tokio::spawn(serve(sock, n, h, r));
+                n += 1;
+            }
+        });
+        FakeBroker { addr, received, task }
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn bootstrap(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Every request received so far (ApiVersions included).
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Requests received with API `key`.
+    pub fn received_api(&self, key: ApiKey) -> Vec<Received> {
+        self.received().into_iter().filter(|r| r.header.api_key == key.0).collect()
+    }
+}
+
+async fn serve(mut sock: TcpStream, conn: usize, handler: Arc<Handler>, rec: Arc<Mutex<Vec<Received>>>) {
+    let mut buf = BytesMut::new();
+    loop {
+        while buf.len() < 4 {
+            if sock.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                return;
+            }
+        }
+        let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+        while buf.len() < 4 + size {
+            if sock.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                return;
+            }
+        }
+        let frame = buf.split_to(4 + size).freeze().slice(4..);
+        // Header version: peek the api key and version to know whether the body is flexible.
+        let mut peek = Reader::new(frame.clone());
+        let key = ApiKey(peek.i16("key").unwrap());
+        let version = peek.i16("version").unwrap();
+        let flexible = is_flexible(key, version);
+        let mut r = Reader::new(frame);
+        let header = RequestHeader::decode(&mut r, request_header_version(flexible)).expect("request header");
+        let received = Received { header: header.clone(), body: r.take_rest(), connection: conn };
+        rec.lock().unwrap().push(received.clone());
+        let action = handler(&received);
+        if !perform(&mut sock, action, &header, key, version, flexible).await {
+            return;
+        }
+    }
+}
+
+fn is_flexible(key: ApiKey, version: i16) -> bool {
+    all_specs()
+        .into_iter()
+        .find(|s| s.api_key == Some(key) && s.kind == MessageKind::Request)
+        .is_some_and(|s| s.flexible_versions.contains(version))
+}
+
+async fn perform(
+    sock: &mut TcpStream,
+    action: Action,
+    header: &RequestHeader,
+    key: ApiKey,
+    version: i16,
+    flexible: bool,
+) -> bool {
+    match action {
+        Action::Default if key == ApiKey::API_VERSIONS => {
+            let mut b = BytesMut::new();
+            supported_versions().encode(&mut b, version).unwrap();
+            Box::pin(perform(sock, Action::Reply(b), header, key, version, flexible)).await
+        }
+        Action::Default => false,
+        Action::Reply(body) => {
+            let mut frame = BytesMut::new();
+            frame.put_i32(0);
+            ResponseHeader { correlation_id: header.correlation_id, ..Default::default() }
+                .encode(&mut frame, response_header_version(key, flexible))
+                .unwrap();
+            frame.extend_from_slice(&body);
+            let n = (frame.len() - 4) as i32;
+            frame[..4].copy_from_slice(&n.to_be_bytes());
+            sock.write_all(&frame).await.is_ok()
+        }
+        Action::Raw(b) => sock.write_all(&b).await.is_ok(),
+        Action::Close => false,
+        Action::Ignore => true,
+        Action::Delay(d, a) => {
+            tokio::time::sleep(d).await;
+            Box::pin(perform(sock, *a, header, key, version, flexible)).await
+        }
+    }
+}
+
+/// The real broker's bootstrap address from `KAFKA_BOOTSTRAP` (set by `scripts/test`). Without it: a failure
+/// naming `scripts/kafka start` when `CI=true`, else `None` and the caller reports itself skipped.
+pub fn real_broker() -> Option<String> {
+    match std::env::var("KAFKA_BOOTSTRAP") {
+        Ok(b) if !b.trim().is_empty() => Some(b),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("KAFKA_BOOTSTRAP is not set: start a broker with `scripts/kafka start` (CI never skips)");
+            }
+            eprintln!("skipped: KAFKA_BOOTSTRAP is not set (run `scripts/kafka start` or use scripts/test)");
+            None
+        }
+    }
+}
+
+/// A topic name unique to this test run.
+pub fn unique_topic(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
