@@ -18,82 +18,20 @@
 
 use bytes::{BufMut, BytesMut};
 
+use super::struct_codec::{
+    put_array, put_i32_array, put_unknown_tagged, read_array, read_i32_array, read_unknown_tagged,
+};
 use super::{
     Decode, Encode, FieldSpec, Message, MessageKind, MessageSpec, Request, check_decode_version, check_encode_version,
     ensure_default,
 };
-use crate::primitives::{RawTaggedField, Reader, TaggedFieldsWriter, Uuid, Versions, WriteExt};
+use crate::primitives::{RawTaggedField, Reader, Uuid, Versions, WriteExt};
 use crate::{ApiKey, DecodeError, EncodeError, ErrorCode};
 
 const FLEXIBLE: Versions = Versions::from(9);
 
 /// The "not requested / unknown" value of the authorized-operations bit fields (`INT32_MIN`).
 pub const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
-
-/// Writes the tagged-field section of a structure in flexible versions; before them, kept unknown fields are an
-/// error (they cannot be carried).
-fn put_tagged(
-    buf: &mut BytesMut,
-    unknown: &[RawTaggedField],
-    flex: bool,
-    what: &'static str,
-    version: i16,
-) -> Result<(), EncodeError> {
-    if flex {
-        let mut t = TaggedFieldsWriter::new();
-        t.unknown(unknown);
-        t.finish(buf)
-    } else {
-        ensure_default(unknown.is_empty(), what, version)
-    }
-}
-
-/// Reads a structure's tagged-field section in flexible versions (none is known in Metadata): all are kept.
-fn read_tagged(r: &mut Reader, flex: bool) -> Result<Vec<RawTaggedField>, DecodeError> {
-    if flex { r.tagged_fields(|_, _| Ok(false)) } else { Ok(Vec::new()) }
-}
-
-/// Reads a non-null array whose elements take at least `min_elem_size` bytes each.
-fn read_array<T>(
-    r: &mut Reader,
-    flex: bool,
-    min_elem_size: usize,
-    what: &'static str,
-    mut elem: impl FnMut(&mut Reader) -> Result<T, DecodeError>,
-) -> Result<Vec<T>, DecodeError> {
-    let n = r.array_len(flex, min_elem_size, what)?;
-    let mut v = Vec::with_capacity(n);
-    for _ in 0..n {
-        v.push(elem(r)?);
-    }
-    Ok(v)
-}
-
-/// Writes a non-null array.
-fn put_array<T>(
-    buf: &mut BytesMut,
-    items: &[T],
-    flex: bool,
-    what: &'static str,
-    mut elem: impl FnMut(&T, &mut BytesMut) -> Result<(), EncodeError>,
-) -> Result<(), EncodeError> {
-    buf.put_array_len(Some(items.len()), flex, what)?;
-    for i in items {
-        elem(i, buf)?;
-    }
-    Ok(())
-}
-
-fn read_i32s(r: &mut Reader, flex: bool, what: &'static str) -> Result<Vec<i32>, DecodeError> {
-    read_array(r, flex, 4, what, |r| r.i32(what))
-}
-
-fn put_i32s(buf: &mut BytesMut, items: &[i32], flex: bool, what: &'static str) -> Result<(), EncodeError> {
-    put_array(buf, items, flex, what, |i, b| {
-        b.put_i32(*i);
-        Ok(())
-    })
-}
 
 /// Writes a string that is nullable only from `nullable_from`; null earlier is [`EncodeError::NullNotAllowed`].
 fn put_name(
@@ -209,14 +147,14 @@ fn encode_request_topic(t: &MetadataRequestTopic, buf: &mut BytesMut, version: i
         ensure_default(t.topic_id.is_zero(), "topics.topic_id", version)?;
     }
     put_name(buf, t.name.as_deref(), 10, flex, "topics.name", version)?;
-    put_tagged(buf, &t.unknown_tagged_fields, flex, "topics tagged fields", version)
+    put_unknown_tagged(buf, &t.unknown_tagged_fields, flex, "topics tagged fields", version)
 }
 
 fn decode_request_topic(r: &mut Reader, version: i16) -> Result<MetadataRequestTopic, DecodeError> {
     let flex = FLEXIBLE.contains(version);
     let topic_id = if version >= 10 { r.uuid("topics.topic_id")? } else { Uuid::ZERO };
     let name = read_name(r, 10, flex, "topics.name", version)?;
-    let unknown_tagged_fields = read_tagged(r, flex)?;
+    let unknown_tagged_fields = read_unknown_tagged(r, flex)?;
     Ok(MetadataRequestTopic { topic_id, name, unknown_tagged_fields })
 }
 
@@ -253,7 +191,7 @@ impl Encode for MetadataRequest {
         } else {
             ensure_default(!self.include_topic_authorized_operations, "include_topic_authorized_operations", version)?;
         }
-        put_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
+        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
     }
 }
 
@@ -285,7 +223,7 @@ impl Decode for MetadataRequest {
         if version >= 8 {
             m.include_topic_authorized_operations = r.bool("include_topic_authorized_operations")?;
         }
-        m.unknown_tagged_fields = read_tagged(r, flex)?;
+        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
         Ok(m)
     }
 }
@@ -471,7 +409,7 @@ fn encode_broker(b: &MetadataResponseBroker, buf: &mut BytesMut, version: i16) -
     } else {
         ensure_default(b.rack.is_none(), "brokers.rack", version)?;
     }
-    put_tagged(buf, &b.unknown_tagged_fields, flex, "brokers tagged fields", version)
+    put_unknown_tagged(buf, &b.unknown_tagged_fields, flex, "brokers tagged fields", version)
 }
 
 fn decode_broker(r: &mut Reader, version: i16) -> Result<MetadataResponseBroker, DecodeError> {
@@ -480,7 +418,7 @@ fn decode_broker(r: &mut Reader, version: i16) -> Result<MetadataResponseBroker,
     let host = r.string(flex, "brokers.host")?;
     let port = r.i32("brokers.port")?;
     let rack = if version >= 1 { r.nullable_string(flex, "brokers.rack")? } else { None };
-    let unknown_tagged_fields = read_tagged(r, flex)?;
+    let unknown_tagged_fields = read_unknown_tagged(r, flex)?;
     Ok(MetadataResponseBroker { node_id, host, port, rack, unknown_tagged_fields })
 }
 
@@ -494,14 +432,14 @@ fn encode_partition(p: &MetadataResponsePartition, buf: &mut BytesMut, version: 
     } else {
         ensure_default(p.leader_epoch == -1, "partitions.leader_epoch", version)?;
     }
-    put_i32s(buf, &p.replica_nodes, flex, "partitions.replica_nodes")?;
-    put_i32s(buf, &p.isr_nodes, flex, "partitions.isr_nodes")?;
+    put_i32_array(buf, &p.replica_nodes, flex, "partitions.replica_nodes")?;
+    put_i32_array(buf, &p.isr_nodes, flex, "partitions.isr_nodes")?;
     if version >= 5 {
-        put_i32s(buf, &p.offline_replicas, flex, "partitions.offline_replicas")?;
+        put_i32_array(buf, &p.offline_replicas, flex, "partitions.offline_replicas")?;
     } else {
         ensure_default(p.offline_replicas.is_empty(), "partitions.offline_replicas", version)?;
     }
-    put_tagged(buf, &p.unknown_tagged_fields, flex, "partitions tagged fields", version)
+    put_unknown_tagged(buf, &p.unknown_tagged_fields, flex, "partitions tagged fields", version)
 }
 
 fn decode_partition(r: &mut Reader, version: i16) -> Result<MetadataResponsePartition, DecodeError> {
@@ -515,12 +453,12 @@ fn decode_partition(r: &mut Reader, version: i16) -> Result<MetadataResponsePart
     if version >= 7 {
         p.leader_epoch = r.i32("partitions.leader_epoch")?;
     }
-    p.replica_nodes = read_i32s(r, flex, "partitions.replica_nodes")?;
-    p.isr_nodes = read_i32s(r, flex, "partitions.isr_nodes")?;
+    p.replica_nodes = read_i32_array(r, flex, "partitions.replica_nodes")?;
+    p.isr_nodes = read_i32_array(r, flex, "partitions.isr_nodes")?;
     if version >= 5 {
-        p.offline_replicas = read_i32s(r, flex, "partitions.offline_replicas")?;
+        p.offline_replicas = read_i32_array(r, flex, "partitions.offline_replicas")?;
     }
-    p.unknown_tagged_fields = read_tagged(r, flex)?;
+    p.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
     Ok(p)
 }
 
@@ -548,7 +486,7 @@ fn encode_topic(t: &MetadataResponseTopic, buf: &mut BytesMut, version: i16) -> 
             version,
         )?;
     }
-    put_tagged(buf, &t.unknown_tagged_fields, flex, "topics tagged fields", version)
+    put_unknown_tagged(buf, &t.unknown_tagged_fields, flex, "topics tagged fields", version)
 }
 
 fn decode_topic(r: &mut Reader, version: i16) -> Result<MetadataResponseTopic, DecodeError> {
@@ -569,7 +507,7 @@ fn decode_topic(r: &mut Reader, version: i16) -> Result<MetadataResponseTopic, D
     if version >= 8 {
         t.topic_authorized_operations = r.i32("topics.topic_authorized_operations")?;
     }
-    t.unknown_tagged_fields = read_tagged(r, flex)?;
+    t.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
     Ok(t)
 }
 
@@ -608,7 +546,7 @@ impl Encode for MetadataResponse {
         } else {
             ensure_default(self.error_code == ErrorCode::NONE, "error_code", version)?;
         }
-        put_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
+        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
     }
 }
 
@@ -636,7 +574,7 @@ impl Decode for MetadataResponse {
         if version >= 13 {
             m.error_code = ErrorCode(r.i16("error_code")?);
         }
-        m.unknown_tagged_fields = read_tagged(r, flex)?;
+        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
         Ok(m)
     }
 }
@@ -683,8 +621,134 @@ impl Message for MetadataResponse {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
+    use proptest::prelude::*;
 
     use super::*;
+    use crate::messages::round_trip_checks::{
+        check_every_version, error_code, nullable_string, string, unknown_tagged, uuid, vec_of, when,
+    };
+
+    // Strategies for values each version can carry: fields it lacks at their defaults, null only where allowed.
+
+    fn request_topic(v: i16) -> impl Strategy<Value = MetadataRequestTopic> {
+        let name = if v >= 10 { nullable_string().boxed() } else { string().prop_map(Some).boxed() };
+        (when(v >= 10, uuid(), Uuid::ZERO), name, unknown_tagged(v >= 9, 0)).prop_map(
+            |(topic_id, name, unknown_tagged_fields)| MetadataRequestTopic { topic_id, name, unknown_tagged_fields },
+        )
+    }
+
+    fn request(v: i16) -> impl Strategy<Value = MetadataRequest> {
+        let topics = if v == 0 {
+            // v0: all topics (None) or a non-empty list; it cannot ask for no topics.
+            prop_oneof![Just(None), proptest::collection::vec(request_topic(v), 1..4).prop_map(Some)].boxed()
+        } else {
+            proptest::option::of(vec_of(request_topic(v))).boxed()
+        };
+        (
+            topics,
+            when(v >= 4, any::<bool>(), true),
+            when((8..=10).contains(&v), any::<bool>(), false),
+            when(v >= 8, any::<bool>(), false),
+            unknown_tagged(v >= 9, 0),
+        )
+            .prop_map(|(topics, allow, cluster_ops, topic_ops, unknown_tagged_fields)| MetadataRequest {
+                topics,
+                allow_auto_topic_creation: allow,
+                include_cluster_authorized_operations: cluster_ops,
+                include_topic_authorized_operations: topic_ops,
+                unknown_tagged_fields,
+            })
+    }
+
+    fn broker(v: i16) -> impl Strategy<Value = MetadataResponseBroker> {
+        (any::<i32>(), string(), any::<i32>(), when(v >= 1, nullable_string(), None), unknown_tagged(v >= 9, 0))
+            .prop_map(|(node_id, host, port, rack, unknown_tagged_fields)| MetadataResponseBroker {
+                node_id,
+                host,
+                port,
+                rack,
+                unknown_tagged_fields,
+            })
+    }
+
+    fn partition(v: i16) -> impl Strategy<Value = MetadataResponsePartition> {
+        (
+            (error_code(), any::<i32>(), any::<i32>(), when(v >= 7, any::<i32>(), -1)),
+            (vec_of(any::<i32>()), vec_of(any::<i32>()), when(v >= 5, vec_of(any::<i32>()), Vec::new())),
+            unknown_tagged(v >= 9, 0),
+        )
+            .prop_map(
+                |((error_code, partition_index, leader_id, leader_epoch), (replicas, isr, offline), tf)| {
+                    MetadataResponsePartition {
+                        error_code,
+                        partition_index,
+                        leader_id,
+                        leader_epoch,
+                        replica_nodes: replicas,
+                        isr_nodes: isr,
+                        offline_replicas: offline,
+                        unknown_tagged_fields: tf,
+                    }
+                },
+            )
+    }
+
+    fn topic(v: i16) -> impl Strategy<Value = MetadataResponseTopic> {
+        let name = if v >= 12 { nullable_string().boxed() } else { string().prop_map(Some).boxed() };
+        (
+            (error_code(), name, when(v >= 10, uuid(), Uuid::ZERO), when(v >= 1, any::<bool>(), false)),
+            vec_of(partition(v)),
+            when(v >= 8, any::<i32>(), AUTHORIZED_OPERATIONS_OMITTED),
+            unknown_tagged(v >= 9, 0),
+        )
+            .prop_map(|((error_code, name, topic_id, is_internal), partitions, ops, tf)| {
+                MetadataResponseTopic {
+                    error_code,
+                    name,
+                    topic_id,
+                    is_internal,
+                    partitions,
+                    topic_authorized_operations: ops,
+                    unknown_tagged_fields: tf,
+                }
+            })
+    }
+
+    fn response(v: i16) -> impl Strategy<Value = MetadataResponse> {
+        (
+            (when(v >= 3, any::<i32>(), 0), vec_of(broker(v)), when(v >= 2, nullable_string(), None)),
+            (when(v >= 1, any::<i32>(), -1), vec_of(topic(v))),
+            (
+                when((8..=10).contains(&v), any::<i32>(), AUTHORIZED_OPERATIONS_OMITTED),
+                when(v >= 13, error_code(), ErrorCode::NONE),
+            ),
+            unknown_tagged(v >= 9, 0),
+        )
+            .prop_map(
+                |((throttle, brokers, cluster_id), (controller_id, topics), (cluster_ops, error_code), tf)| {
+                    MetadataResponse {
+                        throttle_time_ms: throttle,
+                        brokers,
+                        cluster_id,
+                        controller_id,
+                        topics,
+                        cluster_authorized_operations: cluster_ops,
+                        error_code,
+                        unknown_tagged_fields: tf,
+                    }
+                },
+            )
+    }
+
+    #[test]
+    fn request_round_trips_at_every_version() {
+        assert_eq!(check_every_version(request), 14);
+    }
+
+    #[test]
+    fn response_round_trips_at_every_version() {
+        assert_eq!(check_every_version(response), 14);
+    }
 
     fn decode_req(b: &[u8], v: i16) -> Result<MetadataRequest, DecodeError> {
         MetadataRequest::decode_exact(&mut Reader::new(Bytes::copy_from_slice(b)), v)
