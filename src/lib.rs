@@ -15,3 +15,8 @@ pub mod producer;
 pub use config::ClientConfig;
 pub use error::{Error, ErrorKind, Result};
 pub use kafkar_protocol as protocol;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
