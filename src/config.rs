@@ -52,16 +52,10 @@ pub(crate) fn parse_ms(key: &str, value: &str) -> Result<Duration> {
         .map_err(|_| Error::config(format!("{key}: expected milliseconds, got {value:?}")))
 }
 
-pub(crate) fn parse_num<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
-    value.trim().parse().map_err(|_| Error::config(format!("{key}: expected a number, got {value:?}")))
-}
-
 impl ClientConfig {
     /// A configuration with `bootstrap.servers` set (comma-separated `host:port` list).
     pub fn new(bootstrap_servers: &str) -> ClientConfig {
-        let mut c = ClientConfig::default();
-        c.bootstrap_servers = split_list(bootstrap_servers);
-        c
+        ClientConfig { bootstrap_servers: split_list(bootstrap_servers), ..Default::default() }
     }
 
     /// Sets a property by its Java client name. Returns `Ok(false)` for a name this struct does not hold (so that

@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use kafkar::protocol::ApiKey;
 use kafkar::protocol::header::{RequestHeader, ResponseHeader, request_header_version, response_header_version};
 use kafkar::protocol::messages::api_versions::{ApiVersion, ApiVersionsResponse};
-use kafkar::protocol::messages::{Encode, Message, MessageKind, Request, all_specs};
+use kafkar::protocol::messages::{Encode, MessageKind, Request, all_specs};
 use kafkar::protocol::primitives::Reader;
-use kafkar::protocol::{ApiKey, ErrorCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
