@@ -325,7 +325,7 @@ pub fn leader_assign(
     let mut group_assignment = assignor.assign(&partitions_per_topic, &subscriptions)?;
     for (member, a) in &mut group_assignment {
         if !subscriptions.contains_key(member) {
-            warn!(member = %member, assignor = assignor.name(), "assignor returned an assignment for an unknown member");
+            warn!(member = %member, assignor = assignor.name(), "assignor assigned to an unknown member");
         }
         a.partitions = sorted(std::mem::take(&mut a.partitions));
     }
@@ -370,7 +370,8 @@ pub fn validate_cooperative_assignment(
                 if let Some(other) = prev.iter().find(|o| **o != m.as_str()) {
                     if !prev.contains(&m.as_str()) {
                         return Err(Error::protocol(format!(
-                            "cooperative assignment moves {tp} from member {other} to member {m} without revoking it first"
+                            "cooperative assignment moves {tp} from member {other} to member {m} without revoking it \
+                             first"
                         )));
                     }
                 }
@@ -378,6 +379,13 @@ pub fn validate_cooperative_assignment(
         }
     }
     Ok(())
+}
+
+/// The eager sticky assignor's user data, decoded (partitions, generation), for tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) fn decode_sticky_user_data_for_tests(bytes: &Bytes) -> (Vec<TopicPartition>, Option<i32>) {
+    let d = sticky::decode_sticky_user_data(bytes).unwrap_or_default();
+    (d.owned, d.generation)
 }
 
 /// Sort key of a member as the Java assignors order members: static members first (by `group.instance.id`), then

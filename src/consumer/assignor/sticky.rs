@@ -256,7 +256,7 @@ pub(crate) fn assign_sticky(
                     if generation > claim.0 {
                         *claim = (generation, Some(idx));
                     } else if generation == claim.0 && claim.1 != Some(idx) {
-                        warn!(partition = %tp, generation, "sticky: several members claim a partition in one generation");
+                        warn!(partition = %tp, generation, "sticky: members claim a partition in one generation");
                         claim.1 = None;
                     }
                 }

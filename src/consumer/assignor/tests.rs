@@ -489,7 +489,10 @@ proptest! {
     }
 
     #[test]
-    fn sticky_user_data_round_trips(ps in proptest::collection::btree_set(("[a-c]{1,3}", 0i32..50), 0..20), g in any::<i32>()) {
+    fn sticky_user_data_round_trips(
+        ps in proptest::collection::btree_set(("[a-c]{1,3}", 0i32..50), 0..20),
+        g in any::<i32>(),
+    ) {
         let ps: Vec<TopicPartition> = ps.into_iter().map(|(t, p)| tp(&t, p)).collect();
         let d = decode_sticky_user_data(&encode_sticky_user_data(&ps, Some(g)).unwrap()).unwrap();
         prop_assert_eq!(d, MemberData { owned: ps, generation: Some(g) });

@@ -77,7 +77,8 @@ pub enum ClassicState {
     Joining,
     /// Joined a generation; a SyncGroup request is outstanding.
     AwaitingSync,
-    /// In the group with an assignment, heartbeating. A rebalance may be pending ([`ClassicMembership::rejoin_needed`]).
+    /// In the group with an assignment, heartbeating. A rebalance may be pending
+    /// ([`ClassicMembership::rejoin_needed`]).
     Stable,
     /// Left the group ([`ClassicMembership::leave`]); [`ClassicMembership::subscribe`] starts over.
     Left,
@@ -756,7 +757,8 @@ impl ClassicMembership {
             member_id: response.member_id.clone(),
             protocol: Some(name.clone()),
         };
-        info!(generation = response.generation_id, member_id = %response.member_id, protocol = %name, "classic: joined group");
+        let g = &self.generation;
+        info!(generation = g.id, member_id = %g.member_id, protocol = %name, "classic: joined the group");
         self.state = ClassicState::AwaitingSync;
         self.join_backoff.reset();
         self.session_deadline = now + self.config.session_timeout;

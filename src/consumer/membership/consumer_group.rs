@@ -351,6 +351,7 @@ impl ConsumerGroupMembership {
         }
         if error.is_retriable() {
             debug!(%error, "consumer group: heartbeat failed; rediscovering the coordinator");
+            self.next_heartbeat_at = now;
             self.retry_at = Some(now + self.heartbeat_backoff.next_delay());
             self.mark_coordinator_unknown(now);
         } else {
@@ -517,6 +518,8 @@ impl ConsumerGroupMembership {
         let code = response.error_code;
         // After an error the next heartbeat carries every field again.
         self.sent = SentFields::default();
+        // As Java: after a failure the interval no longer applies, only the backoff (skipped for some errors).
+        self.next_heartbeat_at = now;
         self.retry_at = Some(now + self.heartbeat_backoff.next_delay());
         let message = response.error_message.clone();
         match code {
