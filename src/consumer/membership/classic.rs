@@ -319,7 +319,7 @@ impl ClassicMembership {
         }
         self.revoking = false;
         if self.leaving {
-            self.finish_leave(&mut out);
+            self.continue_leave(&mut out);
         } else {
             self.drive(now, &mut out);
         }
@@ -350,19 +350,10 @@ impl ClassicMembership {
             return out;
         }
         self.leaving = true;
-        if self.revoking {
-            // A revocation is under way; the leave completes when it does.
-            return out;
+        if !self.revoking {
+            self.continue_leave(&mut out);
         }
-        let owned: Vec<TopicPartition> = std::mem::take(&mut self.owned).into_iter().collect();
-        if !owned.is_empty() {
-            if self.generation.is_valid() {
-                self.start_revocation(owned, &mut out);
-                return out;
-            }
-            out.push(Action::Lost(owned));
-        }
-        self.finish_leave(&mut out);
+        // Otherwise a revocation is under way; the leave goes on when it completes.
         out
     }
 
@@ -782,7 +773,11 @@ impl ClassicMembership {
                 }
             }
         }
-        let Some(v) = self.coordinator.known() else { return };
+        let Some(v) = self.coordinator.known() else {
+            // Unreachable with a driver that drops replies from a previous coordinator; rejoin to be safe.
+            self.state = ClassicState::Unjoined;
+            return self.request_rejoin("coordinator unknown after JoinGroup");
+        };
         let v5 = v.sync_group >= 5;
         let request = SyncGroupRequest {
             group_id,
@@ -882,6 +877,18 @@ impl ClassicMembership {
             LeaveGroupRequest { group_id: self.config.group_id.clone(), member_id, ..Default::default() }
         };
         out.push(Action::SendLeaveGroup { request, version: v.leave_group });
+    }
+
+    /// Releases whatever is still owned (revoked while in a generation, lost otherwise), then leaves.
+    fn continue_leave(&mut self, out: &mut Vec<Action>) {
+        let owned: Vec<TopicPartition> = std::mem::take(&mut self.owned).into_iter().collect();
+        if !owned.is_empty() {
+            if self.generation.is_valid() {
+                return self.start_revocation(owned, out);
+            }
+            out.push(Action::Lost(owned));
+        }
+        self.finish_leave(out);
     }
 
     fn finish_leave(&mut self, out: &mut Vec<Action>) {

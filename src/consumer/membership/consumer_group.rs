@@ -204,7 +204,7 @@ impl ConsumerGroupMembership {
             self.transition_to_joining();
         }
         let mut out = Vec::new();
-        self.drive(now, &no_names, &mut out);
+        self.drive(now, None, &mut out);
         out
     }
 
@@ -223,7 +223,7 @@ impl ConsumerGroupMembership {
     /// `names`), heartbeats, the poll timeout.
     pub fn poll(&mut self, now: Instant, names: &dyn TopicNames) -> Vec<Action> {
         let mut out = Vec::new();
-        self.drive(now, names, &mut out);
+        self.drive(now, Some(names), &mut out);
         out
     }
 
@@ -280,7 +280,7 @@ impl ConsumerGroupMembership {
             Some(_) => debug!(state = ?self.state, "consumer group: revocation completed after the member moved on"),
             None => debug!("consumer group: revocation_complete without a revocation under way"),
         }
-        self.drive(now, names, &mut out);
+        self.drive(now, Some(names), &mut out);
         out
     }
 
@@ -314,7 +314,7 @@ impl ConsumerGroupMembership {
         if self.pending.is_none() {
             self.transition_to_leaving();
         }
-        self.drive(now, &no_names, &mut out);
+        self.drive(now, None, &mut out);
         out
     }
 
@@ -336,7 +336,7 @@ impl ConsumerGroupMembership {
         } else {
             self.heartbeat_failed(now, response, &mut out);
         }
-        self.drive(now, names, &mut out);
+        self.drive(now, Some(names), &mut out);
         out
     }
 
@@ -357,7 +357,7 @@ impl ConsumerGroupMembership {
         } else {
             self.fail(error.clone().with_api(ApiKey::CONSUMER_GROUP_HEARTBEAT), &mut out);
         }
-        self.drive(now, names, &mut out);
+        self.drive(now, Some(names), &mut out);
         out
     }
 
@@ -545,7 +545,8 @@ impl ConsumerGroupMembership {
         }
     }
 
-    fn drive(&mut self, now: Instant, names: &dyn TopicNames, out: &mut Vec<Action>) {
+    /// Does what is due. Without `names` (calls that get no metadata) reconciliation waits for the next call.
+    fn drive(&mut self, now: Instant, names: Option<&dyn TopicNames>, out: &mut Vec<Action>) {
         use ConsumerGroupState::*;
         if !self.in_group() {
             return;
@@ -571,7 +572,9 @@ impl ConsumerGroupMembership {
             // Released as lost once the leave heartbeat is out (as Java does).
             self.owned = owned;
         }
-        self.maybe_reconcile(names, out);
+        if let Some(names) = names {
+            self.maybe_reconcile(names, out);
+        }
         let heartbeat_now = self.state == Leaving || (matches!(self.state, Joining | Acknowledging) && !self.in_flight);
         let backoff_over = self.retry_at.is_none_or(|t| now >= t);
         let due = heartbeat_now || (!self.in_flight && now >= self.next_heartbeat_at);
@@ -747,11 +750,6 @@ pub fn generate_member_id() -> String {
         }
         attempt += 1;
     }
-}
-
-/// A name lookup that knows no topic (for transitions that never reconcile).
-fn no_names(_: Uuid) -> Option<String> {
-    None
 }
 
 #[cfg(test)]

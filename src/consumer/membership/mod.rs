@@ -34,7 +34,7 @@ pub use classic::{ClassicApiVersions, ClassicMembership, ClassicState, GroupRequ
 pub use consumer_group::{ConsumerGroupMembership, ConsumerGroupState};
 
 /// Something the driver must do, returned by the membership state machines. Perform them in the order given.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Action {
     /// Find the group coordinator (FindCoordinator), then call `coordinator_found` or `coordinator_lookup_failed`.

@@ -901,6 +901,25 @@ fn leave_revokes_then_sends_leave_group_and_can_rejoin() {
 }
 
 #[test]
+fn leave_during_a_cooperative_revocation_revokes_the_rest_afterwards() {
+    let mut h = H::new(config(), "cooperative-sticky");
+    h.start(&["t"]);
+    h.join(&join_ok(1, "m-1", "x", "cooperative-sticky", vec![]));
+    h.sync(&sync_ok(&tps("t", &[0, 1])));
+    h.advance(HB);
+    h.poll();
+    h.heartbeat(ErrorCode::REBALANCE_IN_PROGRESS);
+    h.join(&join_ok(2, "m-1", "x", "cooperative-sticky", vec![]));
+    assert_eq!(revoked_of(&h.sync(&sync_ok(&tps("t", &[0])))), tps("t", &[1]));
+    assert!(h.m.leave(h.now).is_empty(), "waits for the revocation under way");
+    let a = h.m.revocation_complete(h.now);
+    assert_eq!(kinds(&a), ["Commit", "Revoked"]);
+    assert_eq!(revoked_of(&a), tps("t", &[0]));
+    assert_eq!(kinds(&h.m.revocation_complete(h.now)), ["LeaveGroup"]);
+    assert_eq!(h.m.state(), ClassicState::Left);
+}
+
+#[test]
 fn leave_after_a_reset_reports_partitions_lost() {
     let mut h = H::new(config(), "cooperative-sticky");
     h.start(&["t"]);
