@@ -654,3 +654,46 @@ fn scripted_life_cycle() {
     assert_eq!(hb_of(&h.revoked()).member_epoch, -1);
     assert_eq!(h.m.state(), ConsumerGroupState::Unsubscribed);
 }
+
+#[test]
+fn stale_member_that_leaves_stays_out() {
+    let mut c = config();
+    c.max_poll_interval = Duration::from_secs(2);
+    let mut h = H::new(c);
+    h.stable(&[(id(1), &[0])]);
+    h.advance(Duration::from_secs(2));
+    assert_eq!(kinds(&h.poll()), ["ConsumerGroupHeartbeat", "Lost"]);
+    assert_eq!(h.m.state(), ConsumerGroupState::Stale);
+    assert!(h.m.leave(h.now).is_empty());
+    assert_eq!(h.m.state(), ConsumerGroupState::Unsubscribed);
+    assert!(h.m.application_poll(h.now, &h.names).is_empty(), "unsubscribed members do not rejoin on poll");
+}
+
+#[test]
+fn replies_to_the_leave_heartbeat_are_ignored() {
+    let mut h = H::new(config());
+    h.stable(&[(id(1), &[0])]);
+    h.m.leave(h.now);
+    hb_of(&h.revoked());
+    assert!(h.respond(&ok(-1, None)).is_empty());
+    assert!(h.respond(&err(ErrorCode::UNKNOWN_MEMBER_ID)).is_empty());
+    assert_eq!(h.m.state(), ConsumerGroupState::Unsubscribed);
+}
+
+#[test]
+fn poll_timeout_during_a_coordinator_lookup_leaves_once_found() {
+    let mut c = config();
+    c.max_poll_interval = Duration::from_secs(5);
+    let mut h = H::new(c);
+    h.stable(&[(id(1), &[0])]);
+    h.advance(INTERVAL);
+    h.poll();
+    assert_eq!(kinds(&h.respond(&err(ErrorCode::NOT_COORDINATOR))), ["FindCoordinator"]);
+    h.advance(Duration::from_secs(2));
+    assert!(h.poll().is_empty(), "the lookup is still outstanding");
+    // The coordinator is found after the poll deadline: the member leaves at once.
+    let a = h.m.coordinator_found(h.now, V, &h.names);
+    assert_eq!(kinds(&a), ["ConsumerGroupHeartbeat", "Lost"]);
+    assert_eq!(hb_of(&a).member_epoch, -1);
+    assert_eq!(h.m.state(), ConsumerGroupState::Stale);
+}
