@@ -197,7 +197,9 @@ impl ProducerConfig {
         Ok(self)
     }
 
-    /// A configuration from `(name, value)` pairs of Java property names; see [`ProducerConfig::set`].
+    /// A configuration from `(name, value)` pairs of Java property names; see [`ProducerConfig::set`]. (Not
+    /// `FromIterator`: building can fail.)
+    #[allow(clippy::should_implement_trait)]
     pub fn from_iter<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<ProducerConfig> {
         let mut c = ProducerConfig::default();
         for (k, v) in pairs {

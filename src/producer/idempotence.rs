@@ -239,6 +239,14 @@ impl IdempotenceState {
         }
     }
 
+    /// Whether the broker has acknowledged nothing yet under the partition's id and epoch. Until it has, only one
+    /// batch of the partition may be in flight: a broker that has no state for the producer accepts any sequence,
+    /// so a second batch could be written ahead of a first one that failed (e.g. with NOT_LEADER_OR_FOLLOWER just
+    /// after the topic was created), and the order would be lost.
+    pub(crate) fn awaiting_first_ack(&self, tp: &TopicPartition) -> bool {
+        self.partitions.get(tp).is_none_or(|e| e.last_acked < 0)
+    }
+
     /// Whether the partition waits for a reset.
     pub(crate) fn needs_reset(&self, tp: &TopicPartition) -> bool {
         self.partitions.get(tp).is_some_and(|e| e.needs_reset)

@@ -80,11 +80,9 @@ impl Counters {
             in_flight_requests: self.in_flight_requests.load(Ordering::Relaxed),
             queued_bytes,
             queued_batches,
-            request_latency_avg: if n == 0 {
-                Duration::ZERO
-            } else {
-                Duration::from_micros(self.latency_total_us.load(Ordering::Relaxed) / n)
-            },
+            request_latency_avg: Duration::from_micros(
+                self.latency_total_us.load(Ordering::Relaxed).checked_div(n).unwrap_or(0),
+            ),
             request_latency_max: Duration::from_micros(self.latency_max_us.load(Ordering::Relaxed)),
         }
     }

@@ -418,7 +418,10 @@ impl Sender {
         let idempotent = self.idempotence.is_some();
         let Some(st) = self.topics.get_mut(&tp.0).and_then(|ps| ps.get_mut(tp.1 as usize)) else { return Err(None) };
         if let Some(idem) = self.idempotence.as_mut() {
-            if idem.current().is_none() || st.in_flight >= MAX_IN_FLIGHT_PER_PARTITION {
+            if idem.current().is_none()
+                || st.in_flight >= MAX_IN_FLIGHT_PER_PARTITION
+                || (st.in_flight > 0 && idem.awaiting_first_ack(tp))
+            {
                 return Err(None);
             }
             if idem.needs_reset(tp) {
@@ -524,9 +527,7 @@ impl Sender {
             return None;
         }
         if let Some(idem) = &self.idempotence {
-            if idem.current().is_none() {
-                return None;
-            }
+            idem.current()?;
         }
         candidates.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.0.cmp(&b.1.0)).then(a.1.1.cmp(&b.1.1)));
         let max_in_flight = self.shared.config.max_in_flight;
