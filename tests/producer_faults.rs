@@ -74,6 +74,15 @@ struct Fake {
 
 impl Fake {
     async fn start(partitions: i32, faults: impl Fn(usize) -> Fault + Send + Sync + 'static) -> Fake {
+        Fake::start_with(partitions, TOPIC_ID, faults).await
+    }
+
+    /// A fake whose metadata gives the topic id `topic_id` (zero: none, as brokers before topic ids).
+    async fn start_with(
+        partitions: i32,
+        topic_id: Uuid,
+        faults: impl Fn(usize) -> Fault + Send + Sync + 'static,
+    ) -> Fake {
         let state = Arc::new(Mutex::new(FakeState { next_producer_id: 1000, ..Default::default() }));
         let port: Arc<OnceLock<u16>> = Arc::new(OnceLock::new());
         let (st, p) = (state.clone(), port.clone());
@@ -82,7 +91,10 @@ impl Fake {
             let version = r.header.api_version;
             if key == ApiKey::METADATA {
                 let _req: MetadataRequest = support::decode(r);
-                return support::reply::<MetadataRequest>(&metadata(*p.get().unwrap_or(&0), partitions), version);
+                return support::reply::<MetadataRequest>(
+                    &metadata(*p.get().unwrap_or(&0), partitions, topic_id),
+                    version,
+                );
             }
             if key == ApiKey::INIT_PRODUCER_ID {
                 let _req: InitProducerIdRequest = support::decode(r);
@@ -124,7 +136,7 @@ impl Fake {
     }
 }
 
-fn metadata(port: u16, partitions: i32) -> MetadataResponse {
+fn metadata(port: u16, partitions: i32, topic_id: Uuid) -> MetadataResponse {
     MetadataResponse {
         brokers: vec![MetadataResponseBroker {
             node_id: 0,
@@ -136,7 +148,7 @@ fn metadata(port: u16, partitions: i32) -> MetadataResponse {
         controller_id: 0,
         topics: vec![MetadataResponseTopic {
             name: Some(TOPIC.into()),
-            topic_id: TOPIC_ID,
+            topic_id,
             partitions: (0..partitions)
                 .map(|i| MetadataResponsePartition {
                     partition_index: i,
@@ -453,5 +465,24 @@ async fn many_partitions_share_requests_and_keep_per_partition_order() {
     let multi =
         produce.iter().filter(|r| support::decode::<ProduceRequest>(r).topic_data[0].partition_data.len() > 1).count();
     assert!(multi > 0);
+    producer.close().await;
+}
+
+#[tokio::test]
+async fn without_topic_ids_produce_names_topics() {
+    let fake = Fake::start_with(2, Uuid::ZERO, |_| Fault::None).await;
+    let producer = Producer::new(config(&fake.bootstrap(), &[])).await.unwrap();
+    let m = producer.send_and_wait(ProducerRecord::new(TOPIC).partition(1).value("named")).await.unwrap();
+    assert_eq!((m.partition, m.offset), (1, 0));
+    let produce = fake.requests(ApiKey::PRODUCE);
+    assert_eq!(produce[0].header.api_version, TOPIC_ID_VERSION - 1, "v13 needs a topic id");
+    assert_eq!(support::decode::<ProduceRequest>(&produce[0]).topic_data[0].name, TOPIC);
+    // With an id, the newest version and the id.
+    let fake = Fake::start(1, |_| Fault::None).await;
+    let producer = Producer::new(config(&fake.bootstrap(), &[])).await.unwrap();
+    producer.send_and_wait(rec("by-id")).await.unwrap();
+    let produce = fake.requests(ApiKey::PRODUCE);
+    assert_eq!(produce[0].header.api_version, TOPIC_ID_VERSION);
+    assert_eq!(support::decode::<ProduceRequest>(&produce[0]).topic_data[0].topic_id, TOPIC_ID);
     producer.close().await;
 }

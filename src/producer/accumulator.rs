@@ -326,15 +326,14 @@ impl RecordAccumulator {
             return Err(Error::new(ErrorKind::WouldBlock(format!("topic {} has no partitions yet", record.topic))));
         }
         let explicit = chosen_partition(self.partitioner.as_ref(), record, count)?;
-        let key_len = record.key.as_ref().map(|k| k.len());
-        let value_len = record.value.as_ref().map(|v| v.len());
         let mut wake = false;
         let ratio = if self.config.compression == Compression::None { 1.0 } else { topic.compression_ratio };
         let batch_size = self.config.batch_size;
+        // `reserved` bounds the record's encoded size from above (batch header included): the batch after it is at
+        // most this big (a few bytes over, at worst, never under).
+        let record_bound = reserved.saturating_sub(RECORD_BATCH_OVERHEAD);
         let fits = |b: &OpenBatch| {
-            b.builder.is_empty()
-                || (b.builder.estimated_size_after(timestamp, key_len, value_len, &record.headers) as f32 * ratio)
-                    <= batch_size as f32
+            b.builder.is_empty() || ((b.builder.uncompressed_size() + record_bound) as f32 * ratio) <= batch_size as f32
         };
         let partition = match explicit {
             Some(p) => {
@@ -373,7 +372,8 @@ impl RecordAccumulator {
         if q.open.is_none() {
             let id = s.next_batch_id;
             s.next_batch_id += 1;
-            let capacity = ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 8);
+            // Room for batch.size of output; a compressed batch's records outgrow it, and the buffer then grows.
+            let capacity = ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 2);
             let builder = RecordBatchBuilder::with_capacity(self.config.compression, capacity)
                 .with_compression_level(self.config.compression_level);
             q.open = Some(OpenBatch {
@@ -570,6 +570,12 @@ mod tests {
         r
     }
 
+    /// Appends with the reservation `send` would make.
+    fn put(a: &RecordAccumulator, r: ProducerRecord) -> Result<Appended> {
+        let bound = record_size_upper_bound(&r);
+        a.append(&r, 1, bound, false)
+    }
+
     fn drain_all(a: &RecordAccumulator, force: bool) -> Vec<OpenBatch> {
         let mut out = Vec::new();
         a.drain_ready(Instant::now(), force, |_, _| true, &mut out);
@@ -581,7 +587,7 @@ mod tests {
         let a = acc(1000, 60_000);
         let mut futs = Vec::new();
         for _ in 0..20 {
-            futs.push(a.append(&rec(Some(b"k"), 100).partition(1), 1, 110, false).unwrap().future);
+            futs.push(put(&a, rec(Some(b"k"), 100).partition(1)).unwrap().future);
         }
         // 61-byte header plus ~110 bytes per record: 8 records fit in 1000 bytes.
         let ready = drain_all(&a, false);
@@ -589,7 +595,7 @@ mod tests {
         for b in &ready {
             assert!(b.builder.uncompressed_size() <= 1000);
             assert_eq!(b.builder.record_count(), 8);
-            assert_eq!(b.reserved, 8 * 110);
+            assert_eq!(b.reserved, 8 * record_size_upper_bound(&rec(Some(b"k"), 100)));
         }
         assert!(ready[0].id < ready[1].id);
         let rest = drain_all(&a, true);
@@ -601,9 +607,9 @@ mod tests {
     #[tokio::test]
     async fn a_record_larger_than_batch_size_gets_its_own_batch() {
         let a = acc(200, 60_000);
-        a.append(&rec(None, 10).partition(0), 1, 20, false).unwrap();
-        a.append(&rec(None, 1000).partition(0), 1, 1020, false).unwrap();
-        a.append(&rec(None, 10).partition(0), 1, 20, false).unwrap();
+        put(&a, rec(None, 10).partition(0)).unwrap();
+        put(&a, rec(None, 1000).partition(0)).unwrap();
+        put(&a, rec(None, 10).partition(0)).unwrap();
         let ready = drain_all(&a, true);
         let counts: Vec<i32> = ready.iter().map(|b| b.builder.record_count()).collect();
         assert_eq!(counts, vec![1, 1, 1]);
@@ -613,7 +619,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn open_batches_linger_then_become_ready() {
         let a = acc(16384, 50);
-        a.append(&rec(Some(b"x"), 10), 1, 20, false).unwrap();
+        put(&a, rec(Some(b"x"), 10)).unwrap();
         let mut out = Vec::new();
         let next = a.drain_ready(Instant::now(), false, |_, _| true, &mut out);
         assert!(out.is_empty());
@@ -632,7 +638,7 @@ mod tests {
         let a = acc(1000, 60_000);
         let mut parts = Vec::new();
         for _ in 0..40 {
-            parts.push(a.append(&rec(None, 100), 1, 110, false).unwrap().future.partition());
+            parts.push(put(&a, rec(None, 100)).unwrap().future.partition());
         }
         // Runs of the same partition, switching each time a batch fills.
         let mut runs = vec![(parts[0], 1)];
@@ -652,9 +658,9 @@ mod tests {
     #[tokio::test]
     async fn keyed_records_follow_murmur2_and_bad_partitions_fail() {
         let a = acc(16384, 5);
-        let f = a.append(&rec(Some(b"key-a"), 1), 1, 10, false).unwrap().future;
+        let f = put(&a, rec(Some(b"key-a"), 1)).unwrap().future;
         assert_eq!(f.partition(), key_partition(b"key-a", 4));
-        let e = a.append(&rec(None, 1).partition(4), 1, 10, false).err().unwrap();
+        let e = put(&a, rec(None, 1).partition(4)).err().unwrap();
         assert!(matches!(e.kind(), ErrorKind::InvalidArgument(_)), "{e}");
         let e = a.append(&ProducerRecord::new("unknown"), 1, 10, false).err().unwrap();
         assert!(matches!(e.kind(), ErrorKind::WouldBlock(_)), "{e}");
@@ -663,14 +669,14 @@ mod tests {
     #[tokio::test]
     async fn flush_target_and_completion_tracking() {
         let a = acc(16384, 60_000);
-        a.append(&rec(None, 1).partition(0), 1, 10, false).unwrap();
-        a.append(&rec(None, 1).partition(1), 1, 10, false).unwrap();
+        put(&a, rec(None, 1).partition(0)).unwrap();
+        put(&a, rec(None, 1).partition(1)).unwrap();
         let target = a.close_all();
         assert_eq!(target, 2);
         assert_eq!(a.incomplete_batches(), 2);
         let ready = drain_all(&a, false);
         assert_eq!(ready.len(), 2);
-        a.append(&rec(None, 1).partition(2), 1, 10, false).unwrap(); // after the flush: not waited for
+        put(&a, rec(None, 1).partition(2)).unwrap(); // after the flush: not waited for
         let waiter = a.wait_complete_below(target);
         tokio::pin!(waiter);
         assert!(futures_poll_once(waiter.as_mut()).await.is_none());

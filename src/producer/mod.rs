@@ -253,7 +253,6 @@ impl Producer {
     async fn enqueue(&self, record: &ProducerRecord, forget: bool) -> Result<DeliveryFuture> {
         self.check_open()?;
         let size = self.check_record(record)?;
-        let deadline = Instant::now() + self.shared.config.max_block;
         // Fast path: memory free and metadata known, one lock.
         if self.shared.memory.try_reserve(size) {
             match self.append(record, size, forget) {
@@ -261,6 +260,7 @@ impl Producer {
                 r => return r,
             }
         }
+        let deadline = Instant::now() + self.shared.config.max_block;
         if !self.shared.accumulator.knows(&record.topic) {
             self.load_topic(&record.topic, deadline).await?;
         }

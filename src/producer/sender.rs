@@ -104,6 +104,9 @@ struct NodeState {
     conn: Option<Connection>,
     connecting: bool,
     in_flight: usize,
+    /// Where the next request starts among the node's partitions, so that a request that fills up before the
+    /// last partition does not starve it (as Java's drain index).
+    drain_start: usize,
 }
 
 struct InFlightRequest {
@@ -545,10 +548,13 @@ impl Sender {
                 let Some(conn) = self.connection(node) else { break };
                 let mut batches = Vec::new();
                 let mut size = 0usize;
-                for tp in &group {
+                let first = self.nodes.get(&node).map_or(0, |n| n.drain_start) % group.len();
+                let mut visited = 0;
+                for tp in group[first..].iter().chain(&group[..first]) {
                     if !batches.is_empty() && size >= max_request {
                         break;
                     }
+                    visited += 1;
                     // Peek at the size first so that a batch that does not fit stays where it is.
                     match self.next_batch(tp, now) {
                         Ok(b) => {
@@ -564,6 +570,9 @@ impl Sender {
                 }
                 if batches.is_empty() {
                     break;
+                }
+                if let Some(n) = self.nodes.get_mut(&node) {
+                    n.drain_start = (first + visited) % group.len();
                 }
                 self.send_request(node, conn, batches).await;
             }
