@@ -486,3 +486,33 @@ async fn without_topic_ids_produce_names_topics() {
     assert_eq!(support::decode::<ProduceRequest>(&produce[0]).topic_data[0].topic_id, TOPIC_ID);
     producer.close().await;
 }
+
+#[tokio::test]
+async fn batches_behind_a_failed_one_are_retried_in_order_without_an_epoch_bump() {
+    // Request 0 establishes the producer. Request 1 fails with NOT_LEADER_OR_FOLLOWER; requests 2-5, already in
+    // flight, then meet OUT_OF_ORDER_SEQUENCE_NUMBER from the fake's sequence check: explained by request 1's
+    // failure, so they are retried after it, in sequence order, with the same producer id and epoch.
+    let fake =
+        Fake::start(1, |n| if n == 1 { Fault::Error(ErrorCode::NOT_LEADER_OR_FOLLOWER) } else { Fault::None }).await;
+    let producer = Producer::new(config(&fake.bootstrap(), &[("batch.size", "1")])).await.unwrap();
+    producer.send_and_wait(rec("v0")).await.unwrap();
+    let mut futures = Vec::new();
+    for i in 1..=8 {
+        futures.push(producer.send(rec(&format!("v{i}"))).await.unwrap());
+    }
+    for (i, f) in futures.into_iter().enumerate() {
+        assert_eq!(f.await.unwrap().offset, i as i64 + 1);
+    }
+    let expected: Vec<String> = (0..=8).map(|i| format!("v{i}")).collect();
+    assert_eq!(fake.log_values(0), values(&expected.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(fake.requests(ApiKey::INIT_PRODUCER_ID).len(), 1, "no epoch bump");
+    let seen = fake.state.lock().unwrap().seen.clone();
+    let out_of_order = seen.iter().filter(|s| (2..=5).contains(&s.0)).count();
+    assert!(out_of_order >= 2, "several batches were in flight behind the failed one ({out_of_order})");
+    // After the failure, sequences go out in ascending order again from the failed batch's.
+    let after: Vec<i32> = seen.iter().filter(|s| s.0 > 5).map(|s| s.3).collect();
+    assert!(after.windows(2).all(|w| w[0] < w[1]), "{after:?}");
+    assert_eq!(after.first(), Some(&1));
+    assert!(seen.iter().all(|s| (s.1, s.2) == (1001, 0)));
+    producer.close().await;
+}

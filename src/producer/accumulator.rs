@@ -20,7 +20,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::partitioner::{Partitioner, key_partition};
-use super::record::{BatchOutcome, DeliveryFuture, ProducerRecord};
+use super::record::{BatchHandle, DeliveryFuture, ProducerRecord};
 use crate::cluster::TopicInfo;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -117,7 +117,7 @@ pub(crate) struct OpenBatch {
     /// Producer-wide batch number, in creation order (flush waits for every batch below a number).
     pub id: u64,
     pub builder: RecordBatchBuilder,
-    pub outcome: Arc<BatchOutcome>,
+    pub outcome: BatchHandle,
     pub created: Instant,
     /// `buffer.memory` bytes reserved by its records; released when the batch completes.
     pub reserved: usize,
@@ -379,7 +379,7 @@ impl RecordAccumulator {
             q.open = Some(OpenBatch {
                 id,
                 builder,
-                outcome: BatchOutcome::new(record.topic.clone(), partition),
+                outcome: BatchHandle::new(record.topic.clone(), partition),
                 created: Instant::now(),
                 reserved: 0,
                 forget: 0,
@@ -405,7 +405,7 @@ impl RecordAccumulator {
         if forget {
             b.forget += 1;
         }
-        let future = DeliveryFuture::new(b.outcome.clone(), delta, timestamp);
+        let future = DeliveryFuture::new(b.outcome.share(), delta, timestamp);
         // A batch at or past batch.size takes no more records: close it now so the sender sends it.
         if (b.builder.uncompressed_size() as f32 * ratio) >= batch_size as f32 {
             q.closed.extend(q.open.take());

@@ -350,7 +350,12 @@ impl Producer {
     pub async fn flush(&self) {
         let target = self.shared.accumulator.close_all();
         self.shared.wake.notify_one();
-        self.shared.accumulator.wait_complete_below(target).await;
+        let mut stopped = self.shared.stopped.subscribe();
+        tokio::select! {
+            _ = self.shared.accumulator.wait_complete_below(target) => {}
+            // A stopped sender completes nothing more (it failed what it held).
+            _ = stopped.wait_for(|s| *s) => {}
+        }
     }
 
     /// Refuses further sends, flushes, and stops the sender. Records then still incomplete (none, unless the

@@ -204,6 +204,45 @@ impl BatchOutcome {
     }
 }
 
+/// The producer's own handle on a batch's outcome. Dropping it while the batch is not complete (a bug, or a sender
+/// task that died) fails the batch, so that no [`DeliveryFuture`] waits forever.
+pub(crate) struct BatchHandle(Arc<BatchOutcome>);
+
+impl BatchHandle {
+    pub(crate) fn new(topic: Arc<str>, partition: i32) -> BatchHandle {
+        BatchHandle(BatchOutcome::new(topic, partition))
+    }
+
+    /// A reference for a record's [`DeliveryFuture`].
+    pub(crate) fn share(&self) -> Arc<BatchOutcome> {
+        self.0.clone()
+    }
+}
+
+impl std::ops::Deref for BatchHandle {
+    type Target = BatchOutcome;
+
+    fn deref(&self) -> &BatchOutcome {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for BatchHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Drop for BatchHandle {
+    fn drop(&mut self) {
+        if !self.0.is_done() {
+            self.0.complete(Err(Error::new(crate::error::ErrorKind::Closed)
+                .with_partition(&self.0.topic, self.0.partition)
+                .with_message(Some("the producer stopped before the batch completed".into()))));
+        }
+    }
+}
+
 fn run_callback(cb: Callback, r: Result<RecordMetadata>) {
     // A panicking user callback must not take the sender task down with it.
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(r))).is_err() {
@@ -322,6 +361,16 @@ mod tests {
         o.complete(Ok(Delivered { base_offset: -1, log_append_time: 77 }));
         let m = DeliveryFuture::new(o, 5, 10).try_result().unwrap().unwrap();
         assert_eq!((m.offset, m.timestamp), (-1, 77));
+    }
+
+    #[tokio::test]
+    async fn a_dropped_handle_fails_its_batch() {
+        let h = BatchHandle::new("t".into(), 2);
+        let f = DeliveryFuture::new(h.share(), 0, 0);
+        drop(h);
+        let e = f.await.unwrap_err();
+        assert!(matches!(e.kind(), crate::ErrorKind::Closed), "{e}");
+        assert_eq!(e.context().partition, Some(2));
     }
 
     #[test]

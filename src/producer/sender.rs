@@ -30,7 +30,7 @@ use super::accumulator::OpenBatch;
 use super::config::Acks;
 use super::idempotence::{IdempotenceState, ProducerIdAndEpoch, SequenceVerdict, TopicPartition};
 use super::metrics::Counters;
-use super::record::{BatchOutcome, Delivered, SendFailure};
+use super::record::{BatchHandle, BatchOutcome, Delivered, SendFailure};
 use crate::cluster::MetadataSnapshot;
 use crate::error::{Error, ErrorKind, Result};
 use crate::net::Connection;
@@ -60,7 +60,25 @@ pub(crate) fn spawn(shared: Arc<Shared>) {
         init_retry_at: None,
         scratch: Vec::new(),
     };
-    tokio::spawn(sender.run().instrument(debug_span!("producer_sender")));
+    let watched = sender.shared.clone();
+    let task = tokio::spawn(sender.run().instrument(debug_span!("producer_sender")));
+    tokio::spawn(async move {
+        if let Err(e) = task.await {
+            // The sender's batches failed as they were dropped (see BatchHandle); fail what the accumulator holds
+            // and every later send.
+            tracing::error!(error = %e, "producer sender task died");
+            watched.set_fatal(Error::new(ErrorKind::Closed).with_message(Some(format!("producer sender died: {e}"))));
+            watched.closed.store(true, Ordering::Release);
+            watched.accumulator.close_all();
+            let mut dropped = Vec::new();
+            watched.accumulator.drain_ready(Instant::now(), true, |_, _| true, &mut dropped);
+            for b in dropped {
+                watched.memory.release(b.reserved);
+                watched.accumulator.untrack(b.id);
+            }
+            watched.stopped.send_replace(true);
+        }
+    });
 }
 
 /// A sealed batch on its way: sent, in flight, or waiting for a retry.
@@ -68,7 +86,7 @@ struct SentBatch {
     id: u64,
     tp: TopicPartition,
     batch: EncodedBatch,
-    outcome: Arc<BatchOutcome>,
+    outcome: BatchHandle,
     records: i32,
     created: Instant,
     reserved: usize,
@@ -856,7 +874,7 @@ impl Sender {
         st.retry.insert(at, b);
     }
 
-    fn fail(&self, id: u64, outcome: &Arc<BatchOutcome>, reserved: usize, records: i32, forget: u32, err: Error) {
+    fn fail(&self, id: u64, outcome: &BatchOutcome, reserved: usize, records: i32, forget: u32, err: Error) {
         Counters::add(&self.shared.counters.record_errors, records.max(0) as u64);
         fail_outcome(&self.shared, id, outcome, reserved, records, forget, err);
     }
@@ -897,7 +915,7 @@ impl Sender {
 fn fail_outcome(
     shared: &Shared,
     id: u64,
-    outcome: &Arc<BatchOutcome>,
+    outcome: &BatchOutcome,
     reserved: usize,
     records: i32,
     forget: u32,
