@@ -253,13 +253,19 @@ impl Producer {
     async fn enqueue(&self, record: &ProducerRecord, forget: bool) -> Result<DeliveryFuture> {
         self.check_open()?;
         let size = self.check_record(record)?;
-        // Fast path: memory free and metadata known, one lock.
+        // Fast path: memory free and metadata known, one lock, no await.
         if self.shared.memory.try_reserve(size) {
             match self.append(record, size, forget) {
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock(_)) => {}
                 r => return r,
             }
         }
+        // Boxed: keeps the future of every send small (it is moved around on the fast path too).
+        Box::pin(self.enqueue_waiting(record, size, forget)).await
+    }
+
+    /// The slow path of `enqueue`: wait for metadata and memory.
+    async fn enqueue_waiting(&self, record: &ProducerRecord, size: usize, forget: bool) -> Result<DeliveryFuture> {
         let deadline = Instant::now() + self.shared.config.max_block;
         if !self.shared.accumulator.knows(&record.topic) {
             self.load_topic(&record.topic, deadline).await?;
