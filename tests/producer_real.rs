@@ -435,3 +435,75 @@ async fn admin_reports_existing_and_missing_topics() {
     let e = admin.delete_topic(&name).await.unwrap_err();
     assert_eq!(e.code(), Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn java_console_consumer_reads_what_we_write() {
+    // scripts/kafka from this repository (or KAFKAR_KAFKA_SCRIPT): the Java console consumer of the Kafka release
+    // the broker runs.
+    let script = std::env::var("KAFKAR_KAFKA_SCRIPT")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka").to_owned());
+    if !std::path::Path::new(&script).exists() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{script} is required in CI");
+        eprintln!("skipped: {script} not found");
+        return;
+    }
+    let Some((bootstrap, name)) = topic("java", 1, &[]).await else { return };
+    let producer = Producer::new(config(&bootstrap, &[("compression.type", "zstd")])).await.unwrap();
+    let t: Arc<str> = name.as_str().into();
+    for i in 0..20 {
+        let r = ProducerRecord::new(t.clone())
+            .key(format!("k{i}"))
+            .value(format!("v{i}"))
+            .header("h", Some(Bytes::from(format!("hv{i}"))))
+            .timestamp(1_600_000_000_000 + i);
+        producer.send(r).await.unwrap();
+    }
+    producer.close().await;
+    let args: Vec<String> = [
+        "console-consumer",
+        "--bootstrap-server",
+        &bootstrap,
+        "--topic",
+        &name,
+        "--from-beginning",
+        "--max-messages",
+        "20",
+        "--timeout-ms",
+        "30000",
+        "--property",
+        "print.timestamp=true",
+        "--property",
+        "print.headers=true",
+        "--property",
+        "print.key=true",
+        "--property",
+        "key.separator=|",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new(script).args(args).output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("CreateTime:")).collect();
+    assert_eq!(lines.len(), 20, "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(*line, format!("CreateTime:{}|h:hv{i}|k{i}|v{i}", 1_600_000_000_000 + i as i64));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_append_time_topics_report_the_brokers_time() {
+    let Some((bootstrap, name)) = topic("append-time", 1, &[("message.timestamp.type", "LogAppendTime")]).await else {
+        return;
+    };
+    let producer = Producer::new(config(&bootstrap, &[])).await.unwrap();
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let m = producer.send_and_wait(ProducerRecord::new(name.as_str()).value("v").timestamp(1000)).await.unwrap();
+    assert!(m.timestamp >= before - 1000, "the append time, not the record's 1000: {}", m.timestamp);
+    producer.close().await;
+    let back = support::read_all(&bootstrap, &name).await;
+    assert_eq!(back[0].timestamp, m.timestamp);
+}
