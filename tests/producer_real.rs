@@ -456,7 +456,7 @@ async fn java_console_consumer_reads_what_we_write() {
             .value(format!("v{i}"))
             .header("h", Some(Bytes::from(format!("hv{i}"))))
             .timestamp(1_600_000_000_000 + i);
-        producer.send(r).await.unwrap();
+        producer.send_forget(r).await.unwrap();
     }
     producer.close().await;
     let args: Vec<String> = [

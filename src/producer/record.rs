@@ -253,7 +253,7 @@ fn run_callback(cb: Callback, r: Result<RecordMetadata>) {
 /// Resolves to the [`RecordMetadata`] of one sent record, or the error that failed its batch.
 ///
 /// Dropping it does not cancel the send.
-#[must_use = "a DeliveryFuture does nothing unless awaited; drop it (or use send_forget) to ignore the result"]
+#[must_use = "the record is sent either way, but its result is only seen by awaiting this; use send_forget to ignore it"]
 pub struct DeliveryFuture {
     outcome: Arc<BatchOutcome>,
     delta: i32,
