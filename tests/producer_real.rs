@@ -507,3 +507,18 @@ async fn log_append_time_topics_report_the_brokers_time() {
     let back = support::read_all(&bootstrap, &name).await;
     assert_eq!(back[0].timestamp, m.timestamp);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_last_handle_still_delivers_what_was_queued() {
+    let Some((bootstrap, name)) = topic("dropped", 1, &[]).await else { return };
+    let producer = Producer::new(config(&bootstrap, &[("linger.ms", "300")])).await.unwrap();
+    let mut futures = Vec::new();
+    for i in 0..10 {
+        futures.push(producer.send(ProducerRecord::new(name.as_str()).value(format!("{i}"))).await.unwrap());
+    }
+    drop(producer);
+    for f in futures {
+        f.await.unwrap();
+    }
+    assert_eq!(support::read_all(&bootstrap, &name).await.len(), 10);
+}
