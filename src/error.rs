@@ -40,8 +40,10 @@ pub enum ErrorKind {
         /// The limit it exceeds.
         limit: usize,
     },
-    /// `try_send` found `buffer.memory` full.
+    /// `try_send` found `buffer.memory` full, or `send` waited `max.block.ms` for it in vain.
     QueueFull,
+    /// A non-blocking call would have had to wait (e.g. `try_send` for a topic whose metadata is not known yet).
+    WouldBlock(String),
     /// The client (or producer/consumer) was closed.
     Closed,
     /// The user asked for something invalid (an invalid topic name, a partition that does not exist).
@@ -102,7 +104,7 @@ impl Error {
     /// that Kafka marks retriable.
     pub fn is_retriable(&self) -> bool {
         match &self.kind {
-            ErrorKind::Io(_) | ErrorKind::Disconnected(_) | ErrorKind::Timeout => true,
+            ErrorKind::Io(_) | ErrorKind::Disconnected(_) | ErrorKind::Timeout | ErrorKind::WouldBlock(_) => true,
             ErrorKind::Broker(c) => c.is_retriable(),
             _ => false,
         }
@@ -175,6 +177,7 @@ impl fmt::Display for Error {
                 write!(f, "record of {size} bytes is larger than the limit of {limit} bytes")?
             }
             ErrorKind::QueueFull => f.write_str("producer buffer is full (buffer.memory)")?,
+            ErrorKind::WouldBlock(m) => write!(f, "would block: {m}")?,
             ErrorKind::Closed => f.write_str("client is closed")?,
             ErrorKind::InvalidArgument(m) => write!(f, "invalid argument: {m}")?,
         }

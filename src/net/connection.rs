@@ -313,6 +313,20 @@ impl Connection {
         expect_reply: bool,
         timeout: Duration,
     ) -> Result<Bytes> {
+        let rx = self.enqueue(frame, api, version, flexible, expect_reply, timeout).await?;
+        self.await_reply(rx, api).await
+    }
+
+    /// Hands a frame to the writer task. Frames are written (and correlation ids stamped) in the order this returns.
+    async fn enqueue(
+        &self,
+        frame: BytesMut,
+        api: ApiKey,
+        version: i16,
+        flexible: bool,
+        expect_reply: bool,
+        timeout: Duration,
+    ) -> Result<oneshot::Receiver<Result<Bytes>>> {
         if let Some(e) = self.close_cause() {
             return Err(Error::new(ErrorKind::Disconnected(Arc::new(e))).with_api(api).with_broker(&self.addr));
         }
@@ -321,15 +335,66 @@ impl Connection {
         if self.tx.send(p).await.is_err() {
             return Err(self.closed_error(api));
         }
+        Ok(rx)
+    }
+
+    async fn await_reply(&self, rx: oneshot::Receiver<Result<Bytes>>, api: ApiKey) -> Result<Bytes> {
         match rx.await {
             Ok(r) => r.map_err(|e| e.with_broker(&self.addr)),
             Err(_) => Err(self.closed_error(api)),
         }
     }
 
+    /// Queues `req` at `version` for writing and returns without waiting for the reply; [`PendingReply::wait`]
+    /// gives it. Requests queued one after another (each `queue` awaited before the next) go on the wire in that
+    /// order, which a pipelining caller such as the producer relies on to keep sequence numbers in order.
+    pub async fn queue<R: Request>(&self, req: &R, version: i16) -> Result<PendingReply<R>> {
+        let frame = self.encode(req, version)?;
+        let rx = self.enqueue(frame, R::API_KEY, version, R::is_flexible(version), true, self.request_timeout).await?;
+        Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })
+    }
+
+    /// Like [`Connection::queue`] for a request the broker does not answer (a Produce with acks=0): the returned
+    /// [`PendingReply::written`] resolves once the frame is written.
+    pub async fn queue_no_reply<R: Request>(&self, req: &R, version: i16) -> Result<PendingReply<R>> {
+        let frame = self.encode(req, version)?;
+        let rx = self.enqueue(frame, R::API_KEY, version, R::is_flexible(version), false, self.request_timeout).await?;
+        Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })
+    }
+
     fn closed_error(&self, api: ApiKey) -> Error {
         let cause = self.close_cause().unwrap_or_else(|| Error::new(ErrorKind::Closed));
         Error::new(ErrorKind::Disconnected(Arc::new(cause))).with_api(api).with_broker(&self.addr)
+    }
+}
+
+/// A request already queued on a [`Connection`] (see [`Connection::queue`]); await its reply with
+/// [`PendingReply::wait`].
+pub struct PendingReply<R: Request> {
+    rx: oneshot::Receiver<Result<Bytes>>,
+    version: i16,
+    conn: Connection,
+    _request: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R: Request> std::fmt::Debug for PendingReply<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingReply").field("api", &R::API_KEY).field("version", &self.version).finish()
+    }
+}
+
+impl<R: Request> PendingReply<R> {
+    /// Waits for the reply and decodes it.
+    pub async fn wait(self) -> Result<R::Response> {
+        let body = self.conn.await_reply(self.rx, R::API_KEY).await?;
+        let mut r = Reader::new(body);
+        R::Response::decode_exact(&mut r, self.version)
+            .map_err(|e| Error::from(e).with_api(R::API_KEY).with_broker(&self.conn.addr))
+    }
+
+    /// Waits until the request is written (for requests queued with [`Connection::queue_no_reply`]).
+    pub async fn written(self) -> Result<()> {
+        self.conn.await_reply(self.rx, R::API_KEY).await.map(|_| ())
     }
 }
 

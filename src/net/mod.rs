@@ -4,5 +4,5 @@
 mod connection;
 mod pool;
 
-pub use connection::{BrokerVersions, Connection};
+pub use connection::{BrokerVersions, Connection, PendingReply};
 pub use pool::BrokerPool;

@@ -220,3 +220,104 @@ pub fn unique_topic(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
+
+/// A record read back from the real broker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fetched {
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Timestamp.
+    pub timestamp: i64,
+    /// Key.
+    pub key: Option<Bytes>,
+    /// Value.
+    pub value: Option<Bytes>,
+    /// Headers.
+    pub headers: Vec<kafkar::protocol::records::Header>,
+}
+
+/// Reads every record of every partition of `topic` from the broker at `bootstrap` with our Fetch codec and record
+/// reader (from offset 0 up to each partition's high watermark), sorted by partition and offset.
+pub async fn read_all(bootstrap: &str, topic: &str) -> Vec<Fetched> {
+    use kafkar::protocol::messages::fetch::{FetchPartition, FetchRequest, FetchTopic};
+    use kafkar::protocol::records::{ReadOptions, RecordBatchReader};
+    let cluster = kafkar::cluster::Cluster::new(kafkar::ClientConfig::new(bootstrap), false).unwrap();
+    let info = cluster.topic(topic, Duration::from_secs(10)).await.expect("topic metadata");
+    let mut out = Vec::new();
+    for p in 0..info.partition_count() {
+        let (_, conn) = cluster.leader(topic, p).await.expect("leader");
+        let version = conn.versions().pick::<FetchRequest>().unwrap();
+        let mut offset = 0i64;
+        let mut retries = 0;
+        loop {
+            let fp = FetchPartition {
+                partition: p,
+                fetch_offset: offset,
+                partition_max_bytes: 8 << 20,
+                ..Default::default()
+            };
+            let ft = if version >= 13 {
+                FetchTopic { topic_id: info.id, partitions: vec![fp], ..Default::default() }
+            } else {
+                FetchTopic { topic: topic.to_owned(), partitions: vec![fp], ..Default::default() }
+            };
+            let req = FetchRequest {
+                max_wait_ms: 100,
+                min_bytes: 1,
+                max_bytes: 16 << 20,
+                topics: vec![ft],
+                ..Default::default()
+            };
+            let resp = conn.send_at(&req, version).await.expect("fetch");
+            let pd = &resp.responses[0].partitions[0];
+            if pd.error_code.is_retriable() && retries < 50 {
+                // A partition just created may not be served yet.
+                retries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            assert!(pd.error_code.is_ok(), "fetch error {:?}", pd.error_code);
+            let hw = pd.high_watermark;
+            if offset >= hw {
+                break;
+            }
+            let records = pd.records.clone().unwrap_or_default();
+            for batch in RecordBatchReader::new(records, ReadOptions::default()) {
+                let batch = batch.expect("batch decodes");
+                for r in batch.records().expect("records") {
+                    let r = r.expect("record decodes");
+                    if r.offset < offset {
+                        continue;
+                    }
+                    offset = r.offset + 1;
+                    out.push(Fetched {
+                        partition: p,
+                        offset: r.offset,
+                        timestamp: r.timestamp,
+                        key: r.key,
+                        value: r.value,
+                        headers: r.headers.to_vec(),
+                    });
+                }
+                offset = offset.max(batch.header().next_offset());
+            }
+        }
+    }
+    cluster.close();
+    out
+}
+
+/// [`read_all`] until it returns at least `n` records or `timeout` passes (for acks=0, where nothing says when the
+/// broker has appended).
+pub async fn read_at_least(bootstrap: &str, topic: &str, n: usize, timeout: Duration) -> Vec<Fetched> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let got = read_all(bootstrap, topic).await;
+        if got.len() >= n || std::time::Instant::now() >= deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

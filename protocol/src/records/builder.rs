@@ -516,8 +516,54 @@ fn put_producer_state(buf: &mut [u8], producer_id: i64, producer_epoch: i16, bas
 /// count on.
 fn write_crc(buf: &mut [u8], tail_crc: u32) {
     let head = crc32c::crc32c(&buf[ATTRIBUTES_OFFSET..RECORD_COUNT_OFFSET]);
-    let crc = crc32c::crc32c_combine(head, tail_crc, buf.len() - RECORD_COUNT_OFFSET);
+    let crc = crc32c_combine(head, tail_crc, buf.len() - RECORD_COUNT_OFFSET);
     buf[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// The reflected CRC-32C (Castagnoli) polynomial.
+const CRC32C_POLY: u32 = 0x82f6_3b78;
+
+/// `a * b mod P` over GF(2), both as reflected polynomials (bit 31 is x^0).
+const fn gf2_mul_mod(a: u32, mut b: u32) -> u32 {
+    let mut product = 0u32;
+    let mut bit = 1u32 << 31;
+    while bit != 0 {
+        if a & bit != 0 {
+            product ^= b;
+        }
+        b = if b & 1 != 0 { (b >> 1) ^ CRC32C_POLY } else { b >> 1 };
+        bit >>= 1;
+    }
+    product
+}
+
+/// `x^(2^k) mod P` for k in 0..32 (reflected): powers for shifting a CRC past runs of zero bits.
+const X_POW_2K: [u32; 32] = {
+    let mut t = [0u32; 32];
+    t[0] = 1 << 30; // x^1
+    let mut k = 1;
+    while k < 32 {
+        t[k] = gf2_mul_mod(t[k - 1], t[k - 1]);
+        k += 1;
+    }
+    t
+};
+
+/// The CRC-32C of `A ++ B` from `crc(A)`, `crc(B)` and `len(B)`: `crc(A)` is multiplied by `x^(8 len(B)) mod P`,
+/// built from the table by the binary expansion of the length. About a microsecond for any length (the `crc32c`
+/// crate's combine squares 32x32 matrices instead and takes tens of microseconds for a 16 KiB tail).
+fn crc32c_combine(crc_a: u32, crc_b: u32, len_b: usize) -> u32 {
+    let mut shift = 1u32 << 31; // x^0
+    let mut n = len_b;
+    let mut k = 3; // bytes to bits: 8 = 2^3
+    while n != 0 {
+        if n & 1 != 0 {
+            shift = gf2_mul_mod(X_POW_2K[k & 31], shift);
+        }
+        n >>= 1;
+        k += 1;
+    }
+    gf2_mul_mod(shift, crc_a) ^ crc_b
 }
 
 fn checked_len(len: usize, what: &'static str) -> Result<i32, EncodeError> {
@@ -551,7 +597,17 @@ fn put_varint_bytes(buf: &mut BytesMut, b: Option<&[u8]>, len: Option<i32>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{varint_size, varlong_size};
+    use super::{crc32c_combine, varint_size, varlong_size};
+
+    #[test]
+    fn crc_combine_matches_a_direct_crc() {
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        for split in [0, 1, 13, 61, 4096, 16_384, 65_535, 70_000] {
+            let (a, b) = data.split_at(split);
+            let combined = crc32c_combine(crc32c::crc32c(a), crc32c::crc32c(b), b.len());
+            assert_eq!(combined, crc32c::crc32c(&data), "split at {split}");
+        }
+    }
     use crate::primitives::WriteExt;
 
     #[test]

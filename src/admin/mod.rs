@@ -1,0 +1,150 @@
+//! The admin client: topic creation and deletion (more operations join as the client grows).
+//!
+//! Kafka 4.x brokers forward CreateTopics and DeleteTopics to the active controller themselves, so requests go to
+//! any broker; a NOT_CONTROLLER answer (from an older broker) is retried after a metadata refresh. Both operations
+//! return once the broker's metadata shows the change.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafkar_protocol::messages::create_topics::CreateTopicsRequest;
+use kafkar_protocol::messages::delete_topics::DeleteTopicsRequest;
+use kafkar_protocol::{ApiKey, ErrorCode};
+use tokio::time::Instant;
+use tracing::debug;
+
+use crate::cluster::{Cluster, TopicInfo, validate_topic_name};
+use crate::config::ClientConfig;
+use crate::error::{Error, ErrorKind, Result};
+
+/// An admin client.
+#[derive(Clone, Debug)]
+pub struct Admin {
+    cluster: Arc<Cluster>,
+    timeout: Duration,
+}
+
+impl Admin {
+    /// An admin client for `config`. Operations wait up to `request.timeout.ms` for the broker and then for the
+    /// metadata to show their effect. Must be called within a tokio runtime.
+    pub fn new(config: ClientConfig) -> Result<Admin> {
+        let timeout = config.request_timeout;
+        // Never auto-create: a deleted topic must stay deleted when its metadata is asked for.
+        let cluster = Cluster::new(config, false)?;
+        Ok(Admin { cluster, timeout })
+    }
+
+    /// The cluster metadata this client uses.
+    pub fn cluster(&self) -> &Arc<Cluster> {
+        &self.cluster
+    }
+
+    fn timeout_ms(&self) -> i32 {
+        self.timeout.as_millis().min(i32::MAX as u128) as i32
+    }
+
+    /// Creates a topic with `partitions` partitions of `replication_factor` replicas (-1 for either: the broker's
+    /// default) and the given topic configs, and waits until metadata shows it with a leader for every partition.
+    /// A topic that exists already is an error with code TOPIC_ALREADY_EXISTS
+    /// (`e.code() == Some(ErrorCode::TOPIC_ALREADY_EXISTS)`).
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: &[(&str, &str)],
+    ) -> Result<Arc<TopicInfo>> {
+        validate_topic_name(name)?;
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let conn = self.cluster.pool().any().await?;
+            let version = conn.versions().pick::<CreateTopicsRequest>()?;
+            let req = CreateTopicsRequest::single(
+                name,
+                partitions,
+                replication_factor,
+                configs.iter().map(|(k, v)| (*k, *v)),
+                self.timeout_ms(),
+            );
+            let resp = conn.send_at(&req, version).await?;
+            let Some(t) = resp.topics.into_iter().find(|t| t.name == name) else {
+                return Err(Error::protocol("CreateTopics reply does not mention the topic")
+                    .with_api(ApiKey::CREATE_TOPICS)
+                    .with_topic(name));
+            };
+            let code = t.error_code;
+            if code.is_ok() {
+                break;
+            }
+            let err =
+                Error::broker(code).with_api(ApiKey::CREATE_TOPICS).with_topic(name).with_message(t.error_message);
+            if (code == ErrorCode::NOT_CONTROLLER || code.is_retriable()) && Instant::now() < deadline {
+                debug!(topic = name, error = %err, "CreateTopics retried");
+                let _ = self.cluster.refresh().await;
+                tokio::time::sleep(self.cluster.config().retry_backoff).await;
+                continue;
+            }
+            return Err(err);
+        }
+        // Wait until metadata lists every partition with a leader.
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+            let info = self.cluster.topic(name, wait).await?;
+            let complete = (partitions < 0 || info.partition_count() == partitions)
+                && info.partitions.iter().all(|p| p.leader >= 0);
+            if complete {
+                return Ok(info);
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::new(ErrorKind::Timeout)
+                    .with_topic(name)
+                    .with_message(Some("created, but metadata does not show every partition with a leader".into())));
+            }
+            tokio::time::sleep(self.cluster.config().retry_backoff).await;
+            let _ = self.cluster.refresh().await;
+        }
+    }
+
+    /// Deletes a topic and waits until metadata no longer lists it. A topic that does not exist is an error with
+    /// code UNKNOWN_TOPIC_OR_PARTITION.
+    pub async fn delete_topic(&self, name: &str) -> Result<()> {
+        validate_topic_name(name)?;
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let conn = self.cluster.pool().any().await?;
+            let version = conn.versions().pick::<DeleteTopicsRequest>()?;
+            let req = DeleteTopicsRequest::by_names(version, [name], self.timeout_ms());
+            let resp = conn.send_at(&req, version).await?;
+            let code = resp
+                .responses
+                .iter()
+                .find(|r| r.name.as_deref() == Some(name))
+                .or(resp.responses.first())
+                .map_or(ErrorCode::NONE, |r| r.error_code);
+            if code.is_ok() {
+                break;
+            }
+            let msg = resp.responses.into_iter().next().and_then(|r| r.error_message);
+            let err = Error::broker(code).with_api(ApiKey::DELETE_TOPICS).with_topic(name).with_message(msg);
+            if (code == ErrorCode::NOT_CONTROLLER || code.is_retriable()) && Instant::now() < deadline {
+                let _ = self.cluster.refresh().await;
+                tokio::time::sleep(self.cluster.config().retry_backoff).await;
+                continue;
+            }
+            return Err(err);
+        }
+        self.cluster.want([name.to_owned()]);
+        loop {
+            let snap = self.cluster.refresh().await?;
+            if snap.topic(name).is_none() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::new(ErrorKind::Timeout)
+                    .with_topic(name)
+                    .with_message(Some("deleted, but metadata still lists the topic".into())));
+            }
+            tokio::time::sleep(self.cluster.config().retry_backoff).await;
+        }
+    }
+}

@@ -1,0 +1,756 @@
+//! The record accumulator: one open batch per partition, records encoded straight into it, closed batches queued
+//! for the sender; and [`BufferMemory`], the `buffer.memory` budget.
+//!
+//! `send` appends here and never does network IO. A batch is closed when the next record would take it past
+//! `batch.size` (estimated after compression, with a per-topic ratio learnt from built batches, as Java does), and
+//! handed to the sender when closed, lingered (`linger.ms` since it was opened), flushed, or when a `send` waits for
+//! memory. The sender compresses and seals batches itself, outside this lock.
+//!
+//! Keyless records stick to one partition per topic; when a keyless record does not fit the sticky partition's
+//! batch, that batch is closed and the topic moves to another partition, where the record goes (KIP-480).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kafkar_protocol::compression::Compression;
+use kafkar_protocol::records::{RECORD_BATCH_OVERHEAD, RecordBatchBuilder, encoded_record_size};
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use super::partitioner::{Partitioner, key_partition};
+use super::record::{BatchHandle, DeliveryFuture, ProducerRecord};
+use crate::cluster::TopicInfo;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Slack added to a record's size at offset and timestamp delta 0 to bound its size at any position in a batch
+/// (offset delta varint up to 5 bytes, timestamp delta varlong up to 10).
+const RECORD_SIZE_SLACK: usize = 14;
+
+/// The bytes a record may take in a batch of its own: batch header plus the record, upper bound.
+pub(crate) fn record_size_upper_bound(r: &ProducerRecord) -> usize {
+    RECORD_BATCH_OVERHEAD
+        + encoded_record_size(0, 0, r.key.as_ref().map(|k| k.len()), r.value.as_ref().map(|v| v.len()), &r.headers)
+        + RECORD_SIZE_SLACK
+}
+
+/// The `buffer.memory` budget: bytes of records held by the producer from `send` until their batch completes.
+#[derive(Debug)]
+pub(crate) struct BufferMemory {
+    limit: usize,
+    used: AtomicUsize,
+    waiters: AtomicUsize,
+    freed: Notify,
+}
+
+impl BufferMemory {
+    pub(crate) fn new(limit: usize) -> BufferMemory {
+        BufferMemory { limit, used: AtomicUsize::new(0), waiters: AtomicUsize::new(0), freed: Notify::new() }
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Bytes reserved now.
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Tasks waiting for memory (the sender then sends every batch, lingered or not, to free some).
+    pub(crate) fn waiters(&self) -> usize {
+        self.waiters.load(Ordering::Relaxed)
+    }
+
+    /// Reserves `n` bytes if they fit.
+    pub(crate) fn try_reserve(&self, n: usize) -> bool {
+        let mut cur = self.used.load(Ordering::Relaxed);
+        loop {
+            let Some(next) = cur.checked_add(n).filter(|&next| next <= self.limit) else { return false };
+            match self.used.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Reserves `n` bytes, waiting until `deadline` for completed batches to free them; then `QueueFull`.
+    /// `on_wait` runs when the caller starts waiting (to wake the sender).
+    pub(crate) async fn reserve(&self, n: usize, deadline: Instant, on_wait: impl Fn()) -> Result<()> {
+        loop {
+            if self.try_reserve(n) {
+                return Ok(());
+            }
+            let notified = self.freed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.try_reserve(n) {
+                return Ok(());
+            }
+            self.waiters.fetch_add(1, Ordering::AcqRel);
+            on_wait();
+            let timed_out = tokio::time::timeout_at(deadline, notified).await.is_err();
+            self.waiters.fetch_sub(1, Ordering::AcqRel);
+            if timed_out && !self.try_reserve(n) {
+                return Err(Error::new(ErrorKind::QueueFull));
+            } else if timed_out {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Returns `n` bytes to the budget and wakes waiting senders.
+    pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.used.fetch_sub(n, Ordering::AcqRel);
+        if self.waiters.load(Ordering::Acquire) > 0 {
+            self.freed.notify_waiters();
+        }
+    }
+}
+
+/// A batch being filled (open) or closed and waiting for the sender.
+pub(crate) struct OpenBatch {
+    /// Producer-wide batch number, in creation order (flush waits for every batch below a number).
+    pub id: u64,
+    pub builder: RecordBatchBuilder,
+    pub outcome: BatchHandle,
+    pub created: Instant,
+    /// `buffer.memory` bytes reserved by its records; released when the batch completes.
+    pub reserved: usize,
+    /// Records sent with `send_forget` (their failures go to the error channel).
+    pub forget: u32,
+}
+
+impl std::fmt::Debug for OpenBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenBatch")
+            .field("id", &self.id)
+            .field("records", &self.builder.record_count())
+            .field("bytes", &self.builder.uncompressed_size())
+            .finish()
+    }
+}
+
+#[derive(Default)]
+struct PartitionQueue {
+    open: Option<OpenBatch>,
+    closed: VecDeque<OpenBatch>,
+}
+
+struct TopicQueues {
+    info: Arc<TopicInfo>,
+    /// Partitions with a leader, for the sticky choice.
+    available: Vec<i32>,
+    sticky: Option<i32>,
+    /// Estimated compressed size / uncompressed size of this topic's batches.
+    compression_ratio: f32,
+    partitions: Vec<PartitionQueue>,
+}
+
+impl TopicQueues {
+    fn new(info: Arc<TopicInfo>) -> TopicQueues {
+        let mut t = TopicQueues {
+            info: info.clone(),
+            available: Vec::new(),
+            sticky: None,
+            compression_ratio: 1.0,
+            partitions: Vec::new(),
+        };
+        t.update(info);
+        t
+    }
+
+    fn update(&mut self, info: Arc<TopicInfo>) {
+        let n = info.partitions.len();
+        if self.partitions.len() < n {
+            self.partitions.resize_with(n, PartitionQueue::default);
+        }
+        self.available = info.available_partitions();
+        if self.sticky.is_some_and(|p| p as usize >= n) {
+            self.sticky = None;
+        }
+        self.info = info;
+    }
+}
+
+/// A fast hasher for the topic table, looked up once per record: topic names are not attacker-chosen keys here
+/// (the application picks them), so SipHash's flood resistance buys nothing. Multiply-rotate over 8-byte words.
+#[derive(Default, Clone, Copy)]
+struct TopicHasher(u64);
+
+impl std::hash::Hasher for TopicHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(tail) ^ (rest.len() as u64) << 59).wrapping_mul(K);
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type TopicMap<V> = HashMap<Arc<str>, V, std::hash::BuildHasherDefault<TopicHasher>>;
+
+struct State {
+    topics: TopicMap<TopicQueues>,
+    next_batch_id: u64,
+    rng: u64,
+}
+
+/// xorshift64*: partition choice only, not security.
+fn next_random(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+/// What an append did, for the caller to act on.
+pub(crate) struct Appended {
+    pub future: DeliveryFuture,
+    /// A batch was closed or opened: the sender should look (a closed batch is ready; an open one starts a linger
+    /// timer).
+    pub wake_sender: bool,
+}
+
+/// The settings the accumulator needs.
+#[derive(Clone, Debug)]
+pub(crate) struct AccumulatorConfig {
+    pub batch_size: usize,
+    pub compression: Compression,
+    pub compression_level: Option<i32>,
+    pub linger: Duration,
+}
+
+/// Open and closed batches of every partition, plus the set of batches not yet completed (for `flush`).
+pub(crate) struct RecordAccumulator {
+    config: AccumulatorConfig,
+    partitioner: Option<Arc<dyn Partitioner>>,
+    state: Mutex<State>,
+    incomplete: Mutex<BTreeSet<u64>>,
+    /// The smallest incomplete batch id (`u64::MAX` when none is incomplete).
+    min_incomplete: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for RecordAccumulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordAccumulator").field("config", &self.config).finish()
+    }
+}
+
+/// Where a record goes: the explicit partition, else the custom partitioner's, else murmur2 of the key; `None` for
+/// the sticky choice.
+fn chosen_partition(partitioner: Option<&Arc<dyn Partitioner>>, r: &ProducerRecord, count: i32) -> Result<Option<i32>> {
+    let p = match r.partition {
+        Some(p) => Some(p),
+        None => match partitioner.and_then(|c| c.partition(&r.topic, r.key.as_deref(), r.value.as_deref(), count)) {
+            Some(p) => Some(p),
+            None => r.key.as_ref().map(|k| key_partition(k, count)),
+        },
+    };
+    if let Some(p) = p {
+        if p < 0 || p >= count {
+            return Err(Error::invalid(format!(
+                "partition {p} does not exist: topic {} has {count} partitions",
+                r.topic
+            ))
+            .with_topic(&r.topic));
+        }
+    }
+    Ok(p)
+}
+
+impl RecordAccumulator {
+    pub(crate) fn new(config: AccumulatorConfig, partitioner: Option<Arc<dyn Partitioner>>) -> RecordAccumulator {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9e37_79b9_7f4a_7c15)
+            | 1;
+        RecordAccumulator {
+            config,
+            partitioner,
+            state: Mutex::new(State { topics: TopicMap::default(), next_batch_id: 0, rng: seed }),
+            incomplete: Mutex::new(BTreeSet::new()),
+            min_incomplete: watch::channel(u64::MAX).0,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the topic's metadata is cached here.
+    pub(crate) fn knows(&self, topic: &str) -> bool {
+        self.lock().topics.contains_key(topic)
+    }
+
+    /// Caches (or updates) a topic's metadata.
+    pub(crate) fn update_topic(&self, info: Arc<TopicInfo>) {
+        let mut s = self.lock();
+        match s.topics.get_mut(info.name.as_str()) {
+            Some(t) => {
+                if !Arc::ptr_eq(&t.info, &info) {
+                    t.update(info)
+                }
+            }
+            None => {
+                let name: Arc<str> = info.name.as_str().into();
+                s.topics.insert(name, TopicQueues::new(info));
+            }
+        }
+    }
+
+    /// Topics cached here.
+    pub(crate) fn topic_names(&self) -> Vec<Arc<str>> {
+        self.lock().topics.keys().cloned().collect()
+    }
+
+    /// Folds an observed compression ratio of a built batch into the topic's estimate (as Java: quick to grow,
+    /// slow to shrink).
+    pub(crate) fn observe_compression(&self, topic: &str, observed: f32) {
+        if let Some(t) = self.lock().topics.get_mut(topic) {
+            t.compression_ratio = if observed > t.compression_ratio {
+                (t.compression_ratio + 0.05).max(observed)
+            } else {
+                (t.compression_ratio - 0.005).max(observed)
+            }
+            .clamp(0.05, 1.0);
+        }
+    }
+
+    /// Appends `record` (whose topic must be cached) and returns its delivery future. `reserved` bytes of
+    /// `buffer.memory` were reserved for it and now belong to its batch.
+    pub(crate) fn append(
+        &self,
+        record: &ProducerRecord,
+        timestamp: i64,
+        reserved: usize,
+        forget: bool,
+    ) -> Result<Appended> {
+        let mut guard = self.lock();
+        let s = &mut *guard;
+        let Some(topic) = s.topics.get_mut(&record.topic) else {
+            return Err(Error::new(ErrorKind::WouldBlock(format!("no metadata for topic {}", record.topic))));
+        };
+        let count = topic.info.partition_count();
+        if count <= 0 {
+            return Err(Error::new(ErrorKind::WouldBlock(format!("topic {} has no partitions yet", record.topic))));
+        }
+        let explicit = chosen_partition(self.partitioner.as_ref(), record, count)?;
+        let mut wake = false;
+        let ratio = if self.config.compression == Compression::None { 1.0 } else { topic.compression_ratio };
+        let batch_size = self.config.batch_size;
+        // `reserved` bounds the record's encoded size from above (batch header included): the batch after it is at
+        // most this big (a few bytes over, at worst, never under).
+        let record_bound = reserved.saturating_sub(RECORD_BATCH_OVERHEAD);
+        let fits = |b: &OpenBatch| {
+            b.builder.is_empty() || ((b.builder.uncompressed_size() + record_bound) as f32 * ratio) <= batch_size as f32
+        };
+        let partition = match explicit {
+            Some(p) => {
+                let q = &mut topic.partitions[p as usize];
+                if q.open.as_ref().is_some_and(|b| !fits(b)) {
+                    q.closed.extend(q.open.take());
+                    wake = true;
+                }
+                p
+            }
+            None => {
+                let mut p = match topic.sticky {
+                    Some(p) => p,
+                    None => {
+                        let p = pick_sticky(&topic.available, count, None, next_random(&mut s.rng));
+                        topic.sticky = Some(p);
+                        p
+                    }
+                };
+                let q = &mut topic.partitions[p as usize];
+                if q.open.as_ref().is_some_and(|b| !fits(b)) {
+                    // The sticky partition's batch is full: close it and move on (KIP-480).
+                    q.closed.extend(q.open.take());
+                    wake = true;
+                    p = pick_sticky(&topic.available, count, Some(p), next_random(&mut s.rng));
+                    topic.sticky = Some(p);
+                    let q = &mut topic.partitions[p as usize];
+                    if q.open.as_ref().is_some_and(|b| !fits(b)) {
+                        q.closed.extend(q.open.take());
+                    }
+                }
+                p
+            }
+        };
+        let q = &mut topic.partitions[partition as usize];
+        if q.open.is_none() {
+            let id = s.next_batch_id;
+            s.next_batch_id += 1;
+            // Room for batch.size of output; a compressed batch's records outgrow it, and the buffer then grows.
+            let capacity = ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 2);
+            let builder = RecordBatchBuilder::with_capacity(self.config.compression, capacity)
+                .with_compression_level(self.config.compression_level);
+            q.open = Some(OpenBatch {
+                id,
+                builder,
+                outcome: BatchHandle::new(record.topic.clone(), partition),
+                created: Instant::now(),
+                reserved: 0,
+                forget: 0,
+            });
+            self.track(id);
+            wake = true;
+        }
+        let Some(b) = q.open.as_mut() else {
+            return Err(Error::invalid("internal: no open batch"));
+        };
+        let delta = b.builder.record_count();
+        if let Err(e) = b.builder.append(timestamp, record.key.as_deref(), record.value.as_deref(), &record.headers) {
+            if b.builder.is_empty() {
+                // Never leave an empty batch behind.
+                if let Some(b) = q.open.take() {
+                    drop(guard);
+                    self.untrack(b.id);
+                }
+            }
+            return Err(Error::from(e).with_partition(&record.topic, partition));
+        }
+        b.reserved += reserved;
+        if forget {
+            b.forget += 1;
+        }
+        let future = DeliveryFuture::new(b.outcome.share(), delta, timestamp);
+        // A batch at or past batch.size takes no more records: close it now so the sender sends it.
+        if (b.builder.uncompressed_size() as f32 * ratio) >= batch_size as f32 {
+            q.closed.extend(q.open.take());
+            wake = true;
+            if explicit.is_none() {
+                let next = pick_sticky(&topic.available, count, Some(partition), next_random(&mut s.rng));
+                topic.sticky = Some(next);
+            }
+        }
+        Ok(Appended { future, wake_sender: wake })
+    }
+
+    /// Closes every open batch (flush): they become ready at once. Returns the id below which every batch must
+    /// complete for the flush to be done.
+    pub(crate) fn close_all(&self) -> u64 {
+        let mut s = self.lock();
+        for t in s.topics.values_mut() {
+            for q in &mut t.partitions {
+                if let Some(b) = q.open.take() {
+                    q.closed.push_back(b);
+                }
+            }
+        }
+        s.next_batch_id
+    }
+
+    /// Moves ready batches out: every closed batch, and open batches that lingered (or all open batches when
+    /// `force`) whose partition `wants` more. Returns the earliest time an open batch left behind will linger out.
+    pub(crate) fn drain_ready(
+        &self,
+        now: Instant,
+        force: bool,
+        mut wants: impl FnMut(&str, i32) -> bool,
+        out: &mut Vec<OpenBatch>,
+    ) -> Option<Instant> {
+        let mut s = self.lock();
+        let mut next: Option<Instant> = None;
+        for (name, t) in s.topics.iter_mut() {
+            for (p, q) in t.partitions.iter_mut().enumerate() {
+                out.extend(q.closed.drain(..));
+                if let Some(b) = &q.open {
+                    let due = b.created + self.config.linger;
+                    if (force || due <= now) && wants(name, p as i32) {
+                        out.extend(q.open.take());
+                    } else {
+                        let due = if due <= now { now + Duration::from_millis(1) } else { due };
+                        next = Some(next.map_or(due, |n| n.min(due)));
+                    }
+                }
+            }
+        }
+        next
+    }
+
+    /// Whether any batch is waiting here (open or closed).
+    pub(crate) fn has_batches(&self) -> bool {
+        self.lock().topics.values().any(|t| t.partitions.iter().any(|q| q.open.is_some() || !q.closed.is_empty()))
+    }
+
+    fn track(&self, id: u64) {
+        let mut set = self.incomplete.lock().unwrap_or_else(|p| p.into_inner());
+        set.insert(id);
+        let min = set.first().copied().unwrap_or(u64::MAX);
+        self.min_incomplete.send_if_modified(|m| std::mem::replace(m, min) != min);
+    }
+
+    /// Marks batch `id` complete (for flush).
+    pub(crate) fn untrack(&self, id: u64) {
+        let mut set = self.incomplete.lock().unwrap_or_else(|p| p.into_inner());
+        set.remove(&id);
+        let min = set.first().copied().unwrap_or(u64::MAX);
+        self.min_incomplete.send_if_modified(|m| std::mem::replace(m, min) != min);
+    }
+
+    /// Waits until every batch with an id below `target` is complete.
+    pub(crate) async fn wait_complete_below(&self, target: u64) {
+        let mut rx = self.min_incomplete.subscribe();
+        let _ = rx.wait_for(|m| *m >= target).await;
+    }
+
+    /// Batches not yet completed.
+    pub(crate) fn incomplete_batches(&self) -> usize {
+        self.incomplete.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// A partition for keyless records: a random one with a leader (any partition when none has one), other than
+/// `avoid` when there is a choice.
+fn pick_sticky(available: &[i32], count: i32, avoid: Option<i32>, random: u64) -> i32 {
+    if !available.is_empty() {
+        let skip = avoid.filter(|a| available.contains(a));
+        let n = available.len() - usize::from(skip.is_some());
+        if n == 0 {
+            return available[0];
+        }
+        let mut i = (random % n as u64) as usize;
+        for &p in available {
+            if Some(p) == skip {
+                continue;
+            }
+            if i == 0 {
+                return p;
+            }
+            i -= 1;
+        }
+        return available[0];
+    }
+    let count = count.max(1);
+    match avoid {
+        Some(a) if count > 1 && (0..count).contains(&a) => {
+            let r = (random % (count as u64 - 1)) as i32;
+            if r >= a { r + 1 } else { r }
+        }
+        _ => (random % count as u64) as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::PartitionInfo;
+    use kafkar_protocol::ErrorCode;
+    use kafkar_protocol::primitives::Uuid;
+
+    fn info(name: &str, partitions: i32) -> Arc<TopicInfo> {
+        Arc::new(TopicInfo {
+            name: name.into(),
+            id: Uuid::ZERO,
+            is_internal: false,
+            partitions: (0..partitions)
+                .map(|p| PartitionInfo {
+                    partition: p,
+                    leader: 1,
+                    leader_epoch: 0,
+                    replicas: vec![1],
+                    isr: vec![1],
+                    error: ErrorCode::NONE,
+                })
+                .collect(),
+        })
+    }
+
+    fn acc(batch_size: usize, linger_ms: u64) -> RecordAccumulator {
+        let a = RecordAccumulator::new(
+            AccumulatorConfig {
+                batch_size,
+                compression: Compression::None,
+                compression_level: None,
+                linger: Duration::from_millis(linger_ms),
+            },
+            None,
+        );
+        a.update_topic(info("t", 4));
+        a
+    }
+
+    fn rec(key: Option<&'static [u8]>, value_len: usize) -> ProducerRecord {
+        let mut r = ProducerRecord::new("t").value(vec![7u8; value_len]);
+        if let Some(k) = key {
+            r = r.key(k);
+        }
+        r
+    }
+
+    /// Appends with the reservation `send` would make.
+    fn put(a: &RecordAccumulator, r: ProducerRecord) -> Result<Appended> {
+        let bound = record_size_upper_bound(&r);
+        a.append(&r, 1, bound, false)
+    }
+
+    fn drain_all(a: &RecordAccumulator, force: bool) -> Vec<OpenBatch> {
+        let mut out = Vec::new();
+        a.drain_ready(Instant::now(), force, |_, _| true, &mut out);
+        out
+    }
+
+    #[tokio::test]
+    async fn a_batch_closes_when_the_next_record_would_not_fit() {
+        let a = acc(1000, 60_000);
+        let mut futs = Vec::new();
+        for _ in 0..20 {
+            futs.push(put(&a, rec(Some(b"k"), 100).partition(1)).unwrap().future);
+        }
+        // 61-byte header plus ~110 bytes per record: 8 records fit in 1000 bytes.
+        let ready = drain_all(&a, false);
+        assert_eq!(ready.len(), 2, "two full batches closed, the third still open");
+        for b in &ready {
+            assert!(b.builder.uncompressed_size() <= 1000);
+            assert_eq!(b.builder.record_count(), 8);
+            assert_eq!(b.reserved, 8 * record_size_upper_bound(&rec(Some(b"k"), 100)));
+        }
+        assert!(ready[0].id < ready[1].id);
+        let rest = drain_all(&a, true);
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].builder.record_count(), 4);
+        assert!(futs.iter().all(|f| f.partition() == 1));
+    }
+
+    #[tokio::test]
+    async fn a_record_larger_than_batch_size_gets_its_own_batch() {
+        let a = acc(200, 60_000);
+        put(&a, rec(None, 10).partition(0)).unwrap();
+        put(&a, rec(None, 1000).partition(0)).unwrap();
+        put(&a, rec(None, 10).partition(0)).unwrap();
+        let ready = drain_all(&a, true);
+        let counts: Vec<i32> = ready.iter().map(|b| b.builder.record_count()).collect();
+        assert_eq!(counts, vec![1, 1, 1]);
+        assert!(ready[1].builder.uncompressed_size() > 1000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn open_batches_linger_then_become_ready() {
+        let a = acc(16384, 50);
+        put(&a, rec(Some(b"x"), 10)).unwrap();
+        let mut out = Vec::new();
+        let next = a.drain_ready(Instant::now(), false, |_, _| true, &mut out);
+        assert!(out.is_empty());
+        let due = next.unwrap();
+        assert!(due > Instant::now() && due <= Instant::now() + Duration::from_millis(50));
+        tokio::time::advance(Duration::from_millis(51)).await;
+        // Not taken while the partition does not want more (its previous batches are still waiting).
+        assert!(a.drain_ready(Instant::now(), false, |_, _| false, &mut out).is_some());
+        assert!(out.is_empty());
+        assert!(a.drain_ready(Instant::now(), false, |_, _| true, &mut out).is_none());
+        assert_eq!(out.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn keyless_records_stick_until_the_batch_fills() {
+        let a = acc(1000, 60_000);
+        let mut parts = Vec::new();
+        for _ in 0..40 {
+            parts.push(put(&a, rec(None, 100)).unwrap().future.partition());
+        }
+        // Runs of the same partition, switching each time a batch fills.
+        let mut runs = vec![(parts[0], 1)];
+        for p in &parts[1..] {
+            match runs.last_mut() {
+                Some((q, n)) if q == p => *n += 1,
+                _ => runs.push((*p, 1)),
+            }
+        }
+        assert!(runs.len() >= 4, "{runs:?}");
+        for w in runs.windows(2) {
+            assert_ne!(w[0].0, w[1].0);
+        }
+        assert!(runs[..runs.len() - 1].iter().all(|(_, n)| *n == 8), "{runs:?}");
+    }
+
+    #[tokio::test]
+    async fn keyed_records_follow_murmur2_and_bad_partitions_fail() {
+        let a = acc(16384, 5);
+        let f = put(&a, rec(Some(b"key-a"), 1)).unwrap().future;
+        assert_eq!(f.partition(), key_partition(b"key-a", 4));
+        let e = put(&a, rec(None, 1).partition(4)).err().unwrap();
+        assert!(matches!(e.kind(), ErrorKind::InvalidArgument(_)), "{e}");
+        let e = a.append(&ProducerRecord::new("unknown"), 1, 10, false).err().unwrap();
+        assert!(matches!(e.kind(), ErrorKind::WouldBlock(_)), "{e}");
+    }
+
+    #[tokio::test]
+    async fn flush_target_and_completion_tracking() {
+        let a = acc(16384, 60_000);
+        put(&a, rec(None, 1).partition(0)).unwrap();
+        put(&a, rec(None, 1).partition(1)).unwrap();
+        let target = a.close_all();
+        assert_eq!(target, 2);
+        assert_eq!(a.incomplete_batches(), 2);
+        let ready = drain_all(&a, false);
+        assert_eq!(ready.len(), 2);
+        put(&a, rec(None, 1).partition(2)).unwrap(); // after the flush: not waited for
+        let waiter = a.wait_complete_below(target);
+        tokio::pin!(waiter);
+        assert!(futures_poll_once(waiter.as_mut()).await.is_none());
+        a.untrack(ready[0].id);
+        assert!(futures_poll_once(waiter.as_mut()).await.is_none());
+        a.untrack(ready[1].id);
+        tokio::time::timeout(Duration::from_secs(1), waiter).await.unwrap();
+        assert_eq!(a.incomplete_batches(), 1);
+    }
+
+    async fn futures_poll_once<F: std::future::Future + Unpin>(f: F) -> Option<F::Output> {
+        tokio::time::timeout(Duration::from_millis(10), f).await.ok()
+    }
+
+    #[tokio::test]
+    async fn buffer_memory_waits_then_fails_and_release_wakes() {
+        let m = Arc::new(BufferMemory::new(1000));
+        assert!(m.try_reserve(600));
+        assert!(!m.try_reserve(600));
+        let t = std::time::Instant::now();
+        let e = m.reserve(600, Instant::now() + Duration::from_millis(50), || {}).await.unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::QueueFull));
+        assert!(t.elapsed() >= Duration::from_millis(45));
+        let m2 = m.clone();
+        let waiter = tokio::spawn(async move { m2.reserve(600, Instant::now() + Duration::from_secs(5), || {}).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(m.waiters(), 1);
+        m.release(600);
+        waiter.await.unwrap().unwrap();
+        assert_eq!(m.used(), 600);
+        m.release(600);
+        assert_eq!(m.used(), 0);
+    }
+
+    #[test]
+    fn sticky_pick_avoids_the_full_partition() {
+        for r in 0..100u64 {
+            let p = pick_sticky(&[0, 1, 2, 3], 4, Some(2), r);
+            assert!(p != 2 && (0..4).contains(&p));
+            let p = pick_sticky(&[], 4, Some(1), r);
+            assert!(p != 1 && (0..4).contains(&p));
+            // The only partition with a leader is kept even though its batch filled.
+            assert_eq!(pick_sticky(&[3], 4, Some(3), r), 3);
+            assert_eq!(pick_sticky(&[3], 4, Some(1), r), 3);
+        }
+    }
+}

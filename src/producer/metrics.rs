@@ -1,0 +1,110 @@
+//! Producer metrics: counters the sender and `send` update with relaxed atomics, and the [`ProducerMetrics`]
+//! snapshot the application reads.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A snapshot of a producer's counters since it was created.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProducerMetrics {
+    /// Records acknowledged (or written, with acks=0).
+    pub records_sent: u64,
+    /// Bytes of record batches acknowledged, as sent (after compression).
+    pub bytes_sent: u64,
+    /// Batches acknowledged.
+    pub batches_sent: u64,
+    /// Average size in bytes of an acknowledged batch, as sent.
+    pub avg_batch_size: f64,
+    /// Average records per acknowledged batch.
+    pub avg_records_per_batch: f64,
+    /// Produce requests sent (retries included).
+    pub requests_sent: u64,
+    /// Batches sent again after a retriable error.
+    pub retries: u64,
+    /// Records whose batch failed for good.
+    pub record_errors: u64,
+    /// Produce requests waiting for their reply now.
+    pub in_flight_requests: usize,
+    /// Bytes of `buffer.memory` held by records not yet completed.
+    pub queued_bytes: usize,
+    /// Batches not yet completed (open, queued, in flight or waiting for a retry).
+    pub queued_batches: usize,
+    /// Average time from writing a Produce request to its reply.
+    pub request_latency_avg: Duration,
+    /// Longest time from writing a Produce request to its reply.
+    pub request_latency_max: Duration,
+}
+
+/// The live counters behind [`ProducerMetrics`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub records_sent: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub batches_sent: AtomicU64,
+    pub requests_sent: AtomicU64,
+    pub retries: AtomicU64,
+    pub record_errors: AtomicU64,
+    pub in_flight_requests: AtomicUsize,
+    latency_total_us: AtomicU64,
+    latency_count: AtomicU64,
+    latency_max_us: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_latency(&self, d: Duration) {
+        let us = d.as_micros().min(u64::MAX as u128) as u64;
+        self.latency_total_us.fetch_add(us, Ordering::Relaxed);
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_max_us.fetch_max(us, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, queued_bytes: usize, queued_batches: usize) -> ProducerMetrics {
+        let batches = self.batches_sent.load(Ordering::Relaxed);
+        let bytes = self.bytes_sent.load(Ordering::Relaxed);
+        let records = self.records_sent.load(Ordering::Relaxed);
+        let n = self.latency_count.load(Ordering::Relaxed);
+        let per = |x: u64| if batches == 0 { 0.0 } else { x as f64 / batches as f64 };
+        ProducerMetrics {
+            records_sent: records,
+            bytes_sent: bytes,
+            batches_sent: batches,
+            avg_batch_size: per(bytes),
+            avg_records_per_batch: per(records),
+            requests_sent: self.requests_sent.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            record_errors: self.record_errors.load(Ordering::Relaxed),
+            in_flight_requests: self.in_flight_requests.load(Ordering::Relaxed),
+            queued_bytes,
+            queued_batches,
+            request_latency_avg: Duration::from_micros(
+                self.latency_total_us.load(Ordering::Relaxed).checked_div(n).unwrap_or(0),
+            ),
+            request_latency_max: Duration::from_micros(self.latency_max_us.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn averages() {
+        let c = Counters::default();
+        Counters::add(&c.batches_sent, 2);
+        Counters::add(&c.bytes_sent, 300);
+        Counters::add(&c.records_sent, 10);
+        c.record_latency(Duration::from_millis(2));
+        c.record_latency(Duration::from_millis(4));
+        let m = c.snapshot(5, 1);
+        assert_eq!(m.avg_batch_size, 150.0);
+        assert_eq!(m.avg_records_per_batch, 5.0);
+        assert_eq!(m.request_latency_avg, Duration::from_millis(3));
+        assert_eq!(m.request_latency_max, Duration::from_millis(4));
+        assert_eq!((m.queued_bytes, m.queued_batches), (5, 1));
+    }
+}

@@ -1,0 +1,383 @@
+//! What goes in and comes out of a producer: [`ProducerRecord`], [`RecordMetadata`], and the [`DeliveryFuture`]
+//! that resolves to a record's result.
+//!
+//! Results are shared per batch: every record appended to a batch holds the same [`BatchOutcome`] (one allocation
+//! per batch) plus its offset delta and timestamp, and the sender completes the batch once.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use kafkar_protocol::records::Header;
+use tracing::error;
+
+use crate::error::{Error, Result};
+
+/// A record to send.
+///
+/// The topic is an `Arc<str>`: keep one per topic and clone it into each record to avoid allocating a topic name
+/// per record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProducerRecord {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// The partition, or `None` to let the partitioner choose.
+    pub partition: Option<i32>,
+    /// The key; `None` is null.
+    pub key: Option<Bytes>,
+    /// The value; `None` is null (a tombstone).
+    pub value: Option<Bytes>,
+    /// Headers.
+    pub headers: Vec<Header>,
+    /// The timestamp in milliseconds since the epoch, or `None` for the time of `send`.
+    pub timestamp: Option<i64>,
+}
+
+impl ProducerRecord {
+    /// A record for `topic` with null key and value, no headers, and the partitioner's choice of partition.
+    pub fn new(topic: impl Into<Arc<str>>) -> ProducerRecord {
+        ProducerRecord {
+            topic: topic.into(),
+            partition: None,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+            timestamp: None,
+        }
+    }
+
+    /// Sets the key.
+    pub fn key(mut self, key: impl Into<Bytes>) -> ProducerRecord {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the value.
+    pub fn value(mut self, value: impl Into<Bytes>) -> ProducerRecord {
+        self.value = Some(value.into());
+        self
+    }
+
+    /// Sets the partition.
+    pub fn partition(mut self, partition: i32) -> ProducerRecord {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Sets the timestamp (milliseconds since the epoch).
+    pub fn timestamp(mut self, timestamp_ms: i64) -> ProducerRecord {
+        self.timestamp = Some(timestamp_ms);
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, key: impl Into<Bytes>, value: Option<Bytes>) -> ProducerRecord {
+        self.headers.push(Header::new(key, value));
+        self
+    }
+
+    /// Replaces the headers.
+    pub fn headers(mut self, headers: Vec<Header>) -> ProducerRecord {
+        self.headers = headers;
+        self
+    }
+}
+
+/// Where a record was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordMetadata {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+    /// The record's offset; -1 when unknown (`acks=0`).
+    pub offset: i64,
+    /// The record's timestamp: its create time, or the broker's append time for `LogAppendTime` topics.
+    pub timestamp: i64,
+}
+
+/// A record that `send_forget` could not deliver, reported on the producer's error channel
+/// ([`Producer::take_errors`](super::Producer::take_errors)). One report per failed batch.
+#[derive(Clone, Debug)]
+pub struct SendFailure {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+    /// How many fire-and-forget records of the batch failed.
+    pub records: u32,
+    /// Why.
+    pub error: Error,
+}
+
+/// What a successful batch learnt from the broker.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Delivered {
+    /// The offset of the batch's first record (-1 with acks=0).
+    pub base_offset: i64,
+    /// The broker's append time for `LogAppendTime` topics, else -1.
+    pub log_append_time: i64,
+}
+
+pub(crate) type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send + 'static>;
+
+#[derive(Default)]
+struct Waiters {
+    wakers: Vec<Waker>,
+    callbacks: Vec<(i32, i64, Callback)>,
+}
+
+/// The shared result of one batch: every [`DeliveryFuture`] of the batch points here.
+pub(crate) struct BatchOutcome {
+    topic: Arc<str>,
+    partition: i32,
+    result: OnceLock<Result<Delivered>>,
+    waiters: Mutex<Waiters>,
+}
+
+impl std::fmt::Debug for BatchOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchOutcome")
+            .field("topic", &self.topic)
+            .field("partition", &self.partition)
+            .field("result", &self.result.get())
+            .finish()
+    }
+}
+
+impl BatchOutcome {
+    pub(crate) fn new(topic: Arc<str>, partition: i32) -> Arc<BatchOutcome> {
+        Arc::new(BatchOutcome { topic, partition, result: OnceLock::new(), waiters: Mutex::default() })
+    }
+
+    pub(crate) fn topic(&self) -> &Arc<str> {
+        &self.topic
+    }
+
+    pub(crate) fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.result.get().is_some()
+    }
+
+    fn metadata(&self, r: &Result<Delivered>, delta: i32, timestamp: i64) -> Result<RecordMetadata> {
+        match r {
+            Ok(d) => Ok(RecordMetadata {
+                topic: self.topic.clone(),
+                partition: self.partition,
+                offset: if d.base_offset < 0 { -1 } else { d.base_offset + i64::from(delta) },
+                timestamp: if d.log_append_time >= 0 { d.log_append_time } else { timestamp },
+            }),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Registers a callback for the record at `delta`; runs it at once if the batch is already done.
+    pub(crate) fn add_callback(&self, delta: i32, timestamp: i64, cb: Callback) {
+        let mut w = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = self.result.get() {
+            drop(w);
+            run_callback(cb, self.metadata(r, delta, timestamp));
+            return;
+        }
+        w.callbacks.push((delta, timestamp, cb));
+    }
+
+    /// Sets the result (first call wins), wakes every waiting future and runs the callbacks.
+    pub(crate) fn complete(&self, result: Result<Delivered>) {
+        if self.result.set(result).is_err() {
+            return;
+        }
+        let waiters = std::mem::take(&mut *self.waiters.lock().unwrap_or_else(|p| p.into_inner()));
+        for w in waiters.wakers {
+            w.wake();
+        }
+        if let Some(r) = self.result.get() {
+            for (delta, ts, cb) in waiters.callbacks {
+                run_callback(cb, self.metadata(r, delta, ts));
+            }
+        }
+    }
+}
+
+/// The producer's own handle on a batch's outcome. Dropping it while the batch is not complete (a bug, or a sender
+/// task that died) fails the batch, so that no [`DeliveryFuture`] waits forever.
+pub(crate) struct BatchHandle(Arc<BatchOutcome>);
+
+impl BatchHandle {
+    pub(crate) fn new(topic: Arc<str>, partition: i32) -> BatchHandle {
+        BatchHandle(BatchOutcome::new(topic, partition))
+    }
+
+    /// A reference for a record's [`DeliveryFuture`].
+    pub(crate) fn share(&self) -> Arc<BatchOutcome> {
+        self.0.clone()
+    }
+}
+
+impl std::ops::Deref for BatchHandle {
+    type Target = BatchOutcome;
+
+    fn deref(&self) -> &BatchOutcome {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for BatchHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Drop for BatchHandle {
+    fn drop(&mut self) {
+        if !self.0.is_done() {
+            self.0.complete(Err(Error::new(crate::error::ErrorKind::Closed)
+                .with_partition(&self.0.topic, self.0.partition)
+                .with_message(Some("the producer stopped before the batch completed".into()))));
+        }
+    }
+}
+
+fn run_callback(cb: Callback, r: Result<RecordMetadata>) {
+    // A panicking user callback must not take the sender task down with it.
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(r))).is_err() {
+        error!("a producer delivery callback panicked");
+    }
+}
+
+/// Resolves to the [`RecordMetadata`] of one sent record, or the error that failed its batch.
+///
+/// Dropping it does not cancel the send.
+#[must_use = "the record is sent either way, but its result is only seen by awaiting this; use send_forget to ignore it"]
+pub struct DeliveryFuture {
+    outcome: Arc<BatchOutcome>,
+    delta: i32,
+    timestamp: i64,
+    registered: Option<usize>,
+}
+
+impl std::fmt::Debug for DeliveryFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryFuture")
+            .field("topic", &self.outcome.topic)
+            .field("partition", &self.outcome.partition)
+            .field("delta", &self.delta)
+            .field("done", &self.outcome.is_done())
+            .finish()
+    }
+}
+
+impl DeliveryFuture {
+    pub(crate) fn new(outcome: Arc<BatchOutcome>, delta: i32, timestamp: i64) -> DeliveryFuture {
+        DeliveryFuture { outcome, delta, timestamp, registered: None }
+    }
+
+    /// The partition the record was appended to.
+    pub fn partition(&self) -> i32 {
+        self.outcome.partition
+    }
+
+    /// Turns the future into a callback run when the batch completes (at once if it already has).
+    pub(crate) fn on_complete(self, cb: Callback) {
+        self.outcome.add_callback(self.delta, self.timestamp, cb);
+    }
+
+    /// The result if the batch is already done, without waiting.
+    pub fn try_result(&self) -> Option<Result<RecordMetadata>> {
+        self.outcome.result.get().map(|r| self.outcome.metadata(r, self.delta, self.timestamp))
+    }
+}
+
+impl Future for DeliveryFuture {
+    type Output = Result<RecordMetadata>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(r) = this.try_result() {
+            return Poll::Ready(r);
+        }
+        let mut w = this.outcome.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        // Checked again under the lock: `complete` sets the result before it takes the lock.
+        if let Some(r) = this.outcome.result.get() {
+            drop(w);
+            return Poll::Ready(this.outcome.metadata(r, this.delta, this.timestamp));
+        }
+        match this.registered {
+            Some(i) if i < w.wakers.len() => {
+                if !w.wakers[i].will_wake(cx.waker()) {
+                    w.wakers[i] = cx.waker().clone();
+                }
+            }
+            _ => {
+                this.registered = Some(w.wakers.len());
+                w.wakers.push(cx.waker().clone());
+            }
+        }
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_outcome_resolves_every_record_of_the_batch() {
+        let o = BatchOutcome::new("t".into(), 3);
+        let futs: Vec<_> = (0..4).map(|d| DeliveryFuture::new(o.clone(), d, 1000 + d as i64)).collect();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        o.add_callback(4, 2000, Box::new(move |r| s.lock().unwrap().push(r.unwrap().offset)));
+        let waiter = tokio::spawn(async move {
+            let mut out = Vec::new();
+            for f in futs {
+                out.push(f.await.unwrap());
+            }
+            out
+        });
+        tokio::task::yield_now().await;
+        o.complete(Ok(Delivered { base_offset: 100, log_append_time: -1 }));
+        let metas = waiter.await.unwrap();
+        assert_eq!(metas.iter().map(|m| m.offset).collect::<Vec<_>>(), vec![100, 101, 102, 103]);
+        assert_eq!(metas[2].timestamp, 1002);
+        assert_eq!(metas[0].partition, 3);
+        assert_eq!(*seen.lock().unwrap(), vec![104]);
+        // A second completion is ignored; late callbacks run at once.
+        o.complete(Err(Error::new(crate::ErrorKind::Timeout)));
+        let late = Arc::new(Mutex::new(None));
+        let l = late.clone();
+        o.add_callback(0, 0, Box::new(move |r| *l.lock().unwrap() = Some(r.unwrap().offset)));
+        assert_eq!(*late.lock().unwrap(), Some(100));
+    }
+
+    #[test]
+    fn log_append_time_and_unknown_offsets() {
+        let o = BatchOutcome::new("t".into(), 0);
+        o.complete(Ok(Delivered { base_offset: -1, log_append_time: 77 }));
+        let m = DeliveryFuture::new(o, 5, 10).try_result().unwrap().unwrap();
+        assert_eq!((m.offset, m.timestamp), (-1, 77));
+    }
+
+    #[tokio::test]
+    async fn a_dropped_handle_fails_its_batch() {
+        let h = BatchHandle::new("t".into(), 2);
+        let f = DeliveryFuture::new(h.share(), 0, 0);
+        drop(h);
+        let e = f.await.unwrap_err();
+        assert!(matches!(e.kind(), crate::ErrorKind::Closed), "{e}");
+        assert_eq!(e.context().partition, Some(2));
+    }
+
+    #[test]
+    fn a_panicking_callback_is_contained() {
+        let o = BatchOutcome::new("t".into(), 0);
+        o.add_callback(0, 0, Box::new(|_| panic!("user bug")));
+        o.complete(Ok(Delivered { base_offset: 0, log_append_time: -1 }));
+        assert!(o.is_done());
+    }
+}

@@ -1,0 +1,938 @@
+//! The sender task: takes ready batches from the accumulator, seals them (compression and CRC happen here, off
+//! the `send` path), assigns sequences, groups them per partition leader into Produce requests and handles the
+//! replies: completion, retries in order, metadata refreshes, epoch bumps and delivery timeouts.
+//!
+//! Per partition the sender keeps the batches not yet sent (`queued`, still open builders), the batches waiting to
+//! be sent again (`retry`, in creation order) and how many are in flight. After any failure a partition is
+//! "recovering": nothing more is sent for it until all its in-flight batches have come back, then its retries go
+//! first, in order. With idempotence this is what keeps sequence numbers contiguous: a retried batch always carries
+//! the sequence it had, and a batch behind it never overtakes it.
+//!
+//! The sender owns every batch from drain to completion; spawned tasks only wait for replies (and dials, and
+//! InitProducerId) and report back over a channel, so no lock is held across a network wait.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use kafkar_protocol::messages::init_producer_id::InitProducerIdRequest;
+use kafkar_protocol::messages::produce::{ProduceRequest, ProduceResponse, TOPIC_ID_VERSION};
+use kafkar_protocol::primitives::Uuid;
+use kafkar_protocol::records::EncodedBatch;
+use kafkar_protocol::{ApiKey, ErrorCode};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::{Instrument, debug, debug_span, trace, warn};
+
+use super::Shared;
+use super::accumulator::OpenBatch;
+use super::config::Acks;
+use super::idempotence::{IdempotenceState, ProducerIdAndEpoch, SequenceVerdict, TopicPartition};
+use super::metrics::Counters;
+use super::record::{BatchHandle, BatchOutcome, Delivered, SendFailure};
+use crate::cluster::MetadataSnapshot;
+use crate::error::{Error, ErrorKind, Result};
+use crate::net::Connection;
+
+/// The broker keeps the metadata of the last 5 batches per producer and partition for deduplication: never more
+/// than this many batches of one partition in flight with idempotence.
+const MAX_IN_FLIGHT_PER_PARTITION: usize = 5;
+
+/// Starts the sender task of `shared`.
+pub(crate) fn spawn(shared: Arc<Shared>) {
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let snapshot = shared.cluster.snapshot();
+    let sender = Sender {
+        idempotence: shared.idempotent.then(IdempotenceState::new),
+        acks: shared.config.acks,
+        delivery_timeout: shared.config.effective_delivery_timeout(),
+        retry_backoff: shared.config.client.retry_backoff,
+        shared,
+        topics: HashMap::new(),
+        nodes: HashMap::new(),
+        requests: HashMap::new(),
+        next_request: 0,
+        events_tx,
+        events_rx,
+        snapshot,
+        metadata: MetadataRefresh::default(),
+        init_retry_at: None,
+        scratch: Vec::new(),
+    };
+    let watched = sender.shared.clone();
+    let task = tokio::spawn(sender.run().instrument(debug_span!("producer_sender")));
+    tokio::spawn(async move {
+        if let Err(e) = task.await {
+            // The sender's batches failed as they were dropped (see BatchHandle); fail what the accumulator holds
+            // and every later send.
+            tracing::error!(error = %e, "producer sender task died");
+            watched.set_fatal(Error::new(ErrorKind::Closed).with_message(Some(format!("producer sender died: {e}"))));
+            watched.closed.store(true, Ordering::Release);
+            watched.accumulator.close_all();
+            let mut dropped = Vec::new();
+            watched.accumulator.drain_ready(Instant::now(), true, |_, _| true, &mut dropped);
+            for b in dropped {
+                watched.memory.release(b.reserved);
+                watched.accumulator.untrack(b.id);
+            }
+            watched.stopped.send_replace(true);
+        }
+    });
+}
+
+/// A sealed batch on its way: sent, in flight, or waiting for a retry.
+struct SentBatch {
+    id: u64,
+    tp: TopicPartition,
+    batch: EncodedBatch,
+    outcome: BatchHandle,
+    records: i32,
+    created: Instant,
+    reserved: usize,
+    forget: u32,
+    /// Times sent.
+    attempts: u32,
+    producer: ProducerIdAndEpoch,
+    base_sequence: i32,
+    retry_at: Instant,
+    last_error: Option<Error>,
+}
+
+#[derive(Default)]
+struct PartitionState {
+    /// Closed batches not yet sealed or sent, in creation order.
+    queued: VecDeque<OpenBatch>,
+    /// Sealed batches waiting to be sent again, in creation (and so sequence) order.
+    retry: VecDeque<SentBatch>,
+    /// Batches of this partition in outstanding requests.
+    in_flight: usize,
+    /// A batch failed: send nothing until `in_flight` is 0, then the retries first.
+    recovering: bool,
+}
+
+impl PartitionState {
+    fn has_work(&self) -> bool {
+        !self.queued.is_empty() || !self.retry.is_empty()
+    }
+}
+
+#[derive(Default)]
+struct NodeState {
+    conn: Option<Connection>,
+    connecting: bool,
+    in_flight: usize,
+    /// Where the next request starts among the node's partitions, so that a request that fills up before the
+    /// last partition does not starve it (as Java's drain index).
+    drain_start: usize,
+}
+
+struct InFlightRequest {
+    node: i32,
+    version: i16,
+    batches: Vec<SentBatch>,
+    /// Topic ids of the request (v13+ replies name topics by id).
+    ids: Vec<(Uuid, Arc<str>)>,
+    sent_at: Instant,
+}
+
+enum Event {
+    Produced { request: u64, result: Result<Option<ProduceResponse>> },
+    Connected { node: i32, result: Result<Connection> },
+    ProducerId(Result<ProducerIdAndEpoch>),
+    Metadata,
+}
+
+#[derive(Default)]
+struct MetadataRefresh {
+    running: bool,
+    wanted: bool,
+    last: Option<Instant>,
+}
+
+/// What the broker said about one batch.
+enum Answer {
+    Ok(Delivered),
+    Failed(Error),
+}
+
+/// Errors after which the partition's leader (or the topic) may have moved: metadata is refreshed.
+fn invalidates_metadata(e: &Error) -> bool {
+    match e.code() {
+        Some(c) => [
+            ErrorCode::NOT_LEADER_OR_FOLLOWER,
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            ErrorCode::LEADER_NOT_AVAILABLE,
+            ErrorCode::KAFKA_STORAGE_ERROR,
+            ErrorCode::NETWORK_EXCEPTION,
+            ErrorCode::FENCED_LEADER_EPOCH,
+            ErrorCode::UNKNOWN_LEADER_EPOCH,
+            ErrorCode::UNKNOWN_TOPIC_ID,
+            ErrorCode::NOT_ENOUGH_REPLICAS,
+        ]
+        .contains(&c),
+        None => matches!(e.kind(), ErrorKind::Io(_) | ErrorKind::Disconnected(_) | ErrorKind::Timeout),
+    }
+}
+
+/// Whether a batch may be sent again after `e`: the broker's retriable errors, lost connections and timeouts,
+/// and replies that could not be read (the write may have happened; with idempotence a resend is deduplicated).
+fn retriable(e: &Error) -> bool {
+    e.is_retriable() || matches!(e.kind(), ErrorKind::Decode(_) | ErrorKind::Protocol(_))
+}
+
+struct Sender {
+    shared: Arc<Shared>,
+    idempotence: Option<IdempotenceState>,
+    acks: Acks,
+    delivery_timeout: Duration,
+    retry_backoff: Duration,
+    topics: HashMap<Arc<str>, Vec<PartitionState>>,
+    nodes: HashMap<i32, NodeState>,
+    requests: HashMap<u64, InFlightRequest>,
+    next_request: u64,
+    events_tx: mpsc::UnboundedSender<Event>,
+    events_rx: mpsc::UnboundedReceiver<Event>,
+    snapshot: Arc<MetadataSnapshot>,
+    metadata: MetadataRefresh,
+    init_retry_at: Option<Instant>,
+    scratch: Vec<OpenBatch>,
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Sender {
+    async fn run(mut self) {
+        loop {
+            if self.shared.abort.load(Ordering::Acquire) {
+                self.fail_everything(Error::new(ErrorKind::Closed));
+                break;
+            }
+            if let Some(e) = self.shared.fatal() {
+                self.fail_everything(e);
+            }
+            let now = Instant::now();
+            self.sync_metadata();
+            let mut deadline = self.pull_ready(now);
+            deadline = earliest(deadline, self.expire(now));
+            deadline = earliest(deadline, self.maybe_init_producer_id(now));
+            deadline = earliest(deadline, self.send_ready(now).await);
+            deadline = earliest(deadline, self.maybe_refresh_metadata(now));
+            if self.shared.shutdown.load(Ordering::Acquire) && self.idle() {
+                break;
+            }
+            tokio::select! {
+                ev = self.events_rx.recv() => {
+                    if let Some(ev) = ev {
+                        self.handle(ev);
+                    }
+                    while let Ok(ev) = self.events_rx.try_recv() {
+                        self.handle(ev);
+                    }
+                }
+                _ = self.shared.wake.notified() => {}
+                _ = sleep_until_opt(deadline) => {}
+            }
+        }
+        debug!("producer sender stopped");
+        self.shared.stopped.send_replace(true);
+    }
+
+    fn idle(&self) -> bool {
+        self.requests.is_empty()
+            && self.topics.values().all(|ps| ps.iter().all(|p| !p.has_work()))
+            && !self.shared.accumulator.has_batches()
+    }
+
+    fn partition_mut(&mut self, tp: &TopicPartition) -> &mut PartitionState {
+        let ps = self.topics.entry(tp.0.clone()).or_default();
+        let i = tp.1.max(0) as usize;
+        if ps.len() <= i {
+            ps.resize_with(i + 1, PartitionState::default);
+        }
+        &mut ps[i]
+    }
+
+    /// Takes a newer metadata snapshot, if the cluster has one, into the accumulator's topic cache.
+    fn sync_metadata(&mut self) {
+        let snap = self.shared.cluster.snapshot();
+        if Arc::ptr_eq(&snap, &self.snapshot) {
+            return;
+        }
+        for name in self.shared.accumulator.topic_names() {
+            if let Some(t) = snap.topic(&name) {
+                self.shared.accumulator.update_topic(t.clone());
+            }
+        }
+        self.snapshot = snap;
+    }
+
+    /// Moves ready batches from the accumulator into the partitions' queues. An open batch that lingered out is
+    /// only taken when its partition has nothing else queued: while the partition waits (for a connection or an
+    /// in-flight slot) the open batch keeps filling.
+    fn pull_ready(&mut self, now: Instant) -> Option<Instant> {
+        let force = self.shared.memory.waiters() > 0 || self.shared.closed.load(Ordering::Acquire);
+        let mut out = std::mem::take(&mut self.scratch);
+        let topics = &self.topics;
+        let next = self.shared.accumulator.drain_ready(
+            now,
+            force,
+            |t, p| topics.get(t).and_then(|ps| ps.get(p as usize)).is_none_or(|ps| ps.queued.is_empty()),
+            &mut out,
+        );
+        for b in out.drain(..) {
+            let tp = (b.outcome.topic().clone(), b.outcome.partition());
+            self.partition_mut(&tp).queued.push_back(b);
+        }
+        self.scratch = out;
+        next
+    }
+
+    /// Fails batches older than `delivery.timeout.ms` that are not in flight. Returns when the next one expires.
+    fn expire(&mut self, now: Instant) -> Option<Instant> {
+        let timeout = self.delivery_timeout;
+        let mut expired: Vec<(Result<SentBatch, OpenBatch>, TopicPartition)> = Vec::new();
+        let mut next = None;
+        for (topic, ps) in self.topics.iter_mut() {
+            for (p, st) in ps.iter_mut().enumerate() {
+                while st.retry.front().is_some_and(|b| b.created + timeout <= now) {
+                    if let Some(b) = st.retry.pop_front() {
+                        expired.push((Ok(b), (topic.clone(), p as i32)));
+                    }
+                }
+                while st.queued.front().is_some_and(|b| b.created + timeout <= now) {
+                    if let Some(b) = st.queued.pop_front() {
+                        expired.push((Err(b), (topic.clone(), p as i32)));
+                    }
+                }
+                next = earliest(next, st.retry.front().map(|b| b.created + timeout));
+                next = earliest(next, st.queued.front().map(|b| b.created + timeout));
+            }
+        }
+        for (b, tp) in expired {
+            let e = |records: i32, last: Option<Error>| {
+                last.unwrap_or_else(|| Error::new(ErrorKind::Timeout)).with_partition(&tp.0, tp.1).with_message(Some(
+                    format!("{records} record(s) expired: delivery.timeout.ms ({} ms) passed", timeout.as_millis()),
+                ))
+            };
+            match b {
+                Ok(mut b) => {
+                    let err = e(b.records, b.last_error.take());
+                    if let Some(idem) = self.idempotence.as_mut() {
+                        idem.failed(&tp, b.producer, b.base_sequence);
+                    }
+                    self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err);
+                }
+                Err(b) => {
+                    let err = e(b.builder.record_count(), None);
+                    self.fail(b.id, &b.outcome, b.reserved, b.builder.record_count(), b.forget, err);
+                }
+            }
+        }
+        next
+    }
+
+    /// Sends InitProducerId when the idempotent producer needs an id (first need) or an epoch bump.
+    fn maybe_init_producer_id(&mut self, now: Instant) -> Option<Instant> {
+        let idem = self.idempotence.as_mut()?;
+        if let Some(t) = self.init_retry_at {
+            if t > now {
+                return Some(t);
+            }
+            self.init_retry_at = None;
+        }
+        let first_need = idem.current().is_none();
+        if first_need && !self.topics.values().any(|ps| ps.iter().any(PartitionState::has_work)) {
+            return None;
+        }
+        let current = idem.init_wanted()?;
+        idem.init_started();
+        let pool = self.shared.cluster.pool().clone();
+        let tx = self.events_tx.clone();
+        tokio::spawn(
+            async move {
+                let result = async {
+                    let conn = pool.any().await?;
+                    let version = conn.versions().pick::<InitProducerIdRequest>()?;
+                    let mut req = InitProducerIdRequest::idempotent();
+                    if version >= 3 && current.is_valid() {
+                        req = req.with_current(current.id, current.epoch);
+                    }
+                    let resp = conn.send_at(&req, version).await?;
+                    if resp.error_code.is_err() {
+                        return Err(Error::broker(resp.error_code).with_api(ApiKey::INIT_PRODUCER_ID));
+                    }
+                    Ok(ProducerIdAndEpoch { id: resp.producer_id, epoch: resp.producer_epoch })
+                }
+                .await;
+                let _ = tx.send(Event::ProducerId(result));
+            }
+            .instrument(debug_span!("init_producer_id", producer_id = current.id, epoch = current.epoch)),
+        );
+        None
+    }
+
+    fn want_metadata(&mut self) {
+        self.metadata.wanted = true;
+    }
+
+    fn maybe_refresh_metadata(&mut self, now: Instant) -> Option<Instant> {
+        if !self.metadata.wanted || self.metadata.running {
+            return None;
+        }
+        if let Some(last) = self.metadata.last {
+            let at = last + self.retry_backoff;
+            if at > now {
+                return Some(at);
+            }
+        }
+        self.metadata.wanted = false;
+        self.metadata.running = true;
+        self.metadata.last = Some(now);
+        let cluster = self.shared.cluster.clone();
+        let tx = self.events_tx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = cluster.refresh().await {
+                debug!(error = %e, "metadata refresh failed");
+            }
+            let _ = tx.send(Event::Metadata);
+        });
+        None
+    }
+
+    /// A live connection to `node`, or `None` while one is being dialled.
+    fn connection(&mut self, node: i32) -> Option<Connection> {
+        let ns = self.nodes.entry(node).or_default();
+        if let Some(c) = &ns.conn {
+            if !c.is_closed() {
+                return Some(c.clone());
+            }
+            ns.conn = None;
+        }
+        if !ns.connecting {
+            ns.connecting = true;
+            let cluster = self.shared.cluster.clone();
+            let tx = self.events_tx.clone();
+            tokio::spawn(async move {
+                let result = cluster.pool().node(node).await;
+                let _ = tx.send(Event::Connected { node, result });
+            });
+        }
+        None
+    }
+
+    /// The next batch of a partition that may be sent now, sealed and sequenced; `Err(Some(t))` when one will be
+    /// at `t`.
+    fn next_batch(&mut self, tp: &TopicPartition, now: Instant) -> Result<SentBatch, Option<Instant>> {
+        let idempotent = self.idempotence.is_some();
+        let Some(st) = self.topics.get_mut(&tp.0).and_then(|ps| ps.get_mut(tp.1 as usize)) else { return Err(None) };
+        if let Some(idem) = self.idempotence.as_mut() {
+            if idem.current().is_none()
+                || st.in_flight >= MAX_IN_FLIGHT_PER_PARTITION
+                || (st.in_flight > 0 && idem.awaiting_first_ack(tp))
+            {
+                return Err(None);
+            }
+            if idem.needs_reset(tp) {
+                if st.in_flight > 0 || !idem.reset_ready(tp) {
+                    return Err(None);
+                }
+                // Re-sequence every unacknowledged batch (all of them wait in `retry` now) from 0 under the new
+                // producer id and epoch, in their original order.
+                idem.reset_partition(tp);
+                for b in st.retry.iter_mut() {
+                    let (producer, seq) = idem.assign(tp, b.records);
+                    b.batch.set_producer_state(producer.id, producer.epoch, seq);
+                    b.producer = producer;
+                    b.base_sequence = seq;
+                }
+                debug!(topic = %tp.0, partition = tp.1, batches = st.retry.len(), "partition re-sequenced");
+            }
+        }
+        if st.recovering {
+            if st.in_flight > 0 {
+                return Err(None);
+            }
+            st.recovering = false;
+        }
+        if let Some(b) = st.retry.front() {
+            if b.retry_at > now {
+                return Err(Some(b.retry_at));
+            }
+            return st.retry.pop_front().ok_or(None);
+        }
+        loop {
+            if st.queued.is_empty() {
+                return Err(None);
+            }
+            if let Some(idem) = self.idempotence.as_mut() {
+                if !idem.can_sequence_new(tp) {
+                    return Err(None);
+                }
+            }
+            let Some(ob) = st.queued.pop_front() else { return Err(None) };
+            let records = ob.builder.record_count();
+            let uncompressed = ob.builder.uncompressed_size();
+            let compressed = ob.builder.compression() != kafkar_protocol::compression::Compression::None;
+            let mut batch = match ob.builder.build() {
+                Ok(b) => b,
+                Err(e) => {
+                    let err = Error::from(e).with_partition(&tp.0, tp.1);
+                    Counters::add(&self.shared.counters.record_errors, records as u64);
+                    fail_outcome(&self.shared, ob.id, &ob.outcome, ob.reserved, records, ob.forget, err);
+                    continue;
+                }
+            };
+            if compressed && uncompressed > 0 {
+                self.shared.accumulator.observe_compression(&tp.0, batch.len() as f32 / uncompressed as f32);
+            }
+            let (producer, base_sequence) = match self.idempotence.as_mut() {
+                Some(idem) => {
+                    let (p, s) = idem.assign(tp, records);
+                    batch.set_producer_state(p.id, p.epoch, s);
+                    (p, s)
+                }
+                None => (ProducerIdAndEpoch::NONE, -1),
+            };
+            debug_assert!(idempotent || base_sequence == -1);
+            return Ok(SentBatch {
+                id: ob.id,
+                tp: tp.clone(),
+                batch,
+                outcome: ob.outcome,
+                records,
+                created: ob.created,
+                reserved: ob.reserved,
+                forget: ob.forget,
+                attempts: 0,
+                producer,
+                base_sequence,
+                retry_at: now,
+                last_error: None,
+            });
+        }
+    }
+
+    /// Builds and sends every request that may go now. Returns when a retry backoff ends.
+    async fn send_ready(&mut self, now: Instant) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        // Partitions with something to send, by leader.
+        let mut candidates: Vec<(i32, TopicPartition)> = Vec::new();
+        let snapshot = self.snapshot.clone();
+        for (topic, ps) in &self.topics {
+            for (p, st) in ps.iter().enumerate() {
+                if !st.has_work() {
+                    continue;
+                }
+                let leader = snapshot.topic(topic).and_then(|t| t.partitions.get(p)).map_or(-1, |i| i.leader);
+                if leader < 0 || !snapshot.brokers.contains_key(&leader) {
+                    self.metadata.wanted = true;
+                    continue;
+                }
+                candidates.push((leader, (topic.clone(), p as i32)));
+            }
+        }
+        if candidates.is_empty() {
+            return None;
+        }
+        if let Some(idem) = &self.idempotence {
+            idem.current()?;
+        }
+        candidates.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.0.cmp(&b.1.0)).then(a.1.1.cmp(&b.1.1)));
+        let max_in_flight = self.shared.config.max_in_flight;
+        let max_request = self.shared.config.max_request_size;
+        let mut start = 0;
+        while start < candidates.len() {
+            let node = candidates[start].0;
+            let end = start + candidates[start..].iter().take_while(|c| c.0 == node).count();
+            let group: Vec<TopicPartition> = candidates[start..end].iter().map(|c| c.1.clone()).collect();
+            start = end;
+            loop {
+                if self.nodes.get(&node).is_some_and(|n| n.in_flight >= max_in_flight) {
+                    break;
+                }
+                let Some(conn) = self.connection(node) else { break };
+                let mut batches = Vec::new();
+                let mut size = 0usize;
+                let first = self.nodes.get(&node).map_or(0, |n| n.drain_start) % group.len();
+                let mut visited = 0;
+                for tp in group[first..].iter().chain(&group[..first]) {
+                    if !batches.is_empty() && size >= max_request {
+                        break;
+                    }
+                    visited += 1;
+                    // Peek at the size first so that a batch that does not fit stays where it is.
+                    match self.next_batch(tp, now) {
+                        Ok(b) => {
+                            if !batches.is_empty() && size + b.batch.len() > max_request {
+                                self.put_back(b);
+                                continue;
+                            }
+                            size += b.batch.len();
+                            batches.push(b);
+                        }
+                        Err(t) => next = earliest(next, t),
+                    }
+                }
+                if batches.is_empty() {
+                    break;
+                }
+                if let Some(n) = self.nodes.get_mut(&node) {
+                    n.drain_start = (first + visited) % group.len();
+                }
+                self.send_request(node, conn, batches).await;
+            }
+        }
+        next
+    }
+
+    /// Returns a batch taken by [`next_batch`](Self::next_batch) but not sent to the front of its partition's
+    /// retry queue (it keeps its sequence).
+    fn put_back(&mut self, b: SentBatch) {
+        let st = self.partition_mut(&b.tp.clone());
+        st.retry.push_front(b);
+    }
+
+    async fn send_request(&mut self, node: i32, conn: Connection, mut batches: Vec<SentBatch>) {
+        let mut version = match conn.versions().pick::<ProduceRequest>() {
+            Ok(v) => v,
+            Err(e) => {
+                for b in batches {
+                    self.on_answer(b, Answer::Failed(e.clone()));
+                }
+                return;
+            }
+        };
+        let mut ids: Vec<(Uuid, Arc<str>)> = Vec::new();
+        for b in &batches {
+            let id = self.snapshot.topic(&b.tp.0).map_or(Uuid::ZERO, |t| t.id);
+            if !ids.iter().any(|(_, n)| n == &b.tp.0) {
+                ids.push((id, b.tp.0.clone()));
+            }
+        }
+        if version >= TOPIC_ID_VERSION && ids.iter().any(|(id, _)| id.is_zero()) {
+            version = TOPIC_ID_VERSION - 1;
+        }
+        batches.sort_by(|a, b| a.tp.0.cmp(&b.tp.0).then(a.tp.1.cmp(&b.tp.1)));
+        let timeout_ms = self.shared.config.client.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+        let mut req = ProduceRequest::new(self.acks.wire_value(), timeout_ms);
+        let mut bytes = 0usize;
+        let mut records = 0i64;
+        for b in batches.iter_mut() {
+            let id = ids.iter().find(|(_, n)| n == &b.tp.0).map_or(Uuid::ZERO, |(id, _)| *id);
+            req.add_batch(version, &b.tp.0, id, b.tp.1, b.batch.bytes().clone());
+            bytes += b.batch.len();
+            records += i64::from(b.records);
+            b.attempts += 1;
+            if b.attempts > 1 {
+                Counters::add(&self.shared.counters.retries, 1);
+            }
+        }
+        for b in &batches {
+            self.partition_mut(&b.tp.clone()).in_flight += 1;
+        }
+        let request = self.next_request;
+        self.next_request += 1;
+        self.nodes.entry(node).or_default().in_flight += 1;
+        self.shared.counters.in_flight_requests.fetch_add(1, Ordering::Relaxed);
+        Counters::add(&self.shared.counters.requests_sent, 1);
+        let span = debug_span!(
+            "produce",
+            api = "Produce",
+            version,
+            broker = conn.addr(),
+            node,
+            bytes,
+            records,
+            batches = batches.len()
+        );
+        self.requests.insert(request, InFlightRequest { node, version, batches, ids, sent_at: Instant::now() });
+        let queued = if self.acks == Acks::None {
+            conn.queue_no_reply(&req, version).await
+        } else {
+            conn.queue(&req, version).await
+        };
+        drop(req);
+        let tx = self.events_tx.clone();
+        match queued {
+            Ok(pending) => {
+                let acks_none = self.acks == Acks::None;
+                tokio::spawn(
+                    async move {
+                        let result = if acks_none {
+                            pending.written().await.map(|_| None)
+                        } else {
+                            pending.wait().await.map(Some)
+                        };
+                        match &result {
+                            Ok(_) => trace!("reply"),
+                            Err(e) => debug!(error = %e, "produce request failed"),
+                        }
+                        let _ = tx.send(Event::Produced { request, result });
+                    }
+                    .instrument(span),
+                );
+            }
+            Err(e) => {
+                let _ = tx.send(Event::Produced { request, result: Err(e) });
+            }
+        }
+    }
+
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::Produced { request, result } => self.on_produced(request, result),
+            Event::Connected { node, result } => {
+                let ns = self.nodes.entry(node).or_default();
+                ns.connecting = false;
+                match result {
+                    Ok(c) => ns.conn = Some(c),
+                    Err(e) => {
+                        debug!(node, error = %e, "connecting to the leader failed");
+                        self.want_metadata();
+                    }
+                }
+            }
+            Event::ProducerId(result) => {
+                let Some(idem) = self.idempotence.as_mut() else { return };
+                match result {
+                    Ok(p) => idem.init_done(p),
+                    Err(e) => {
+                        idem.init_failed();
+                        if retriable(&e) || e.code() == Some(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS) {
+                            debug!(error = %e, "InitProducerId failed; retrying");
+                            self.init_retry_at = Some(Instant::now() + self.retry_backoff);
+                        } else {
+                            warn!(error = %e, "InitProducerId refused; the producer cannot send");
+                            self.shared.set_fatal(e);
+                        }
+                    }
+                }
+            }
+            Event::Metadata => {
+                self.metadata.running = false;
+                self.sync_metadata();
+            }
+        }
+    }
+
+    fn on_produced(&mut self, request: u64, result: Result<Option<ProduceResponse>>) {
+        let Some(req) = self.requests.remove(&request) else { return };
+        if let Some(ns) = self.nodes.get_mut(&req.node) {
+            ns.in_flight = ns.in_flight.saturating_sub(1);
+        }
+        self.shared.counters.in_flight_requests.fetch_sub(1, Ordering::Relaxed);
+        self.shared.counters.record_latency(req.sent_at.elapsed());
+        match result {
+            Ok(None) => {
+                for b in req.batches {
+                    self.on_answer(b, Answer::Ok(Delivered { base_offset: -1, log_append_time: -1 }));
+                }
+            }
+            Ok(Some(resp)) => {
+                let by_id = req.version >= TOPIC_ID_VERSION;
+                let mut answers: HashMap<(Arc<str>, i32), Answer> = HashMap::with_capacity(req.batches.len());
+                for t in resp.responses {
+                    let name = if by_id {
+                        req.ids.iter().find(|(id, _)| *id == t.topic_id).map(|(_, n)| n.clone())
+                    } else {
+                        req.ids.iter().find(|(_, n)| **n == *t.name).map(|(_, n)| n.clone())
+                    };
+                    let Some(name) = name else { continue };
+                    for p in t.partition_responses {
+                        let answer = if p.error_code.is_ok() || p.error_code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER {
+                            if p.error_code.is_err() {
+                                debug!(topic = %name, partition = p.index, "duplicate batch: already written");
+                            }
+                            Answer::Ok(Delivered { base_offset: p.base_offset, log_append_time: p.log_append_time_ms })
+                        } else {
+                            let msg = p
+                                .error_message
+                                .or_else(|| p.record_errors.first().and_then(|r| r.batch_index_error_message.clone()));
+                            Answer::Failed(
+                                Error::broker(p.error_code)
+                                    .with_api(ApiKey::PRODUCE)
+                                    .with_partition(&name, p.index)
+                                    .with_message(msg),
+                            )
+                        };
+                        answers.insert((name.clone(), p.index), answer);
+                    }
+                }
+                for b in req.batches {
+                    let a = answers.remove(&b.tp).unwrap_or_else(|| {
+                        Answer::Failed(
+                            Error::protocol("the Produce reply does not mention the partition")
+                                .with_api(ApiKey::PRODUCE)
+                                .with_partition(&b.tp.0, b.tp.1),
+                        )
+                    });
+                    self.on_answer(b, a);
+                }
+            }
+            Err(e) => {
+                if invalidates_metadata(&e) {
+                    self.want_metadata();
+                }
+                for b in req.batches {
+                    let err = e.clone().with_partition(&b.tp.0, b.tp.1);
+                    self.on_answer(b, Answer::Failed(err));
+                }
+            }
+        }
+    }
+
+    fn on_answer(&mut self, mut b: SentBatch, answer: Answer) {
+        let tp = b.tp.clone();
+        {
+            let st = self.partition_mut(&tp);
+            st.in_flight = st.in_flight.saturating_sub(1);
+        }
+        let err = match answer {
+            Answer::Ok(d) => {
+                if let Some(idem) = self.idempotence.as_mut() {
+                    idem.acked(&tp, b.producer, b.base_sequence, b.records);
+                }
+                let c = &self.shared.counters;
+                Counters::add(&c.records_sent, b.records as u64);
+                Counters::add(&c.bytes_sent, b.batch.len() as u64);
+                Counters::add(&c.batches_sent, 1);
+                b.outcome.complete(Ok(d));
+                self.shared.memory.release(b.reserved);
+                self.shared.accumulator.untrack(b.id);
+                return;
+            }
+            Answer::Failed(e) => e,
+        };
+        let code = err.code();
+        #[derive(PartialEq)]
+        enum Verdict {
+            Retry,
+            Bump,
+            Fail,
+        }
+        let mut verdict = match (self.idempotence.as_mut(), code) {
+            (Some(idem), Some(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)) => {
+                match idem.out_of_order(&tp, b.producer, b.base_sequence) {
+                    SequenceVerdict::Retry => Verdict::Retry,
+                    SequenceVerdict::BumpEpoch => Verdict::Bump,
+                }
+            }
+            (Some(_), Some(ErrorCode::UNKNOWN_PRODUCER_ID | ErrorCode::INVALID_PRODUCER_EPOCH)) => Verdict::Bump,
+            _ if retriable(&err) => Verdict::Retry,
+            _ => Verdict::Fail,
+        };
+        let now = Instant::now();
+        let expired = b.created + self.delivery_timeout <= now;
+        let retries = self.shared.config.retries.max(0) as u32;
+        if verdict != Verdict::Fail && (expired || b.attempts > retries) {
+            debug!(topic = %tp.0, partition = tp.1, attempts = b.attempts, expired, "batch not retried again");
+            verdict = Verdict::Fail;
+        }
+        if verdict == Verdict::Fail {
+            if let Some(idem) = self.idempotence.as_mut() {
+                idem.failed(&tp, b.producer, b.base_sequence);
+            }
+            let err = if expired {
+                err.with_message(Some(format!(
+                    "delivery.timeout.ms ({} ms) passed; last error: {}",
+                    self.delivery_timeout.as_millis(),
+                    code.map_or_else(|| "see cause".to_string(), |c| c.to_string())
+                )))
+            } else {
+                err
+            };
+            self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err);
+            return;
+        }
+        if verdict == Verdict::Bump {
+            if let Some(idem) = self.idempotence.as_mut() {
+                idem.request_bump(&tp);
+            }
+        }
+        if invalidates_metadata(&err) {
+            self.want_metadata();
+        }
+        debug!(topic = %tp.0, partition = tp.1, sequence = b.base_sequence, error = %err, "batch will be retried");
+        b.retry_at = now + self.retry_backoff;
+        b.last_error = Some(err);
+        let st = self.partition_mut(&tp);
+        st.recovering = true;
+        let at = st.retry.iter().position(|r| r.id > b.id).unwrap_or(st.retry.len());
+        st.retry.insert(at, b);
+    }
+
+    fn fail(&self, id: u64, outcome: &BatchOutcome, reserved: usize, records: i32, forget: u32, err: Error) {
+        Counters::add(&self.shared.counters.record_errors, records.max(0) as u64);
+        fail_outcome(&self.shared, id, outcome, reserved, records, forget, err);
+    }
+
+    /// Fails every batch, wherever it is (abort, or a fatal error).
+    fn fail_everything(&mut self, err: Error) {
+        let mut out = Vec::new();
+        self.shared.accumulator.close_all();
+        self.shared.accumulator.drain_ready(Instant::now(), true, |_, _| true, &mut out);
+        for b in out {
+            self.fail(b.id, &b.outcome, b.reserved, b.builder.record_count(), b.forget, err.clone());
+        }
+        let topics = std::mem::take(&mut self.topics);
+        for (_, ps) in topics {
+            for st in ps {
+                for b in st.queued {
+                    self.fail(b.id, &b.outcome, b.reserved, b.builder.record_count(), b.forget, err.clone());
+                }
+                for b in st.retry {
+                    self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err.clone());
+                }
+            }
+        }
+        let requests = std::mem::take(&mut self.requests);
+        for (_, r) in requests {
+            self.shared.counters.in_flight_requests.fetch_sub(1, Ordering::Relaxed);
+            for b in r.batches {
+                self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err.clone());
+            }
+        }
+        for ns in self.nodes.values_mut() {
+            ns.in_flight = 0;
+        }
+    }
+}
+
+/// Completes a batch with an error, gives back its memory, and reports fire-and-forget records.
+fn fail_outcome(
+    shared: &Shared,
+    id: u64,
+    outcome: &BatchOutcome,
+    reserved: usize,
+    records: i32,
+    forget: u32,
+    err: Error,
+) {
+    debug!(topic = %outcome.topic(), partition = outcome.partition(), records, error = %err, "batch failed");
+    if forget > 0 {
+        warn!(topic = %outcome.topic(), partition = outcome.partition(), records = forget, error = %err,
+            "fire-and-forget records failed");
+        shared.report_failure(SendFailure {
+            topic: outcome.topic().clone(),
+            partition: outcome.partition(),
+            records: forget,
+            error: err.clone(),
+        });
+    }
+    outcome.complete(Err(err));
+    shared.memory.release(reserved);
+    shared.accumulator.untrack(id);
+}
