@@ -1,13 +1,15 @@
 //! kafkar: a pure-Rust Apache Kafka client.
 //!
 //! The wire codecs live in [`kafkar_protocol`] (re-exported as [`protocol`]); this crate adds the async client on
-//! tokio: [`net`] (connections and the broker pool), [`config`] and [`error`].
+//! tokio: [`net`] (connections and the broker pool), [`cluster`] (metadata), [`consumer`], [`config`] and
+//! [`error`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cluster;
 pub mod config;
+pub mod consumer;
 pub mod error;
 pub mod net;
 pub mod producer;
