@@ -1,6 +1,9 @@
 //! The consumer: [`Consumer`] reads records from assigned partitions, keeps positions, and commits offsets to a
-//! consumer group's coordinator.
+//! consumer group's coordinator; group assignment and membership (classic and KIP-848) are socket-free state
+//! machines that a driver feeds with responses and the current time.
 //!
+//! - [`assignor`]: client-side partition assignors (range, roundrobin, sticky, cooperative-sticky).
+//! - [`membership`]: the classic and KIP-848 group membership state machines.
 //! - [`config`]: [`ConsumerConfig`] with the Java client's property names and defaults.
 //! - `fetcher`: per-partition fetch state, one fetch in flight per leader within a fetch session (KIP-227),
 //!   prefetch bounded by `fetch.max.bytes`, offset resets, leader-epoch validation and error handling.
@@ -12,9 +15,11 @@
 //! Like the Java consumer, a [`Consumer`] is used from one task at a time (`&mut self`); its network work runs in
 //! background tasks, so reading records overlaps with fetching the next ones.
 
+pub mod assignor;
 pub mod config;
 mod fetched;
 mod fetcher;
+pub mod membership;
 mod metrics;
 mod offsets;
 mod record;
