@@ -387,7 +387,6 @@ impl GroupOffsets {
                     .collect(),
             );
         } else {
-            req.topics = None;
             req.groups = vec![OffsetFetchRequestGroup {
                 group_id: self.group_id.clone(),
                 topics: Some(
