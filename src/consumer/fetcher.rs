@@ -565,6 +565,10 @@ impl Fetcher {
     }
 
     fn start_validations(&mut self, now: Instant) {
+        if self.metadata_wanted || self.metadata_in_flight {
+            // Validate against the leader the refresh is about to name.
+            return;
+        }
         let snap = self.cluster.snapshot();
         for p in &mut self.parts {
             if p.state != FetchState::Validate || p.op_in_flight || !p.due(now) {
