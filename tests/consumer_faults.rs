@@ -523,6 +523,11 @@ async fn fetch_sessions_are_incremental_and_fall_back_to_full_fetches() {
         reqs.iter().any(|r| r.forgotten_topics_data.iter().any(|t| t.topic_id == TOPIC_ID && t.partitions == vec![0])),
         "partition 0 is forgotten"
     );
+
+    // close() closes the session: its id with epoch -1 and no partitions.
+    c.close().await.unwrap();
+    let last = fetches(&broker).pop().unwrap();
+    assert!(last.session_id > 100 && last.session_epoch == -1 && last.topics.is_empty(), "{last:?}");
 }
 
 #[tokio::test]

@@ -768,6 +768,41 @@ impl Fetcher {
         });
     }
 
+    /// Closes the fetch sessions with every broker (a fetch with the session's id and epoch -1 and no partitions,
+    /// as the Java client does on close), waiting at most `timeout` for the answers.
+    pub async fn close_sessions(&mut self, timeout: Duration) {
+        let mut replies = Vec::new();
+        for (node_id, node) in &mut self.nodes {
+            let id = node.session.id();
+            let Some(conn) = node.conn.as_ref().filter(|c| !c.is_closed() && id != 0) else { continue };
+            let Ok(version) = conn.versions().pick::<FetchRequest>() else { continue };
+            if version < 7 {
+                continue;
+            }
+            let req = FetchRequest {
+                session_id: id,
+                session_epoch: -1,
+                max_wait_ms: 0,
+                min_bytes: 0,
+                isolation_level: self.config.isolation_level.code(),
+                ..Default::default()
+            };
+            let (conn, node_id) = (conn.clone(), *node_id);
+            node.session.on_failure();
+            replies.push(tokio::spawn(async move {
+                if let Err(e) = conn.send_at_with_timeout(&req, version, timeout).await {
+                    debug!(node = node_id, error = %e, "closing the fetch session failed");
+                }
+            }));
+        }
+        let _ = tokio::time::timeout(timeout, async {
+            for r in replies {
+                let _ = r.await;
+            }
+        })
+        .await;
+    }
+
     // ---- events ----
 
     fn handle(&mut self, ev: Event) {

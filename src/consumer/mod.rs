@@ -488,8 +488,8 @@ impl Consumer {
         }
     }
 
-    /// Closes the consumer: commits the positions when auto-commit is on, waits for queued commits, and closes
-    /// the connections. The commit's error, if any, is returned (the consumer is closed regardless).
+    /// Closes the consumer: commits the positions when auto-commit is on, closes the fetch sessions, waits for
+    /// queued commits, and closes the connections. The commit's error, if any, is returned (the consumer is closed regardless).
     pub async fn close(mut self) -> Result<()> {
         let mut result = Ok(());
         if self.auto_commit.is_some() {
@@ -498,6 +498,7 @@ impl Consumer {
                 result = self.commit_offsets_vec(offsets).await;
             }
         }
+        self.fetcher.close_sessions(self.config.client.request_timeout.min(Duration::from_secs(5))).await;
         self.commits = None;
         if let Some(h) = self.committer.take() {
             if tokio::time::timeout(self.config.default_api_timeout, h).await.is_err() {

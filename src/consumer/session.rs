@@ -66,7 +66,6 @@ impl FetchPlan {
 
 impl FetchSession {
     /// The session id (0 when none).
-    #[cfg(test)]
     pub fn id(&self) -> i32 {
         self.id
     }
