@@ -556,3 +556,21 @@ async fn aborted_transactions_are_filtered_in_read_committed() {
     let got = offsets(&mut c, 7).await;
     assert_eq!(got.iter().map(|x| x.1).collect::<Vec<_>>(), vec![0, 1, 3, 4, 6, 8, 9]);
 }
+
+#[tokio::test]
+async fn data_buffered_before_a_leader_change_is_delivered_after_validation() {
+    let (broker, f) = start(vec![log_of(vec![batch(0, 10, 5)])]).await;
+    let mut c = consumer(&broker, 1, &[]).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 0)]);
+    {
+        let mut f = f.lock().unwrap();
+        f.leader_epoch = 6;
+        f.partition_errors.insert(0, VecDeque::from([ErrorCode::FENCED_LEADER_EPOCH]));
+    }
+    // Let the prefetches come back while records 1..9 are still buffered.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 1)]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(offsets(&mut c, 8).await.iter().map(|x| x.1).collect::<Vec<_>>(), (2..10).collect::<Vec<_>>());
+    assert_eq!(broker.received_api(ApiKey::OFFSET_FOR_LEADER_EPOCH).len(), 1, "the position was validated");
+}

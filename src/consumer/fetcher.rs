@@ -570,12 +570,14 @@ impl Fetcher {
             return;
         }
         let snap = self.cluster.snapshot();
-        for p in &mut self.parts {
+        let mut resumed = Vec::new();
+        for (i, p) in self.parts.iter_mut().enumerate() {
             if p.state != FetchState::Validate || p.op_in_flight || !p.due(now) {
                 continue;
             }
             let Some(epoch) = p.position_epoch else {
                 p.state = FetchState::Fetching;
+                resumed.push(i);
                 continue;
             };
             let Some(info) = snap.topic(&p.tp.topic).and_then(|t| t.partitions.get(p.tp.partition as usize)) else {
@@ -590,6 +592,9 @@ impl Fetcher {
                 let result = end_offset_for_epoch(&cluster, &tp, current, epoch).await;
                 let _ = tx.send(Event::Validated { tp, generation: g, result });
             });
+        }
+        for i in resumed {
+            self.enqueue(i);
         }
     }
 
@@ -935,6 +940,7 @@ impl Fetcher {
                 let p = &mut self.parts[i];
                 p.op_in_flight = false;
                 p.state = FetchState::Fetching;
+                self.enqueue(i);
             }
             Err(e) => {
                 debug!(partition = %tp, error = %e, "position validation will be retried");
@@ -977,6 +983,8 @@ impl Fetcher {
             }
         } else {
             p.state = FetchState::Fetching;
+            // Data fetched before the leader change is still good.
+            self.enqueue(i);
         }
     }
 
