@@ -666,3 +666,78 @@ async fn read_committed_and_uncommitted_over_java_transactions() {
         assert_eq!(c.lag(&a), Some(0), "{level}");
     }
 }
+
+/// Reads until nothing arrives for a while.
+async fn drain_all(consumer: &mut Consumer) -> Vec<ConsumerRecord> {
+    let mut out = Vec::new();
+    loop {
+        let got = consumer.poll(500, Duration::from_millis(700)).await.unwrap();
+        if got.is_empty() {
+            return out;
+        }
+        out.extend(got);
+    }
+}
+
+#[tokio::test]
+async fn read_committed_hides_transactions_the_java_copier_aborted() {
+    let Some(bootstrap) = support::real_broker() else { return };
+    let Some(script) = kafka_script() else { return };
+    let cluster = cluster(&bootstrap).await;
+    let input = support::unique_topic("consume-copier-in");
+    let output = support::unique_topic("consume-copier-out");
+    create_topic(&cluster, &input, 1, &[]).await;
+    create_topic(&cluster, &output, 1, &[]).await;
+    let values: Vec<Vec<u8>> = (0..1000).map(|i| format!("m-{i}").into_bytes()).collect();
+    for chunk in values.chunks(100) {
+        let recs: Vec<Rec> = chunk
+            .iter()
+            .map(|v| Rec { key: None, value: Some(v.clone()), headers: vec![], timestamp: now_ms() })
+            .collect();
+        produce(&cluster, &input, 0, batch(Compression::None, &recs)).await;
+    }
+    // Kafka's TransactionalMessageCopier copies input to output in transactions of 25, aborting about a third of
+    // them at random (and copying those messages again in a later transaction).
+    let group = support::unique_topic("copier");
+    let txn = support::unique_topic("copier-txn");
+    kafka_tool(
+        &script,
+        &[
+            "tool",
+            "org.apache.kafka.tools.TransactionalMessageCopier",
+            "--input-topic",
+            &input,
+            "--input-partition",
+            "0",
+            "--output-topic",
+            &output,
+            "--broker-list",
+            &bootstrap,
+            "--max-messages",
+            "1000",
+            "--transaction-size",
+            "25",
+            "--transactional-id",
+            &txn,
+            "--consumer-group",
+            &group,
+            "--enable-random-aborts",
+        ],
+        None,
+    );
+    let out = tp(&output, 0);
+    let mut committed =
+        consumer(&bootstrap, std::slice::from_ref(&out), &[("isolation.level", "read_committed")]).await;
+    let got = drain_all(&mut committed).await;
+    let got_values: Vec<Vec<u8>> = got.iter().map(|r| r.value.as_ref().unwrap().to_vec()).collect();
+    assert_eq!(got_values, values, "read_committed sees every message exactly once, in order");
+    let high = committed.watermarks(&out).await.unwrap().1;
+    assert_eq!(committed.position(&out).await.unwrap(), high);
+
+    let mut uncommitted = consumer(&bootstrap, std::slice::from_ref(&out), &[]).await;
+    let all = drain_all(&mut uncommitted).await;
+    assert!(all.len() > 1000, "the aborted copies are visible to read_uncommitted: {}", all.len());
+    let seen: std::collections::HashSet<&[u8]> = all.iter().map(|r| r.value.as_deref().unwrap()).collect();
+    assert_eq!(seen.len(), 1000);
+    assert_eq!(uncommitted.position(&out).await.unwrap(), high);
+}
