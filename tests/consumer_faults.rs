@@ -68,26 +68,40 @@ struct Fake {
     port: u16,
     leader_epoch: i32,
     logs: Vec<Log>,
-    /// Errors to answer for a partition's next fetches, one each.
-    partition_errors: HashMap<i32, VecDeque<ErrorCode>>,
+    /// Errors to answer for a partition's next fetches at a node, one each.
+    partition_errors: HashMap<(i32, i32), VecDeque<ErrorCode>>,
     /// Top-level errors for the next fetches that come in a session (epoch > 0), one each.
     session_errors: VecDeque<ErrorCode>,
     /// OffsetForLeaderEpoch answer: (epoch, end offset).
     epoch_end: (i32, i64),
-    session: Option<(i32, i32, HashMap<i32, i64>)>,
+    /// Each node's fetch session.
+    sessions: HashMap<i32, (i32, i32, HashMap<i32, i64>)>,
     next_session: i32,
+    /// The follower (node 2), if started: its port.
+    follower_port: Option<u16>,
+    /// Node 1 sends consumers with a rack to node 2 (preferred read replica).
+    prefer_follower: bool,
 }
 
 type Shared = Arc<Mutex<Fake>>;
 
 fn metadata(f: &Fake) -> MetadataResponse {
-    MetadataResponse {
-        brokers: vec![MetadataResponseBroker {
-            node_id: 1,
+    let mut brokers = vec![MetadataResponseBroker {
+        node_id: 1,
+        host: "127.0.0.1".into(),
+        port: i32::from(f.port),
+        ..Default::default()
+    }];
+    if let Some(port) = f.follower_port {
+        brokers.push(MetadataResponseBroker {
+            node_id: 2,
             host: "127.0.0.1".into(),
-            port: i32::from(f.port),
+            port: i32::from(port),
             ..Default::default()
-        }],
+        });
+    }
+    MetadataResponse {
+        brokers,
         controller_id: 1,
         topics: vec![MetadataResponseTopic {
             name: Some(TOPIC.into()),
@@ -108,7 +122,7 @@ fn metadata(f: &Fake) -> MetadataResponse {
     }
 }
 
-fn fetch(f: &mut Fake, req: &FetchRequest) -> FetchResponse {
+fn fetch(f: &mut Fake, node: i32, req: &FetchRequest) -> FetchResponse {
     let requested: Vec<(i32, i64)> =
         req.topics.iter().flat_map(|t| t.partitions.iter().map(|p| (p.partition, p.fetch_offset))).collect();
     let err = |code| FetchResponse { error_code: code, ..Default::default() };
@@ -118,14 +132,14 @@ fn fetch(f: &mut Fake, req: &FetchRequest) -> FetchResponse {
         f.next_session += 1;
         let id = f.next_session;
         let parts: HashMap<i32, i64> = requested.into_iter().collect();
-        f.session = Some((id, 1, parts.clone()));
+        f.sessions.insert(node, (id, 1, parts.clone()));
         (parts, false, id)
     } else {
         if let Some(e) = f.session_errors.pop_front() {
-            f.session = None;
+            f.sessions.remove(&node);
             return err(e);
         }
-        let Some((id, epoch, parts)) = f.session.as_mut() else {
+        let Some((id, epoch, parts)) = f.sessions.get_mut(&node) else {
             return err(ErrorCode::FETCH_SESSION_ID_NOT_FOUND);
         };
         if *id != req.session_id {
@@ -158,8 +172,10 @@ fn fetch(f: &mut Fake, req: &FetchRequest) -> FetchResponse {
             log_start_offset: log.log_start,
             ..Default::default()
         };
-        if let Some(code) = f.partition_errors.get_mut(&p).and_then(|q| q.pop_front()) {
+        if let Some(code) = f.partition_errors.get_mut(&(node, p)).and_then(|q| q.pop_front()) {
             pd.error_code = code;
+        } else if node == 1 && f.prefer_follower && !req.rack_id.is_empty() {
+            pd.preferred_read_replica = 2;
         } else if offset < log.log_start || offset > log.high_watermark() {
             pd.error_code = ErrorCode::OFFSET_OUT_OF_RANGE;
         } else {
@@ -190,7 +206,7 @@ fn fetch(f: &mut Fake, req: &FetchRequest) -> FetchResponse {
     }
 }
 
-fn handle(shared: &Shared, r: &Received) -> Action {
+fn handle(shared: &Shared, node: i32, r: &Received) -> Action {
     let key = ApiKey(r.header.api_key);
     let v = r.header.api_version;
     let mut f = shared.lock().unwrap();
@@ -198,7 +214,7 @@ fn handle(shared: &Shared, r: &Received) -> Action {
         ApiKey::METADATA => reply::<MetadataRequest>(&metadata(&f), v),
         ApiKey::FETCH => {
             let req: FetchRequest = decode(r);
-            let resp = fetch(&mut f, &req);
+            let resp = fetch(&mut f, node, &req);
             let empty = resp.responses.iter().all(|t| {
                 t.partitions.iter().all(|p| p.error_code.is_ok() && p.records.as_ref().is_none_or(|r| r.is_empty()))
             }) && resp.error_code.is_ok();
@@ -265,12 +281,14 @@ async fn start(logs: Vec<Log>) -> (FakeBroker, Shared) {
         partition_errors: HashMap::new(),
         session_errors: VecDeque::new(),
         epoch_end: (5, i64::MAX),
-        session: None,
+        sessions: HashMap::new(),
         next_session: 100,
+        follower_port: None,
+        prefer_follower: false,
     }));
     let port = Arc::new(OnceLock::new());
     let s = shared.clone();
-    let broker = FakeBroker::start(move |r| handle(&s, r)).await;
+    let broker = FakeBroker::start(move |r| handle(&s, 1, r)).await;
     port.set(broker.addr.port()).unwrap();
     shared.lock().unwrap().port = broker.addr.port();
     (broker, shared)
@@ -383,7 +401,7 @@ async fn fenced_leader_epoch_refreshes_metadata_validates_and_continues() {
     {
         let mut f = f.lock().unwrap();
         f.leader_epoch = 6;
-        f.partition_errors.insert(0, VecDeque::from([ErrorCode::FENCED_LEADER_EPOCH]));
+        f.partition_errors.insert((1, 0), VecDeque::from([ErrorCode::FENCED_LEADER_EPOCH]));
         f.epoch_end = (5, 5);
         f.logs[0].append(batch(5, 3, 6));
     }
@@ -410,10 +428,10 @@ async fn truncation_found_by_validation_resets_to_the_diverging_offset() {
         f.leader_epoch = 6;
         f.epoch_end = (5, 7);
         f.logs[0] = log_of(vec![batch(0, 7, 5), batch(7, 4, 6)]);
-        f.session = None;
+        f.sessions.clear();
     }
     // The consumer notices the leader change at its next metadata refresh (here forced by a fenced fetch).
-    f.lock().unwrap().partition_errors.insert(0, VecDeque::from([ErrorCode::FENCED_LEADER_EPOCH]));
+    f.lock().unwrap().partition_errors.insert((1, 0), VecDeque::from([ErrorCode::FENCED_LEADER_EPOCH]));
     let got = offsets(&mut c, 4).await;
     assert_eq!(got, vec![(0, 7), (0, 8), (0, 9), (0, 10)]);
     assert_eq!(c.position(&tp(0)).await.unwrap(), 11);
@@ -427,7 +445,7 @@ async fn truncation_found_by_validation_resets_to_the_diverging_offset() {
         let mut f = f.lock().unwrap();
         f.leader_epoch = 6;
         f.epoch_end = (5, 7);
-        f.partition_errors.insert(0, VecDeque::from([ErrorCode::FENCED_LEADER_EPOCH]));
+        f.partition_errors.insert((1, 0), VecDeque::from([ErrorCode::FENCED_LEADER_EPOCH]));
     }
     let e = recv(&mut c).await.unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::LogTruncation { offset: 10, divergent_offset: Some(7) }), "{e}");
@@ -565,7 +583,7 @@ async fn data_buffered_before_a_leader_change_is_delivered_after_validation() {
     {
         let mut f = f.lock().unwrap();
         f.leader_epoch = 6;
-        f.partition_errors.insert(0, VecDeque::from([ErrorCode::FENCED_LEADER_EPOCH]));
+        f.partition_errors.insert((1, 0), VecDeque::from([ErrorCode::FENCED_LEADER_EPOCH]));
     }
     // Let the prefetches come back while records 1..9 are still buffered.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -573,4 +591,45 @@ async fn data_buffered_before_a_leader_change_is_delivered_after_validation() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(offsets(&mut c, 8).await.iter().map(|x| x.1).collect::<Vec<_>>(), (2..10).collect::<Vec<_>>());
     assert_eq!(broker.received_api(ApiKey::OFFSET_FOR_LEADER_EPOCH).len(), 1, "the position was validated");
+}
+
+/// Starts node 2, a follower sharing the fake's logs.
+async fn start_follower(shared: &Shared) -> FakeBroker {
+    let s = shared.clone();
+    let broker = FakeBroker::start(move |r| handle(&s, 2, r)).await;
+    shared.lock().unwrap().follower_port = Some(broker.addr.port());
+    broker
+}
+
+#[tokio::test]
+async fn follower_fetching_uses_the_preferred_read_replica_and_falls_back_to_the_leader() {
+    let (leader, f) = start(vec![log_of(vec![batch(0, 5, 5)])]).await;
+    let follower = start_follower(&f).await;
+    f.lock().unwrap().prefer_follower = true;
+    let mut c = consumer(&leader, 1, &[("client.rack", "r2")]).await;
+    assert_eq!(offsets(&mut c, 5).await.iter().map(|x| x.1).collect::<Vec<_>>(), (0..5).collect::<Vec<_>>());
+    let to_leader = fetches(&leader);
+    assert!(to_leader.iter().all(|r| r.rack_id == "r2"), "fetches carry client.rack");
+    assert!(!fetches(&follower).is_empty(), "the follower serves the data");
+
+    // The follower lags: OFFSET_OUT_OF_RANGE there sends the consumer back to the leader, without a reset.
+    let leader_fetches = to_leader.len();
+    {
+        let mut f = f.lock().unwrap();
+        f.partition_errors.insert((2, 0), VecDeque::from([ErrorCode::OFFSET_OUT_OF_RANGE]));
+        f.prefer_follower = false;
+        f.logs[0].append(batch(5, 2, 5));
+    }
+    assert_eq!(offsets(&mut c, 2).await, vec![(0, 5), (0, 6)]);
+    assert!(fetches(&leader).len() > leader_fetches, "back at the leader");
+    assert!(leader.received_api(ApiKey::LIST_OFFSETS).len() <= 1, "no offset reset (only the initial one)");
+    assert_eq!(c.position(&tp(0)).await.unwrap(), 7);
+
+    // Without client.rack the leader serves everything.
+    let (leader, f) = start(vec![log_of(vec![batch(0, 3, 5)])]).await;
+    let follower = start_follower(&f).await;
+    f.lock().unwrap().prefer_follower = true;
+    let mut c = consumer(&leader, 1, &[]).await;
+    assert_eq!(offsets(&mut c, 3).await.len(), 3);
+    assert!(fetches(&follower).is_empty());
 }

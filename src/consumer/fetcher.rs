@@ -84,6 +84,10 @@ pub(crate) struct PartitionState {
     retry_at: Option<Instant>,
     /// The error that stopped the partition, while [`FetchState::Failed`].
     pub failure: Option<Error>,
+    /// The replica the leader told us to read from (KIP-392 follower fetching), until it expires.
+    read_replica: Option<(i32, Instant)>,
+    /// A fetch that includes this partition is in flight (to whichever broker).
+    in_fetch: bool,
 }
 
 impl PartitionState {
@@ -106,6 +110,8 @@ impl PartitionState {
             op_in_flight: false,
             retry_at: None,
             failure: None,
+            read_replica: None,
+            in_fetch: false,
         }
     }
 
@@ -608,7 +614,7 @@ impl Fetcher {
         let mut need_metadata = false;
         let mut earliest_retry: Option<Instant> = None;
         for (i, p) in self.parts.iter_mut().enumerate() {
-            if p.state != FetchState::Fetching || p.paused {
+            if p.state != FetchState::Fetching || p.paused || p.in_fetch {
                 continue;
             }
             if !p.due(now) {
@@ -633,7 +639,15 @@ impl Fetcher {
                     continue;
                 }
             }
-            by_node.entry(info.leader).or_default().push((i, topic.map(|t| t.id).unwrap_or(Uuid::ZERO)));
+            let target = match p.read_replica {
+                Some((node, until)) if until > now && snap.brokers.contains_key(&node) => node,
+                Some(_) => {
+                    p.read_replica = None;
+                    info.leader
+                }
+                None => info.leader,
+            };
+            by_node.entry(target).or_default().push((i, topic.map(|t| t.id).unwrap_or(Uuid::ZERO)));
         }
         if need_metadata {
             self.want_metadata();
@@ -762,6 +776,9 @@ impl Fetcher {
             "fetch"
         );
         node.in_flight = true;
+        for (i, _) in &list {
+            self.parts[*i].in_fetch = true;
+        }
         self.metrics.fetch_requests += 1;
         let inflight = Box::new(InFlightFetch { plan, generations, names, by_id });
         let timeout = self.config.client.request_timeout + self.config.fetch_max_wait;
@@ -996,6 +1013,11 @@ impl Fetcher {
         latency: Duration,
     ) {
         let backoff = self.backoff();
+        for key in inflight.generations.keys() {
+            if let Some(i) = self.index_of(&key.0, key.1) {
+                self.parts[i].in_fetch = false;
+            }
+        }
         let resp = match result {
             Ok(r) => r,
             Err(e) => {
@@ -1009,6 +1031,12 @@ impl Fetcher {
                 node.retry_at = Some(Instant::now() + backoff);
                 self.metrics.fetch_errors += 1;
                 self.want_metadata();
+                for p in &mut self.parts {
+                    if p.read_replica.is_some_and(|(n, _)| n == node_id) {
+                        debug!(partition = %p.tp, node = node_id, "read replica failed; back to the leader");
+                        p.read_replica = None;
+                    }
+                }
                 return;
             }
         };
@@ -1043,18 +1071,24 @@ impl Fetcher {
                 if self.parts[i].generation != g || self.parts[i].state != FetchState::Fetching {
                     continue;
                 }
-                self.handle_partition_data(i, g, pd);
+                self.handle_partition_data(i, g, node_id, pd);
             }
         }
     }
 
-    fn handle_partition_data(&mut self, i: usize, generation: u64, pd: PartitionData) {
+    fn handle_partition_data(&mut self, i: usize, generation: u64, node_id: i32, pd: PartitionData) {
         let code = pd.error_code;
+        let from_replica = self.parts[i].read_replica.is_some_and(|(n, _)| n == node_id);
         if code.is_ok() {
+            let max_age = self.config.client.metadata_max_age;
             let p = &mut self.parts[i];
             p.high_watermark = pd.high_watermark;
             p.last_stable_offset = pd.last_stable_offset;
             p.log_start_offset = pd.log_start_offset;
+            if pd.preferred_read_replica >= 0 && pd.preferred_read_replica != node_id {
+                debug!(partition = %p.tp, replica = pd.preferred_read_replica, "leader prefers another read replica");
+                p.read_replica = Some((pd.preferred_read_replica, Instant::now() + max_age));
+            }
             if pd.diverging_epoch.epoch >= 0 {
                 let (epoch, end) = (pd.diverging_epoch.epoch, pd.diverging_epoch.end_offset);
                 let has_policy = self.config.auto_offset_reset != OffsetReset::None;
@@ -1082,6 +1116,10 @@ impl Fetcher {
             self.buffered_bytes += chunk.bytes;
             self.parts[i].buffered.push_back(chunk);
             self.enqueue(i);
+        } else if code == ErrorCode::OFFSET_OUT_OF_RANGE && from_replica {
+            // A follower may lag the leader: ask the leader before resetting anything (as Java does).
+            debug!(partition = %self.parts[i].tp, node = node_id, "offset out of range at the read replica; back to the leader");
+            self.parts[i].read_replica = None;
         } else if code == ErrorCode::OFFSET_OUT_OF_RANGE {
             let p = &self.parts[i];
             let offset = p.fetch_offset;
@@ -1095,6 +1133,7 @@ impl Fetcher {
         } else if is_leadership_error(code) {
             debug!(partition = %self.parts[i].tp, error = %code, "leadership error; refreshing metadata");
             self.want_metadata();
+            self.parts[i].read_replica = None;
             if code == ErrorCode::FENCED_LEADER_EPOCH && self.parts[i].position_epoch.is_some() {
                 self.parts[i].state = FetchState::Validate;
             }
