@@ -11,6 +11,10 @@
 //! of that one — as long as the response bytes buffered stay below the budget (`fetch.max.bytes`). At most one
 //! fetch is in flight per broker (a fetch session needs its epochs in order).
 //!
+//! Follower fetching (KIP-392): with `client.rack` set, a leader may name a preferred read replica; the partition is
+//! then fetched from that broker until `metadata.max.age.ms` passes or the replica fails (errors, out-of-range
+//! answers from a lagging follower), when it goes back to its leader.
+//!
 //! Every partition carries a generation, bumped when its position is set from outside the fetch path (seek,
 //! reset, validation); data and answers that were asked for under an older generation are dropped.
 
