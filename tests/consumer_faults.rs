@@ -81,6 +81,8 @@ struct Fake {
     follower_port: Option<u16>,
     /// Node 1 sends consumers with a rack to node 2 (preferred read replica).
     prefer_follower: bool,
+    /// Fetches to drop the connection on (instead of answering), one each.
+    close_fetches: u32,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -213,6 +215,10 @@ fn handle(shared: &Shared, node: i32, r: &Received) -> Action {
     match key {
         ApiKey::METADATA => reply::<MetadataRequest>(&metadata(&f), v),
         ApiKey::FETCH => {
+            if f.close_fetches > 0 {
+                f.close_fetches -= 1;
+                return Action::Close;
+            }
             let req: FetchRequest = decode(r);
             let resp = fetch(&mut f, node, &req);
             let empty = resp.responses.iter().all(|t| {
@@ -285,6 +291,7 @@ async fn start(logs: Vec<Log>) -> (FakeBroker, Shared) {
         next_session: 100,
         follower_port: None,
         prefer_follower: false,
+        close_fetches: 0,
     }));
     let port = Arc::new(OnceLock::new());
     let s = shared.clone();
@@ -632,4 +639,24 @@ async fn follower_fetching_uses_the_preferred_read_replica_and_falls_back_to_the
     let mut c = consumer(&leader, 1, &[]).await;
     assert_eq!(offsets(&mut c, 3).await.len(), 3);
     assert!(fetches(&follower).is_empty());
+}
+
+#[tokio::test]
+async fn a_dropped_connection_mid_fetch_is_redialled_and_fetching_resumes_with_a_full_fetch() {
+    let (broker, f) = start(vec![log_of(vec![batch(0, 3, 5)])]).await;
+    let mut c = consumer(&broker, 1, &[]).await;
+    assert_eq!(offsets(&mut c, 3).await.len(), 3);
+    {
+        let mut f = f.lock().unwrap();
+        f.close_fetches = 2;
+        f.logs[0].append(batch(3, 2, 5));
+    }
+    assert_eq!(offsets(&mut c, 2).await, vec![(0, 3), (0, 4)]);
+    let received = broker.received_api(ApiKey::FETCH);
+    let connections: std::collections::HashSet<usize> = received.iter().map(|r| r.connection).collect();
+    assert!(connections.len() >= 3, "the connection was dialled again after each drop: {connections:?}");
+    let after: Vec<FetchRequest> =
+        received.iter().skip_while(|r| r.connection == received[0].connection).map(decode).collect();
+    assert_eq!(after[0].session_epoch, 0, "a new connection starts with a full fetch");
+    assert_eq!(c.metrics().fetch_errors, 2);
 }

@@ -741,3 +741,31 @@ async fn read_committed_hides_transactions_the_java_copier_aborted() {
     assert_eq!(seen.len(), 1000);
     assert_eq!(uncommitted.position(&out).await.unwrap(), high);
 }
+
+#[tokio::test]
+async fn reassignment_keeps_positions_of_partitions_that_stay() {
+    let Some(bootstrap) = support::real_broker() else { return };
+    let cluster = cluster(&bootstrap).await;
+    let topic = support::unique_topic("consume-reassign");
+    create_topic(&cluster, &topic, 3, &[]).await;
+    for p in 0..3 {
+        produce(&cluster, &topic, p, batch(Compression::Lz4, &simple(20, "r"))).await;
+    }
+    let (a, b, c3) = (tp(&topic, 0), tp(&topic, 1), tp(&topic, 2));
+    let mut c = consumer(&bootstrap, &[a.clone(), b.clone()], &[("max.partition.fetch.bytes", "200")]).await;
+    let got = take(&mut c, 10).await;
+    assert!(got.iter().all(|r| r.partition < 2));
+    let pos_b = c.position(&b).await.unwrap();
+    c.assign([b.clone(), c3.clone()]).unwrap();
+    assert_eq!(c.assignment(), vec![b.clone(), c3.clone()]);
+    assert_eq!(c.position(&b).await.unwrap(), pos_b, "a partition that stays keeps its position");
+    assert!(c.position(&a).await.is_err(), "no longer assigned");
+    let left = (20 - pos_b) as usize + 20;
+    let got = take(&mut c, left).await;
+    assert!(got.iter().all(|r| r.partition != 0), "nothing from the unassigned partition");
+    let from_b: Vec<i64> = got.iter().filter(|r| r.partition == 1).map(|r| r.offset).collect();
+    assert_eq!(from_b, (pos_b..20).collect::<Vec<_>>());
+    assert_quiet(&mut c, Duration::from_millis(300)).await;
+    c.assign(Vec::new()).unwrap();
+    assert!(matches!(c.recv().await.unwrap_err().kind(), ErrorKind::InvalidArgument(_)));
+}
