@@ -523,3 +523,26 @@ impl futures_core::Stream for RecordStream<'_> {
         self.consumer.poll_record(cx).map(Some)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn consumer_and_its_futures_can_move_between_tasks() {
+        assert_send::<Consumer>();
+        assert_send::<RecordStream<'static>>();
+        fn recv_future(c: &mut Consumer) -> impl std::future::Future<Output = Result<ConsumerRecord>> + Send + '_ {
+            c.recv()
+        }
+        fn poll_future(c: &mut Consumer) -> impl std::future::Future + Send + '_ {
+            c.poll(10, Duration::from_secs(1))
+        }
+        fn commit_future(c: &mut Consumer) -> impl std::future::Future + Send + '_ {
+            c.commit()
+        }
+        let _ = (recv_future, poll_future, commit_future);
+    }
+}
