@@ -527,6 +527,18 @@ async fn auto_commit_commits_what_was_delivered() {
     c.close().await.unwrap();
     let c = consumer(&bootstrap, std::slice::from_ref(&a), &opts).await;
     assert_eq!(c.committed(std::slice::from_ref(&a)).await.unwrap()[&a].as_ref().map(|o| o.offset), Some(30));
+
+    // A reassignment commits what was consumed first (the interval is far away here).
+    let group = support::unique_topic("group");
+    let opts = [("group.id", group.as_str()), ("auto.commit.interval.ms", "600000")];
+    let mut c = consumer(&bootstrap, std::slice::from_ref(&a), &opts).await;
+    take(&mut c, 7).await;
+    c.assign(Vec::new()).unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while c.committed(std::slice::from_ref(&a)).await.unwrap()[&a].as_ref().map(|o| o.offset) != Some(7) {
+        assert!(tokio::time::Instant::now() < deadline, "no commit before the reassignment");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

@@ -165,13 +165,22 @@ impl Consumer {
 
     /// Assigns these partitions by hand (no group membership), replacing the assignment. Partitions that stay
     /// assigned keep their positions; new ones start from the committed offset (with a `group.id`) or
-    /// `auto.offset.reset`.
+    /// `auto.offset.reset`. With auto-commit on, the consumed positions are committed (asynchronously) first.
     pub fn assign(&mut self, partitions: impl IntoIterator<Item = TopicPartition>) -> Result<()> {
         let partitions: Vec<TopicPartition> = partitions.into_iter().collect();
         for tp in &partitions {
             validate_topic_name(&tp.topic)?;
             if tp.partition < 0 {
                 return Err(Error::invalid(format!("partition {tp} has a negative index")));
+            }
+        }
+        if self.auto_commit.is_some() {
+            // As the Java client does: commit what was consumed before the assignment changes.
+            let offsets = self.consumed_offsets();
+            if !offsets.is_empty() {
+                if let Err(e) = self.submit(offsets, CommitDone::Auto) {
+                    warn!(error = %e, "auto-commit before reassignment could not be queued");
+                }
             }
         }
         self.fetcher.assign(&partitions);
