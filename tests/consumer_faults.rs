@@ -83,6 +83,8 @@ struct Fake {
     prefer_follower: bool,
     /// Fetches to drop the connection on (instead of answering), one each.
     close_fetches: u32,
+    /// Metadata lists no leader (an election in progress).
+    leaderless: bool,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -111,7 +113,7 @@ fn metadata(f: &Fake) -> MetadataResponse {
             partitions: (0..f.logs.len() as i32)
                 .map(|p| MetadataResponsePartition {
                     partition_index: p,
-                    leader_id: 1,
+                    leader_id: if f.leaderless { -1 } else { 1 },
                     leader_epoch: f.leader_epoch,
                     replica_nodes: vec![1],
                     isr_nodes: vec![1],
@@ -292,6 +294,7 @@ async fn start(logs: Vec<Log>) -> (FakeBroker, Shared) {
         follower_port: None,
         prefer_follower: false,
         close_fetches: 0,
+        leaderless: false,
     }));
     let port = Arc::new(OnceLock::new());
     let s = shared.clone();
@@ -689,4 +692,32 @@ async fn prefetch_stops_at_the_byte_budget_and_resumes_when_drained() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(offsets(&mut c, 1).await, vec![(0, 2)]);
     assert!(fetches(&broker).len() >= 2, "prefetched while records were buffered");
+}
+
+#[tokio::test]
+async fn unknown_partitions_and_leaders_wait_without_hammering_metadata() {
+    let (broker, f) = start(vec![log_of(vec![batch(0, 2, 5)])]).await;
+    let mut c = consumer(&broker, 2, &[]).await; // partition 1 does not exist (yet)
+    assert_eq!(offsets(&mut c, 2).await, vec![(0, 0), (0, 1)]);
+    assert!(c.poll(1, Duration::from_millis(500)).await.unwrap().is_empty());
+    let n = broker.received_api(ApiKey::METADATA).len();
+    assert!(n <= 40, "metadata refreshes back off (retry.backoff.ms = 20): {n} in 500 ms");
+    // Once the partition appears, it is read.
+    f.lock().unwrap().logs.push(log_of(vec![batch(0, 1, 5)]));
+    assert_eq!(offsets(&mut c, 1).await, vec![(1, 0)]);
+
+    // A leader election: no leader for a while.
+    {
+        let mut f = f.lock().unwrap();
+        f.leaderless = true;
+        f.partition_errors.insert((1, 0), VecDeque::from([ErrorCode::NOT_LEADER_OR_FOLLOWER]));
+        f.partition_errors.insert((1, 1), VecDeque::from([ErrorCode::NOT_LEADER_OR_FOLLOWER]));
+        f.logs[0].append(batch(2, 1, 5));
+    }
+    let before = broker.received_api(ApiKey::METADATA).len();
+    assert!(c.poll(1, Duration::from_millis(500)).await.unwrap().is_empty());
+    let n = broker.received_api(ApiKey::METADATA).len() - before;
+    assert!(n <= 40, "metadata refreshes back off while there is no leader: {n} in 500 ms");
+    f.lock().unwrap().leaderless = false;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 2)]);
 }

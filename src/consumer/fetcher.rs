@@ -840,13 +840,12 @@ impl Fetcher {
             }
             Event::MetadataRefreshed(r) => {
                 self.metadata_in_flight = false;
-                match r {
-                    Ok(()) => self.metadata_retry_at = None,
-                    Err(e) => {
-                        debug!(error = %e, "metadata refresh failed");
-                        self.metadata_wanted = true;
-                        self.metadata_retry_at = Some(Instant::now() + self.backoff());
-                    }
+                // The next refresh waits `retry.backoff.ms` either way, so that a partition whose leader stays
+                // unknown (a topic not created yet) does not make a busy loop of Metadata requests.
+                self.metadata_retry_at = Some(Instant::now() + self.backoff());
+                if let Err(e) = r {
+                    debug!(error = %e, "metadata refresh failed");
+                    self.metadata_wanted = true;
                 }
             }
             Event::Connected { node, result } => {
