@@ -1048,15 +1048,18 @@ impl Fetcher {
         let node = self.nodes.entry(node_id).or_default();
         node.in_flight = false;
         if resp.error_code.is_err() {
+            // The two session errors are answered at once with a full fetch; anything else (including
+            // FETCH_SESSION_TOPIC_ID_ERROR, which a full fetch with stale topic ids would meet again) waits for
+            // the backoff and fresh metadata.
             let session_error = resp.error_code == ErrorCode::FETCH_SESSION_ID_NOT_FOUND
-                || resp.error_code == ErrorCode::INVALID_FETCH_SESSION_EPOCH
-                || resp.error_code == ErrorCode::FETCH_SESSION_TOPIC_ID_ERROR;
+                || resp.error_code == ErrorCode::INVALID_FETCH_SESSION_EPOCH;
             debug!(node = node_id, error = %resp.error_code, "fetch failed at the top; the next fetch is a full one");
             node.session.on_response(plan, resp.error_code, resp.session_id);
+            self.metrics.fetch_errors += 1;
             if !session_error {
                 node.retry_at = Some(Instant::now() + backoff);
+                self.want_metadata();
             }
-            self.metrics.fetch_errors += 1;
             return;
         }
         node.session.on_response(plan, ErrorCode::NONE, resp.session_id);
