@@ -493,6 +493,13 @@ impl Fetcher {
         self.start_resets(now);
         self.start_validations(now);
         self.start_fetches(now);
+        // Whatever waits for a backoff must be woken when it ends: one timer for the earliest.
+        let partitions = self.parts.iter().filter_map(|p| p.retry_at);
+        let nodes = self.nodes.values().filter_map(|n| n.retry_at);
+        let metadata = self.metadata_retry_at.filter(|_| self.metadata_wanted);
+        if let Some(t) = partitions.chain(nodes).chain(metadata).filter(|t| *t > now).min() {
+            self.schedule_wake(t);
+        }
     }
 
     fn start_metadata(&mut self, now: Instant) {
