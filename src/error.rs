@@ -48,6 +48,23 @@ pub enum ErrorKind {
     Closed,
     /// The user asked for something invalid (an invalid topic name, a partition that does not exist).
     InvalidArgument(String),
+    /// A consumer has no position for a partition: nothing committed and `auto.offset.reset` is `none` (Java's
+    /// `NoOffsetForPartitionException`). `seek` the partition to go on.
+    NoOffset,
+    /// A consumer's fetch position is out of range and `auto.offset.reset` is `none` (Java's
+    /// `OffsetOutOfRangeException`). `seek` the partition to go on.
+    OffsetOutOfRange {
+        /// The position that is out of range.
+        offset: i64,
+    },
+    /// A consumer found the log truncated below its position after a leader change, and `auto.offset.reset` is
+    /// `none` (Java's `LogTruncationException`). `seek` the partition to go on.
+    LogTruncation {
+        /// The consumer's position.
+        offset: i64,
+        /// The first offset known to diverge, if the leader knows it.
+        divergent_offset: Option<i64>,
+    },
 }
 
 /// Where an error happened.
@@ -180,6 +197,16 @@ impl fmt::Display for Error {
             ErrorKind::WouldBlock(m) => write!(f, "would block: {m}")?,
             ErrorKind::Closed => f.write_str("client is closed")?,
             ErrorKind::InvalidArgument(m) => write!(f, "invalid argument: {m}")?,
+            ErrorKind::NoOffset => f.write_str("no committed offset and auto.offset.reset is none")?,
+            ErrorKind::OffsetOutOfRange { offset } => {
+                write!(f, "fetch position {offset} is out of range and auto.offset.reset is none")?
+            }
+            ErrorKind::LogTruncation { offset, divergent_offset: Some(d) } => {
+                write!(f, "log truncated below position {offset}: diverges from offset {d}")?
+            }
+            ErrorKind::LogTruncation { offset, divergent_offset: None } => {
+                write!(f, "log truncated below position {offset}")?
+            }
         }
         let c = &self.context;
         if let Some(api) = c.api {

@@ -1,8 +1,8 @@
 //! kafkar: a pure-Rust Apache Kafka client.
 //!
 //! The wire codecs live in [`kafkar_protocol`] (re-exported as [`protocol`]); this crate adds the async client on
-//! tokio: [`net`] (connections and the broker pool), [`cluster`] (metadata), [`producer`], [`consumer`],
-//! [`admin`], [`config`] and [`error`].
+//! tokio: [`net`] (connections and the broker pool), [`cluster`] (metadata), [`producer`], [`consumer`] (reading,
+//! offsets, group assignment and membership), [`admin`], [`config`] and [`error`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -1,8 +1,558 @@
-//! The consumer: group assignment and membership (classic and KIP-848), written as socket-free state machines that
-//! a driver feeds with responses and the current time.
+//! The consumer: [`Consumer`] reads records from assigned partitions, keeps positions, and commits offsets to a
+//! consumer group's coordinator; group assignment and membership (classic and KIP-848) are socket-free state
+//! machines that a driver feeds with responses and the current time.
+//!
+//! - [`assignor`]: client-side partition assignors (range, roundrobin, sticky, cooperative-sticky).
+//! - [`membership`]: the classic and KIP-848 group membership state machines.
+//! - [`config`]: [`ConsumerConfig`] with the Java client's property names and defaults.
+//! - `fetcher`: per-partition fetch state, one fetch in flight per leader within a fetch session (KIP-227),
+//!   prefetch bounded by `fetch.max.bytes`, offset resets, leader-epoch validation and error handling.
+//! - `fetched`: lazy, zero-copy decoding of one partition's fetched data, with transaction filtering.
+//! - `session`: fetch session bookkeeping.
+//! - `offsets`: ListOffsets, OffsetForLeaderEpoch, and the group's committed offsets (OffsetFetch/OffsetCommit).
+//! - [`ConsumerMetrics`]: a metrics snapshot.
+//!
+//! Like the Java consumer, a [`Consumer`] is used from one task at a time (`&mut self`); its network work runs in
+//! background tasks, so reading records overlaps with fetching the next ones.
 
 pub mod assignor;
+pub mod config;
+mod fetched;
+mod fetcher;
 pub mod membership;
+mod metrics;
+mod offsets;
+mod record;
+mod session;
 mod topic_partition;
 
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use kafkar_protocol::messages::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, Sleep};
+use tracing::{debug, warn};
+
+pub use config::{ConsumerConfig, IsolationLevel, OffsetReset};
+pub use metrics::ConsumerMetrics;
+pub use offsets::CommitIdentity;
+pub use record::{ConsumerRecord, OffsetAndMetadata, OffsetAndTimestamp};
 pub use topic_partition::TopicPartition;
+
+use crate::cluster::{Cluster, validate_topic_name};
+use crate::error::{Error, ErrorKind, Result};
+use fetcher::{FetchState, Fetcher};
+use offsets::{GroupOffsets, deadline_in, list_offsets, within};
+
+/// What to do when a commit finishes.
+enum CommitDone {
+    Wait(oneshot::Sender<Result<()>>),
+    Callback(Box<dyn FnOnce(Result<()>) + Send>),
+    Auto,
+}
+
+struct CommitJob {
+    offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+    identity: CommitIdentity,
+    deadline: Instant,
+    done: CommitDone,
+}
+
+/// Runs commits one after another, so that they (and their callbacks) complete in the order they were made.
+async fn run_commits(group: Arc<GroupOffsets>, mut jobs: mpsc::UnboundedReceiver<CommitJob>) {
+    while let Some(job) = jobs.recv().await {
+        let result = group.commit(&job.offsets, &job.identity, job.deadline).await;
+        match job.done {
+            CommitDone::Wait(tx) => {
+                let _ = tx.send(result);
+            }
+            CommitDone::Callback(f) => f(result),
+            CommitDone::Auto => match result {
+                Ok(()) => debug!(group = group.group_id(), partitions = job.offsets.len(), "auto-commit done"),
+                Err(e) => warn!(group = group.group_id(), error = %e, "auto-commit failed"),
+            },
+        }
+    }
+}
+
+struct AutoCommit {
+    timer: Pin<Box<Sleep>>,
+    last: Vec<(TopicPartition, i64)>,
+}
+
+/// A Kafka consumer.
+///
+/// ```no_run
+/// # async fn run() -> kafkar::Result<()> {
+/// use kafkar::consumer::{Consumer, ConsumerConfig, TopicPartition};
+///
+/// let mut config = ConsumerConfig::new("localhost:9092");
+/// config.set("group.id", "billing")?;
+/// config.set("auto.offset.reset", "earliest")?;
+/// let mut consumer = Consumer::new(config).await?;
+/// consumer.assign([TopicPartition::new("orders", 0), TopicPartition::new("orders", 1)])?;
+/// loop {
+///     let record = consumer.recv().await?;
+///     println!("{}-{}@{}: {:?}", record.topic, record.partition, record.offset, record.value);
+/// }
+/// # }
+/// ```
+pub struct Consumer {
+    config: Arc<ConsumerConfig>,
+    cluster: Arc<Cluster>,
+    fetcher: Fetcher,
+    group: Option<Arc<GroupOffsets>>,
+    commits: Option<mpsc::UnboundedSender<CommitJob>>,
+    committer: Option<JoinHandle<()>>,
+    auto_commit: Option<AutoCommit>,
+    identity: CommitIdentity,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("group_id", &self.config.group_id)
+            .field("assignment", &self.assignment())
+            .finish()
+    }
+}
+
+impl Consumer {
+    /// A consumer for `config`. No connection is made until there is something to do.
+    pub async fn new(config: ConsumerConfig) -> Result<Consumer> {
+        config.validate()?;
+        let config = Arc::new(config);
+        let cluster = Cluster::new(config.client.clone(), config.allow_auto_create_topics)?;
+        let group = config.group_id.clone().map(|g| Arc::new(GroupOffsets::new(cluster.clone(), g)));
+        let (commits, committer) = match &group {
+            Some(g) => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                (Some(tx), Some(tokio::spawn(run_commits(g.clone(), rx))))
+            }
+            None => (None, None),
+        };
+        let auto_commit = config
+            .auto_commit()
+            .then(|| AutoCommit { timer: Box::pin(tokio::time::sleep(config.auto_commit_interval)), last: Vec::new() });
+        let fetcher = Fetcher::new(cluster.clone(), config.clone(), group.clone());
+        Ok(Consumer {
+            config,
+            cluster,
+            fetcher,
+            group,
+            commits,
+            committer,
+            auto_commit,
+            identity: CommitIdentity::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ConsumerConfig {
+        &self.config
+    }
+
+    /// The cluster metadata this consumer uses.
+    pub fn cluster(&self) -> &Arc<Cluster> {
+        &self.cluster
+    }
+
+    /// Assigns these partitions by hand (no group membership), replacing the assignment. Partitions that stay
+    /// assigned keep their positions; new ones start from the committed offset (with a `group.id`) or
+    /// `auto.offset.reset`. With auto-commit on, the consumed positions are committed (asynchronously) first.
+    pub fn assign(&mut self, partitions: impl IntoIterator<Item = TopicPartition>) -> Result<()> {
+        let partitions: Vec<TopicPartition> = partitions.into_iter().collect();
+        for tp in &partitions {
+            validate_topic_name(&tp.topic)?;
+            if tp.partition < 0 {
+                return Err(Error::invalid(format!("partition {tp} has a negative index")));
+            }
+        }
+        if self.auto_commit.is_some() {
+            // As the Java client does: commit what was consumed before the assignment changes.
+            let offsets = self.consumed_offsets();
+            if !offsets.is_empty() {
+                if let Err(e) = self.submit(offsets, CommitDone::Auto) {
+                    warn!(error = %e, "auto-commit before reassignment could not be queued");
+                }
+            }
+        }
+        self.fetcher.assign(&partitions);
+        Ok(())
+    }
+
+    /// The assigned partitions.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.fetcher.assignment().cloned().collect()
+    }
+
+    /// Identity used for commits: outside the group by default; the group integration sets the member's.
+    pub fn set_commit_identity(&mut self, identity: CommitIdentity) {
+        self.identity = identity;
+    }
+
+    // ---- reading ----
+
+    fn poll_record(&mut self, cx: &mut Context<'_>) -> Poll<Result<ConsumerRecord>> {
+        // Fast path: data is buffered and nothing has happened in the background.
+        if self.fetcher.idle_events() {
+            if let Some(r) = self.fetcher.next_buffered() {
+                return Poll::Ready(r);
+            }
+        }
+        self.maybe_auto_commit(cx);
+        self.fetcher.drive(cx);
+        if let Some(e) = self.fetcher.take_error() {
+            return Poll::Ready(Err(e));
+        }
+        if let Some(r) = self.fetcher.next_buffered() {
+            return Poll::Ready(r);
+        }
+        if self.fetcher.partitions().is_empty() {
+            return Poll::Ready(Err(Error::invalid("no partitions are assigned to this consumer")));
+        }
+        // Handing out data may have freed prefetch budget.
+        self.fetcher.start_work();
+        Poll::Pending
+    }
+
+    /// The next record, waiting as long as it takes. Errors of single partitions (a corrupt batch, an offset out of
+    /// range with `auto.offset.reset=none`) come out here once; the partition then stops until it is `seek`ed,
+    /// while the others go on.
+    pub async fn recv(&mut self) -> Result<ConsumerRecord> {
+        poll_fn(|cx| self.poll_record(cx)).await
+    }
+
+    /// Up to `max_records` records (at most `max.poll.records`): waits up to `timeout` for the first, then takes
+    /// what is already buffered. An empty vector means the timeout passed. An error found after some records were
+    /// collected is returned by the next call.
+    pub async fn poll(&mut self, max_records: usize, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        let max = max_records.min(self.config.max_poll_records).max(1);
+        let first = match tokio::time::timeout(timeout, self.recv()).await {
+            Err(_) => return Ok(Vec::new()),
+            Ok(r) => r?,
+        };
+        let mut out = Vec::with_capacity(max);
+        out.push(first);
+        while out.len() < max {
+            match self.fetcher.next_buffered() {
+                Some(Ok(r)) => out.push(r),
+                Some(Err(e)) => {
+                    self.fetcher.put_back_error(e);
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The records as a [`Stream`](futures_core::Stream) (it never ends; errors are items).
+    pub fn stream(&mut self) -> RecordStream<'_> {
+        RecordStream { consumer: self }
+    }
+
+    // ---- positions ----
+
+    /// Sets the next offset to read from `tp` (dropping what was prefetched for it).
+    pub fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {
+        self.fetcher.seek(tp, offset, None)
+    }
+
+    /// Like [`seek`](Consumer::seek), with the leader epoch of the record before `offset` (as committed offsets
+    /// carry it): the position is validated against the leader's log before fetching.
+    pub fn seek_with_epoch(&mut self, tp: &TopicPartition, offset: i64, leader_epoch: i32) -> Result<()> {
+        self.fetcher.seek(tp, offset, Some(leader_epoch).filter(|e| *e >= 0))
+    }
+
+    fn targets(&self, tps: &[TopicPartition]) -> Vec<TopicPartition> {
+        if tps.is_empty() { self.assignment() } else { tps.to_vec() }
+    }
+
+    /// Moves these partitions (all assigned ones when empty) to their earliest offset, looked up at the next poll.
+    pub fn seek_to_beginning(&mut self, tps: &[TopicPartition]) -> Result<()> {
+        for tp in self.targets(tps) {
+            self.fetcher.reset(&tp, OffsetReset::Earliest)?;
+        }
+        Ok(())
+    }
+
+    /// Moves these partitions (all assigned ones when empty) to their log end, looked up at the next poll.
+    pub fn seek_to_end(&mut self, tps: &[TopicPartition]) -> Result<()> {
+        for tp in self.targets(tps) {
+            self.fetcher.reset(&tp, OffsetReset::Latest)?;
+        }
+        Ok(())
+    }
+
+    /// The next offset that will be read from `tp`, looking it up (committed offset or reset) if it is not known
+    /// yet; bounded by `default.api.timeout.ms`.
+    pub async fn position(&mut self, tp: &TopicPartition) -> Result<i64> {
+        let i = self.fetcher.index(tp).ok_or_else(|| Error::invalid(format!("partition {tp} is not assigned")))?;
+        let deadline = deadline_in(self.config.default_api_timeout);
+        let fetcher = &mut self.fetcher;
+        within(
+            "position",
+            deadline,
+            poll_fn(|cx| {
+                fetcher.drive(cx);
+                let p = &fetcher.partitions()[i];
+                match p.state {
+                    FetchState::Fetching => Poll::Ready(Ok(p.position)),
+                    FetchState::Failed => Poll::Ready(Err(p
+                        .failure
+                        .clone()
+                        .unwrap_or_else(|| Error::new(ErrorKind::NoOffset).with_partition(&tp.topic, tp.partition)))),
+                    _ => Poll::Pending,
+                }
+            }),
+        )
+        .await
+    }
+
+    /// Stops fetching these partitions; records already buffered for them are kept for when they resume.
+    pub fn pause(&mut self, tps: &[TopicPartition]) -> Result<()> {
+        for tp in tps {
+            self.fetcher.pause(tp)?;
+        }
+        Ok(())
+    }
+
+    /// Resumes paused partitions.
+    pub fn resume(&mut self, tps: &[TopicPartition]) -> Result<()> {
+        for tp in tps {
+            self.fetcher.resume(tp)?;
+        }
+        Ok(())
+    }
+
+    /// The paused partitions.
+    pub fn paused(&self) -> Vec<TopicPartition> {
+        self.fetcher.partitions().iter().filter(|p| p.paused).map(|p| p.tp.clone()).collect()
+    }
+
+    /// For each partition, the earliest offset whose record's timestamp is at or after the given timestamp (ms since
+    /// the epoch); `None` when there is none. Bounded by `default.api.timeout.ms`.
+    pub async fn offsets_for_times(
+        &self,
+        timestamps: &HashMap<TopicPartition, i64>,
+    ) -> Result<HashMap<TopicPartition, Option<OffsetAndTimestamp>>> {
+        let wanted: Vec<(TopicPartition, i64)> = timestamps
+            .iter()
+            .map(|(tp, ts)| {
+                if *ts < 0 {
+                    Err(Error::invalid(format!("timestamp {ts} for {tp} is negative")))
+                } else {
+                    Ok((tp.clone(), *ts))
+                }
+            })
+            .collect::<Result<_>>()?;
+        let deadline = deadline_in(self.config.default_api_timeout);
+        let got = within(
+            "offsets_for_times",
+            deadline,
+            list_offsets(&self.cluster, self.config.isolation_level.code(), &wanted, deadline),
+        )
+        .await?;
+        Ok(wanted
+            .into_iter()
+            .map(|(tp, _)| {
+                let v = got.get(&tp).filter(|o| o.offset >= 0).map(|o| OffsetAndTimestamp {
+                    offset: o.offset,
+                    timestamp: o.timestamp,
+                    leader_epoch: o.leader_epoch,
+                });
+                (tp, v)
+            })
+            .collect())
+    }
+
+    /// The low and high watermarks of `tp` (earliest offset and log end offset) asked of its leader now.
+    pub async fn watermarks(&self, tp: &TopicPartition) -> Result<(i64, i64)> {
+        let deadline = deadline_in(self.config.default_api_timeout);
+        let wanted_low = [(tp.clone(), EARLIEST_TIMESTAMP)];
+        let wanted_high = [(tp.clone(), LATEST_TIMESTAMP)];
+        let work = async {
+            let low = list_offsets(&self.cluster, 0, &wanted_low, deadline).await?;
+            let high = list_offsets(&self.cluster, 0, &wanted_high, deadline).await?;
+            let get = |m: &HashMap<TopicPartition, offsets::ListedOffset>| {
+                m.get(tp).map(|o| o.offset).ok_or_else(|| Error::protocol("ListOffsets left out the partition"))
+            };
+            Ok((get(&low)?, get(&high)?))
+        };
+        within("watermarks", deadline, work).await
+    }
+
+    /// How far `tp`'s position is behind its high watermark (last stable offset under read_committed), from the
+    /// last fetch; `None` before the first fetch answer or without a position.
+    pub fn lag(&self, tp: &TopicPartition) -> Option<i64> {
+        self.fetcher.partition(tp).ok()?.lag(self.config.isolation_level)
+    }
+
+    /// A metrics snapshot.
+    pub fn metrics(&self) -> ConsumerMetrics {
+        self.fetcher.metrics()
+    }
+
+    // ---- offsets ----
+
+    fn group(&self) -> Result<&Arc<GroupOffsets>> {
+        self.group.as_ref().ok_or_else(|| Error::config("committed offsets need a group.id"))
+    }
+
+    /// The group's committed offsets for `tps` (`None`: nothing committed). Needs `group.id`.
+    pub async fn committed(
+        &self,
+        tps: &[TopicPartition],
+    ) -> Result<HashMap<TopicPartition, Option<OffsetAndMetadata>>> {
+        let group = self.group()?;
+        let deadline = deadline_in(self.config.default_api_timeout);
+        within("committed", deadline, group.committed(tps, true, deadline)).await
+    }
+
+    /// The positions of every assigned partition that has one, as offsets to commit.
+    fn consumed_offsets(&self) -> Vec<(TopicPartition, OffsetAndMetadata)> {
+        self.fetcher
+            .partitions()
+            .iter()
+            .filter(|p| p.has_position())
+            .map(|p| {
+                (
+                    p.tp.clone(),
+                    OffsetAndMetadata { offset: p.position, leader_epoch: p.position_epoch, metadata: String::new() },
+                )
+            })
+            .collect()
+    }
+
+    fn submit(&self, offsets: Vec<(TopicPartition, OffsetAndMetadata)>, done: CommitDone) -> Result<()> {
+        let tx = self.commits.as_ref().ok_or_else(|| Error::config("commits need a group.id"))?;
+        let job = CommitJob {
+            offsets,
+            identity: self.identity.clone(),
+            deadline: deadline_in(self.config.default_api_timeout),
+            done,
+        };
+        tx.send(job).map_err(|_| Error::new(ErrorKind::Closed))
+    }
+
+    /// Commits the position of every assigned partition (what has been handed to the application) and waits for
+    /// the coordinator's answer.
+    pub async fn commit(&mut self) -> Result<()> {
+        let offsets = self.consumed_offsets();
+        self.commit_offsets_vec(offsets).await
+    }
+
+    /// Commits these offsets (with their metadata) and waits for the answer.
+    pub async fn commit_offsets(&mut self, offsets: HashMap<TopicPartition, OffsetAndMetadata>) -> Result<()> {
+        self.commit_offsets_vec(offsets.into_iter().collect()).await
+    }
+
+    async fn commit_offsets_vec(&mut self, offsets: Vec<(TopicPartition, OffsetAndMetadata)>) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.submit(offsets, CommitDone::Wait(tx))?;
+        rx.await.map_err(|_| Error::new(ErrorKind::Closed))?
+    }
+
+    /// Commits the position of every assigned partition without waiting; `callback` gets the result (on a
+    /// background task). Commits complete, and callbacks run, in the order they were made.
+    pub fn commit_async(&mut self, callback: impl FnOnce(Result<()>) + Send + 'static) -> Result<()> {
+        let offsets = self.consumed_offsets();
+        self.submit(offsets, CommitDone::Callback(Box::new(callback)))
+    }
+
+    /// Commits these offsets without waiting; `callback` gets the result.
+    pub fn commit_offsets_async(
+        &mut self,
+        offsets: HashMap<TopicPartition, OffsetAndMetadata>,
+        callback: impl FnOnce(Result<()>) + Send + 'static,
+    ) -> Result<()> {
+        self.submit(offsets.into_iter().collect(), CommitDone::Callback(Box::new(callback)))
+    }
+
+    fn maybe_auto_commit(&mut self, cx: &mut Context<'_>) {
+        let Some(ac) = self.auto_commit.as_mut() else { return };
+        if ac.timer.as_mut().poll(cx).is_pending() {
+            return;
+        }
+        let interval = self.config.auto_commit_interval;
+        ac.timer.as_mut().reset(Instant::now() + interval);
+        // Register the re-armed timer.
+        let _ = ac.timer.as_mut().poll(cx);
+        let offsets = self.consumed_offsets();
+        let now: Vec<(TopicPartition, i64)> = offsets.iter().map(|(tp, o)| (tp.clone(), o.offset)).collect();
+        let Some(ac) = self.auto_commit.as_mut() else { return };
+        if now == ac.last || offsets.is_empty() {
+            return;
+        }
+        ac.last = now;
+        if let Err(e) = self.submit(offsets, CommitDone::Auto) {
+            warn!(error = %e, "auto-commit could not be queued");
+        }
+    }
+
+    /// Closes the consumer: commits the positions when auto-commit is on, closes the fetch sessions, waits for
+    /// queued commits, and closes the connections. Closing a session waits for the fetch in flight on that
+    /// connection (brokers answer in order), so this can take up to `fetch.max.wait.ms`. The commit's error, if any, is returned (the consumer is closed regardless).
+    pub async fn close(mut self) -> Result<()> {
+        let mut result = Ok(());
+        if self.auto_commit.is_some() {
+            let offsets = self.consumed_offsets();
+            if !offsets.is_empty() {
+                result = self.commit_offsets_vec(offsets).await;
+            }
+        }
+        self.fetcher.close_sessions(self.config.client.request_timeout.min(Duration::from_secs(5))).await;
+        self.commits = None;
+        if let Some(h) = self.committer.take() {
+            if tokio::time::timeout(self.config.default_api_timeout, h).await.is_err() {
+                warn!("queued commits did not finish before close");
+            }
+        }
+        self.cluster.close();
+        result
+    }
+}
+
+/// [`Consumer::stream`]: the consumer's records as a [`Stream`](futures_core::Stream).
+#[derive(Debug)]
+pub struct RecordStream<'a> {
+    consumer: &'a mut Consumer,
+}
+
+impl futures_core::Stream for RecordStream<'_> {
+    type Item = Result<ConsumerRecord>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.consumer.poll_record(cx).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn consumer_and_its_futures_can_move_between_tasks() {
+        assert_send::<Consumer>();
+        assert_send::<RecordStream<'static>>();
+        fn recv_future(c: &mut Consumer) -> impl std::future::Future<Output = Result<ConsumerRecord>> + Send + '_ {
+            c.recv()
+        }
+        fn poll_future(c: &mut Consumer) -> impl std::future::Future + Send + '_ {
+            c.poll(10, Duration::from_secs(1))
+        }
+        fn commit_future(c: &mut Consumer) -> impl std::future::Future + Send + '_ {
+            c.commit()
+        }
+        let _ = (recv_future, poll_future, commit_future);
+    }
+}

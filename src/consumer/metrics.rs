@@ -1,0 +1,66 @@
+//! [`ConsumerMetrics`]: a snapshot of what a consumer has done (records and bytes consumed, fetches and their
+//! latency, lag per partition).
+
+use std::time::Duration;
+
+use super::TopicPartition;
+
+/// Counters and figures at the time of [`Consumer::metrics`](super::Consumer::metrics).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConsumerMetrics {
+    /// Records handed to the application.
+    pub records_consumed: u64,
+    /// Record data bytes received in fetch responses (the `records` of every partition).
+    pub bytes_consumed: u64,
+    /// Fetch requests sent.
+    pub fetch_requests: u64,
+    /// Fetch requests that failed (no reply, or an error for the whole request).
+    pub fetch_errors: u64,
+    /// Mean time from sending a fetch to its reply (includes the broker's `fetch.max.wait.ms` wait).
+    pub fetch_latency_avg: Duration,
+    /// Longest time from sending a fetch to its reply.
+    pub fetch_latency_max: Duration,
+    /// Response bytes fetched but not yet handed to the application.
+    pub buffered_bytes: usize,
+    /// Per assigned partition with a known position and high watermark: high watermark (last stable offset under
+    /// read_committed) minus position, from the last fetch.
+    pub lag: Vec<(TopicPartition, i64)>,
+}
+
+/// The running counters behind [`ConsumerMetrics`].
+#[derive(Debug, Default)]
+pub(crate) struct MetricsCounters {
+    pub records_consumed: u64,
+    pub bytes_consumed: u64,
+    pub fetch_requests: u64,
+    pub fetch_errors: u64,
+    pub fetch_replies: u64,
+    pub fetch_latency_total: Duration,
+    pub fetch_latency_max: Duration,
+}
+
+impl MetricsCounters {
+    pub fn fetch_reply(&mut self, latency: Duration) {
+        self.fetch_replies += 1;
+        self.fetch_latency_total += latency;
+        self.fetch_latency_max = self.fetch_latency_max.max(latency);
+    }
+
+    pub fn snapshot(&self, buffered_bytes: usize, lag: Vec<(TopicPartition, i64)>) -> ConsumerMetrics {
+        let avg = match u32::try_from(self.fetch_replies) {
+            Ok(0) => Duration::ZERO,
+            Ok(n) => self.fetch_latency_total / n,
+            Err(_) => Duration::from_secs_f64(self.fetch_latency_total.as_secs_f64() / self.fetch_replies as f64),
+        };
+        ConsumerMetrics {
+            records_consumed: self.records_consumed,
+            bytes_consumed: self.bytes_consumed,
+            fetch_requests: self.fetch_requests,
+            fetch_errors: self.fetch_errors,
+            fetch_latency_avg: avg,
+            fetch_latency_max: self.fetch_latency_max,
+            buffered_bytes,
+            lag,
+        }
+    }
+}

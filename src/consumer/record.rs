@@ -1,0 +1,76 @@
+//! What the consumer hands out: [`ConsumerRecord`], and the offset types of its offset APIs.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafkar_protocol::records::{RecordHeaders, TimestampType};
+
+/// One record as the application receives it. Cheap to move: the topic is shared, and the key, value and headers are
+/// slices of the fetched (or decompressed) buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+    /// The record's offset.
+    pub offset: i64,
+    /// The record's timestamp (see `timestamp_type`); -1 when the record has none.
+    pub timestamp: i64,
+    /// What the timestamp means.
+    pub timestamp_type: TimestampType,
+    /// The key; `None` is null.
+    pub key: Option<Bytes>,
+    /// The value; `None` is null (a tombstone).
+    pub value: Option<Bytes>,
+    /// The headers, decoded on iteration.
+    pub headers: RecordHeaders,
+    /// The leader epoch of the partition when the record was written, if the batch carries one.
+    pub leader_epoch: Option<i32>,
+}
+
+/// An offset to commit (or a committed one) with its metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct OffsetAndMetadata {
+    /// The offset: the next record the group will read.
+    pub offset: i64,
+    /// The leader epoch of the last consumed record, if known (lets a new owner detect log truncation).
+    pub leader_epoch: Option<i32>,
+    /// Free-form metadata stored with the offset.
+    pub metadata: String,
+}
+
+impl OffsetAndMetadata {
+    /// An offset with no leader epoch and empty metadata.
+    pub fn new(offset: i64) -> OffsetAndMetadata {
+        OffsetAndMetadata { offset, leader_epoch: None, metadata: String::new() }
+    }
+
+    /// The same offset with `metadata`.
+    pub fn with_metadata(mut self, metadata: impl Into<String>) -> OffsetAndMetadata {
+        self.metadata = metadata.into();
+        self
+    }
+
+    /// The same offset with a leader epoch.
+    pub fn with_leader_epoch(mut self, epoch: i32) -> OffsetAndMetadata {
+        self.leader_epoch = Some(epoch);
+        self
+    }
+}
+
+/// The answer of `offsets_for_times` for one partition: the earliest offset whose timestamp is at least the one
+/// asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OffsetAndTimestamp {
+    /// The offset.
+    pub offset: i64,
+    /// The timestamp of the record at that offset.
+    pub timestamp: i64,
+    /// The leader epoch of that record, if known.
+    pub leader_epoch: Option<i32>,
+}
+
+pub(crate) fn epoch_opt(epoch: i32) -> Option<i32> {
+    (epoch >= 0).then_some(epoch)
+}
