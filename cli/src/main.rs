@@ -1,5 +1,7 @@
 //! `kafkar`: the command-line face of the kafkar client.
 
+mod perf;
+
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,12 +23,80 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create or delete topics.
+    Topics {
+        #[command(subcommand)]
+        action: TopicsAction,
+    },
+    /// Measure throughput against the cluster.
+    Perf {
+        #[command(subcommand)]
+        action: PerfAction,
+    },
     /// Print the cluster as kafkar sees it: brokers, controller, topics with partition leaders.
     Cluster {
         /// Include internal topics (__consumer_offsets, ...).
         #[arg(long)]
         internal: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum TopicsAction {
+    /// Create a topic.
+    Create {
+        /// Topic name.
+        topic: String,
+        /// Number of partitions.
+        #[arg(short, long, default_value_t = 1)]
+        partitions: i32,
+        /// Replication factor.
+        #[arg(short, long, default_value_t = 1)]
+        replication_factor: i16,
+    },
+    /// Delete a topic.
+    Delete {
+        /// Topic name.
+        topic: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PerfAction {
+    /// Produce records of a fixed size to a topic and report the rate.
+    Produce {
+        /// Topic (created when --partitions is given).
+        #[arg(short, long)]
+        topic: String,
+        /// Number of records.
+        #[arg(short = 'n', long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Value size in bytes.
+        #[arg(short, long, default_value_t = 100)]
+        size: usize,
+        /// Create the topic with this many partitions first.
+        #[arg(short, long)]
+        partitions: Option<i32>,
+        /// Producer properties, Java names (`-X compression.type=lz4 -X acks=1`).
+        #[arg(short = 'X', value_parser = parse_prop)]
+        props: Vec<(String, String)>,
+    },
+    /// Read records from every partition of a topic, from the beginning, and report the rate.
+    Consume {
+        /// Topic.
+        #[arg(short, long)]
+        topic: String,
+        /// Number of records to read.
+        #[arg(short = 'n', long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Consumer properties, Java names.
+        #[arg(short = 'X', value_parser = parse_prop)]
+        props: Vec<(String, String)>,
+    },
+}
+
+fn parse_prop(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("{s:?} is not key=value"))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -38,6 +108,21 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Cluster { internal } => cluster(&cli.bootstrap, internal).await,
+        Command::Topics { action } => topics(&cli.bootstrap, action).await,
+        Command::Perf { action: PerfAction::Produce { topic, records, size, partitions, props } } => match partitions {
+            Some(p) => {
+                topics(
+                    &cli.bootstrap,
+                    TopicsAction::Create { topic: topic.clone(), partitions: p, replication_factor: 1 },
+                )
+                .await
+            }
+            None => Ok(()),
+        }
+        .and(perf::produce(&cli.bootstrap, &topic, records, size, &props).await),
+        Command::Perf { action: PerfAction::Consume { topic, records, props } } => {
+            perf::consume(&cli.bootstrap, &topic, records, &props).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -76,6 +161,21 @@ async fn cluster(bootstrap: &str, internal: bool) -> kafkar::Result<()> {
             parts.len(),
             leaders.join(" ")
         );
+    }
+    Ok(())
+}
+
+async fn topics(bootstrap: &str, action: TopicsAction) -> kafkar::Result<()> {
+    let admin = kafkar::admin::Admin::new(ClientConfig::new(bootstrap))?;
+    match action {
+        TopicsAction::Create { topic, partitions, replication_factor } => {
+            let info = admin.create_topic(&topic, partitions, replication_factor, &[]).await?;
+            println!("created {topic} (id {}, {} partitions)", info.id, info.partition_count());
+        }
+        TopicsAction::Delete { topic } => {
+            admin.delete_topic(&topic).await?;
+            println!("deleted {topic}");
+        }
     }
     Ok(())
 }

@@ -1,0 +1,107 @@
+//! `kafkar perf produce|consume`: throughput of the kafkar producer and consumer against a real broker.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafkar::consumer::{Consumer, ConsumerConfig, TopicPartition};
+use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
+
+/// Sends `records` records of `size` bytes to `topic` (which must exist) and waits for all of them.
+pub async fn produce(
+    bootstrap: &str,
+    topic: &str,
+    records: u64,
+    size: usize,
+    props: &[(String, String)],
+) -> kafkar::Result<()> {
+    let mut config = ProducerConfig::new(bootstrap);
+    for (k, v) in props {
+        config.set(k, v)?;
+    }
+    let producer = Producer::new(config).await?;
+    let topic: Arc<str> = topic.into();
+    // Random capital letters, as Java's kafka-producer-perf-test sends: compressible about as much as text.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let value = Bytes::from(
+        (0..size)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                b'A' + (seed % 26) as u8
+            })
+            .collect::<Vec<u8>>(),
+    );
+    // Warm up: metadata and the producer id.
+    producer.send_and_wait(ProducerRecord::new(topic.clone()).value(value.clone())).await?;
+    let mut errors = producer.take_errors();
+    let t0 = Instant::now();
+    for _ in 1..records {
+        producer.send_forget(ProducerRecord::new(topic.clone()).value(value.clone())).await?;
+    }
+    producer.flush().await;
+    let secs = t0.elapsed().as_secs_f64();
+    let m = producer.metrics();
+    producer.close().await;
+    if let Some(rx) = errors.as_mut() {
+        if let Ok(failure) = rx.try_recv() {
+            return Err(failure.error);
+        }
+    }
+    println!(
+        "produced {records} records x {size} B in {secs:.3} s: {:.0} records/s, {:.1} MB/s",
+        records as f64 / secs,
+        (records as usize * size) as f64 / secs / 1e6
+    );
+    println!(
+        "  batches {} (avg {:.0} B, {:.0} records), requests {}, retries {}, errors {}, latency avg {:?} max {:?}",
+        m.batches_sent,
+        m.avg_batch_size,
+        m.avg_records_per_batch,
+        m.requests_sent,
+        m.retries,
+        m.record_errors,
+        m.request_latency_avg,
+        m.request_latency_max
+    );
+    Ok(())
+}
+
+/// Reads `count` records from every partition of `topic`, from the beginning.
+pub async fn consume(bootstrap: &str, topic: &str, count: u64, props: &[(String, String)]) -> kafkar::Result<()> {
+    let mut config = ConsumerConfig::new(bootstrap);
+    config.set("auto.offset.reset", "earliest")?;
+    for (k, v) in props {
+        config.set(k, v)?;
+    }
+    let mut consumer = Consumer::new(config).await?;
+    let info = consumer.cluster().topic(topic, Duration::from_secs(30)).await?;
+    consumer.assign((0..info.partition_count()).map(|p| TopicPartition::new(topic, p)))?;
+    let first = consumer.recv().await?;
+    let start = Instant::now();
+    let mut records = 1u64;
+    let mut bytes = first.value.as_ref().map_or(0, |v| v.len()) as u64;
+    while records < count {
+        let batch = consumer.poll(usize::MAX, Duration::from_secs(10)).await?;
+        if batch.is_empty() {
+            tracing::warn!(records, "no records for 10 s; stopping");
+            break;
+        }
+        for r in &batch {
+            bytes += r.value.as_ref().map_or(0, |v| v.len()) as u64 + r.key.as_ref().map_or(0, |k| k.len()) as u64;
+        }
+        records += batch.len() as u64;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let m = consumer.metrics();
+    consumer.close().await?;
+    println!(
+        "consumed {records} records ({:.1} MB of keys+values) in {secs:.3} s: {:.0} records/s, {:.1} MB/s; {} fetches",
+        bytes as f64 / 1e6,
+        records as f64 / secs,
+        bytes as f64 / 1e6 / secs,
+        m.fetch_requests,
+    );
+    Ok(())
+}
