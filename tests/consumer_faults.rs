@@ -660,3 +660,33 @@ async fn a_dropped_connection_mid_fetch_is_redialled_and_fetching_resumes_with_a
     assert_eq!(after[0].session_epoch, 0, "a new connection starts with a full fetch");
     assert_eq!(c.metrics().fetch_errors, 2);
 }
+
+#[tokio::test]
+async fn prefetch_stops_at_the_byte_budget_and_resumes_when_drained() {
+    let batches: Vec<Bytes> = (0..10).map(|i| batch(i * 10, 10, 5)).collect();
+    let (broker, _f) = start(vec![log_of(batches)]).await;
+    // Budget below one response: no fetch goes out while its data is buffered.
+    let mut c = consumer(&broker, 1, &[("fetch.max.bytes", "1000")]).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 0)]);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 1)]);
+    assert!(c.metrics().buffered_bytes > 1000);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 2)]);
+    assert_eq!(fetches(&broker).len(), 1, "no prefetch over the budget");
+    // Drained: fetching goes on.
+    assert_eq!(offsets(&mut c, 97).await.len(), 97);
+    assert!(c.poll(1, Duration::from_millis(150)).await.unwrap().is_empty());
+    assert!(fetches(&broker).len() > 1);
+    assert_eq!(c.metrics().buffered_bytes, 0);
+
+    // Default budget: the next fetch is in flight while the application reads.
+    let (broker, _f) = start(vec![log_of((0..10).map(|i| batch(i * 10, 10, 5)).collect())]).await;
+    let mut c = consumer(&broker, 1, &[]).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 0)]);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 1)]);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 2)]);
+    assert!(fetches(&broker).len() >= 2, "prefetched while records were buffered");
+}

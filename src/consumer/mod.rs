@@ -489,7 +489,8 @@ impl Consumer {
     }
 
     /// Closes the consumer: commits the positions when auto-commit is on, closes the fetch sessions, waits for
-    /// queued commits, and closes the connections. The commit's error, if any, is returned (the consumer is closed regardless).
+    /// queued commits, and closes the connections. Closing a session waits for the fetch in flight on that
+    /// connection (brokers answer in order), so this can take up to `fetch.max.wait.ms`. The commit's error, if any, is returned (the consumer is closed regardless).
     pub async fn close(mut self) -> Result<()> {
         let mut result = Ok(());
         if self.auto_commit.is_some() {
