@@ -4,6 +4,8 @@
 //!
 //! - [`assignor`]: client-side partition assignors (range, roundrobin, sticky, cooperative-sticky).
 //! - [`membership`]: the classic and KIP-848 group membership state machines.
+//! - `group`: the driver task that runs a membership machine for [`Consumer::subscribe`], and the
+//!   [`RebalanceListener`] it reports assignment changes to.
 //! - [`config`]: [`ConsumerConfig`] with the Java client's property names and defaults.
 //! - `fetcher`: per-partition fetch state, one fetch in flight per leader within a fetch session (KIP-227),
 //!   prefetch bounded by `fetch.max.bytes`, offset resets, leader-epoch validation and error handling.
@@ -19,6 +21,7 @@ pub mod assignor;
 pub mod config;
 mod fetched;
 mod fetcher;
+mod group;
 pub mod membership;
 mod metrics;
 mod offsets;
@@ -40,6 +43,7 @@ use tokio::time::{Instant, Sleep};
 use tracing::{debug, warn};
 
 pub use config::{ConsumerConfig, IsolationLevel, OffsetReset};
+pub use group::RebalanceListener;
 pub use metrics::ConsumerMetrics;
 pub use offsets::CommitIdentity;
 pub use record::{ConsumerRecord, OffsetAndMetadata, OffsetAndTimestamp};
@@ -48,6 +52,7 @@ pub use topic_partition::TopicPartition;
 use crate::cluster::{Cluster, validate_topic_name};
 use crate::error::{Error, ErrorKind, Result};
 use fetcher::{FetchState, Fetcher};
+use group::{GroupCommand, GroupEvent, GroupHandle};
 use offsets::{GroupOffsets, deadline_in, list_offsets, within};
 
 /// What to do when a commit finishes.
@@ -112,7 +117,14 @@ pub struct Consumer {
     committer: Option<JoinHandle<()>>,
     auto_commit: Option<AutoCommit>,
     identity: CommitIdentity,
+    membership: Option<GroupHandle>,
+    listener: Option<Box<dyn RebalanceListener>>,
+    group_error: Option<Error>,
+    fast_polls: u32,
 }
+
+/// How often at most the application's polls are reported to the group driver (`max.poll.interval.ms`).
+const POLL_SIGNAL_INTERVAL: Duration = Duration::from_millis(200);
 
 impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -150,6 +162,10 @@ impl Consumer {
             committer,
             auto_commit,
             identity: CommitIdentity::default(),
+            membership: None,
+            listener: None,
+            group_error: None,
+            fast_polls: 0,
         })
     }
 
@@ -166,7 +182,11 @@ impl Consumer {
     /// Assigns these partitions by hand (no group membership), replacing the assignment. Partitions that stay
     /// assigned keep their positions; new ones start from the committed offset (with a `group.id`) or
     /// `auto.offset.reset`. With auto-commit on, the consumed positions are committed (asynchronously) first.
+    /// Fails while the consumer is subscribed (the group assigns then).
     pub fn assign(&mut self, partitions: impl IntoIterator<Item = TopicPartition>) -> Result<()> {
+        if self.membership.is_some() {
+            return Err(Error::invalid("assign is not allowed while subscribed; the group assigns partitions"));
+        }
         let partitions: Vec<TopicPartition> = partitions.into_iter().collect();
         for tp in &partitions {
             validate_topic_name(&tp.topic)?;
@@ -192,7 +212,40 @@ impl Consumer {
         self.fetcher.assignment().cloned().collect()
     }
 
-    /// Identity used for commits: outside the group by default; the group integration sets the member's.
+    /// Subscribes to `topics` as a member of the consumer group (`group.id`, protocol by `group.protocol`): the
+    /// group's coordinator (classic) or a client-side assignor (consumer protocol, KIP-848: the coordinator)
+    /// assigns partitions, which start at their committed offsets (or `auto.offset.reset`). A background task keeps
+    /// the membership (joins, heartbeats, rebalances); assignment changes are applied, and the listener called, in
+    /// `recv`/`poll`. Calling it again changes the subscription. Fails after a manual [`assign`](Self::assign).
+    pub fn subscribe(&mut self, topics: impl IntoIterator<Item = impl Into<String>>) -> Result<()> {
+        let topics: Vec<String> = topics.into_iter().map(Into::into).collect();
+        for t in &topics {
+            validate_topic_name(t)?;
+        }
+        if topics.is_empty() {
+            return Err(Error::invalid("subscribe needs at least one topic"));
+        }
+        if let Some(g) = &self.membership {
+            return g.commands.send(GroupCommand::Subscribe(topics)).map_err(|_| Error::new(ErrorKind::Closed));
+        }
+        if self.fetcher.assignment().next().is_some() {
+            return Err(Error::invalid("subscribe is not allowed after a manual assign"));
+        }
+        self.membership = Some(GroupHandle::start(&self.config, self.cluster.clone(), topics)?);
+        Ok(())
+    }
+
+    /// Like [`subscribe`](Self::subscribe), with a listener for assignment changes.
+    pub fn subscribe_with_listener(
+        &mut self,
+        topics: impl IntoIterator<Item = impl Into<String>>,
+        listener: impl RebalanceListener + 'static,
+    ) -> Result<()> {
+        self.listener = Some(Box::new(listener));
+        self.subscribe(topics)
+    }
+
+    /// Identity used for commits: outside the group by default; [`subscribe`](Self::subscribe) uses the member's.
     pub fn set_commit_identity(&mut self, identity: CommitIdentity) {
         self.identity = identity;
     }
@@ -201,9 +254,16 @@ impl Consumer {
 
     fn poll_record(&mut self, cx: &mut Context<'_>) -> Poll<Result<ConsumerRecord>> {
         // Fast path: data is buffered and nothing has happened in the background.
-        if self.fetcher.idle_events() {
+        if self.fetcher.idle_events() && (self.membership.is_none() || self.fast_polls < 256) {
             if let Some(r) = self.fetcher.next_buffered() {
+                self.fast_polls += 1;
                 return Poll::Ready(r);
+            }
+        }
+        if self.membership.is_some() {
+            self.fast_polls = 0;
+            if let Some(e) = self.drive_group(cx) {
+                return Poll::Ready(Err(e));
             }
         }
         self.maybe_auto_commit(cx);
@@ -214,7 +274,7 @@ impl Consumer {
         if let Some(r) = self.fetcher.next_buffered() {
             return Poll::Ready(r);
         }
-        if self.fetcher.partitions().is_empty() {
+        if self.fetcher.partitions().is_empty() && self.membership.is_none() {
             return Poll::Ready(Err(Error::invalid("no partitions are assigned to this consumer")));
         }
         // Handing out data may have freed prefetch budget.
@@ -431,11 +491,18 @@ impl Consumer {
             .collect()
     }
 
+    fn commit_identity(&self) -> CommitIdentity {
+        match &self.membership {
+            Some(g) => g.identity.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            None => self.identity.clone(),
+        }
+    }
+
     fn submit(&self, offsets: Vec<(TopicPartition, OffsetAndMetadata)>, done: CommitDone) -> Result<()> {
         let tx = self.commits.as_ref().ok_or_else(|| Error::config("commits need a group.id"))?;
         let job = CommitJob {
             offsets,
-            identity: self.identity.clone(),
+            identity: self.commit_identity(),
             deadline: deadline_in(self.config.default_api_timeout),
             done,
         };
@@ -476,6 +543,81 @@ impl Consumer {
         self.submit(offsets.into_iter().collect(), CommitDone::Callback(Box::new(callback)))
     }
 
+    /// Reports the application's poll to the group driver (at most every [`POLL_SIGNAL_INTERVAL`]) and applies
+    /// the driver's assignment changes. Returns a fatal group error once.
+    fn drive_group(&mut self, cx: &mut Context<'_>) -> Option<Error> {
+        let g = self.membership.as_mut()?;
+        let now = Instant::now();
+        if now.duration_since(g.last_poll_signal) >= POLL_SIGNAL_INTERVAL {
+            g.last_poll_signal = now;
+            let _ = g.commands.send(GroupCommand::ApplicationPoll(now.into_std()));
+        }
+        loop {
+            let g = self.membership.as_mut()?;
+            match g.events.poll_recv(cx) {
+                Poll::Ready(Some(event)) => self.apply_group_event(event),
+                Poll::Ready(None) | Poll::Pending => break,
+            }
+        }
+        self.group_error.take()
+    }
+
+    fn run_listener(&mut self, f: impl FnOnce(&mut dyn RebalanceListener, &mut Consumer)) {
+        if let Some(mut l) = self.listener.take() {
+            f(l.as_mut(), self);
+            if self.listener.is_none() {
+                self.listener = Some(l);
+            }
+        }
+    }
+
+    fn apply_group_event(&mut self, event: GroupEvent) {
+        match event {
+            GroupEvent::Assigned(partitions) => {
+                debug!(?partitions, "group assigned partitions");
+                let mut all = self.assignment();
+                all.extend(partitions.iter().cloned());
+                self.fetcher.assign(&all);
+                self.run_listener(|l, c| l.on_assigned(c, &partitions));
+            }
+            GroupEvent::Revoked { partitions, commit } => {
+                debug!(?partitions, commit, "group revoked partitions");
+                if commit {
+                    let offsets: Vec<_> =
+                        self.consumed_offsets().into_iter().filter(|(tp, _)| partitions.contains(tp)).collect();
+                    if !offsets.is_empty() {
+                        if let Err(e) = self.submit(offsets, CommitDone::Auto) {
+                            warn!(error = %e, "commit of revoked partitions could not be queued");
+                        }
+                    }
+                }
+                self.run_listener(|l, c| l.on_revoked(c, &partitions));
+                self.drop_partitions(&partitions);
+                // Acknowledged once every commit queued so far (the one above, the listener's) has completed.
+                let tx = self.membership.as_ref().map(|g| g.commands.clone());
+                let ack = move |_: Result<()>| {
+                    if let Some(tx) = tx {
+                        let _ = tx.send(GroupCommand::RevocationComplete);
+                    }
+                };
+                if let Err(e) = self.submit(Vec::new(), CommitDone::Callback(Box::new(ack))) {
+                    warn!(error = %e, "revocation could not be acknowledged after the commits");
+                }
+            }
+            GroupEvent::Lost(partitions) => {
+                debug!(?partitions, "group lost partitions");
+                self.run_listener(|l, c| l.on_lost(c, &partitions));
+                self.drop_partitions(&partitions);
+            }
+            GroupEvent::Fatal(e) => self.group_error = Some(e),
+        }
+    }
+
+    fn drop_partitions(&mut self, partitions: &[TopicPartition]) {
+        let keep: Vec<TopicPartition> = self.assignment().into_iter().filter(|tp| !partitions.contains(tp)).collect();
+        self.fetcher.assign(&keep);
+    }
+
     fn maybe_auto_commit(&mut self, cx: &mut Context<'_>) {
         let Some(ac) = self.auto_commit.as_mut() else { return };
         if ac.timer.as_mut().poll(cx).is_pending() {
@@ -497,7 +639,33 @@ impl Consumer {
         }
     }
 
-    /// Closes the consumer: commits the positions when auto-commit is on, closes the fetch sessions, waits for
+    /// Leaves the group (after revoking the partitions, which the listener sees) and stops the driver.
+    async fn leave_group(&mut self) {
+        let Some(g) = self.membership.as_ref() else { return };
+        let _ = g.commands.send(GroupCommand::Leave);
+        let deadline = deadline_in(self.config.default_api_timeout);
+        loop {
+            let Some(g) = self.membership.as_mut() else { return };
+            // The driver ends the event channel when it stops.
+            let next = tokio::select! {
+                e = g.events.recv() => e,
+                () = tokio::time::sleep_until(deadline) => {
+                    warn!("the group driver did not stop before close's deadline");
+                    None
+                }
+            };
+            match next {
+                Some(event) => self.apply_group_event(event),
+                None => break,
+            }
+        }
+        if let Some(g) = self.membership.take() {
+            g.task.abort();
+        }
+    }
+
+    /// Closes the consumer: commits the positions when auto-commit is on, leaves the group (after revoking the
+    /// partitions; a static member stays until its session times out), closes the fetch sessions, waits for
     /// queued commits, and closes the connections. Closing a session waits for the fetch in flight on that
     /// connection (brokers answer in order), so this can take up to `fetch.max.wait.ms`. The commit's error, if any, is returned (the consumer is closed regardless).
     pub async fn close(mut self) -> Result<()> {
@@ -508,6 +676,7 @@ impl Consumer {
                 result = self.commit_offsets_vec(offsets).await;
             }
         }
+        self.leave_group().await;
         self.fetcher.close_sessions(self.config.client.request_timeout.min(Duration::from_secs(5))).await;
         self.commits = None;
         if let Some(h) = self.committer.take() {

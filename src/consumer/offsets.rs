@@ -258,6 +258,25 @@ impl Default for CommitIdentity {
     }
 }
 
+/// Looks up the coordinator of group `group_id` (FindCoordinator at any broker) and connects to it.
+pub(crate) async fn find_coordinator(cluster: &Cluster, group_id: &str) -> Result<Connection> {
+    let any = cluster.pool().any().await?;
+    let version = any.versions().pick::<FindCoordinatorRequest>()?;
+    let req = FindCoordinatorRequest::for_key(version, CoordinatorType::GROUP, group_id.to_owned());
+    let resp = any.send_at(&req, version).await?;
+    let found = resp
+        .coordinator(version, group_id)
+        .ok_or_else(|| Error::protocol("FindCoordinator reply left out the group"))?;
+    if found.error_code.is_err() {
+        return Err(Error::broker(found.error_code)
+            .with_api(ApiKey::FIND_COORDINATOR)
+            .with_message(found.error_message));
+    }
+    let conn = cluster.pool().get(&format!("{}:{}", found.host, found.port)).await?;
+    debug!(group = %group_id, node = found.node_id, "group coordinator found");
+    Ok(conn)
+}
+
 /// The group's committed offsets, at its coordinator.
 pub(crate) struct GroupOffsets {
     cluster: Arc<Cluster>,
@@ -286,20 +305,7 @@ impl GroupOffsets {
         if let Some(conn) = c.as_ref().filter(|c| !c.is_closed()) {
             return Ok(conn.clone());
         }
-        let any = self.cluster.pool().any().await?;
-        let version = any.versions().pick::<FindCoordinatorRequest>()?;
-        let req = FindCoordinatorRequest::for_key(version, CoordinatorType::GROUP, self.group_id.clone());
-        let resp = any.send_at(&req, version).await?;
-        let found = resp
-            .coordinator(version, &self.group_id)
-            .ok_or_else(|| Error::protocol("FindCoordinator reply left out the group"))?;
-        if found.error_code.is_err() {
-            return Err(Error::broker(found.error_code)
-                .with_api(ApiKey::FIND_COORDINATOR)
-                .with_message(found.error_message));
-        }
-        let conn = self.cluster.pool().get(&format!("{}:{}", found.host, found.port)).await?;
-        debug!(group = %self.group_id, node = found.node_id, "group coordinator found");
+        let conn = find_coordinator(&self.cluster, &self.group_id).await?;
         *c = Some(conn.clone());
         Ok(conn)
     }

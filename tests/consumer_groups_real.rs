@@ -1,0 +1,350 @@
+//! Subscribed consumers in a group against a real Apache Kafka (`KAFKA_BOOTSTRAP`): joining, committing and
+//! resuming, and a group of three over six partitions under the classic protocol (range, cooperative-sticky) and
+//! the consumer protocol (KIP-848) while members join, close, and (classic) vanish without leaving.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafkar::ClientConfig;
+use kafkar::cluster::Cluster;
+use kafkar::consumer::{Consumer, ConsumerConfig, RebalanceListener, TopicPartition};
+use kafkar::protocol::ErrorCode;
+use kafkar::protocol::compression::Compression;
+use kafkar::protocol::messages::create_topics::CreateTopicsRequest;
+use kafkar::protocol::messages::produce::ProduceRequest;
+use kafkar::protocol::records::RecordBatchBuilder;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn cluster(bootstrap: &str) -> Arc<Cluster> {
+    Cluster::new(ClientConfig::new(bootstrap), false).unwrap()
+}
+
+async fn create_topic(cluster: &Cluster, name: &str, partitions: i32) {
+    let conn = cluster.pool().any().await.unwrap();
+    let req = CreateTopicsRequest::single(name, partitions, 1, std::iter::empty::<(&str, &str)>(), 30_000);
+    let resp = conn.send(&req).await.unwrap();
+    assert_eq!(resp.topics[0].error_code, ErrorCode::NONE, "{:?}", resp.topics[0].error_message);
+    cluster.topic(name, WAIT).await.unwrap();
+}
+
+/// Writes `n` records `tag-i` to one partition in one batch.
+async fn produce(cluster: &Cluster, topic: &str, partition: i32, n: usize, tag: &str) {
+    let mut b = RecordBatchBuilder::new(Compression::None);
+    for i in 0..n {
+        b.append(0, None, Some(format!("{tag}-{i}").as_bytes()), &[]).unwrap();
+    }
+    let batch: Bytes = b.build().unwrap().into_bytes();
+    let info = cluster.topic(topic, WAIT).await.unwrap();
+    for _ in 0..50 {
+        let (_, conn) = cluster.leader(topic, partition).await.unwrap();
+        let version = conn.versions().pick::<ProduceRequest>().unwrap();
+        let req = ProduceRequest::single_batch(version, -1, 30_000, topic, info.id, partition, batch.clone());
+        let resp = conn.send_at(&req, version).await.unwrap();
+        let (_, p) = resp.partitions().next().expect("a partition in the produce reply");
+        if p.error_code.is_retriable() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            cluster.refresh().await.unwrap();
+            continue;
+        }
+        assert_eq!(p.error_code, ErrorCode::NONE, "produce to {topic}-{partition}");
+        return;
+    }
+    panic!("produce to {topic}-{partition} kept failing");
+}
+
+async fn produce_all(cluster: &Cluster, topic: &str, partitions: i32, per_partition: usize, tag: &str) {
+    for p in 0..partitions {
+        produce(cluster, topic, p, per_partition, tag).await;
+    }
+}
+
+fn config(bootstrap: &str, group: &str, extra: &[(&str, &str)]) -> ConsumerConfig {
+    let mut c = ConsumerConfig::new(bootstrap);
+    for (k, v) in [("group.id", group), ("auto.offset.reset", "earliest"), ("fetch.max.wait.ms", "100")]
+        .into_iter()
+        .chain(extra.iter().copied())
+    {
+        assert!(c.set(k, v).unwrap(), "{k}");
+    }
+    c
+}
+
+fn kafka_script() -> Option<PathBuf> {
+    let path = std::env::var_os("KAFKAR_KAFKA_SCRIPT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka"));
+    path.exists().then_some(path)
+}
+
+/// `kafka-consumer-groups --describe`: partition → consumer id, for the rows of `topic`.
+fn describe_group(bootstrap: &str, group: &str, topic: &str) -> Option<BTreeMap<i32, String>> {
+    let script = kafka_script()?;
+    let out = Command::new(script)
+        .args(["consumer-groups", "--bootstrap-server", bootstrap, "--describe", "--group", group])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut rows = BTreeMap::new();
+    for line in stdout.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() >= 7 && cols[1] == topic {
+            if let Ok(p) = cols[2].parse::<i32>() {
+                rows.insert(p, cols[6].to_owned());
+            }
+        }
+    }
+    Some(rows)
+}
+
+#[tokio::test]
+async fn a_subscribed_consumer_reads_commits_and_a_successor_resumes() {
+    let Some(bootstrap) = support::real_broker() else { return };
+    let cluster = cluster(&bootstrap).await;
+    let topic = support::unique_topic("grp-resume");
+    let group = support::unique_topic("g-resume");
+    create_topic(&cluster, &topic, 3).await;
+    produce_all(&cluster, &topic, 3, 20, "before").await;
+
+    let cfg = config(&bootstrap, &group, &[("enable.auto.commit", "false")]);
+    let mut c = Consumer::new(cfg.clone()).await.unwrap();
+    c.subscribe([topic.as_str()]).unwrap();
+    let mut seen = BTreeSet::new();
+    let deadline = Instant::now() + WAIT;
+    while seen.len() < 60 {
+        assert!(Instant::now() < deadline, "only {} of 60 records", seen.len());
+        for r in c.poll(100, Duration::from_millis(500)).await.unwrap() {
+            assert!(seen.insert((r.partition, r.offset)), "duplicate {}-{}", r.partition, r.offset);
+        }
+    }
+    let mut assignment = c.assignment();
+    assignment.sort();
+    assert_eq!(assignment, (0..3).map(|p| TopicPartition::new(&topic, p)).collect::<Vec<_>>());
+    produce_all(&cluster, &topic, 3, 10, "after").await;
+    while seen.len() < 90 {
+        assert!(Instant::now() < deadline, "only {} of 90 records", seen.len());
+        for r in c.poll(100, Duration::from_millis(500)).await.unwrap() {
+            assert!(seen.insert((r.partition, r.offset)), "duplicate {}-{}", r.partition, r.offset);
+        }
+    }
+    c.commit().await.unwrap();
+    let committed = c.committed(&assignment).await.unwrap();
+    for tp in &assignment {
+        assert_eq!(committed[tp].as_ref().map(|o| o.offset), Some(30), "{tp}");
+    }
+    c.close().await.unwrap();
+
+    produce_all(&cluster, &topic, 3, 5, "later").await;
+    let mut d = Consumer::new(cfg).await.unwrap();
+    d.subscribe([topic.as_str()]).unwrap();
+    let mut next = Vec::new();
+    while next.len() < 15 {
+        assert!(Instant::now() < deadline + WAIT, "only {} of 15 new records", next.len());
+        next.extend(d.poll(100, Duration::from_millis(500)).await.unwrap());
+    }
+    for r in &next {
+        assert!(r.offset >= 30, "re-delivered committed record {}-{}", r.partition, r.offset);
+        assert!(String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).starts_with("later-"));
+    }
+    let extra = d.poll(100, Duration::from_millis(500)).await.unwrap();
+    assert!(extra.is_empty(), "unexpected records after the new ones");
+    d.close().await.unwrap();
+}
+
+/// What one member's task reports.
+#[derive(Default)]
+struct MemberView {
+    assignment: Vec<TopicPartition>,
+    revoked: Vec<TopicPartition>,
+    delivered: Vec<(i32, i64)>,
+}
+
+struct Recorder(Arc<Mutex<MemberView>>);
+
+impl RebalanceListener for Recorder {
+    fn on_revoked(&mut self, _consumer: &mut Consumer, partitions: &[TopicPartition]) {
+        self.0.lock().unwrap().revoked.extend(partitions.iter().cloned());
+    }
+
+    fn on_lost(&mut self, _consumer: &mut Consumer, _partitions: &[TopicPartition]) {}
+}
+
+enum Stop {
+    Close(oneshot::Sender<()>),
+    Drop,
+}
+
+/// A member polling in its own task until told to close or to vanish (drop without close).
+fn member(cfg: ConsumerConfig, topic: String) -> (Arc<Mutex<MemberView>>, mpsc::UnboundedSender<Stop>) {
+    let view = Arc::new(Mutex::new(MemberView::default()));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let v = view.clone();
+    tokio::spawn(async move {
+        let mut c = Consumer::new(cfg).await.unwrap();
+        c.subscribe_with_listener([topic], Recorder(v.clone())).unwrap();
+        loop {
+            match rx.try_recv() {
+                Ok(Stop::Close(done)) => {
+                    c.close().await.unwrap();
+                    let _ = done.send(());
+                    return;
+                }
+                Ok(Stop::Drop) => {
+                    drop(c);
+                    return;
+                }
+                Err(_) => {}
+            }
+            let got = c.poll(500, Duration::from_millis(100)).await.unwrap();
+            let mut view = v.lock().unwrap();
+            view.delivered.extend(got.iter().map(|r| (r.partition, r.offset)));
+            view.assignment = c.assignment();
+        }
+    });
+    (view, tx)
+}
+
+/// Waits until the members' assignments cover partitions 0..n exactly once.
+async fn wait_for_cover(views: &[&Arc<Mutex<MemberView>>], n: i32, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut all: Vec<i32> = Vec::new();
+        let mut each = Vec::new();
+        for v in views {
+            let a: Vec<i32> = v.lock().unwrap().assignment.iter().map(|tp| tp.partition).collect();
+            each.push(a.len());
+            all.extend(a);
+        }
+        all.sort();
+        if all == (0..n).collect::<Vec<_>>() && each.iter().all(|c| *c > 0) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: assignments never covered the topic: {all:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn group_of_three(protocol: &[(&str, &str)], cooperative: bool, drop_member: bool) {
+    let Some(bootstrap) = support::real_broker() else { return };
+    let cluster = cluster(&bootstrap).await;
+    let topic = support::unique_topic("grp-three");
+    let group = support::unique_topic("g-three");
+    create_topic(&cluster, &topic, 6).await;
+    let mut extra = vec![("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "1000")];
+    extra.extend_from_slice(protocol);
+    let cfg = config(&bootstrap, &group, &extra);
+    let (v0, s0) = member(cfg.clone(), topic.clone());
+    let (v1, s1) = member(cfg.clone(), topic.clone());
+    let (v2, s2) = member(cfg.clone(), topic.clone());
+    wait_for_cover(&[&v0, &v1, &v2], 6, "three members").await;
+    if let Some(rows) = describe_group(&bootstrap, &group, &topic) {
+        let owners: BTreeSet<&String> = rows.values().collect();
+        assert_eq!(rows.len(), 6, "kafka-consumer-groups: {rows:?}");
+        assert_eq!(owners.len(), 3, "kafka-consumer-groups: {rows:?}");
+        assert!(!owners.contains(&"-".to_owned()), "kafka-consumer-groups: {rows:?}");
+    }
+    for v in [&v0, &v1] {
+        v.lock().unwrap().revoked.clear();
+    }
+    let before: HashMap<usize, Vec<TopicPartition>> =
+        [&v0, &v1].iter().enumerate().map(|(i, v)| (i, v.lock().unwrap().assignment.clone())).collect();
+    produce_all(&cluster, &topic, 6, 500, "one").await;
+
+    // One member closes: the other two take its partitions.
+    let (done, closed) = oneshot::channel();
+    s2.send(Stop::Close(done)).unwrap();
+    tokio::time::timeout(WAIT, closed).await.unwrap().unwrap();
+    wait_for_cover(&[&v0, &v1], 6, "after a close").await;
+    if cooperative {
+        for (i, v) in [&v0, &v1].iter().enumerate() {
+            let v = v.lock().unwrap();
+            assert!(v.revoked.is_empty(), "member {i} had {:?} revoked (owned {:?})", v.revoked, before[&i]);
+            for tp in &before[&i] {
+                assert!(v.assignment.contains(tp), "member {i} lost {tp}");
+            }
+        }
+    }
+    produce_all(&cluster, &topic, 6, 500, "two").await;
+
+    let survivors: Vec<&Arc<Mutex<MemberView>>> = if drop_member {
+        // One member vanishes without leaving: its partitions move after the session timeout.
+        s1.send(Stop::Drop).unwrap();
+        wait_for_cover(&[&v0], 6, "after a member vanished").await;
+        vec![&v0]
+    } else {
+        vec![&v0, &v1]
+    };
+    produce_all(&cluster, &topic, 6, 500, "three").await;
+
+    // Every record is processed at least once.
+    let total = 6 * 1500;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut seen: BTreeSet<(i32, i64)> = BTreeSet::new();
+        for v in [&v0, &v1, &v2] {
+            seen.extend(v.lock().unwrap().delivered.iter().copied());
+        }
+        if seen.len() == total {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {} of {total} records processed", seen.len());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Duplicates only of what the vanished member had processed.
+    let mut count: HashMap<(i32, i64), usize> = HashMap::new();
+    for v in [&v0, &v1, &v2] {
+        for r in &v.lock().unwrap().delivered {
+            *count.entry(*r).or_default() += 1;
+        }
+    }
+    let by_dropped: BTreeSet<(i32, i64)> =
+        if drop_member { v1.lock().unwrap().delivered.iter().copied().collect() } else { BTreeSet::new() };
+    let dups: Vec<&(i32, i64)> =
+        count.iter().filter(|(r, n)| **n > 1 && !by_dropped.contains(r)).map(|(r, _)| r).collect();
+    assert!(
+        dups.is_empty(),
+        "{} records were processed twice, e.g. {:?}",
+        dups.len(),
+        dups.iter().take(5).collect::<Vec<_>>()
+    );
+
+    let (done, closed) = oneshot::channel();
+    s0.send(Stop::Close(done)).unwrap();
+    tokio::time::timeout(WAIT, closed).await.unwrap().unwrap();
+    if !drop_member {
+        let (done, closed) = oneshot::channel();
+        s1.send(Stop::Close(done)).unwrap();
+        tokio::time::timeout(WAIT, closed).await.unwrap().unwrap();
+    }
+    let _ = survivors;
+}
+
+#[tokio::test]
+async fn classic_range_group_of_three_over_six_partitions() {
+    group_of_three(&[("group.protocol", "classic"), ("partition.assignment.strategy", "range")], false, true).await;
+}
+
+#[tokio::test]
+async fn classic_cooperative_sticky_group_of_three_keeps_unaffected_partitions() {
+    group_of_three(
+        &[("group.protocol", "classic"), ("partition.assignment.strategy", "cooperative-sticky")],
+        true,
+        true,
+    )
+    .await;
+}
+
+/// KIP-848: the coordinator's session timeout has a broker minimum of 45 s (`group.consumer.min.session.timeout.ms`),
+/// so this test closes members but does not wait out a vanished one.
+#[tokio::test]
+async fn consumer_protocol_group_of_three_over_six_partitions() {
+    group_of_three(&[("group.protocol", "consumer")], true, false).await;
+}
