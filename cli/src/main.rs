@@ -89,7 +89,10 @@ enum PerfAction {
         /// Number of records to read.
         #[arg(short = 'n', long, default_value_t = 1_000_000)]
         records: u64,
-        /// Consumer properties, Java names.
+        /// Consume as a member of this consumer group (subscribe) instead of assigning every partition.
+        #[arg(short, long)]
+        group: Option<String>,
+        /// Consumer properties, Java names (`-X group.protocol=consumer`).
         #[arg(short = 'X', value_parser = parse_prop)]
         props: Vec<(String, String)>,
     },
@@ -120,8 +123,8 @@ async fn main() -> ExitCode {
             None => Ok(()),
         }
         .and(perf::produce(&cli.bootstrap, &topic, records, size, &props).await),
-        Command::Perf { action: PerfAction::Consume { topic, records, props } } => {
-            perf::consume(&cli.bootstrap, &topic, records, &props).await
+        Command::Perf { action: PerfAction::Consume { topic, records, group, props } } => {
+            perf::consume(&cli.bootstrap, &topic, records, group.as_deref(), &props).await
         }
     };
     match result {

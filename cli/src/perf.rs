@@ -68,17 +68,39 @@ pub async fn produce(
     Ok(())
 }
 
-/// Reads `count` records from every partition of `topic`, from the beginning.
-pub async fn consume(bootstrap: &str, topic: &str, count: u64, props: &[(String, String)]) -> kafkar::Result<()> {
+/// Reads `count` records from every partition of `topic`, from the beginning: as a member of consumer group
+/// `group` when given (subscribe; the group assigns the partitions), else by assigning every partition.
+pub async fn consume(
+    bootstrap: &str,
+    topic: &str,
+    count: u64,
+    group: Option<&str>,
+    props: &[(String, String)],
+) -> kafkar::Result<()> {
     let mut config = ConsumerConfig::new(bootstrap);
     config.set("auto.offset.reset", "earliest")?;
+    if let Some(g) = group {
+        config.set("group.id", g)?;
+    }
     for (k, v) in props {
         config.set(k, v)?;
     }
     let mut consumer = Consumer::new(config).await?;
-    let info = consumer.cluster().topic(topic, Duration::from_secs(30)).await?;
-    consumer.assign((0..info.partition_count()).map(|p| TopicPartition::new(topic, p)))?;
+    let joined = Instant::now();
+    if group.is_some() {
+        consumer.subscribe([topic])?;
+    } else {
+        let info = consumer.cluster().topic(topic, Duration::from_secs(30)).await?;
+        consumer.assign((0..info.partition_count()).map(|p| TopicPartition::new(topic, p)))?;
+    }
     let first = consumer.recv().await?;
+    if let Some(g) = group {
+        println!(
+            "joined group {g} and got the first record in {:.3} s; assigned {} partition(s)",
+            joined.elapsed().as_secs_f64(),
+            consumer.assignment().len()
+        );
+    }
     let start = Instant::now();
     let mut records = 1u64;
     let mut bytes = first.value.as_ref().map_or(0, |v| v.len()) as u64;
