@@ -145,6 +145,7 @@ fn group_config(config: &ConsumerConfig) -> Result<GroupConfig> {
     g.heartbeat_interval = config.heartbeat_interval;
     g.max_poll_interval = config.max_poll_interval;
     g.retry_backoff = config.client.retry_backoff;
+    g.retry_backoff_max = config.client.retry_backoff_max;
     g.request_timeout = config.client.request_timeout;
     g.auto_commit = config.auto_commit();
     g.validate()?;
