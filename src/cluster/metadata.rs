@@ -138,6 +138,7 @@ pub struct Cluster {
     wanted: Mutex<HashSet<String>>,
     last_refresh: Mutex<Option<Instant>>,
     failures: Mutex<RefreshFailures>,
+    changes: tokio::sync::watch::Sender<u64>,
     allow_auto_create: bool,
 }
 
@@ -180,6 +181,7 @@ impl Cluster {
             wanted: Mutex::default(),
             last_refresh: Mutex::new(None),
             failures: Mutex::default(),
+            changes: tokio::sync::watch::Sender::new(0),
             allow_auto_create,
         });
         tokio::spawn(periodic_refresh(Arc::downgrade(&c)));
@@ -199,6 +201,12 @@ impl Cluster {
     /// The current snapshot (cheap).
     pub fn snapshot(&self) -> Arc<MetadataSnapshot> {
         self.snapshot.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Notified after every successful refresh (whoever asked for it, the periodic one included), so that a
+    /// group driver can react to topics appearing or growing.
+    pub(crate) fn metadata_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Adds topics that every refresh asks about.
@@ -331,6 +339,7 @@ impl Cluster {
             topic_errors,
         });
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snap.clone();
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
         snap
     }
 
