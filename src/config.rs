@@ -22,6 +22,9 @@ pub struct ClientConfig {
     pub reconnect_backoff_max: Duration,
     /// `retry.backoff.ms`: wait before retrying a failed request (default 100 ms).
     pub retry_backoff: Duration,
+    /// `retry.backoff.max.ms`: cap of the exponential backoff between consecutive failed metadata refreshes (and of
+    /// the group membership's retries) (default 1 s).
+    pub retry_backoff_max: Duration,
     /// `metadata.max.age.ms`: metadata is refreshed at least this often (default 5 min).
     pub metadata_max_age: Duration,
     /// Largest reply frame accepted from a broker (default 256 MiB); a larger size prefix closes the connection.
@@ -38,6 +41,7 @@ impl Default for ClientConfig {
             reconnect_backoff: Duration::from_millis(50),
             reconnect_backoff_max: Duration::from_secs(1),
             retry_backoff: Duration::from_millis(100),
+            retry_backoff_max: Duration::from_secs(1),
             metadata_max_age: Duration::from_secs(300),
             max_response_size: 256 << 20,
         }
@@ -69,6 +73,7 @@ impl ClientConfig {
             "reconnect.backoff.ms" => self.reconnect_backoff = parse_ms(key, value)?,
             "reconnect.backoff.max.ms" => self.reconnect_backoff_max = parse_ms(key, value)?,
             "retry.backoff.ms" => self.retry_backoff = parse_ms(key, value)?,
+            "retry.backoff.max.ms" => self.retry_backoff_max = parse_ms(key, value)?,
             "metadata.max.age.ms" => self.metadata_max_age = parse_ms(key, value)?,
             _ => return Ok(false),
         }

@@ -348,3 +348,38 @@ async fn classic_cooperative_sticky_group_of_three_keeps_unaffected_partitions()
 async fn consumer_protocol_group_of_three_over_six_partitions() {
     group_of_three(&[("group.protocol", "consumer")], true, false).await;
 }
+
+/// A member subscribed to a topic that does not exist yet is assigned its partitions once it is created: the
+/// classic leader notices the topic in a later metadata refresh (here the periodic one, metadata.max.age.ms=1000)
+/// and rebalances; a KIP-848 member resolves the topic id the coordinator assigns.
+async fn subscribed_before_the_topic_exists(protocol: &str) {
+    let Some(bootstrap) = support::real_broker() else { return };
+    let cluster = cluster(&bootstrap).await;
+    let topic = support::unique_topic("grp-later");
+    let group = support::unique_topic("g-later");
+    let extra = [("group.protocol", protocol), ("metadata.max.age.ms", "1000"), ("allow.auto.create.topics", "false")];
+    let mut c = Consumer::new(config(&bootstrap, &group, &extra)).await.unwrap();
+    c.subscribe([topic.clone()]).unwrap();
+    let settle = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < settle {
+        assert!(c.poll(10, Duration::from_millis(100)).await.unwrap().is_empty());
+    }
+    assert!(c.assignment().is_empty());
+    create_topic(&cluster, &topic, 2).await;
+    let deadline = Instant::now() + WAIT;
+    while c.assignment().len() < 2 {
+        assert!(Instant::now() < deadline, "{protocol}: partitions of the new topic never assigned");
+        let _ = c.poll(10, Duration::from_millis(100)).await.unwrap();
+    }
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn classic_member_is_assigned_a_topic_created_after_it_subscribed() {
+    subscribed_before_the_topic_exists("classic").await;
+}
+
+#[tokio::test]
+async fn consumer_protocol_member_is_assigned_a_topic_created_after_it_subscribed() {
+    subscribed_before_the_topic_exists("consumer").await;
+}

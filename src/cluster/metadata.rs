@@ -137,7 +137,30 @@ pub struct Cluster {
     refreshing: tokio::sync::Mutex<()>,
     wanted: Mutex<HashSet<String>>,
     last_refresh: Mutex<Option<Instant>>,
+    failures: Mutex<RefreshFailures>,
+    changes: tokio::sync::watch::Sender<u64>,
     allow_auto_create: bool,
+}
+
+/// Consecutive failed refreshes, for the backoff before the next attempt.
+#[derive(Debug, Default)]
+struct RefreshFailures {
+    /// How many refreshes in a row failed (0 after a success).
+    count: u32,
+    /// When the last one failed, and how.
+    last: Option<(Instant, Error)>,
+}
+
+impl RefreshFailures {
+    /// When the next attempt may start: `retry.backoff.ms` after the first failure, doubling per further failure
+    /// up to `retry.backoff.max.ms`, as the Java client backs off its metadata requests (KIP-580).
+    fn next_attempt(&self, config: &ClientConfig) -> Option<Instant> {
+        let (at, _) = self.last.as_ref()?;
+        let doublings = self.count.saturating_sub(1).min(16);
+        let backoff =
+            config.retry_backoff.saturating_mul(1 << doublings).min(config.retry_backoff_max.max(config.retry_backoff));
+        Some(*at + backoff)
+    }
 }
 
 impl std::fmt::Debug for Cluster {
@@ -157,6 +180,8 @@ impl Cluster {
             refreshing: tokio::sync::Mutex::new(()),
             wanted: Mutex::default(),
             last_refresh: Mutex::new(None),
+            failures: Mutex::default(),
+            changes: tokio::sync::watch::Sender::new(0),
             allow_auto_create,
         });
         tokio::spawn(periodic_refresh(Arc::downgrade(&c)));
@@ -178,19 +203,55 @@ impl Cluster {
         self.snapshot.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Notified after every successful refresh (whoever asked for it, the periodic one included), so that a
+    /// group driver can react to topics appearing or growing.
+    pub(crate) fn metadata_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
     /// Adds topics that every refresh asks about.
     pub fn want(&self, topics: impl IntoIterator<Item = String>) {
         self.wanted.lock().unwrap_or_else(|p| p.into_inner()).extend(topics);
     }
 
-    /// Refreshes metadata for every wanted topic now (one refresh at a time; a caller that waited for a running
-    /// refresh that started after it asked gets that one's result).
+    /// Refreshes metadata for every wanted topic (one refresh at a time; a caller that waited for a running
+    /// refresh that ended after it asked gets that one's result, success or failure).
+    ///
+    /// After a failed refresh the next one waits `retry.backoff.ms`, doubling with each further failure up to
+    /// `retry.backoff.max.ms`, so that callers retrying on failure (fetcher, sender, group driver) never make a busy
+    /// loop of Metadata requests against a broker that keeps failing them.
     pub async fn refresh(&self) -> Result<Arc<MetadataSnapshot>> {
         let asked = Instant::now();
         let _guard = self.refreshing.lock().await;
         if self.last_refresh.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|t| t >= asked) {
             return Ok(self.snapshot());
         }
+        let next_attempt = {
+            let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, e)) = &failures.last {
+                if *at >= asked {
+                    return Err(e.clone());
+                }
+            }
+            failures.next_attempt(self.config())
+        };
+        if let Some(at) = next_attempt {
+            tokio::time::sleep_until(at).await;
+        }
+        let result = self.refresh_now().await;
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(_) => *failures = RefreshFailures::default(),
+            Err(e) => {
+                failures.count = failures.count.saturating_add(1);
+                failures.last = Some((Instant::now(), e.clone()));
+                debug!(error = %e, failures = failures.count, "metadata refresh failed");
+            }
+        }
+        result
+    }
+
+    async fn refresh_now(&self) -> Result<Arc<MetadataSnapshot>> {
         let topics: Vec<String> = self.wanted.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
         let conn = self.pool.any().await?;
         let resp = self.fetch(&conn, &topics).await?;
@@ -278,6 +339,7 @@ impl Cluster {
             topic_errors,
         });
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snap.clone();
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
         snap
     }
 

@@ -268,7 +268,10 @@ impl Fetcher {
             self.enqueue(i);
         }
         self.cluster.want(partitions.iter().map(|tp| tp.topic.clone()));
-        self.metadata_wanted = true;
+        // An empty assignment needs no leaders (a member assigned nothing must not keep asking for metadata).
+        if !self.parts.is_empty() {
+            self.metadata_wanted = true;
+        }
     }
 
     /// The assigned partitions, in assignment order.
@@ -852,7 +855,8 @@ impl Fetcher {
                 self.metadata_retry_at = Some(Instant::now() + self.backoff());
                 if let Err(e) = r {
                     debug!(error = %e, "metadata refresh failed");
-                    self.metadata_wanted = true;
+                    // Retried only while some partition still needs it.
+                    self.metadata_wanted = !self.parts.is_empty();
                 }
             }
             Event::Connected { node, result } => {

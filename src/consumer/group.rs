@@ -145,6 +145,7 @@ fn group_config(config: &ConsumerConfig) -> Result<GroupConfig> {
     g.heartbeat_interval = config.heartbeat_interval;
     g.max_poll_interval = config.max_poll_interval;
     g.retry_backoff = config.client.retry_backoff;
+    g.retry_backoff_max = config.client.retry_backoff_max;
     g.request_timeout = config.client.request_timeout;
     g.auto_commit = config.auto_commit();
     g.validate()?;
@@ -201,6 +202,8 @@ impl Driver {
         mut replies: mpsc::UnboundedReceiver<(u64, Reply)>,
     ) {
         info!(group = %self.group_id, ?topics, "group driver started");
+        let mut metadata = self.cluster.metadata_changes();
+        metadata.mark_unchanged();
         let now = Instant::now();
         let actions = match &mut self.machine {
             Machine::Classic(m) => m.subscribe(now, topics),
@@ -232,6 +235,7 @@ impl Driver {
                 Some((epoch, reply)) = replies.recv() => {
                     if epoch == self.coordinator_epoch { self.reply(reply).await } else { Vec::new() }
                 }
+                Ok(()) = metadata.changed() => self.metadata_changed(),
                 () = sleep => self.poll(),
             };
             self.perform(actions).await;
@@ -256,6 +260,20 @@ impl Driver {
         let now = Instant::now();
         match &mut self.machine {
             Machine::Classic(m) => m.poll(now),
+            Machine::Consumer(m) => m.poll(now, &names_of(&self.cluster)),
+        }
+    }
+
+    /// Any refresh (the periodic one, the fetcher's, the producer's): the classic leader rebalances if a subscribed
+    /// topic appeared or changed its partition count; a KIP-848 member resolves assigned topic ids.
+    fn metadata_changed(&mut self) -> Vec<Action> {
+        let now = Instant::now();
+        match &mut self.machine {
+            Machine::Classic(m) => {
+                let snap = self.cluster.snapshot();
+                let counts = |t: &str| snap.topic(t).map(|t| t.partition_count());
+                m.metadata_updated(now, &counts)
+            }
             Machine::Consumer(m) => m.poll(now, &names_of(&self.cluster)),
         }
     }
