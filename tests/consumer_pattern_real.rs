@@ -1,6 +1,7 @@
 //! Pattern subscriptions (`Consumer::subscribe_pattern`) against a real Apache Kafka (`KAFKA_BOOTSTRAP`): the
 //! consumer reads the matching topics only, and picks up a matching topic created while it runs, under the classic
-//! protocol and the consumer protocol (KIP-848).
+//! protocol and the consumer protocol (KIP-848, where a Kafka 4.0+ coordinator resolves the regex itself: it does
+//! so asynchronously, on its own schedule, which makes that test take about 15 s).
 
 mod support;
 

@@ -269,22 +269,31 @@ impl Driver {
     /// Hands a subscription to the machine; a pattern is matched against the current metadata.
     fn subscribe(&mut self, subscription: Subscription) -> Vec<Action> {
         let now = Instant::now();
-        let topics = match subscription {
+        match subscription {
             Subscription::Topics(topics) => {
                 self.pattern = None;
                 self.cluster.want(topics.iter().cloned());
-                topics
+                match &mut self.machine {
+                    Machine::Classic(m) => m.subscribe(now, topics),
+                    Machine::Consumer(m) => m.subscribe(now, topics),
+                }
             }
             Subscription::Pattern(pattern) => {
                 self.matched = pattern.matching(self.cluster.snapshot().topics.values());
                 info!(group = %self.group_id, pattern = pattern.as_str(), topics = ?self.matched, "topic pattern matched");
                 self.pattern = Some(pattern);
-                self.matched.iter().cloned().collect()
+                self.subscribe_matched(now)
             }
-        };
+        }
+    }
+
+    /// Hands the pattern and the topics it matches to the machine.
+    fn subscribe_matched(&mut self, now: Instant) -> Vec<Action> {
+        let Some(pattern) = &self.pattern else { return Vec::new() };
+        let topics = self.matched.iter().cloned();
         match &mut self.machine {
             Machine::Classic(m) => m.subscribe(now, topics),
-            Machine::Consumer(m) => m.subscribe(now, topics),
+            Machine::Consumer(m) => m.subscribe_regex(now, pattern.as_str().to_owned(), topics),
         }
     }
 
@@ -296,11 +305,8 @@ impl Driver {
         let now = Instant::now();
         if topics != self.matched {
             info!(group = %self.group_id, pattern = pattern.as_str(), ?topics, "topics matching the pattern changed");
-            self.matched = topics.clone();
-            return match &mut self.machine {
-                Machine::Classic(m) => m.subscribe(now, topics),
-                Machine::Consumer(m) => m.subscribe(now, topics),
-            };
+            self.matched = topics;
+            return self.subscribe_matched(now);
         }
         match &mut self.machine {
             Machine::Classic(m) => m.metadata_updated(now, &|t: &str| snap.topic(t).map(|t| t.partition_count())),

@@ -250,8 +250,10 @@ impl Consumer {
     ///
     /// The consumer then asks the cluster for the metadata of all topics and matches the pattern again after every
     /// metadata refresh (at least every `metadata.max.age.ms`); when the set of matching topics changes, the
-    /// subscription changes with it (a rebalance). The topic names are resolved by this client with either
-    /// `group.protocol`. Calling it again (or [`subscribe`](Self::subscribe)) replaces the subscription. Fails for
+    /// subscription changes with it (a rebalance). With `group.protocol=consumer` (KIP-848) and a coordinator that
+    /// supports ConsumerGroupHeartbeat version 1 (Kafka 4.0+), the pattern itself is sent (`SubscribedTopicRegex`)
+    /// and the coordinator resolves it, with RE2/J syntax and whole-name matching; older coordinators get the
+    /// names this client matched. Calling it again (or [`subscribe`](Self::subscribe)) replaces the subscription. Fails for
     /// an invalid pattern and after a manual [`assign`](Self::assign).
     pub fn subscribe_pattern(&mut self, pattern: &str) -> Result<()> {
         self.start_subscription(Subscription::Pattern(TopicPattern::new(pattern)?))
