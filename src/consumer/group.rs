@@ -227,8 +227,9 @@ impl Driver {
                 warn!(error = %e, "metadata refresh for the topic pattern failed");
             }
         }
-        let actions = self.subscribe(subscription);
+        // Refreshes from here on are seen by the loop; the subscription matches against the snapshot after this.
         updates.mark_unchanged();
+        let actions = self.subscribe(subscription);
         self.perform(actions).await;
         while !self.stopped {
             let now = Instant::now();
