@@ -4,6 +4,7 @@
 //! background. A partition's entry is never replaced by one with an older leader epoch.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -136,9 +137,10 @@ pub struct Cluster {
     snapshot: RwLock<Arc<MetadataSnapshot>>,
     refreshing: tokio::sync::Mutex<()>,
     wanted: Mutex<HashSet<String>>,
+    all_topics: AtomicBool,
+    updates: tokio::sync::watch::Sender<u64>,
     last_refresh: Mutex<Option<Instant>>,
     failures: Mutex<RefreshFailures>,
-    changes: tokio::sync::watch::Sender<u64>,
     allow_auto_create: bool,
 }
 
@@ -179,9 +181,10 @@ impl Cluster {
             snapshot: RwLock::new(Arc::new(MetadataSnapshot { controller_id: -1, ..Default::default() })),
             refreshing: tokio::sync::Mutex::new(()),
             wanted: Mutex::default(),
+            all_topics: AtomicBool::new(false),
+            updates: tokio::sync::watch::Sender::new(0),
             last_refresh: Mutex::new(None),
             failures: Mutex::default(),
-            changes: tokio::sync::watch::Sender::new(0),
             allow_auto_create,
         });
         tokio::spawn(periodic_refresh(Arc::downgrade(&c)));
@@ -203,15 +206,21 @@ impl Cluster {
         self.snapshot.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Notified after every successful refresh (whoever asked for it, the periodic one included), so that a
-    /// group driver can react to topics appearing or growing.
-    pub(crate) fn metadata_changes(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.changes.subscribe()
-    }
-
     /// Adds topics that every refresh asks about.
     pub fn want(&self, topics: impl IntoIterator<Item = String>) {
         self.wanted.lock().unwrap_or_else(|p| p.into_inner()).extend(topics);
+    }
+
+    /// Makes every later refresh ask for all topics of the cluster (for topic patterns); topics that a refresh no
+    /// longer lists are dropped from the snapshot then.
+    pub fn want_all_topics(&self) {
+        self.all_topics.store(true, Ordering::Relaxed);
+    }
+
+    /// A receiver that is notified after each successful metadata refresh (periodic, requested, or for a missing
+    /// topic); the value counts the refreshes.
+    pub fn updates(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.updates.subscribe()
     }
 
     /// Refreshes metadata for every wanted topic (one refresh at a time; a caller that waited for a running
@@ -252,20 +261,23 @@ impl Cluster {
     }
 
     async fn refresh_now(&self) -> Result<Arc<MetadataSnapshot>> {
+        let all = self.all_topics.load(Ordering::Relaxed);
         let topics: Vec<String> = self.wanted.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
         let conn = self.pool.any().await?;
-        let resp = self.fetch(&conn, &topics).await?;
-        let snap = self.merge(resp);
+        let resp = self.fetch(&conn, if all { None } else { Some(&topics[..]) }).await?;
+        let snap = self.merge(resp, all);
         *self.last_refresh.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        self.updates.send_modify(|n| *n = n.wrapping_add(1));
         Ok(snap)
     }
 
-    async fn fetch(&self, conn: &Connection, topics: &[String]) -> Result<MetadataResponse> {
+    /// A Metadata request for `topics` (`None`: all topics).
+    async fn fetch(&self, conn: &Connection, topics: Option<&[String]>) -> Result<MetadataResponse> {
         let version = conn.versions().pick::<MetadataRequest>()?;
-        let mut req = if topics.is_empty() {
-            MetadataRequest::no_topics()
-        } else {
-            MetadataRequest::topics(topics.iter().cloned())
+        let mut req = match topics {
+            None => MetadataRequest::all_topics(),
+            Some([]) => MetadataRequest::no_topics(),
+            Some(topics) => MetadataRequest::topics(topics.iter().cloned()),
         };
         if version >= 4 {
             req = req.with_allow_auto_topic_creation(self.allow_auto_create);
@@ -277,7 +289,9 @@ impl Cluster {
         Ok(resp)
     }
 
-    fn merge(&self, resp: MetadataResponse) -> Arc<MetadataSnapshot> {
+    /// Merges a response into the snapshot; `complete` when it lists every topic of the cluster (the others are
+    /// gone).
+    fn merge(&self, resp: MetadataResponse, complete: bool) -> Arc<MetadataSnapshot> {
         let old = self.snapshot();
         let brokers: HashMap<i32, BrokerInfo> = resp
             .brokers
@@ -285,7 +299,7 @@ impl Cluster {
             .map(|b| (b.node_id, BrokerInfo { node_id: b.node_id, host: b.host, port: b.port, rack: b.rack }))
             .collect();
         self.pool.set_nodes(brokers.values().map(|b| (b.node_id, b.addr())));
-        let mut topics = old.topics.clone();
+        let mut topics = if complete { HashMap::new() } else { old.topics.clone() };
         let mut topic_errors = HashMap::new();
         for t in resp.topics {
             let Some(name) = t.name else { continue };
@@ -296,6 +310,9 @@ impl Cluster {
                     || t.error_code == ErrorCode::INVALID_TOPIC_EXCEPTION
                 {
                     topics.remove(&name);
+                } else if let Some(prev) = old.topics.get(&name).filter(|_| complete) {
+                    // A transient error (no leader yet): keep what was known.
+                    topics.insert(name.clone(), prev.clone());
                 }
                 continue;
             }
@@ -339,7 +356,6 @@ impl Cluster {
             topic_errors,
         });
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snap.clone();
-        self.changes.send_modify(|n| *n = n.wrapping_add(1));
         snap
     }
 

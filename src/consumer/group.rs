@@ -28,6 +28,7 @@ use super::membership::{
     GroupConfig, GroupRequest,
 };
 use super::offsets::find_coordinator;
+use super::pattern::TopicPattern;
 use super::{CommitIdentity, ConsumerConfig, TopicPartition};
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
@@ -81,9 +82,18 @@ pub(crate) enum GroupCommand {
     /// The last revocation is done (commits and callback).
     RevocationComplete,
     /// A new subscription.
-    Subscribe(Vec<String>),
+    Subscribe(Subscription),
     /// Leave the group (revoking first) and stop.
     Leave,
+}
+
+/// What a consumer subscribes to.
+#[derive(Debug)]
+pub(crate) enum Subscription {
+    /// These topics.
+    Topics(Vec<String>),
+    /// The topics whose names the pattern matches, re-evaluated on every metadata refresh.
+    Pattern(TopicPattern),
 }
 
 /// The consumer's side of a driver.
@@ -97,8 +107,12 @@ pub(crate) struct GroupHandle {
 }
 
 impl GroupHandle {
-    /// Starts a driver for `topics`.
-    pub fn start(config: &Arc<ConsumerConfig>, cluster: Arc<Cluster>, topics: Vec<String>) -> Result<GroupHandle> {
+    /// Starts a driver for `subscription`.
+    pub fn start(
+        config: &Arc<ConsumerConfig>,
+        cluster: Arc<Cluster>,
+        subscription: Subscription,
+    ) -> Result<GroupHandle> {
         let group_config = group_config(config)?;
         let now = Instant::now();
         let machine = if config.group_protocol == "consumer" {
@@ -107,7 +121,6 @@ impl GroupHandle {
             let assignors = assignors_from_config(&config.partition_assignment_strategy.join(","))?;
             Machine::Classic(ClassicMembership::new(group_config, assignors, now)?)
         };
-        cluster.want(topics.iter().cloned());
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = mpsc::unbounded_channel();
         let identity = Arc::new(Mutex::new(CommitIdentity {
@@ -129,8 +142,10 @@ impl GroupHandle {
             reply_tx,
             closing: false,
             stopped: false,
+            pattern: None,
+            matched: BTreeSet::new(),
         };
-        let task = tokio::spawn(driver.run(topics, command_rx, replies));
+        let task = tokio::spawn(driver.run(subscription, command_rx, replies));
         Ok(GroupHandle { commands, events, identity, task, last_poll_signal: tokio::time::Instant::now() })
     }
 }
@@ -181,6 +196,9 @@ struct Driver {
     reply_tx: mpsc::UnboundedSender<(u64, Reply)>,
     closing: bool,
     stopped: bool,
+    /// The pattern subscribed to, if any, and the topics it matched last.
+    pattern: Option<TopicPattern>,
+    matched: BTreeSet<String>,
 }
 
 fn failed(m: &mut ClassicMembership, request: GroupRequest, e: Error, now: Instant) -> Vec<Action> {
@@ -197,18 +215,22 @@ fn names_of(cluster: &Cluster) -> impl Fn(Uuid) -> Option<String> {
 impl Driver {
     async fn run(
         mut self,
-        topics: Vec<String>,
+        subscription: Subscription,
         mut commands: mpsc::UnboundedReceiver<GroupCommand>,
         mut replies: mpsc::UnboundedReceiver<(u64, Reply)>,
     ) {
-        info!(group = %self.group_id, ?topics, "group driver started");
-        let mut metadata = self.cluster.metadata_changes();
-        metadata.mark_unchanged();
-        let now = Instant::now();
-        let actions = match &mut self.machine {
-            Machine::Classic(m) => m.subscribe(now, topics),
-            Machine::Consumer(m) => m.subscribe(now, topics),
-        };
+        info!(group = %self.group_id, ?subscription, "group driver started");
+        let mut updates = self.cluster.updates();
+        if matches!(subscription, Subscription::Pattern(_)) {
+            // As the Java client: a pattern subscription joins with fresh metadata of all topics.
+            self.cluster.want_all_topics();
+            if let Err(e) = self.cluster.refresh().await {
+                warn!(error = %e, "metadata refresh for the topic pattern failed");
+            }
+        }
+        // Refreshes from here on are seen by the loop; the subscription matches against the snapshot after this.
+        updates.mark_unchanged();
+        let actions = self.subscribe(subscription);
         self.perform(actions).await;
         while !self.stopped {
             let now = Instant::now();
@@ -235,8 +257,8 @@ impl Driver {
                 Some((epoch, reply)) = replies.recv() => {
                     if epoch == self.coordinator_epoch { self.reply(reply).await } else { Vec::new() }
                 }
-                Ok(()) = metadata.changed() => self.metadata_changed(),
                 () = sleep => self.poll(),
+                Ok(()) = updates.changed() => self.metadata_refreshed(),
             };
             self.perform(actions).await;
             if self.closing && self.done() {
@@ -244,6 +266,61 @@ impl Driver {
             }
         }
         info!(group = %self.group_id, "group driver stopped");
+    }
+
+    /// Hands a subscription to the machine; a pattern is matched against the current metadata.
+    fn subscribe(&mut self, subscription: Subscription) -> Vec<Action> {
+        let now = Instant::now();
+        match subscription {
+            Subscription::Topics(topics) => {
+                self.pattern = None;
+                self.cluster.want(topics.iter().cloned());
+                match &mut self.machine {
+                    Machine::Classic(m) => m.subscribe(now, topics),
+                    Machine::Consumer(m) => m.subscribe(now, topics),
+                }
+            }
+            Subscription::Pattern(pattern) => {
+                self.matched = pattern.matching(self.cluster.snapshot().topics.values());
+                info!(group = %self.group_id, pattern = pattern.as_str(), topics = ?self.matched, "topic pattern matched");
+                self.pattern = Some(pattern);
+                self.subscribe_matched(now)
+            }
+        }
+    }
+
+    /// Hands the pattern and the topics it matches to the machine.
+    fn subscribe_matched(&mut self, now: Instant) -> Vec<Action> {
+        let Some(pattern) = &self.pattern else { return Vec::new() };
+        let topics = self.matched.iter().cloned();
+        match &mut self.machine {
+            Machine::Classic(m) => m.subscribe(now, topics),
+            Machine::Consumer(m) => m.subscribe_regex(now, pattern.as_str().to_owned(), topics),
+        }
+    }
+
+    /// The metadata was refreshed: a pattern is matched again (the subscription changes when the matching set did);
+    /// otherwise the membership sees the new metadata (a classic leader checks partition counts).
+    fn metadata_refreshed(&mut self) -> Vec<Action> {
+        if let Some(pattern) = &self.pattern {
+            let topics = pattern.matching(self.cluster.snapshot().topics.values());
+            if topics != self.matched {
+                info!(group = %self.group_id, pattern = pattern.as_str(), ?topics, "topics matching the pattern changed");
+                self.matched = topics;
+                return self.subscribe_matched(Instant::now());
+            }
+        }
+        self.metadata_changed()
+    }
+
+    /// Refreshes the metadata in the background.
+    fn refresh_metadata(&self) {
+        let cluster = self.cluster.clone();
+        tokio::spawn(async move {
+            if let Err(e) = cluster.refresh().await {
+                warn!(error = %e, "metadata refresh failed");
+            }
+        });
     }
 
     fn done(&self) -> bool {
@@ -279,6 +356,14 @@ impl Driver {
     }
 
     fn command(&mut self, command: GroupCommand) -> Vec<Action> {
+        if let GroupCommand::Subscribe(subscription) = command {
+            if matches!(subscription, Subscription::Pattern(_)) {
+                // Topics the snapshot does not know yet are picked up after this refresh.
+                self.cluster.want_all_topics();
+                self.refresh_metadata();
+            }
+            return self.subscribe(subscription);
+        }
         let now = Instant::now();
         let names = names_of(&self.cluster);
         match (command, &mut self.machine) {
@@ -286,13 +371,7 @@ impl Driver {
             (GroupCommand::ApplicationPoll(at), Machine::Consumer(m)) => m.application_poll(at.min(now), &names),
             (GroupCommand::RevocationComplete, Machine::Classic(m)) => m.revocation_complete(now),
             (GroupCommand::RevocationComplete, Machine::Consumer(m)) => m.revocation_complete(now, &names),
-            (GroupCommand::Subscribe(topics), machine) => {
-                self.cluster.want(topics.iter().cloned());
-                match machine {
-                    Machine::Classic(m) => m.subscribe(now, topics),
-                    Machine::Consumer(m) => m.subscribe(now, topics),
-                }
-            }
+            (GroupCommand::Subscribe(_), _) => Vec::new(), // Handled above.
             (GroupCommand::Leave, machine) => {
                 self.closing = true;
                 match machine {

@@ -25,6 +25,7 @@ mod group;
 pub mod membership;
 mod metrics;
 mod offsets;
+mod pattern;
 mod record;
 mod session;
 mod topic_partition;
@@ -52,8 +53,9 @@ pub use topic_partition::TopicPartition;
 use crate::cluster::{Cluster, validate_topic_name};
 use crate::error::{Error, ErrorKind, Result};
 use fetcher::{FetchState, Fetcher};
-use group::{GroupCommand, GroupEvent, GroupHandle};
+use group::{GroupCommand, GroupEvent, GroupHandle, Subscription};
 use offsets::{GroupOffsets, deadline_in, list_offsets, within};
+use pattern::TopicPattern;
 
 /// What to do when a commit finishes.
 enum CommitDone {
@@ -225,14 +227,47 @@ impl Consumer {
         if topics.is_empty() {
             return Err(Error::invalid("subscribe needs at least one topic"));
         }
+        self.start_subscription(Subscription::Topics(topics))
+    }
+
+    fn start_subscription(&mut self, subscription: Subscription) -> Result<()> {
         if let Some(g) = &self.membership {
-            return g.commands.send(GroupCommand::Subscribe(topics)).map_err(|_| Error::new(ErrorKind::Closed));
+            return g.commands.send(GroupCommand::Subscribe(subscription)).map_err(|_| Error::new(ErrorKind::Closed));
         }
         if self.fetcher.assignment().next().is_some() {
             return Err(Error::invalid("subscribe is not allowed after a manual assign"));
         }
-        self.membership = Some(GroupHandle::start(&self.config, self.cluster.clone(), topics)?);
+        self.membership = Some(GroupHandle::start(&self.config, self.cluster.clone(), subscription)?);
         Ok(())
+    }
+
+    /// Subscribes, like [`subscribe`](Self::subscribe), to every topic whose name `pattern` matches, and follows
+    /// the topics as they come and go.
+    ///
+    /// The pattern is a regular expression in the syntax of the [`regex`](https://docs.rs/regex) crate and must
+    /// match the **whole** topic name (as the Java client's `Pattern.matcher(topic).matches()`): `orders-.*`
+    /// matches `orders-eu` but not `old-orders-eu`. Internal topics (`__consumer_offsets`, ...) never match.
+    ///
+    /// The consumer then asks the cluster for the metadata of all topics and matches the pattern again after every
+    /// metadata refresh (at least every `metadata.max.age.ms`); when the set of matching topics changes, the
+    /// subscription changes with it (a rebalance). With `group.protocol=consumer` (KIP-848) and a coordinator that
+    /// supports ConsumerGroupHeartbeat version 1 (Kafka 4.0+), the pattern itself is sent (`SubscribedTopicRegex`)
+    /// and the coordinator resolves it, with RE2/J syntax and whole-name matching; older coordinators get the
+    /// names this client matched. Calling it again (or [`subscribe`](Self::subscribe)) replaces the subscription. Fails for
+    /// an invalid pattern and after a manual [`assign`](Self::assign).
+    pub fn subscribe_pattern(&mut self, pattern: &str) -> Result<()> {
+        self.start_subscription(Subscription::Pattern(TopicPattern::new(pattern)?))
+    }
+
+    /// Like [`subscribe_pattern`](Self::subscribe_pattern), with a listener for assignment changes.
+    pub fn subscribe_pattern_with_listener(
+        &mut self,
+        pattern: &str,
+        listener: impl RebalanceListener + 'static,
+    ) -> Result<()> {
+        let pattern = TopicPattern::new(pattern)?;
+        self.listener = Some(Box::new(listener));
+        self.start_subscription(Subscription::Pattern(pattern))
     }
 
     /// Like [`subscribe`](Self::subscribe), with a listener for assignment changes.

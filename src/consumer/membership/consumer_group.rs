@@ -87,6 +87,7 @@ enum Pending {
 struct SentFields {
     rebalance_timeout_ms: Option<i32>,
     topics: Option<BTreeSet<String>>,
+    regex: Option<String>,
     server_assignor: Option<String>,
     assignment: Option<LocalAssignment>,
 }
@@ -100,6 +101,9 @@ pub struct ConsumerGroupMembership {
     epoch: i32,
     state: ConsumerGroupState,
     subscription: BTreeSet<String>,
+    /// A topic regex subscribed to: sent to the coordinator as `SubscribedTopicRegex` with version 1 and later
+    /// (which then resolves it); with version 0 the names in `subscription` (resolved by the client) are sent.
+    subscription_regex: Option<String>,
     coordinator: Coordinator<i16>,
     coordinator_backoff: Backoff,
     heartbeat_interval: Duration,
@@ -140,6 +144,7 @@ impl ConsumerGroupMembership {
             epoch: ConsumerGroupHeartbeatRequest::JOIN_EPOCH,
             state: ConsumerGroupState::Unsubscribed,
             subscription: BTreeSet::new(),
+            subscription_regex: None,
             coordinator: Coordinator::Unknown { retry_at: now },
             heartbeat_interval: Duration::ZERO,
             next_heartbeat_at: now,
@@ -200,6 +205,26 @@ impl ConsumerGroupMembership {
             return self.leave(now);
         }
         self.subscription = topics;
+        self.subscription_regex = None;
+        self.join_if_unsubscribed(now)
+    }
+
+    /// Subscribes to the topics that `regex` (whole names, RE2/J syntax on the coordinator) matches: with
+    /// ConsumerGroupHeartbeat version 1 and later the coordinator resolves it (`SubscribedTopicRegex`, Kafka 4.0+);
+    /// with version 0 the heartbeat carries `resolved`, the names the client matched, which the caller updates by
+    /// calling this again. Joins if not in the group, even while nothing matches.
+    pub fn subscribe_regex(
+        &mut self,
+        now: Instant,
+        regex: String,
+        resolved: impl IntoIterator<Item = String>,
+    ) -> Vec<Action> {
+        self.subscription = resolved.into_iter().collect();
+        self.subscription_regex = Some(regex);
+        self.join_if_unsubscribed(now)
+    }
+
+    fn join_if_unsubscribed(&mut self, now: Instant) -> Vec<Action> {
         if self.state == ConsumerGroupState::Unsubscribed {
             self.transition_to_joining();
         }
@@ -290,6 +315,7 @@ impl ConsumerGroupMembership {
         use ConsumerGroupState::*;
         let mut out = Vec::new();
         self.subscription.clear();
+        self.subscription_regex = None;
         match self.state {
             Unsubscribed | Fatal | PrepareLeaving | Leaving => return out,
             Stale => {
@@ -631,9 +657,21 @@ impl ConsumerGroupMembership {
             r.rebalance_timeout_ms = rebalance_timeout_ms;
             self.sent.rebalance_timeout_ms = Some(rebalance_timeout_ms);
         }
-        if full || self.sent.topics.as_ref() != Some(&self.subscription) {
-            r.subscribed_topic_names = Some(self.subscription.iter().cloned().collect());
-            self.sent.topics = Some(self.subscription.clone());
+        let regex = self.subscription_regex.as_ref().filter(|_| version >= 1);
+        // With a regex the coordinator resolves the topics; the names are cleared (an empty list).
+        let names = if regex.is_some() { BTreeSet::new() } else { self.subscription.clone() };
+        if full || self.sent.topics.as_ref() != Some(&names) {
+            r.subscribed_topic_names = Some(names.iter().cloned().collect());
+            self.sent.topics = Some(names);
+        }
+        if version >= 1 {
+            // An empty string clears a regex sent before.
+            let regex = regex.cloned().unwrap_or_default();
+            let sent = self.sent.regex.clone().unwrap_or_default();
+            if (full && !regex.is_empty()) || (!full && regex != sent) {
+                r.subscribed_topic_regex = Some(regex.clone());
+            }
+            self.sent.regex = Some(regex);
         }
         if let Some(assignor) = &self.config.server_assignor {
             if full || self.sent.server_assignor.as_ref() != Some(assignor) {

@@ -697,3 +697,46 @@ fn poll_timeout_during_a_coordinator_lookup_leaves_once_found() {
     assert_eq!(hb_of(&a).member_epoch, -1);
     assert_eq!(h.m.state(), ConsumerGroupState::Stale);
 }
+
+// ---- topic regex ----
+
+#[test]
+fn a_regex_is_sent_with_version_1_and_names_with_version_0() {
+    let mut h = H::new(config());
+    assert_eq!(kinds(&h.m.subscribe_regex(h.now, "a|b".into(), ["a".to_owned()])), ["FindCoordinator"]);
+    let join = hb_of(&h.m.coordinator_found(h.now, 1, &h.names));
+    assert_eq!(join.subscribed_topic_regex.as_deref(), Some("a|b"));
+    assert_eq!(join.subscribed_topic_names, Some(vec![]));
+    // Newly matched names change nothing on the wire; the coordinator resolves the regex.
+    h.respond(&ok(1, None));
+    assert!(h.m.subscribe_regex(h.now, "a|b".into(), ["a".to_owned(), "b".to_owned()]).is_empty());
+    h.advance(INTERVAL);
+    let hb = hb_of(&h.poll());
+    assert_eq!((hb.subscribed_topic_regex, hb.subscribed_topic_names), (None, None));
+    // Back to names: the regex is cleared with an empty string.
+    h.respond(&ok(1, None));
+    h.m.subscribe(h.now, ["a".to_owned()]);
+    h.advance(INTERVAL);
+    let hb = hb_of(&h.poll());
+    assert_eq!(hb.subscribed_topic_regex.as_deref(), Some(""));
+    assert_eq!(hb.subscribed_topic_names, Some(vec!["a".to_owned()]));
+
+    let mut h = H::new(config());
+    h.m.subscribe_regex(h.now, "a|b".into(), ["b".to_owned(), "a".to_owned()]);
+    let join = hb_of(&h.m.coordinator_found(h.now, 0, &h.names));
+    assert_eq!(join.subscribed_topic_regex, None);
+    assert_eq!(join.subscribed_topic_names, Some(vec!["a".to_owned(), "b".to_owned()]));
+    h.respond(&ok(1, None));
+    h.m.subscribe_regex(h.now, "a|b".into(), ["a".to_owned()]);
+    h.advance(INTERVAL);
+    assert_eq!(hb_of(&h.poll()).subscribed_topic_names, Some(vec!["a".to_owned()]));
+}
+
+#[test]
+fn a_regex_subscription_joins_even_when_nothing_matches_yet() {
+    let mut h = H::new(config());
+    assert_eq!(kinds(&h.m.subscribe_regex(h.now, "c.*".into(), [])), ["FindCoordinator"]);
+    let join = hb_of(&h.m.coordinator_found(h.now, 1, &h.names));
+    assert_eq!(join.subscribed_topic_regex.as_deref(), Some("c.*"));
+    assert_eq!(h.m.state(), ConsumerGroupState::Joining);
+}
