@@ -167,6 +167,8 @@ struct MemberView {
     revoked: Vec<TopicPartition>,
     lost: Vec<TopicPartition>,
     delivered: Vec<(i32, i64)>,
+    /// With `keep_values`: each delivered value read as a big-endian u64.
+    values: Vec<u64>,
 }
 
 struct Recorder(Arc<Mutex<MemberView>>);
@@ -188,6 +190,14 @@ enum Stop {
 
 /// A member polling in its own task until told to close or to vanish (drop without close).
 fn member(cfg: ConsumerConfig, topic: String) -> (Arc<Mutex<MemberView>>, mpsc::UnboundedSender<Stop>) {
+    member_with(cfg, topic, false)
+}
+
+fn member_with(
+    cfg: ConsumerConfig,
+    topic: String,
+    keep_values: bool,
+) -> (Arc<Mutex<MemberView>>, mpsc::UnboundedSender<Stop>) {
     let view = Arc::new(Mutex::new(MemberView::default()));
     let (tx, mut rx) = mpsc::unbounded_channel();
     let v = view.clone();
@@ -207,9 +217,15 @@ fn member(cfg: ConsumerConfig, topic: String) -> (Arc<Mutex<MemberView>>, mpsc::
                 }
                 Err(_) => {}
             }
-            let got = c.poll(500, Duration::from_millis(100)).await.unwrap();
+            let got = c.poll(2000, Duration::from_millis(100)).await.unwrap();
             let mut view = v.lock().unwrap();
             view.delivered.extend(got.iter().map(|r| (r.partition, r.offset)));
+            if keep_values {
+                view.values.extend(got.iter().map(|r| {
+                    let v = r.value.as_deref().expect("a value");
+                    u64::from_be_bytes(v.try_into().expect("an 8-byte value"))
+                }));
+            }
             view.assignment = c.assignment();
         }
     });
@@ -372,4 +388,126 @@ async fn classic_cooperative_sticky_group_of_three_keeps_unaffected_partitions()
 #[tokio::test]
 async fn consumer_protocol_group_of_three_over_six_partitions() {
     group_of_three(&[("group.protocol", "consumer")], Expect { sticky: true, cooperative: true }).await;
+}
+
+/// Scale: kafkar's producer writes `KAFKAR_GROUP_SCALE_RECORDS` (default 1,000,000) 8-byte records over six
+/// partitions while a classic cooperative-sticky group changes under it: two members start, a third joins, the
+/// first closes, a fourth joins, the second closes. Every record is processed exactly once (members only leave
+/// by closing, which commits what they were given) and the two that remain end up splitting the topic evenly.
+#[tokio::test]
+async fn classic_cooperative_sticky_group_under_continuous_load_while_members_come_and_go() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
+    let Some(bootstrap) = support::real_broker() else { return };
+    let total: usize = std::env::var("KAFKAR_GROUP_SCALE_RECORDS").map_or(1_000_000, |v| v.parse().unwrap());
+    let started = Instant::now();
+    let cluster = cluster(&bootstrap).await;
+    let topic = support::unique_topic("grp-scale");
+    let group = support::unique_topic("g-scale");
+    create_topic(&cluster, &topic, 6).await;
+    let cfg = config(
+        &bootstrap,
+        &group,
+        &[
+            ("group.protocol", "classic"),
+            ("partition.assignment.strategy", "cooperative-sticky"),
+            ("session.timeout.ms", "6000"),
+            ("heartbeat.interval.ms", "1000"),
+            ("auto.commit.interval.ms", "500"),
+        ],
+    );
+
+    let mut pcfg = ProducerConfig::new(&bootstrap);
+    for (k, v) in [("linger.ms", "5"), ("batch.size", "65536"), ("compression.type", "lz4")] {
+        pcfg.set(k, v).unwrap();
+    }
+    let producer = Producer::new(pcfg).await.unwrap();
+    let mut errors = producer.take_errors().unwrap();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (producer, sent, topic) = (producer.clone(), sent.clone(), Arc::<str>::from(topic.as_str()));
+        tokio::spawn(async move {
+            // Paced over at least SPREAD, so the records keep coming through every membership change.
+            const SPREAD: Duration = Duration::from_secs(10);
+            let start = Instant::now();
+            for i in 0..total {
+                if i % 10_000 == 0 {
+                    tokio::time::sleep_until(start + SPREAD.mul_f64(i as f64 / total as f64)).await;
+                }
+                let r = ProducerRecord::new(topic.clone())
+                    .partition((i % 6) as i32)
+                    .value((i as u64).to_be_bytes().to_vec());
+                producer.send_forget(r).await.unwrap();
+                sent.store(i + 1, Ordering::Relaxed);
+            }
+            producer.flush().await;
+        })
+    };
+    let until_sent = |fraction: f64| {
+        let sent = sent.clone();
+        async move {
+            while (sent.load(Ordering::Relaxed) as f64) < fraction * total as f64 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let close = |s: mpsc::UnboundedSender<Stop>| async move {
+        let (done, closed) = oneshot::channel();
+        s.send(Stop::Close(done)).unwrap();
+        tokio::time::timeout(WAIT, closed).await.unwrap().unwrap();
+    };
+
+    // Each change waits for the group to settle from the one before (a member closing mid-rebalance cannot
+    // commit, and what it had processed is then processed again: at-least-once, which this test does not want).
+    let (v0, s0) = member_with(cfg.clone(), topic.clone(), true);
+    let (v1, s1) = member_with(cfg.clone(), topic.clone(), true);
+    until_sent(0.1).await;
+    wait_for_cover(&[&v0, &v1], 6, "two members").await;
+    let (v2, s2) = member_with(cfg.clone(), topic.clone(), true);
+    until_sent(0.3).await;
+    wait_for_cover(&[&v0, &v1, &v2], 6, "a third joined").await;
+    close(s0).await;
+    until_sent(0.5).await;
+    wait_for_cover(&[&v1, &v2], 6, "the first closed").await;
+    let (v3, s3) = member_with(cfg.clone(), topic.clone(), true);
+    until_sent(0.7).await;
+    wait_for_cover(&[&v1, &v2, &v3], 6, "a fourth joined").await;
+    close(s1).await;
+    let changes_done = sent.load(Ordering::Relaxed);
+    tokio::time::timeout(Duration::from_secs(120), writer).await.unwrap().unwrap();
+    assert!(errors.try_recv().is_err(), "a produce failed");
+    let produced_in = started.elapsed();
+    assert!(changes_done < total, "the producer finished before the group's last change");
+
+    let views = [&v0, &v1, &v2, &v3];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n: usize = views.iter().map(|v| v.lock().unwrap().delivered.len()).sum();
+        if n >= total {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {n} of {total} records processed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_cover(&[&v2, &v3], 6, "the two members left").await;
+    // Nothing more arrives, and what arrived is every record once: positions and values.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut positions: Vec<(i32, i64)> = Vec::with_capacity(total);
+    let mut values: Vec<u64> = Vec::with_capacity(total);
+    for v in views {
+        let v = v.lock().unwrap();
+        positions.extend(&v.delivered);
+        values.extend(&v.values);
+    }
+    assert_eq!(positions.len(), total, "records processed (duplicates included)");
+    positions.sort_unstable();
+    positions.dedup();
+    assert_eq!(positions.len(), total, "distinct records processed");
+    values.sort_unstable();
+    assert!(values.iter().copied().eq(0..total as u64), "the values read are not exactly 0..{total}");
+    close(s2).await;
+    close(s3).await;
+    producer.close().await;
+    eprintln!("{total} records: produced in {produced_in:?}, all consumed after {:?}", started.elapsed());
 }
