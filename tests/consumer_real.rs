@@ -1,7 +1,8 @@
 //! The consumer against a real Apache Kafka (`KAFKA_BOOTSTRAP`; see `scripts/kafka`): what is written is read back
-//! exactly, by kafkar-built batches and by Kafka's own Java tools (console producer, producer-perf with and
-//! without transactions), and positions, seeks, timestamps, pause/resume, commits, resets, watermarks and lag behave
-//! as the Java client's do — watermarks cross-checked with Kafka's GetOffsetShell.
+//! exactly, by kafkar-built batches, by kafkar's producer with every codec and by Kafka's own Java tools (console
+//! producer, producer-perf — a million records — with and without transactions), and positions, seeks,
+//! timestamps, pause/resume, commits, resets, watermarks and lag behave as the Java client's do — watermarks
+//! cross-checked with Kafka's GetOffsetShell.
 //!
 //! Each test makes its own topics. The Java tools are run through `scripts/kafka` (or `$KAFKAR_KAFKA_SCRIPT`).
 
@@ -263,7 +264,7 @@ async fn stream_recv_and_poll_see_the_same_records() {
 }
 
 #[tokio::test]
-async fn records_from_the_java_console_producer_and_producer_perf() {
+async fn records_from_the_java_console_producer_with_every_codec() {
     let Some(bootstrap) = support::real_broker() else { return };
     let Some(script) = kafka_script() else { return };
     let cluster = cluster(&bootstrap).await;
@@ -299,9 +300,22 @@ async fn records_from_the_java_console_producer_and_producer_perf() {
         }
         assert_quiet(&mut c, Duration::from_millis(200)).await;
     }
+}
 
-    let topic = support::unique_topic("consume-perf");
-    create_topic(&cluster, &topic, 2, &[]).await;
+/// One consumer reads everything written to one topic, exactly: 1,000,000 100-byte records from Kafka's Java
+/// producer-perf, then records from kafkar's producer with every codec (checked by content, in order per
+/// partition). Offsets run without a gap or a repeat, and nothing more arrives.
+#[tokio::test]
+async fn one_consumer_reads_a_million_java_records_and_kafkar_records_of_every_codec() {
+    use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
+    let Some(bootstrap) = support::real_broker() else { return };
+    let Some(script) = kafka_script() else { return };
+    const JAVA: usize = 1_000_000;
+    const PER_CODEC: usize = 20_000;
+    let started = std::time::Instant::now();
+    let cluster = cluster(&bootstrap).await;
+    let topic = support::unique_topic("consume-all");
+    create_topic(&cluster, &topic, 3, &[]).await;
     kafka_tool(
         &script,
         &[
@@ -309,22 +323,82 @@ async fn records_from_the_java_console_producer_and_producer_perf() {
             "--topic",
             &topic,
             "--num-records",
-            "5000",
+            &JAVA.to_string(),
             "--record-size",
             "100",
             "--throughput",
             "-1",
             "--producer-props",
             &format!("bootstrap.servers={bootstrap}"),
-            "compression.type=zstd",
+            "linger.ms=20",
+            "batch.size=262144",
         ],
         None,
     );
-    let tps = [tp(&topic, 0), tp(&topic, 1)];
-    let mut c = consumer(&bootstrap, &tps, &[]).await;
-    let got = take(&mut c, 5000).await;
-    assert!(got.iter().all(|r| r.value.as_ref().is_some_and(|v| v.len() == 100)));
-    assert_quiet(&mut c, Duration::from_millis(200)).await;
+    let java_done = started.elapsed();
+
+    let codecs = ["none", "gzip", "snappy", "lz4", "zstd"];
+    // (codec, partition) -> (key, value) in the order sent.
+    type ByCodecAndPartition = HashMap<(String, i32), Vec<(Vec<u8>, Vec<u8>)>>;
+    let mut written = ByCodecAndPartition::new();
+    let t: Arc<str> = topic.as_str().into();
+    for codec in codecs {
+        let mut cfg = ProducerConfig::new(&bootstrap);
+        cfg.set("compression.type", codec).unwrap();
+        cfg.set("linger.ms", "5").unwrap();
+        let producer = Producer::new(cfg).await.unwrap();
+        let mut futures = Vec::with_capacity(PER_CODEC);
+        for i in 0..PER_CODEC {
+            let p = (i % 3) as i32;
+            let (key, value) = (format!("{codec}-{i}").into_bytes(), format!("{codec} {i} {}", "v".repeat(i % 200)));
+            written.entry((codec.to_owned(), p)).or_default().push((key.clone(), value.clone().into_bytes()));
+            let r = ProducerRecord::new(t.clone()).partition(p).key(key).value(value.into_bytes());
+            futures.push(producer.send(r).await.unwrap());
+        }
+        for f in futures {
+            f.await.unwrap();
+        }
+        producer.close().await;
+    }
+    let total = JAVA + codecs.len() * PER_CODEC;
+
+    let tps: Vec<TopicPartition> = (0..3).map(|p| tp(&topic, p)).collect();
+    let mut c = consumer(&bootstrap, &tps, &[("max.poll.records", "10000")]).await;
+    let (mut java, mut next_offset) = (0usize, [0i64; 3]);
+    let mut read = ByCodecAndPartition::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let mut n = 0;
+    while n < total {
+        assert!(tokio::time::Instant::now() < deadline, "only {n} of {total} records arrived");
+        for r in c.poll(10_000, Duration::from_millis(500)).await.unwrap() {
+            let p = r.partition as usize;
+            assert_eq!(r.offset, next_offset[p], "partition {p}");
+            next_offset[p] += 1;
+            n += 1;
+            let value = r.value.as_deref().expect("a value");
+            match r.key.as_deref() {
+                None => {
+                    assert_eq!(value.len(), 100, "a producer-perf record at {p}/{}", r.offset);
+                    java += 1;
+                }
+                Some(key) => {
+                    let codec = String::from_utf8_lossy(key).split('-').next().unwrap().to_owned();
+                    read.entry((codec, r.partition)).or_default().push((key.to_vec(), value.to_vec()));
+                }
+            }
+        }
+    }
+    assert_quiet(&mut c, Duration::from_millis(300)).await;
+    assert_eq!(java, JAVA, "producer-perf records");
+    for (k, want) in &written {
+        assert!(read.get(k) == Some(want), "{k:?}: kafkar's records differ from what was written");
+    }
+    assert_eq!(read.len(), written.len());
+    for t in &tps {
+        assert_eq!(c.lag(t), Some(0), "{t}");
+    }
+    c.close().await.unwrap();
+    eprintln!("{total} records: producer-perf took {java_done:?}, all read after {:?}", started.elapsed());
 }
 
 #[tokio::test]
