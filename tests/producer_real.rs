@@ -206,12 +206,16 @@ async fn kcat_reads_what_we_write() {
         expected.insert((m.partition, m.offset), i);
     }
     producer.close().await;
-    let args = ["-C", "-b", &bootstrap, "-t", &name, "-e", "-o", "beginning", "-J", "-q"].map(str::to_owned);
-    let out = tokio::task::spawn_blocking(move || std::process::Command::new("kcat").args(args).output())
+    // `-c 100`: exit after exactly 100 messages. (`-e`, exit at end of every partition, can stop early: kcat counts
+    // partition-EOF events, and under load one partition can report EOF twice.) `timeout` turns a shortfall into a
+    // failure instead of a hang.
+    let args = ["60", "kcat", "-C", "-b", &bootstrap, "-t", &name, "-c", "100", "-o", "beginning", "-J", "-q"]
+        .map(str::to_owned);
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new("timeout").args(args).output())
         .await
         .unwrap()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "kcat did not read 100 records in 60 s: {}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<serde_json::Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 100);
