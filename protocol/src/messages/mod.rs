@@ -28,6 +28,7 @@ pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
 pub mod list_offsets;
+pub mod metadata;
 pub mod offset_commit;
 pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
@@ -36,7 +37,6 @@ pub mod produce;
 mod round_trip_checks;
 mod struct_codec;
 pub mod sync_group;
-// pub mod metadata;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,6 +238,8 @@ macro_rules! registry {
 registry! {
     api_versions::ApiVersionsRequest,
     api_versions::ApiVersionsResponse,
+    metadata::MetadataRequest,
+    metadata::MetadataResponse,
     produce::ProduceRequest,
     produce::ProduceResponse,
     init_producer_id::InitProducerIdRequest,

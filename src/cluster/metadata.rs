@@ -1,0 +1,364 @@
+//! The metadata cache. Readers take a cheap immutable [`MetadataSnapshot`]; a refresh builds a new snapshot and
+//! swaps it in. Refreshes happen on demand (a producer or consumer that meets NOT_LEADER_OR_FOLLOWER,
+//! UNKNOWN_TOPIC_OR_PARTITION or a stale leader epoch asks for one), and at least every `metadata.max.age.ms` in the
+//! background. A partition's entry is never replaced by one with an older leader epoch.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+
+use kafkar_protocol::ErrorCode;
+use kafkar_protocol::messages::metadata::{MetadataRequest, MetadataResponse};
+use kafkar_protocol::primitives::Uuid;
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use crate::config::ClientConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::net::{BrokerPool, Connection};
+
+/// A broker as metadata lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerInfo {
+    /// Node id.
+    pub node_id: i32,
+    /// Host name.
+    pub host: String,
+    /// Port.
+    pub port: i32,
+    /// Rack, if configured.
+    pub rack: Option<String>,
+}
+
+impl BrokerInfo {
+    /// `host:port`.
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// One partition's leadership.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionInfo {
+    /// Partition index.
+    pub partition: i32,
+    /// Leader node id, -1 when there is none.
+    pub leader: i32,
+    /// Leader epoch, -1 when unknown.
+    pub leader_epoch: i32,
+    /// Replica node ids.
+    pub replicas: Vec<i32>,
+    /// In-sync replica node ids.
+    pub isr: Vec<i32>,
+    /// The partition-level error metadata reported (e.g. LEADER_NOT_AVAILABLE).
+    pub error: ErrorCode,
+}
+
+/// One topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// Name.
+    pub name: String,
+    /// Topic id (zero for brokers that do not report one).
+    pub id: Uuid,
+    /// Whether it is an internal topic.
+    pub is_internal: bool,
+    /// Partitions, indexed by partition number.
+    pub partitions: Vec<PartitionInfo>,
+}
+
+impl TopicInfo {
+    /// Number of partitions.
+    pub fn partition_count(&self) -> i32 {
+        self.partitions.len() as i32
+    }
+
+    /// Partitions that currently have a leader.
+    pub fn available_partitions(&self) -> Vec<i32> {
+        self.partitions.iter().filter(|p| p.leader >= 0).map(|p| p.partition).collect()
+    }
+}
+
+/// An immutable view of the cluster at one refresh.
+#[derive(Clone, Debug, Default)]
+pub struct MetadataSnapshot {
+    /// Cluster id.
+    pub cluster_id: Option<String>,
+    /// Controller node id (-1 when unknown).
+    pub controller_id: i32,
+    /// Brokers by node id.
+    pub brokers: HashMap<i32, BrokerInfo>,
+    /// Topics by name.
+    pub topics: HashMap<String, Arc<TopicInfo>>,
+    /// Topics the last refresh reported with a topic-level error (UNKNOWN_TOPIC_OR_PARTITION, ...).
+    pub topic_errors: HashMap<String, ErrorCode>,
+}
+
+impl MetadataSnapshot {
+    /// A topic by name.
+    pub fn topic(&self, name: &str) -> Option<&Arc<TopicInfo>> {
+        self.topics.get(name)
+    }
+
+    /// A topic by id.
+    pub fn topic_by_id(&self, id: Uuid) -> Option<&Arc<TopicInfo>> {
+        self.topics.values().find(|t| t.id == id)
+    }
+
+    /// The leader of a partition, if known.
+    pub fn leader(&self, topic: &str, partition: i32) -> Option<&BrokerInfo> {
+        let p = self.topics.get(topic)?.partitions.get(usize::try_from(partition).ok()?)?;
+        self.brokers.get(&p.leader)
+    }
+}
+
+/// Checks a topic name the way Kafka does: 1–249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub fn validate_topic_name(name: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::invalid(format!("invalid topic name {name:?}: {why}")));
+    if name.is_empty() {
+        return bad("empty");
+    }
+    if name == "." || name == ".." {
+        return bad("'.' and '..' are not allowed");
+    }
+    if name.len() > 249 {
+        return bad("longer than 249 characters");
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
+        return bad("only ASCII letters, digits, '.', '_' and '-' are allowed");
+    }
+    Ok(())
+}
+
+/// The cluster as this client knows it: the broker pool plus the metadata cache.
+pub struct Cluster {
+    pool: Arc<BrokerPool>,
+    snapshot: RwLock<Arc<MetadataSnapshot>>,
+    refreshing: tokio::sync::Mutex<()>,
+    wanted: Mutex<HashSet<String>>,
+    last_refresh: Mutex<Option<Instant>>,
+    allow_auto_create: bool,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").field("pool", &self.pool).finish()
+    }
+}
+
+impl Cluster {
+    /// A cluster handle for `config`; starts the periodic refresh task. `allow_auto_create` is sent in Metadata
+    /// requests (the Java producer sends true so that topics are created where the broker allows it).
+    pub fn new(config: ClientConfig, allow_auto_create: bool) -> Result<Arc<Cluster>> {
+        let pool = Arc::new(BrokerPool::new(Arc::new(config))?);
+        let c = Arc::new(Cluster {
+            pool,
+            snapshot: RwLock::new(Arc::new(MetadataSnapshot { controller_id: -1, ..Default::default() })),
+            refreshing: tokio::sync::Mutex::new(()),
+            wanted: Mutex::default(),
+            last_refresh: Mutex::new(None),
+            allow_auto_create,
+        });
+        tokio::spawn(periodic_refresh(Arc::downgrade(&c)));
+        Ok(c)
+    }
+
+    /// The broker pool.
+    pub fn pool(&self) -> &Arc<BrokerPool> {
+        &self.pool
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Arc<ClientConfig> {
+        self.pool.config()
+    }
+
+    /// The current snapshot (cheap).
+    pub fn snapshot(&self) -> Arc<MetadataSnapshot> {
+        self.snapshot.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Adds topics that every refresh asks about.
+    pub fn want(&self, topics: impl IntoIterator<Item = String>) {
+        self.wanted.lock().unwrap_or_else(|p| p.into_inner()).extend(topics);
+    }
+
+    /// Refreshes metadata for every wanted topic now (one refresh at a time; a caller that waited for a running
+    /// refresh that started after it asked gets that one's result).
+    pub async fn refresh(&self) -> Result<Arc<MetadataSnapshot>> {
+        let asked = Instant::now();
+        let _guard = self.refreshing.lock().await;
+        if self.last_refresh.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|t| t >= asked) {
+            return Ok(self.snapshot());
+        }
+        let topics: Vec<String> = self.wanted.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        let conn = self.pool.any().await?;
+        let resp = self.fetch(&conn, &topics).await?;
+        let snap = self.merge(resp);
+        *self.last_refresh.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        Ok(snap)
+    }
+
+    async fn fetch(&self, conn: &Connection, topics: &[String]) -> Result<MetadataResponse> {
+        let version = conn.versions().pick::<MetadataRequest>()?;
+        let mut req = if topics.is_empty() {
+            MetadataRequest::no_topics()
+        } else {
+            MetadataRequest::topics(topics.iter().cloned())
+        };
+        if version >= 4 {
+            req = req.with_allow_auto_topic_creation(self.allow_auto_create);
+        }
+        let resp = conn.send_at(&req, version).await?;
+        if resp.error_code.is_err() {
+            return Err(Error::broker(resp.error_code).with_api(kafkar_protocol::ApiKey::METADATA));
+        }
+        Ok(resp)
+    }
+
+    fn merge(&self, resp: MetadataResponse) -> Arc<MetadataSnapshot> {
+        let old = self.snapshot();
+        let brokers: HashMap<i32, BrokerInfo> = resp
+            .brokers
+            .into_iter()
+            .map(|b| (b.node_id, BrokerInfo { node_id: b.node_id, host: b.host, port: b.port, rack: b.rack }))
+            .collect();
+        self.pool.set_nodes(brokers.values().map(|b| (b.node_id, b.addr())));
+        let mut topics = old.topics.clone();
+        let mut topic_errors = HashMap::new();
+        for t in resp.topics {
+            let Some(name) = t.name else { continue };
+            if t.error_code.is_err() {
+                debug!(topic = %name, error = %t.error_code, "metadata topic error");
+                topic_errors.insert(name.clone(), t.error_code);
+                if t.error_code == ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+                    || t.error_code == ErrorCode::INVALID_TOPIC_EXCEPTION
+                {
+                    topics.remove(&name);
+                }
+                continue;
+            }
+            let mut parts: Vec<PartitionInfo> = t
+                .partitions
+                .into_iter()
+                .map(|p| PartitionInfo {
+                    partition: p.partition_index,
+                    leader: p.leader_id,
+                    leader_epoch: p.leader_epoch,
+                    replicas: p.replica_nodes,
+                    isr: p.isr_nodes,
+                    error: p.error_code,
+                })
+                .collect();
+            parts.sort_by_key(|p| p.partition);
+            // Keep an entry with a newer leader epoch than the reply's (the reply came from a stale broker).
+            if let Some(prev) = old.topics.get(&name).filter(|prev| prev.id == t.topic_id) {
+                for p in parts.iter_mut() {
+                    if let Some(q) = prev.partitions.get(p.partition as usize) {
+                        if q.leader_epoch > p.leader_epoch && p.leader_epoch >= 0 {
+                            *p = q.clone();
+                        }
+                    }
+                }
+            }
+            if parts.iter().enumerate().any(|(i, p)| p.partition != i as i32) {
+                warn!(topic = %name, "metadata lists a non-contiguous partition set; ignoring the topic");
+                continue;
+            }
+            topics.insert(
+                name.clone(),
+                Arc::new(TopicInfo { name, id: t.topic_id, is_internal: t.is_internal, partitions: parts }),
+            );
+        }
+        let snap = Arc::new(MetadataSnapshot {
+            cluster_id: resp.cluster_id,
+            controller_id: resp.controller_id,
+            brokers,
+            topics,
+            topic_errors,
+        });
+        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snap.clone();
+        snap
+    }
+
+    /// The topic's metadata, refreshing (and waiting, up to `timeout`) until the broker knows it. A topic the
+    /// broker reports as unknown keeps being asked for (it may be auto-created) until the timeout; then the error is
+    /// UNKNOWN_TOPIC_OR_PARTITION.
+    pub async fn topic(&self, name: &str, timeout: Duration) -> Result<Arc<TopicInfo>> {
+        if let Some(t) = self.snapshot().topic(name) {
+            return Ok(t.clone());
+        }
+        validate_topic_name(name)?;
+        self.want([name.to_owned()]);
+        let deadline = Instant::now() + timeout;
+        let mut last_err: Option<Error> = None;
+        loop {
+            match self.refresh().await {
+                Ok(s) => {
+                    if let Some(t) = s.topic(name) {
+                        if t.partitions.iter().all(|p| p.leader >= 0) || Instant::now() >= deadline {
+                            return Ok(t.clone());
+                        }
+                    } else if let Some(code) = s.topic_errors.get(name) {
+                        if !code.is_retriable() {
+                            return Err(Error::broker(*code).with_topic(name));
+                        }
+                        last_err = Some(Error::broker(*code).with_topic(name));
+                    }
+                }
+                Err(e) if e.is_retriable() => last_err = Some(e),
+                Err(e) => return Err(e),
+            }
+            if Instant::now() >= deadline {
+                return Err(last_err
+                    .unwrap_or_else(|| Error::broker(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION))
+                    .with_topic(name));
+            }
+            tokio::time::sleep(self.config().retry_backoff).await;
+        }
+    }
+
+    /// A connection to the leader of a partition, from the current snapshot.
+    pub async fn leader(&self, topic: &str, partition: i32) -> Result<(i32, Connection)> {
+        let snap = self.snapshot();
+        let b = snap.leader(topic, partition).ok_or_else(|| {
+            Error::new(ErrorKind::Broker(ErrorCode::LEADER_NOT_AVAILABLE)).with_partition(topic, partition)
+        })?;
+        let conn = self.pool.get(&b.addr()).await?;
+        Ok((b.node_id, conn))
+    }
+
+    /// Closes every connection.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+}
+
+async fn periodic_refresh(cluster: Weak<Cluster>) {
+    loop {
+        let age = match cluster.upgrade() {
+            Some(c) => c.config().metadata_max_age,
+            None => return,
+        };
+        tokio::time::sleep(age).await;
+        let Some(c) = cluster.upgrade() else { return };
+        if let Err(e) = c.refresh().await {
+            debug!(error = %e, "periodic metadata refresh failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_follow_kafka_rules() {
+        for ok in ["a", "orders.v1", "A-b_c", &"x".repeat(249)] {
+            assert!(validate_topic_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "has space", "ümlaut", "a/b", &"x".repeat(250)] {
+            assert!(validate_topic_name(bad).is_err(), "{bad}");
+        }
+    }
+}
