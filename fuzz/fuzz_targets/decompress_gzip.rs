@@ -12,4 +12,5 @@ mod codec_check;
 fuzz_target!(|data: &[u8]| {
     codec_check::check_decompress(data, decompress_gzip);
     codec_check::check_round_trip(Compression::Gzip, codec_check::pick_level(data, &[1, 9]), data, decompress_gzip);
+    codec_check::check_round_trip_long(Compression::Gzip, data, decompress_gzip);
 });

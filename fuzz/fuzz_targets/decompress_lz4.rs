@@ -26,4 +26,5 @@ fuzz_target!(|data: &[u8]| {
     }
     codec_check::check_round_trip(Compression::Lz4, None, data, strict);
     codec_check::check_round_trip(Compression::Lz4, None, data, legacy);
+    codec_check::check_round_trip_long(Compression::Lz4, data, strict);
 });

@@ -12,4 +12,5 @@ mod codec_check;
 fuzz_target!(|data: &[u8]| {
     codec_check::check_decompress(data, decompress_snappy);
     codec_check::check_round_trip(Compression::Snappy, None, data, decompress_snappy);
+    codec_check::check_round_trip_long(Compression::Snappy, data, decompress_snappy);
 });

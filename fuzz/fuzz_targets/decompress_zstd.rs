@@ -12,4 +12,5 @@ mod codec_check;
 fuzz_target!(|data: &[u8]| {
     codec_check::check_decompress(data, decompress_zstd);
     codec_check::check_round_trip(Compression::Zstd, codec_check::pick_level(data, &[-5, 1, 9]), data, decompress_zstd);
+    codec_check::check_round_trip_long(Compression::Zstd, data, decompress_zstd);
 });

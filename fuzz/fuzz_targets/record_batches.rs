@@ -28,8 +28,8 @@ use kafkar_protocol::DecodeError;
 use kafkar_protocol::compression::Compression;
 use kafkar_protocol::records::{
     self, ControlRecord, DecodeSummary, EndTxnMarker, MAGIC_V0, MAGIC_V1, MAGIC_V2, NO_PARTITION_LEADER_EPOCH,
-    NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE, NO_TIMESTAMP, ReadOptions, Record, RecordBatch,
-    RecordBatchReader, TimestampType,
+    NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE, NO_TIMESTAMP, ReadOptions, Record, RecordBatch, RecordBatchReader,
+    TimestampType,
 };
 use libfuzzer_sys::fuzz_target;
 
