@@ -119,15 +119,18 @@ impl BatchHeader {
     }
 
     /// Sequence number of the last record, wrapping past `i32::MAX` to 0 as Kafka does; -1 when none.
+    ///
+    /// Computed as Java's `DefaultRecordBatch.incrementSequence`, with its int arithmetic (wrapping), so that a
+    /// decoded header with any field values (a negative `last_offset_delta`, say) gives Java's answer, not a panic.
     pub fn last_sequence(&self) -> i32 {
         if self.base_sequence == NO_SEQUENCE {
             return NO_SEQUENCE;
         }
         let increment = self.last_offset_delta;
-        if self.base_sequence > i32::MAX - increment {
-            increment - (i32::MAX - self.base_sequence) - 1
+        if self.base_sequence > i32::MAX.wrapping_sub(increment) {
+            increment.wrapping_sub(i32::MAX.wrapping_sub(self.base_sequence)).wrapping_sub(1)
         } else {
-            self.base_sequence + increment
+            self.base_sequence.wrapping_add(increment)
         }
     }
 

@@ -157,6 +157,39 @@ fn header_fields_round_trip() {
     assert_eq!(raw, records.iter().map(|r| r.timestamp).collect::<Vec<_>>());
 }
 
+/// Regression (fuzz target `record_batches`): `last_sequence` of a decoded header with a negative
+/// `last_offset_delta` overflowed (`i32::MAX - increment`) and panicked. It now wraps as Java's
+/// `DefaultRecordBatch.incrementSequence` does with int arithmetic; expected values computed with Java's semantics.
+#[test]
+fn last_sequence_of_any_decoded_header_wraps_like_java() {
+    let header = |base_sequence, last_offset_delta| BatchHeader {
+        producer_id: 7,
+        producer_epoch: 0,
+        base_sequence,
+        last_offset_delta,
+        ..BatchHeader::default()
+    };
+    let cases = [
+        (5, -10, 2_147_483_643),
+        (i32::MAX - 1, 3, 1),
+        (i32::MAX, 0, i32::MAX),
+        (-5, -7, 2_147_483_636),
+        (i32::MIN, i32::MIN, 0),
+        (i32::MAX, i32::MIN, i32::MAX),
+        (1, i32::MAX, 0),
+        (-2, 5, 3),
+        (NO_SEQUENCE, -10, NO_SEQUENCE),
+    ];
+    for (base_sequence, delta, expected) in cases {
+        assert_eq!(header(base_sequence, delta).last_sequence(), expected, "base {base_sequence}, delta {delta}");
+        // The same header as it comes off the wire.
+        let bytes = encode_empty_batch(&header(base_sequence, delta)).unwrap().into_bytes();
+        let batch = read_one(bytes);
+        assert_eq!(batch.header().last_offset_delta, delta);
+        assert_eq!(batch.header().last_sequence(), expected);
+    }
+}
+
 #[test]
 fn offsets_with_gaps_and_validation() {
     let mut b = RecordBatchBuilder::new(Compression::None).with_base_offset(100);
