@@ -4,31 +4,15 @@
 
 use bytes::{BufMut, BytesMut};
 
+use super::struct_codec::{put_unknown_tagged, read_unknown_tagged};
 use super::{
     Decode, Encode, FieldSpec, Message, MessageKind, MessageSpec, Request, check_decode_version, check_encode_version,
     ensure_default,
 };
-use crate::primitives::{RawTaggedField, Reader, TaggedFieldsWriter, Versions, WriteExt};
+use crate::primitives::{RawTaggedField, Reader, Versions, WriteExt};
 use crate::{ApiKey, DecodeError, EncodeError, ErrorCode};
 
 const FLEXIBLE: Versions = Versions::from(4);
-
-/// Writes the tagged-field section (only unknown fields) in flexible versions; in other versions the kept fields
-/// must be empty.
-fn put_tagged(buf: &mut BytesMut, unknown: &[RawTaggedField], flex: bool, version: i16) -> Result<(), EncodeError> {
-    if flex {
-        let mut t = TaggedFieldsWriter::new();
-        t.unknown(unknown);
-        t.finish(buf)
-    } else {
-        ensure_default(unknown.is_empty(), "tagged fields", version)
-    }
-}
-
-/// Reads the tagged-field section in flexible versions, keeping every field as unknown.
-fn read_tagged(r: &mut Reader, flex: bool) -> Result<Vec<RawTaggedField>, DecodeError> {
-    if flex { r.tagged_fields(|_, _| Ok(false)) } else { Ok(Vec::new()) }
-}
 
 /// Heartbeat request.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -57,7 +41,7 @@ impl Encode for HeartbeatRequest {
         } else {
             ensure_default(self.group_instance_id.is_none(), "group_instance_id", version)?;
         }
-        put_tagged(buf, &self.unknown_tagged_fields, flex, version)
+        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
     }
 }
 
@@ -74,7 +58,7 @@ impl Decode for HeartbeatRequest {
         if version >= 3 {
             m.group_instance_id = r.nullable_string(flex, "group_instance_id")?;
         }
-        m.unknown_tagged_fields = read_tagged(r, flex)?;
+        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
         Ok(m)
     }
 }
@@ -121,7 +105,7 @@ impl Encode for HeartbeatResponse {
             ensure_default(self.throttle_time_ms == 0, "throttle_time_ms", version)?;
         }
         buf.put_i16(self.error_code.0);
-        put_tagged(buf, &self.unknown_tagged_fields, flex, version)
+        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
     }
 }
 
@@ -134,7 +118,7 @@ impl Decode for HeartbeatResponse {
             m.throttle_time_ms = r.i32("throttle_time_ms")?;
         }
         m.error_code = ErrorCode(r.i16("error_code")?);
-        m.unknown_tagged_fields = read_tagged(r, flex)?;
+        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
         Ok(m)
     }
 }

@@ -8,37 +8,15 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::struct_codec::{put_unknown_tagged, read_unknown_tagged};
 use super::{
     Decode, Encode, FieldSpec, Message, MessageKind, MessageSpec, Request, check_decode_version, check_encode_version,
     ensure_default,
 };
-use crate::primitives::{RawTaggedField, Reader, TaggedFieldsWriter, Versions, WriteExt};
+use crate::primitives::{RawTaggedField, Reader, Versions, WriteExt};
 use crate::{ApiKey, DecodeError, EncodeError, ErrorCode};
 
 const FLEXIBLE: Versions = Versions::from(6);
-
-/// Writes a structure's tagged-field section (only unknown fields: these structures declare no tagged fields) in
-/// flexible versions; in other versions the kept fields must be empty.
-fn put_tagged(
-    buf: &mut BytesMut,
-    unknown: &[RawTaggedField],
-    flex: bool,
-    what: &'static str,
-    version: i16,
-) -> Result<(), EncodeError> {
-    if flex {
-        let mut t = TaggedFieldsWriter::new();
-        t.unknown(unknown);
-        t.finish(buf)
-    } else {
-        ensure_default(unknown.is_empty(), what, version)
-    }
-}
-
-/// Reads a structure's tagged-field section in flexible versions, keeping every field as unknown.
-fn read_tagged(r: &mut Reader, flex: bool) -> Result<Vec<RawTaggedField>, DecodeError> {
-    if flex { r.tagged_fields(|_, _| Ok(false)) } else { Ok(Vec::new()) }
-}
 
 /// JoinGroup request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,14 +92,14 @@ impl Encode for JoinGroupRequest {
         for p in &self.protocols {
             buf.put_string(&p.name, flex, "protocols.name")?;
             buf.put_bytes_field(&p.metadata, flex, "protocols.metadata")?;
-            put_tagged(buf, &p.unknown_tagged_fields, flex, "protocols tagged fields", version)?;
+            put_unknown_tagged(buf, &p.unknown_tagged_fields, flex, "protocols tagged fields", version)?;
         }
         if version >= 8 {
             buf.put_nullable_string(self.reason.as_deref(), flex, "reason")?;
         } else {
             ensure_default(self.reason.is_none(), "reason", version)?;
         }
-        put_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
+        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
     }
 }
 
@@ -149,13 +127,13 @@ impl Decode for JoinGroupRequest {
             m.protocols.push(JoinGroupRequestProtocol {
                 name: r.string(flex, "protocols.name")?,
                 metadata: r.bytes(flex, "protocols.metadata")?,
-                unknown_tagged_fields: read_tagged(r, flex)?,
+                unknown_tagged_fields: read_unknown_tagged(r, flex)?,
             });
         }
         if version >= 8 {
             m.reason = r.nullable_string(flex, "reason")?;
         }
-        m.unknown_tagged_fields = read_tagged(r, flex)?;
+        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
         Ok(m)
     }
 }
@@ -288,9 +266,9 @@ impl Encode for JoinGroupResponse {
                 ensure_default(m.group_instance_id.is_none(), "members.group_instance_id", version)?;
             }
             buf.put_bytes_field(&m.metadata, flex, "members.metadata")?;
-            put_tagged(buf, &m.unknown_tagged_fields, flex, "members tagged fields", version)?;
+            put_unknown_tagged(buf, &m.unknown_tagged_fields, flex, "members tagged fields", version)?;
         }
-        put_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
+        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
     }
 }
 
@@ -332,10 +310,10 @@ impl Decode for JoinGroupResponse {
                 member_id,
                 group_instance_id,
                 metadata: r.bytes(flex, "members.metadata")?,
-                unknown_tagged_fields: read_tagged(r, flex)?,
+                unknown_tagged_fields: read_unknown_tagged(r, flex)?,
             });
         }
-        m.unknown_tagged_fields = read_tagged(r, flex)?;
+        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
         Ok(m)
     }
 }

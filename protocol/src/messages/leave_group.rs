@@ -4,37 +4,15 @@
 
 use bytes::{BufMut, BytesMut};
 
+use super::struct_codec::{put_unknown_tagged, read_unknown_tagged};
 use super::{
     Decode, Encode, FieldSpec, Message, MessageKind, MessageSpec, Request, check_decode_version, check_encode_version,
     ensure_default,
 };
-use crate::primitives::{RawTaggedField, Reader, TaggedFieldsWriter, Versions, WriteExt};
+use crate::primitives::{RawTaggedField, Reader, Versions, WriteExt};
 use crate::{ApiKey, DecodeError, EncodeError, ErrorCode};
 
 const FLEXIBLE: Versions = Versions::from(4);
-
-/// Writes a structure's tagged-field section (only unknown fields: these structures declare no tagged fields) in
-/// flexible versions; in other versions the kept fields must be empty.
-fn put_tagged(
-    buf: &mut BytesMut,
-    unknown: &[RawTaggedField],
-    flex: bool,
-    what: &'static str,
-    version: i16,
-) -> Result<(), EncodeError> {
-    if flex {
-        let mut t = TaggedFieldsWriter::new();
-        t.unknown(unknown);
-        t.finish(buf)
-    } else {
-        ensure_default(unknown.is_empty(), what, version)
-    }
-}
-
-/// Reads a structure's tagged-field section in flexible versions, keeping every field as unknown.
-fn read_tagged(r: &mut Reader, flex: bool) -> Result<Vec<RawTaggedField>, DecodeError> {
-    if flex { r.tagged_fields(|_, _| Ok(false)) } else { Ok(Vec::new()) }
-}
 
 /// LeaveGroup request.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -81,10 +59,10 @@ impl Encode for LeaveGroupRequest {
                 } else {
                     ensure_default(m.reason.is_none(), "members.reason", version)?;
                 }
-                put_tagged(buf, &m.unknown_tagged_fields, flex, "members tagged fields", version)?;
+                put_unknown_tagged(buf, &m.unknown_tagged_fields, flex, "members tagged fields", version)?;
             }
         }
-        put_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
+        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
     }
 }
 
@@ -107,11 +85,11 @@ impl Decode for LeaveGroupRequest {
                     member_id,
                     group_instance_id,
                     reason,
-                    unknown_tagged_fields: read_tagged(r, flex)?,
+                    unknown_tagged_fields: read_unknown_tagged(r, flex)?,
                 });
             }
         }
-        m.unknown_tagged_fields = read_tagged(r, flex)?;
+        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
         Ok(m)
     }
 }
@@ -193,12 +171,12 @@ impl Encode for LeaveGroupResponse {
                 buf.put_string(&m.member_id, flex, "members.member_id")?;
                 buf.put_nullable_string(m.group_instance_id.as_deref(), flex, "members.group_instance_id")?;
                 buf.put_i16(m.error_code.0);
-                put_tagged(buf, &m.unknown_tagged_fields, flex, "members tagged fields", version)?;
+                put_unknown_tagged(buf, &m.unknown_tagged_fields, flex, "members tagged fields", version)?;
             }
         } else {
             ensure_default(self.members.is_empty(), "members", version)?;
         }
-        put_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
+        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
     }
 }
 
@@ -221,11 +199,11 @@ impl Decode for LeaveGroupResponse {
                     member_id: r.string(flex, "members.member_id")?,
                     group_instance_id: r.nullable_string(flex, "members.group_instance_id")?,
                     error_code: ErrorCode(r.i16("members.error_code")?),
-                    unknown_tagged_fields: read_tagged(r, flex)?,
+                    unknown_tagged_fields: read_unknown_tagged(r, flex)?,
                 });
             }
         }
-        m.unknown_tagged_fields = read_tagged(r, flex)?;
+        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
         Ok(m)
     }
 }

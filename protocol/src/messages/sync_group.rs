@@ -4,37 +4,15 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::struct_codec::{put_unknown_tagged, read_unknown_tagged};
 use super::{
     Decode, Encode, FieldSpec, Message, MessageKind, MessageSpec, Request, check_decode_version, check_encode_version,
     ensure_default,
 };
-use crate::primitives::{RawTaggedField, Reader, TaggedFieldsWriter, Versions, WriteExt};
+use crate::primitives::{RawTaggedField, Reader, Versions, WriteExt};
 use crate::{ApiKey, DecodeError, EncodeError, ErrorCode};
 
 const FLEXIBLE: Versions = Versions::from(4);
-
-/// Writes a structure's tagged-field section (only unknown fields: these structures declare no tagged fields) in
-/// flexible versions; in other versions the kept fields must be empty.
-fn put_tagged(
-    buf: &mut BytesMut,
-    unknown: &[RawTaggedField],
-    flex: bool,
-    what: &'static str,
-    version: i16,
-) -> Result<(), EncodeError> {
-    if flex {
-        let mut t = TaggedFieldsWriter::new();
-        t.unknown(unknown);
-        t.finish(buf)
-    } else {
-        ensure_default(unknown.is_empty(), what, version)
-    }
-}
-
-/// Reads a structure's tagged-field section in flexible versions, keeping every field as unknown.
-fn read_tagged(r: &mut Reader, flex: bool) -> Result<Vec<RawTaggedField>, DecodeError> {
-    if flex { r.tagged_fields(|_, _| Ok(false)) } else { Ok(Vec::new()) }
-}
 
 /// Writes the v5+ protocol type or name, or checks that an older version has nothing to carry.
 fn put_v5_string(
@@ -98,9 +76,9 @@ impl Encode for SyncGroupRequest {
         for a in &self.assignments {
             buf.put_string(&a.member_id, flex, "assignments.member_id")?;
             buf.put_bytes_field(&a.assignment, flex, "assignments.assignment")?;
-            put_tagged(buf, &a.unknown_tagged_fields, flex, "assignments tagged fields", version)?;
+            put_unknown_tagged(buf, &a.unknown_tagged_fields, flex, "assignments tagged fields", version)?;
         }
-        put_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
+        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
     }
 }
 
@@ -128,10 +106,10 @@ impl Decode for SyncGroupRequest {
             m.assignments.push(SyncGroupRequestAssignment {
                 member_id: r.string(flex, "assignments.member_id")?,
                 assignment: r.bytes(flex, "assignments.assignment")?,
-                unknown_tagged_fields: read_tagged(r, flex)?,
+                unknown_tagged_fields: read_unknown_tagged(r, flex)?,
             });
         }
-        m.unknown_tagged_fields = read_tagged(r, flex)?;
+        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
         Ok(m)
     }
 }
@@ -193,7 +171,7 @@ impl Encode for SyncGroupResponse {
         put_v5_string(buf, self.protocol_type.as_deref(), flex, "protocol_type", version)?;
         put_v5_string(buf, self.protocol_name.as_deref(), flex, "protocol_name", version)?;
         buf.put_bytes_field(&self.assignment, flex, "assignment")?;
-        put_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
+        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
     }
 }
 
@@ -211,7 +189,7 @@ impl Decode for SyncGroupResponse {
             m.protocol_name = r.nullable_string(flex, "protocol_name")?;
         }
         m.assignment = r.bytes(flex, "assignment")?;
-        m.unknown_tagged_fields = read_tagged(r, flex)?;
+        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
         Ok(m)
     }
 }
