@@ -396,13 +396,14 @@ impl Cluster {
         }
     }
 
-    /// A connection to the leader of a partition, from the current snapshot.
+    /// A [`ConnectionClass::Control`](crate::net::ConnectionClass) connection to the leader of a partition, from
+    /// the current snapshot (for short requests such as OffsetForLeaderEpoch).
     pub async fn leader(&self, topic: &str, partition: i32) -> Result<(i32, Connection)> {
         let snap = self.snapshot();
         let b = snap.leader(topic, partition).ok_or_else(|| {
             Error::new(ErrorKind::Broker(ErrorCode::LEADER_NOT_AVAILABLE)).with_partition(topic, partition)
         })?;
-        let conn = self.pool.get(&b.addr()).await?;
+        let conn = self.pool.get_for(crate::net::ConnectionClass::Control, &b.addr()).await?;
         Ok((b.node_id, conn))
     }
 

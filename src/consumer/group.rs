@@ -8,7 +8,7 @@
 //! commits queued before it (the auto-commit of the revoked partitions, those the listener made) are done.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kafkar_protocol::messages::consumer_group_heartbeat::{
@@ -19,7 +19,7 @@ use kafkar_protocol::messages::join_group::{JoinGroupRequest, JoinGroupResponse}
 use kafkar_protocol::messages::leave_group::LeaveGroupRequest;
 use kafkar_protocol::messages::sync_group::{SyncGroupRequest, SyncGroupResponse};
 use kafkar_protocol::primitives::Uuid;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use super::assignor::{assignors_from_config, decode_subscription};
@@ -27,12 +27,13 @@ use super::membership::{
     Action, ClassicApiVersions, ClassicMembership, ClassicState, ConsumerGroupMembership, ConsumerGroupState,
     GroupConfig, GroupRequest,
 };
+use super::offsets::MemberState;
 use super::offsets::find_coordinator;
 use super::pattern::TopicPattern;
 use super::{CommitIdentity, ConsumerConfig, TopicPartition};
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
-use crate::net::Connection;
+use crate::net::{Connection, ConnectionClass};
 
 /// Callbacks on assignment changes of a subscribed consumer, run in the application's task from within
 /// `recv`/`poll`/the stream (as the Java client runs its `ConsumerRebalanceListener` inside `poll`).
@@ -101,7 +102,8 @@ pub(crate) enum Subscription {
 pub(crate) struct GroupHandle {
     pub commands: mpsc::UnboundedSender<GroupCommand>,
     pub events: mpsc::UnboundedReceiver<GroupEvent>,
-    pub identity: Arc<Mutex<CommitIdentity>>,
+    /// What commits may carry now, as the driver publishes it.
+    pub member: watch::Receiver<MemberState>,
     pub task: tokio::task::JoinHandle<()>,
     pub last_poll_signal: tokio::time::Instant,
 }
@@ -123,10 +125,7 @@ impl GroupHandle {
         };
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = mpsc::unbounded_channel();
-        let identity = Arc::new(Mutex::new(CommitIdentity {
-            group_instance_id: config.group_instance_id.clone(),
-            ..CommitIdentity::default()
-        }));
+        let (member_tx, member) = watch::channel(MemberState::default());
         let (reply_tx, replies) = mpsc::unbounded_channel();
         let driver = Driver {
             machine,
@@ -138,7 +137,8 @@ impl GroupHandle {
             coordinator_epoch: 0,
             commit_before_revoke: false,
             events: event_tx,
-            identity: identity.clone(),
+            member: member_tx,
+            revoking: Vec::new(),
             reply_tx,
             closing: false,
             stopped: false,
@@ -146,7 +146,7 @@ impl GroupHandle {
             matched: BTreeSet::new(),
         };
         let task = tokio::spawn(driver.run(subscription, command_rx, replies));
-        Ok(GroupHandle { commands, events, identity, task, last_poll_signal: tokio::time::Instant::now() })
+        Ok(GroupHandle { commands, events, member, task, last_poll_signal: tokio::time::Instant::now() })
     }
 }
 
@@ -192,7 +192,9 @@ struct Driver {
     coordinator_epoch: u64,
     commit_before_revoke: bool,
     events: mpsc::UnboundedSender<GroupEvent>,
-    identity: Arc<Mutex<CommitIdentity>>,
+    member: watch::Sender<MemberState>,
+    /// The partitions of the last revocation, until the consumer acknowledges it: still the member's to commit.
+    revoking: Vec<TopicPartition>,
     reply_tx: mpsc::UnboundedSender<(u64, Reply)>,
     closing: bool,
     stopped: bool,
@@ -265,6 +267,8 @@ impl Driver {
                 break;
             }
         }
+        self.stopped = true;
+        self.update_identity();
         info!(group = %self.group_id, "group driver stopped");
     }
 
@@ -369,8 +373,14 @@ impl Driver {
         match (command, &mut self.machine) {
             (GroupCommand::ApplicationPoll(at), Machine::Classic(m)) => m.application_poll(at.min(now)),
             (GroupCommand::ApplicationPoll(at), Machine::Consumer(m)) => m.application_poll(at.min(now), &names),
-            (GroupCommand::RevocationComplete, Machine::Classic(m)) => m.revocation_complete(now),
-            (GroupCommand::RevocationComplete, Machine::Consumer(m)) => m.revocation_complete(now, &names),
+            (GroupCommand::RevocationComplete, Machine::Classic(m)) => {
+                self.revoking.clear();
+                m.revocation_complete(now)
+            }
+            (GroupCommand::RevocationComplete, Machine::Consumer(m)) => {
+                self.revoking.clear();
+                m.revocation_complete(now, &names)
+            }
             (GroupCommand::Subscribe(_), _) => Vec::new(), // Handled above.
             (GroupCommand::Leave, machine) => {
                 self.closing = true;
@@ -469,20 +479,41 @@ impl Driver {
         }
     }
 
-    /// Publishes the identity commits must carry now.
+    /// Publishes what commits may carry now: the member's generation (classic) or member epoch (KIP-848) and id,
+    /// or nothing while no generation can commit, and the partitions the member owns.
     fn update_identity(&self) {
-        let (generation, member_id) = match &self.machine {
-            Machine::Classic(m) => match m.generation_if_stable() {
-                Some((g, id)) => (g, id.to_owned()),
-                None => (-1, String::new()),
-            },
-            Machine::Consumer(m) if m.member_epoch() > 0 => (m.member_epoch(), m.member_id().to_owned()),
-            Machine::Consumer(_) => (-1, String::new()),
+        let (commit, mut owned, stopped) = match &self.machine {
+            Machine::Classic(m) => (
+                m.commit_generation().map(|(g, id)| (g, id.to_owned())),
+                m.assignment(),
+                matches!(m.state(), ClassicState::Left | ClassicState::Fatal),
+            ),
+            Machine::Consumer(m) => (
+                (m.member_epoch() > 0).then(|| (m.member_epoch(), m.member_id().to_owned())),
+                m.assignment(),
+                matches!(m.state(), ConsumerGroupState::Unsubscribed | ConsumerGroupState::Fatal)
+                    && (self.closing || m.state() == ConsumerGroupState::Fatal),
+            ),
         };
-        let mut id = self.identity.lock().unwrap_or_else(|p| p.into_inner());
-        id.generation = generation;
-        id.member_id = member_id;
-        id.group_instance_id = self.instance_id.clone();
+        owned.extend(self.revoking.iter().cloned());
+        let commit = commit.map(|(generation, member_id)| CommitIdentity {
+            generation,
+            member_id,
+            group_instance_id: self.instance_id.clone(),
+        });
+        let stopped = stopped || self.stopped;
+        self.member.send_if_modified(|s| {
+            let changed = s.commit != commit
+                || s.stopped != stopped
+                || s.owned.len() != owned.len()
+                || !owned.iter().all(|tp| s.owned.contains(tp));
+            if changed {
+                s.commit = commit;
+                s.owned = owned.into_iter().collect();
+                s.stopped = stopped;
+            }
+            changed
+        });
     }
 
     fn send<F, Fut>(&self, make: F)
@@ -517,7 +548,7 @@ impl Driver {
                     let epoch = self.coordinator_epoch;
                     let tx = self.reply_tx.clone();
                     tokio::spawn(async move {
-                        let r = find_coordinator(&cluster, &group).await;
+                        let r = find_coordinator(&cluster, &group, ConnectionClass::GroupMembership).await;
                         let _ = tx.send((epoch, Reply::Coordinator(r)));
                     });
                 }
@@ -578,6 +609,7 @@ impl Driver {
                 }
                 Action::CommitBeforeRevoke(_) => self.commit_before_revoke = true,
                 Action::Revoked(partitions) => {
+                    self.revoking = partitions.clone();
                     let commit = std::mem::take(&mut self.commit_before_revoke);
                     self.emit(GroupEvent::Revoked { partitions, commit });
                 }

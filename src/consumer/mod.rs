@@ -54,7 +54,7 @@ use crate::cluster::{Cluster, validate_topic_name};
 use crate::error::{Error, ErrorKind, Result};
 use fetcher::{FetchState, Fetcher};
 use group::{GroupCommand, GroupEvent, GroupHandle, Subscription};
-use offsets::{GroupOffsets, deadline_in, list_offsets, within};
+use offsets::{CommitAs, GroupOffsets, deadline_in, list_offsets, within};
 use pattern::TopicPattern;
 
 /// What to do when a commit finishes.
@@ -66,15 +66,22 @@ enum CommitDone {
 
 struct CommitJob {
     offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
-    identity: CommitIdentity,
+    who: CommitAs,
     deadline: Instant,
     done: CommitDone,
 }
 
+/// The last automatic commit (periodic, on revocation, on close) that failed, for [`Consumer::close`] to report.
+type AutoCommitFailure = Arc<std::sync::Mutex<Option<Error>>>;
+
 /// Runs commits one after another, so that they (and their callbacks) complete in the order they were made.
-async fn run_commits(group: Arc<GroupOffsets>, mut jobs: mpsc::UnboundedReceiver<CommitJob>) {
-    while let Some(job) = jobs.recv().await {
-        let result = group.commit(&job.offsets, &job.identity, job.deadline).await;
+async fn run_commits(
+    group: Arc<GroupOffsets>,
+    mut jobs: mpsc::UnboundedReceiver<CommitJob>,
+    auto_failure: AutoCommitFailure,
+) {
+    while let Some(mut job) = jobs.recv().await {
+        let result = group.commit(&job.offsets, &mut job.who, job.deadline).await;
         match job.done {
             CommitDone::Wait(tx) => {
                 let _ = tx.send(result);
@@ -82,7 +89,10 @@ async fn run_commits(group: Arc<GroupOffsets>, mut jobs: mpsc::UnboundedReceiver
             CommitDone::Callback(f) => f(result),
             CommitDone::Auto => match result {
                 Ok(()) => debug!(group = group.group_id(), partitions = job.offsets.len(), "auto-commit done"),
-                Err(e) => warn!(group = group.group_id(), error = %e, "auto-commit failed"),
+                Err(e) => {
+                    warn!(group = group.group_id(), error = %e, "auto-commit failed");
+                    *auto_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                }
             },
         }
     }
@@ -117,6 +127,7 @@ pub struct Consumer {
     group: Option<Arc<GroupOffsets>>,
     commits: Option<mpsc::UnboundedSender<CommitJob>>,
     committer: Option<JoinHandle<()>>,
+    auto_commit_failure: AutoCommitFailure,
     auto_commit: Option<AutoCommit>,
     identity: CommitIdentity,
     membership: Option<GroupHandle>,
@@ -144,10 +155,11 @@ impl Consumer {
         let config = Arc::new(config);
         let cluster = Cluster::new(config.client.clone(), config.allow_auto_create_topics)?;
         let group = config.group_id.clone().map(|g| Arc::new(GroupOffsets::new(cluster.clone(), g)));
+        let auto_commit_failure = AutoCommitFailure::default();
         let (commits, committer) = match &group {
             Some(g) => {
                 let (tx, rx) = mpsc::unbounded_channel();
-                (Some(tx), Some(tokio::spawn(run_commits(g.clone(), rx))))
+                (Some(tx), Some(tokio::spawn(run_commits(g.clone(), rx, auto_commit_failure.clone()))))
             }
             None => (None, None),
         };
@@ -162,6 +174,7 @@ impl Consumer {
             group,
             commits,
             committer,
+            auto_commit_failure,
             auto_commit,
             identity: CommitIdentity::default(),
             membership: None,
@@ -526,21 +539,17 @@ impl Consumer {
             .collect()
     }
 
-    fn commit_identity(&self) -> CommitIdentity {
+    fn commit_as(&self) -> CommitAs {
         match &self.membership {
-            Some(g) => g.identity.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            None => self.identity.clone(),
+            Some(g) => CommitAs::Member(g.member.clone()),
+            None => CommitAs::Fixed(self.identity.clone()),
         }
     }
 
     fn submit(&self, offsets: Vec<(TopicPartition, OffsetAndMetadata)>, done: CommitDone) -> Result<()> {
         let tx = self.commits.as_ref().ok_or_else(|| Error::config("commits need a group.id"))?;
-        let job = CommitJob {
-            offsets,
-            identity: self.commit_identity(),
-            deadline: deadline_in(self.config.default_api_timeout),
-            done,
-        };
+        let job =
+            CommitJob { offsets, who: self.commit_as(), deadline: deadline_in(self.config.default_api_timeout), done };
         tx.send(job).map_err(|_| Error::new(ErrorKind::Closed))
     }
 
@@ -702,17 +711,22 @@ impl Consumer {
     /// Closes the consumer: commits the positions when auto-commit is on, leaves the group (after revoking the
     /// partitions; a static member stays until its session times out), closes the fetch sessions, waits for
     /// queued commits, and closes the connections. Closing a session waits for the fetch in flight on that
-    /// connection (brokers answer in order), so this can take up to `fetch.max.wait.ms`. A failed auto-commit is
-    /// logged, not returned, as the Java client does (its records are delivered again to the next owner).
+    /// connection (brokers answer in order), so this can take up to `fetch.max.wait.ms`.
+    ///
+    /// A close during a rebalance commits with the member's generation; if the group is completing a rebalance,
+    /// the commit waits (within `default.api.timeout.ms`) for the member's next generation. The consumer is closed
+    /// in any case, but if an automatic commit made by the close (or one still queued) failed, the close returns
+    /// that error: the records after the last successful commit will be delivered again to the partitions' next
+    /// owner.
     pub async fn close(mut self) -> Result<()> {
+        *self.auto_commit_failure.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let mut failure = None;
         if self.auto_commit.is_some() {
             let offsets = self.consumed_offsets();
             if !offsets.is_empty() {
-                // As the Java client: a failed auto-commit on close (e.g. mid-rebalance, UNKNOWN_MEMBER_ID) is
-                // logged, not returned; the records after the last successful commit are delivered again to
-                // whoever owns the partitions next.
                 if let Err(e) = self.commit_offsets_vec(offsets).await {
                     warn!(error = %e, "auto-commit on close failed");
+                    failure = Some(e);
                 }
             }
         }
@@ -725,7 +739,11 @@ impl Consumer {
             }
         }
         self.cluster.close();
-        Ok(())
+        let queued = self.auto_commit_failure.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match failure.or(queued) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 

@@ -29,7 +29,7 @@ use super::TopicPartition;
 use super::record::{OffsetAndMetadata, epoch_opt};
 use crate::cluster::Cluster;
 use crate::error::{Error, ErrorKind, Result};
-use crate::net::Connection;
+use crate::net::{Connection, ConnectionClass};
 
 /// An offset ListOffsets returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,7 +90,7 @@ pub(crate) async fn list_offsets_once(
     }
     for (leader, parts) in by_leader {
         let result = async {
-            let conn = cluster.pool().node(leader).await?;
+            let conn = cluster.pool().node_for(ConnectionClass::Control, leader).await?;
             let version = conn.versions().pick::<ListOffsetsRequest>()?;
             let mut topics: Vec<ListOffsetsTopic> = Vec::new();
             for (tp, ts, epoch) in &parts {
@@ -258,8 +258,47 @@ impl Default for CommitIdentity {
     }
 }
 
-/// Looks up the coordinator of group `group_id` (FindCoordinator at any broker) and connects to it.
-pub(crate) async fn find_coordinator(cluster: &Cluster, group_id: &str) -> Result<Connection> {
+/// What a subscribed consumer's group driver publishes for its commits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MemberState {
+    /// The identity the coordinator accepts commits with now; `None` while none is usable (between JoinGroup and
+    /// SyncGroup, before the first generation, after the member was removed).
+    pub commit: Option<CommitIdentity>,
+    /// The partitions the member owns (including those being revoked).
+    pub owned: std::collections::BTreeSet<TopicPartition>,
+    /// The driver stopped (left the group, failed, or the consumer was dropped): no identity will come.
+    pub stopped: bool,
+}
+
+/// Who a commit is made as.
+pub(crate) enum CommitAs {
+    /// A fixed identity: outside the group (generation -1), or one the application set.
+    Fixed(CommitIdentity),
+    /// A subscribed member: the identity its group driver publishes when the commit is sent.
+    Member(tokio::sync::watch::Receiver<MemberState>),
+}
+
+/// Errors after which a member's commit is retried with the member's next generation or epoch: the group was
+/// completing a rebalance (`REBALANCE_IN_PROGRESS`), or moved on to a generation (`ILLEGAL_GENERATION`) or member
+/// epoch (`STALE_MEMBER_EPOCH`) that the member has not seen yet.
+fn waits_for_next_generation(e: &Error) -> bool {
+    e.code().is_some_and(|c| {
+        c == ErrorCode::REBALANCE_IN_PROGRESS
+            || c == ErrorCode::ILLEGAL_GENERATION
+            || c == ErrorCode::STALE_MEMBER_EPOCH
+    })
+}
+
+fn rebalance_error(group_id: &str, what: String) -> Error {
+    Error::broker(ErrorCode::REBALANCE_IN_PROGRESS)
+        .with_api(ApiKey::OFFSET_COMMIT)
+        .with_message(Some(format!("group {group_id}: {what}")))
+}
+
+/// Looks up the coordinator of group `group_id` (FindCoordinator at any broker) and connects to it with a
+/// connection of `class` (membership and offsets each have their own, so that neither waits for the other nor for
+/// a Fetch).
+pub(crate) async fn find_coordinator(cluster: &Cluster, group_id: &str, class: ConnectionClass) -> Result<Connection> {
     let any = cluster.pool().any().await?;
     let version = any.versions().pick::<FindCoordinatorRequest>()?;
     let req = FindCoordinatorRequest::for_key(version, CoordinatorType::GROUP, group_id.to_owned());
@@ -272,7 +311,7 @@ pub(crate) async fn find_coordinator(cluster: &Cluster, group_id: &str) -> Resul
             .with_api(ApiKey::FIND_COORDINATOR)
             .with_message(found.error_message));
     }
-    let conn = cluster.pool().get(&format!("{}:{}", found.host, found.port)).await?;
+    let conn = cluster.pool().get_for(class, &format!("{}:{}", found.host, found.port)).await?;
     debug!(group = %group_id, node = found.node_id, "group coordinator found");
     Ok(conn)
 }
@@ -305,7 +344,7 @@ impl GroupOffsets {
         if let Some(conn) = c.as_ref().filter(|c| !c.is_closed()) {
             return Ok(conn.clone());
         }
-        let conn = find_coordinator(&self.cluster, &self.group_id).await?;
+        let conn = find_coordinator(&self.cluster, &self.group_id, ConnectionClass::GroupOffsets).await?;
         *c = Some(conn.clone());
         Ok(conn)
     }
@@ -476,17 +515,86 @@ impl GroupOffsets {
         Ok(out)
     }
 
-    /// Commits `offsets` as `identity`.
+    /// Commits `offsets` as `who`, until `deadline`.
+    ///
+    /// A member never commits as an outsider: it waits (until `deadline`) for a generation the coordinator accepts
+    /// commits with. If the group completes a rebalance under the commit (`REBALANCE_IN_PROGRESS`,
+    /// `ILLEGAL_GENERATION`, `STALE_MEMBER_EPOCH`), the commit waits for the member's next generation and is sent
+    /// again for the partitions the member still owns; offsets of partitions it no longer owns are reported as a
+    /// `REBALANCE_IN_PROGRESS` error, as is a deadline that passes while waiting. A member the coordinator no longer
+    /// knows (`UNKNOWN_MEMBER_ID`, `FENCED_INSTANCE_ID`) gets that error.
     pub async fn commit(
         &self,
         offsets: &[(TopicPartition, OffsetAndMetadata)],
-        identity: &CommitIdentity,
+        who: &mut CommitAs,
         deadline: Instant,
     ) -> Result<()> {
         if offsets.is_empty() {
             return Ok(());
         }
-        self.with_retry("OffsetCommit", deadline, || self.commit_once(offsets, identity)).await
+        let member = match who {
+            CommitAs::Fixed(identity) => {
+                return self.with_retry("OffsetCommit", deadline, || self.commit_once(offsets, identity)).await;
+            }
+            CommitAs::Member(member) => member,
+        };
+        let mut offsets = offsets.to_vec();
+        let mut dropped: Vec<TopicPartition> = Vec::new();
+        let mut rejected: Option<CommitIdentity> = None;
+        loop {
+            // The first identity usable for a commit, and (after a rejection) newer than the rejected one.
+            let waited = tokio::time::timeout_at(
+                deadline,
+                member.wait_for(|s| s.stopped || s.commit.as_ref().is_some_and(|c| Some(c) != rejected.as_ref())),
+            )
+            .await
+            .map(|r| r.map(|state| state.clone()));
+            let state = match waited {
+                Ok(Ok(state)) => state,
+                Ok(Err(_)) => MemberState { stopped: true, ..MemberState::default() },
+                Err(_) => {
+                    return Err(rebalance_error(
+                        &self.group_id,
+                        "no generation to commit with before the commit's deadline (the group is rebalancing)"
+                            .to_owned(),
+                    ));
+                }
+            };
+            let Some(identity) = state.commit.filter(|_| !state.stopped) else {
+                return Err(Error::broker(ErrorCode::UNKNOWN_MEMBER_ID)
+                    .with_api(ApiKey::OFFSET_COMMIT)
+                    .with_message(Some(format!("group {}: the consumer is no longer a member", self.group_id))));
+            };
+            if rejected.is_some() {
+                let (keep, gone): (Vec<_>, Vec<_>) = offsets.into_iter().partition(|(tp, _)| state.owned.contains(tp));
+                offsets = keep;
+                dropped.extend(gone.into_iter().map(|(tp, _)| tp));
+            }
+            let result = if offsets.is_empty() {
+                Ok(())
+            } else {
+                self.with_retry("OffsetCommit", deadline, || self.commit_once(&offsets, &identity)).await
+            };
+            match result {
+                Ok(()) if dropped.is_empty() => return Ok(()),
+                Ok(()) => {
+                    return Err(rebalance_error(
+                        &self.group_id,
+                        format!("not committed, reassigned during a rebalance: {dropped:?}"),
+                    ));
+                }
+                Err(e) if waits_for_next_generation(&e) && Instant::now() < deadline => {
+                    debug!(
+                        group = %self.group_id,
+                        generation = identity.generation,
+                        error = %e,
+                        "commit waits for the member's next generation"
+                    );
+                    rejected = Some(identity);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     async fn commit_once(

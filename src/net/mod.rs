@@ -5,4 +5,4 @@ mod connection;
 mod pool;
 
 pub use connection::{BrokerVersions, Connection, PendingReply};
-pub use pool::BrokerPool;
+pub use pool::{BrokerPool, ConnectionClass};

@@ -1,5 +1,11 @@
-//! The broker pool: one live [`Connection`] per broker address, dialled on first use, redialled after a failure
-//! with exponential backoff (`reconnect.backoff.ms` doubling up to `reconnect.backoff.max.ms`, ±20 % jitter).
+//! The broker pool: live [`Connection`]s per broker address, one per [`ConnectionClass`], dialled on first use,
+//! redialled after a failure with exponential backoff (`reconnect.backoff.ms` doubling up to
+//! `reconnect.backoff.max.ms`, ±20 % jitter).
+//!
+//! A broker answers the requests of one connection one at a time, in order. A long-poll Fetch (up to
+//! `fetch.max.wait.ms`), an acks=all Produce or a JoinGroup (up to the rebalance timeout) would hold up every request
+//! queued behind it on the same connection, so requests that must not wait for those go over connections of their
+//! own class, as the Java client keeps a separate connection to the group coordinator.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +19,22 @@ use super::Connection;
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
 
+/// What a connection is used for; each class has its own connection to a broker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConnectionClass {
+    /// Produce and Fetch: the bulk traffic, with long polls and slow acknowledgements.
+    Data,
+    /// Metadata, ListOffsets, OffsetForLeaderEpoch, FindCoordinator, InitProducerId and admin requests: short
+    /// requests that must not queue behind a long-poll Fetch or an acks=all Produce.
+    Control,
+    /// Group membership at the group coordinator: JoinGroup (held by the coordinator until the join phase ends),
+    /// SyncGroup, Heartbeat, LeaveGroup and ConsumerGroupHeartbeat.
+    GroupMembership,
+    /// Offsets at the group coordinator: OffsetCommit and OffsetFetch, which must not wait behind a pending
+    /// JoinGroup.
+    GroupOffsets,
+}
+
 #[derive(Default)]
 struct Slot {
     conn: Option<Connection>,
@@ -24,7 +46,7 @@ struct Slot {
 /// metadata.
 pub struct BrokerPool {
     config: Arc<ClientConfig>,
-    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
+    slots: Mutex<HashMap<(ConnectionClass, String), Arc<tokio::sync::Mutex<Slot>>>>,
     nodes: Mutex<HashMap<i32, String>>,
     seed: AtomicU64,
 }
@@ -64,17 +86,27 @@ impl BrokerPool {
         self.nodes.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
     }
 
-    /// A live connection to node `id`.
+    /// A live [`ConnectionClass::Data`] connection to node `id`.
     pub async fn node(&self, id: i32) -> Result<Connection> {
-        let addr = self.node_addr(id).ok_or_else(|| Error::invalid(format!("unknown broker node {id}")))?;
-        self.get(&addr).await
+        self.node_for(ConnectionClass::Data, id).await
     }
 
-    /// A live connection to `addr`, dialling (after any backoff still running) when there is none.
+    /// A live connection of `class` to node `id`.
+    pub async fn node_for(&self, class: ConnectionClass, id: i32) -> Result<Connection> {
+        let addr = self.node_addr(id).ok_or_else(|| Error::invalid(format!("unknown broker node {id}")))?;
+        self.get_for(class, &addr).await
+    }
+
+    /// A live [`ConnectionClass::Data`] connection to `addr`.
     pub async fn get(&self, addr: &str) -> Result<Connection> {
+        self.get_for(ConnectionClass::Data, addr).await
+    }
+
+    /// A live connection of `class` to `addr`, dialling (after any backoff still running) when there is none.
+    pub async fn get_for(&self, class: ConnectionClass, addr: &str) -> Result<Connection> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            slots.entry(addr.to_owned()).or_default().clone()
+            slots.entry((class, addr.to_owned())).or_default().clone()
         };
         let mut s = slot.lock().await;
         if let Some(c) = &s.conn {
@@ -103,12 +135,21 @@ impl BrokerPool {
         }
     }
 
-    /// A connection to any broker: known nodes first, then the bootstrap list, starting at a random entry so load
-    /// spreads. Fails with the last error when none answers.
+    /// A [`ConnectionClass::Control`] connection to any broker: a live one if there is one, else known nodes first,
+    /// then the bootstrap list, starting at a random entry so load spreads. Fails with the last error when none
+    /// answers.
     pub async fn any(&self) -> Result<Connection> {
+        let class = ConnectionClass::Control;
         // A live connection needs no dial.
         {
-            let slots: Vec<_> = self.slots.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+            let slots: Vec<_> = self
+                .slots
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .filter(|((c, _), _)| *c == class)
+                .map(|(_, s)| s.clone())
+                .collect();
             for s in slots {
                 if let Ok(s) = s.try_lock() {
                     if let Some(c) = s.conn.as_ref().filter(|c| !c.is_closed()) {
@@ -131,7 +172,7 @@ impl BrokerPool {
         }
         let mut last = None;
         for addr in candidates {
-            match self.get(&addr).await {
+            match self.get_for(class, &addr).await {
                 Ok(c) => return Ok(c),
                 Err(e) => last = Some(e),
             }

@@ -209,6 +209,17 @@ impl ClassicMembership {
         self.leader
     }
 
+    /// The generation and member id that offset commits carry now, if the coordinator accepts them in the group's
+    /// current state: while the group is stable, and while it prepares a rebalance (this member then still has the
+    /// generation it had, from before its JoinGroup or a failed SyncGroup). `None` between a JoinGroup response
+    /// and the SyncGroup response (the coordinator answers `REBALANCE_IN_PROGRESS` while it completes a rebalance),
+    /// and when the member has no generation (before its first, after being removed, after leaving).
+    pub fn commit_generation(&self) -> Option<(i32, &str)> {
+        let state_accepts = matches!(self.state, ClassicState::Stable | ClassicState::Joining | ClassicState::Unjoined);
+        (state_accepts && self.generation.is_valid())
+            .then_some((self.generation.id, self.generation.member_id.as_str()))
+    }
+
     /// The partitions this member owns, sorted (without those whose revocation is under way).
     pub fn assignment(&self) -> Vec<TopicPartition> {
         self.owned.iter().cloned().collect()

@@ -741,7 +741,7 @@ impl ConsumerGroupMembership {
             .collect();
         let revoked: Vec<TopicPartition> = self.owned.difference(&named).cloned().collect();
         let added: Vec<TopicPartition> = named.difference(&self.owned).cloned().collect();
-        info!(?added, ?revoked, epoch = target.epoch, "consumer group: reconciling");
+        info!(?added, ?revoked, member_epoch = self.epoch, "consumer group: reconciling");
         let rec = Reconciliation {
             resolved: LocalAssignment { epoch: target.epoch, partitions: resolved },
             named,
