@@ -35,6 +35,9 @@ pub enum ConnectionClass {
     GroupOffsets,
 }
 
+/// A connection slot's key: its class and the broker's address.
+type SlotKey = (ConnectionClass, String);
+
 #[derive(Default)]
 struct Slot {
     conn: Option<Connection>,
@@ -46,7 +49,7 @@ struct Slot {
 /// metadata.
 pub struct BrokerPool {
     config: Arc<ClientConfig>,
-    slots: Mutex<HashMap<(ConnectionClass, String), Arc<tokio::sync::Mutex<Slot>>>>,
+    slots: Mutex<HashMap<SlotKey, Arc<tokio::sync::Mutex<Slot>>>>,
     nodes: Mutex<HashMap<i32, String>>,
     seed: AtomicU64,
 }
