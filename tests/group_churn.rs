@@ -265,9 +265,8 @@ async fn run(protocol: &'static str) {
     }
     assert_eq!(ends.values().sum::<i64>() as u64, total, "the log holds every record once");
     let deadline = Instant::now() + Duration::from_secs(120);
-    let mut committed = BTreeMap::new();
-    loop {
-        committed = observer
+    let committed = loop {
+        let committed: BTreeMap<i32, i64> = observer
             .committed(&tps)
             .await
             .unwrap()
@@ -275,10 +274,10 @@ async fn run(protocol: &'static str) {
             .map(|(tp, o)| (tp.partition, o.map_or(-1, |o| o.offset)))
             .collect();
         if committed == ends || Instant::now() >= deadline {
-            break;
+            break committed;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    };
     // Stop the members gracefully.
     for i in churn.live() {
         churn.terminate(i);
