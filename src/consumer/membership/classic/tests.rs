@@ -1001,3 +1001,33 @@ fn scripted_life_cycle_as_leader_with_range() {
     assert_eq!(leave_of(&a).0.members[0].member_id, "a");
     assert_eq!(h.m.state(), ClassicState::Left);
 }
+
+#[test]
+fn commits_carry_the_generation_the_coordinator_accepts_in_each_group_state() {
+    let mut h = H::new(config(), "cooperative-sticky");
+    assert_eq!(h.m.commit_generation(), None, "no generation before the first join");
+    h.start(&["t"]);
+    assert_eq!(h.m.commit_generation(), None, "joining for the first time");
+    h.join(&join_ok(1, "m-1", "x", "cooperative-sticky", vec![]));
+    assert_eq!(h.m.commit_generation(), None, "between JoinGroup and SyncGroup the group completes a rebalance");
+    h.sync(&sync_ok(&tps("t", &[0, 1])));
+    assert_eq!(h.m.commit_generation(), Some((1, "m-1")), "stable");
+    h.advance(HB);
+    h.poll();
+    // The group prepares a rebalance: the member rejoins and keeps committing with generation 1.
+    assert_eq!(kinds(&h.heartbeat(ErrorCode::REBALANCE_IN_PROGRESS)), ["JoinGroup"]);
+    assert_eq!(h.m.state(), ClassicState::Joining);
+    assert_eq!(h.m.commit_generation(), Some((1, "m-1")), "preparing a rebalance");
+    h.join(&join_ok(2, "m-1", "x", "cooperative-sticky", vec![]));
+    assert_eq!(h.m.commit_generation(), None, "completing the rebalance");
+    // The group began yet another rebalance before the sync: generation 2 is the group's while it prepares it.
+    h.sync(&sync_err(ErrorCode::REBALANCE_IN_PROGRESS));
+    assert_eq!(h.m.commit_generation(), Some((2, "m-1")));
+    // Removed from the group: no generation to commit with until it joins again.
+    let mut h2 = H::new(config(), "range");
+    h2.stable_follower(&["t"], 4, &tps("t", &[0]));
+    h2.advance(HB);
+    h2.poll();
+    h2.heartbeat(ErrorCode::UNKNOWN_MEMBER_ID);
+    assert_eq!(h2.m.commit_generation(), None, "fenced");
+}
