@@ -56,6 +56,8 @@ enum Fault {
     AppendThenGarbage,
     /// Never answer, do not append.
     Ignore,
+    /// Append, and answer after this long (a slow acks=all).
+    AppendThenDelay(Duration),
 }
 
 #[derive(Default)]
@@ -216,6 +218,7 @@ fn produce(st: &Mutex<FakeState>, n: usize, req: &ProduceRequest, version: i16, 
     }
     match fault {
         Fault::None | Fault::Error(_) => support::reply::<ProduceRequest>(&resp, version),
+        Fault::AppendThenDelay(d) => Action::Delay(d, Box::new(support::reply::<ProduceRequest>(&resp, version))),
         Fault::AppendThenIgnore | Fault::Ignore => Action::Ignore,
         Fault::AppendThenClose => Action::Close,
         Fault::AppendThenGarbage => {
@@ -514,5 +517,24 @@ async fn batches_behind_a_failed_one_are_retried_in_order_without_an_epoch_bump(
     assert!(after.windows(2).all(|w| w[0] < w[1]), "{after:?}");
     assert_eq!(after.first(), Some(&1));
     assert!(seen.iter().all(|s| (s.1, s.2) == (1001, 0)));
+    producer.close().await;
+}
+
+#[tokio::test]
+async fn metadata_does_not_wait_behind_a_slow_produce() {
+    // The broker holds every Produce reply for 3 s; a metadata refresh meanwhile goes over a connection of its own.
+    let fake = Fake::start(1, |_| Fault::AppendThenDelay(Duration::from_secs(3))).await;
+    let producer = Producer::new(config(&fake.bootstrap(), &[("request.timeout.ms", "10000")])).await.unwrap();
+    let delivery = producer.send(rec("slow")).await.unwrap();
+    let started = Instant::now();
+    while fake.requests(ApiKey::PRODUCE).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(5), "no Produce request");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let refreshed = Instant::now();
+    producer.cluster().refresh().await.unwrap();
+    let took = refreshed.elapsed();
+    assert!(took < Duration::from_millis(1500), "the metadata refresh waited behind the Produce: {took:?}");
+    assert_eq!(delivery.await.unwrap().offset, 0);
     producer.close().await;
 }
