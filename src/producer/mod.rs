@@ -18,7 +18,7 @@
 
 mod accumulator;
 mod config;
-pub mod idempotence;
+mod idempotence;
 mod metrics;
 pub mod partitioner;
 mod record;
@@ -32,7 +32,7 @@ use tokio::time::Instant;
 use tracing::debug;
 
 pub use config::{Acks, ProducerConfig};
-pub use idempotence::{IdempotenceState, ProducerIdAndEpoch};
+pub use idempotence::ProducerIdAndEpoch;
 pub use metrics::ProducerMetrics;
 pub use partitioner::Partitioner;
 pub use record::{DeliveryFuture, ProducerRecord, RecordMetadata, SendFailure};
