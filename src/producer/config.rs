@@ -324,6 +324,13 @@ impl ProducerConfig {
         if self.retries < 0 {
             return Err(Error::config_key("retries", "must not be negative"));
         }
+        if !self.compression.can_compress() {
+            return Err(Error::config_value(
+                "compression.type",
+                self.compression.name(),
+                "this build cannot write it (kafkar's `zstd` feature, the zstd C library, is off; zstd is still read)",
+            ));
+        }
         if let Some(level) = self.effective_compression_level() {
             self.compression.resolve_level(Some(level)).map_err(|_| {
                 Error::config_value(
