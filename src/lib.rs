@@ -33,3 +33,28 @@ pub mod __private {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// Polls `f` once outside any runtime.
+    fn poll_once<F: Future>(f: F) -> Poll<F::Output> {
+        let mut cx = Context::from_waker(Waker::noop());
+        pin!(f).poll(&mut cx)
+    }
+
+    #[test]
+    fn constructors_fail_outside_a_runtime_instead_of_panicking() {
+        let not_in_runtime = |r: Poll<crate::Result<()>>| match r {
+            Poll::Ready(Err(e)) => assert!(matches!(e.kind(), crate::ErrorKind::InvalidArgument(_)), "{e}"),
+            Poll::Ready(Ok(())) => panic!("created outside a runtime"),
+            Poll::Pending => panic!("waited outside a runtime"),
+        };
+        not_in_runtime(poll_once(async { crate::Producer::new(crate::ProducerConfig::new("a:1")).await.map(drop) }));
+        not_in_runtime(poll_once(async { crate::Consumer::new(crate::ConsumerConfig::new("a:1")).await.map(drop) }));
+        not_in_runtime(poll_once(async { crate::Admin::new(crate::AdminConfig::new("a:1")).await.map(drop) }));
+    }
+}

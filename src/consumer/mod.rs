@@ -3,7 +3,7 @@
 //! machines that a driver feeds with responses and the current time.
 //!
 //! - [`assignor`]: client-side partition assignors (range, roundrobin, sticky, cooperative-sticky).
-//! - [`membership`]: the classic and KIP-848 group membership state machines.
+//! - `membership` (internal): the classic and KIP-848 group membership state machines.
 //! - `group`: the driver task that runs a membership machine for [`Consumer::subscribe`], and the
 //!   [`RebalanceListener`] it reports assignment changes to.
 //! - [`config`]: [`ConsumerConfig`] with the Java client's property names and defaults.
