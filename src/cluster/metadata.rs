@@ -192,7 +192,8 @@ impl Cluster {
         Ok(c)
     }
 
-    /// The broker pool.
+    /// The broker pool (internal: for kafkar's own tests and CLI).
+    #[doc(hidden)]
     pub fn pool(&self) -> &Arc<BrokerPool> {
         &self.pool
     }
@@ -397,7 +398,8 @@ impl Cluster {
         }
     }
 
-    /// A connection to the leader of a partition, from the current snapshot.
+    /// A connection to the leader of a partition, from the current snapshot (internal: for kafkar's own tests).
+    #[doc(hidden)]
     pub async fn leader(&self, topic: &str, partition: i32) -> Result<(i32, Connection)> {
         let snap = self.snapshot();
         let b = snap.leader(topic, partition).ok_or_else(|| {
