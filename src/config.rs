@@ -1,12 +1,59 @@
-//! Typed client configuration, settable from Java/librdkafka property names (`bootstrap.servers`,
-//! `request.timeout.ms`, ...).
+//! Client configuration: the settings every client role shares ([`ClientConfig`]), and the one layering that every
+//! role's configuration ([`ClientConfig`], [`ProducerConfig`](crate::producer::ProducerConfig),
+//! [`ConsumerConfig`](crate::consumer::ConsumerConfig), [`AdminConfig`](crate::admin::AdminConfig)) is built with.
+//!
+//! Every setting can be given four ways, lowest precedence first:
+//!
+//! 1. its default (the Java client's);
+//! 2. a Java properties file ([`ConfigSources::properties_file`], or `XConfig::from_properties_file`);
+//! 3. environment variables, only when asked for ([`ConfigSources::env`] / `XConfig::from_env()`, or
+//!    [`ConfigSources::env_prefixed`] with a prefix the application names), named as in Apache Kafka's container
+//!    images: the prefix removed, `_` for `.`, `__` for `_`, `___` for `-` (`KAFKA_BOOTSTRAP_SERVERS` sets
+//!    `bootstrap.servers`, `KAFKA_CLIENT___ID`... sets `client-id`);
+//! 4. explicit settings: [`ConfigSources::set`], `XConfig::set(key, value)`, the typed `with_*` builder methods, or
+//!    the public fields. A field and its property are the same thing: setting either has the same effect.
+//!
+//! Property names are the Java client's (`linger.ms`), with some librdkafka aliases (`queue.buffering.max.ms`). An
+//! unknown name set explicitly or in a file is a [`Config`](crate::ErrorKind::Config) error naming it; an unknown
+//! environment variable is ignored (logged at debug level): `KAFKA_OPTS` and `KAFKA_HEAP_OPTS` belong to Kafka's
+//! own scripts. A bad value is an error naming the property and the value.
+//!
+//! ```
+//! use std::time::Duration;
+//! use kafkar::config::ConfigSources;
+//! use kafkar::producer::{Acks, ProducerConfig};
+//!
+//! # fn main() -> kafkar::Result<()> {
+//! // Typed builders.
+//! let typed = ProducerConfig::new("broker-1:9092").with_acks(Acks::Leader).with_linger(Duration::from_millis(20));
+//! // Property names.
+//! let mut named = ProducerConfig::new("broker-1:9092");
+//! named.set("acks", "1")?.set("linger.ms", "20")?;
+//! assert_eq!(typed.acks, named.acks);
+//! assert_eq!(typed.linger, named.linger);
+//! // Every layer: file < KAFKA_* environment < explicit settings.
+//! let layered: ProducerConfig = ConfigSources::new()
+//!     .env()
+//!     .set("bootstrap.servers", "broker-1:9092")
+//!     .set("linger.ms", "20")
+//!     .load()?;
+//! assert_eq!(layered.linger, Duration::from_millis(20));
+//! # Ok(()) }
+//! ```
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use tracing::debug;
 
 use crate::error::{Error, Result};
 
 /// Settings every kafkar client (producer, consumer, admin) shares.
-#[derive(Clone, Debug)]
+///
+/// Build it with [`ClientConfig::new`] and the `with_*` methods, by property name with [`ClientConfig::set`], or
+/// through [`ConfigSources`]. The fields are public: setting a field is the same as setting its property.
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// `bootstrap.servers`: `host:port` entries to start from.
     pub bootstrap_servers: Vec<String>,
@@ -31,6 +78,24 @@ pub struct ClientConfig {
     pub max_response_size: usize,
 }
 
+impl std::fmt::Debug for ClientConfig {
+    /// Written out field by field so that credentials, once the client has them, can be left out.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("client_id", &self.client_id)
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("reconnect_backoff", &self.reconnect_backoff)
+            .field("reconnect_backoff_max", &self.reconnect_backoff_max)
+            .field("retry_backoff", &self.retry_backoff)
+            .field("retry_backoff_max", &self.retry_backoff_max)
+            .field("metadata_max_age", &self.metadata_max_age)
+            .field("max_response_size", &self.max_response_size)
+            .finish()
+    }
+}
+
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
@@ -48,71 +113,612 @@ impl Default for ClientConfig {
     }
 }
 
+// ---- value parsers shared by every role ----
+
+/// A duration in milliseconds (`*.ms` properties).
 pub(crate) fn parse_ms(key: &str, value: &str) -> Result<Duration> {
     value
         .trim()
         .parse::<u64>()
         .map(Duration::from_millis)
-        .map_err(|_| Error::config(format!("{key}: expected milliseconds, got {value:?}")))
+        .map_err(|_| Error::config_value(key, value, "expected a number of milliseconds"))
+}
+
+/// A number of any integer type.
+pub(crate) fn parse_num<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
+    value.trim().parse::<T>().map_err(|_| Error::config_value(key, value, "expected a number"))
+}
+
+/// An `i32` of at least `min`.
+pub(crate) fn parse_i32_min(key: &str, value: &str, min: i32) -> Result<i32> {
+    match value.trim().parse::<i32>() {
+        Ok(v) if v >= min => Ok(v),
+        _ => Err(Error::config_value(key, value, format!("expected an integer of at least {min}"))),
+    }
+}
+
+/// `true` or `false`, case-insensitive as in Java's `ConfigDef`.
+pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value.trim() {
+        v if v.eq_ignore_ascii_case("true") => Ok(true),
+        v if v.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(Error::config_value(key, value, "expected true or false")),
+    }
+}
+
+/// A comma-separated list, entries trimmed, empty entries dropped.
+pub(crate) fn parse_list(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// An optional string: blank is `None`.
+pub(crate) fn parse_optional(value: &str) -> Option<String> {
+    Some(value.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 impl ClientConfig {
     /// A configuration with `bootstrap.servers` set (comma-separated `host:port` list).
     pub fn new(bootstrap_servers: &str) -> ClientConfig {
-        ClientConfig { bootstrap_servers: split_list(bootstrap_servers), ..Default::default() }
+        ClientConfig { bootstrap_servers: parse_list(bootstrap_servers), ..Default::default() }
     }
 
-    /// Sets a property by its Java client name. Returns `Ok(false)` for a name this struct does not hold (so that
-    /// producer and consumer configs can try their own), and an error for a bad value.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
+    /// Sets the shared properties this struct holds; `Ok(false)` for a name it does not hold (the role configs try
+    /// their own next). An error for a bad value.
+    pub(crate) fn set_common(&mut self, key: &str, value: &str) -> Result<bool> {
         match key {
-            "bootstrap.servers" | "metadata.broker.list" => self.bootstrap_servers = split_list(value),
-            "client.id" => self.client_id = value.to_owned(),
+            "bootstrap.servers" | "metadata.broker.list" => self.bootstrap_servers = parse_list(value),
+            "client.id" => self.client_id = value.trim().to_owned(),
             "request.timeout.ms" => self.request_timeout = parse_ms(key, value)?,
             "socket.connection.setup.timeout.ms" => self.connect_timeout = parse_ms(key, value)?,
             "reconnect.backoff.ms" => self.reconnect_backoff = parse_ms(key, value)?,
             "reconnect.backoff.max.ms" => self.reconnect_backoff_max = parse_ms(key, value)?,
             "retry.backoff.ms" => self.retry_backoff = parse_ms(key, value)?,
             "retry.backoff.max.ms" => self.retry_backoff_max = parse_ms(key, value)?,
-            "metadata.max.age.ms" => self.metadata_max_age = parse_ms(key, value)?,
+            "metadata.max.age.ms" | "topic.metadata.refresh.interval.ms" => {
+                self.metadata_max_age = parse_ms(key, value)?
+            }
+            "security.protocol" => {
+                // Only plaintext for now; saying SSL or SASL and getting plaintext would be worse than an error.
+                if !value.trim().eq_ignore_ascii_case("plaintext") {
+                    return Err(Error::config_value(key, value, "only PLAINTEXT is supported so far"));
+                }
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
+    /// Sets `bootstrap.servers`.
+    pub fn with_bootstrap_servers(mut self, servers: &str) -> ClientConfig {
+        self.bootstrap_servers = parse_list(servers);
+        self
+    }
+
+    /// Sets `client.id`.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> ClientConfig {
+        self.client_id = client_id.into();
+        self
+    }
+
+    /// Sets `request.timeout.ms`.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> ClientConfig {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets `socket.connection.setup.timeout.ms`.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> ClientConfig {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets `retry.backoff.ms` and `retry.backoff.max.ms`.
+    pub fn with_retry_backoff(mut self, first: Duration, max: Duration) -> ClientConfig {
+        self.retry_backoff = first;
+        self.retry_backoff_max = max;
+        self
+    }
+
+    /// Sets `reconnect.backoff.ms` and `reconnect.backoff.max.ms`.
+    pub fn with_reconnect_backoff(mut self, first: Duration, max: Duration) -> ClientConfig {
+        self.reconnect_backoff = first;
+        self.reconnect_backoff_max = max;
+        self
+    }
+
+    /// Sets `metadata.max.age.ms`.
+    pub fn with_metadata_max_age(mut self, age: Duration) -> ClientConfig {
+        self.metadata_max_age = age;
+        self
+    }
+
+    /// The wait before retry number `retries` (0 for the first retry) of something that keeps failing:
+    /// `retry.backoff.ms` doubled per earlier retry, capped at `retry.backoff.max.ms` (KIP-580).
+    pub(crate) fn retry_backoff_after(&self, retries: u32) -> Duration {
+        let doublings = retries.min(16);
+        self.retry_backoff.saturating_mul(1 << doublings).min(self.retry_backoff_max.max(self.retry_backoff))
+    }
+
     /// Checks the configuration: a non-empty bootstrap list of `host:port` entries.
     pub fn validate(&self) -> Result<()> {
         if self.bootstrap_servers.is_empty() {
-            return Err(Error::config("bootstrap.servers is empty"));
+            return Err(Error::config_key("bootstrap.servers", "is empty"));
         }
         for s in &self.bootstrap_servers {
             match s.rsplit_once(':') {
                 Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() => {}
-                _ => return Err(Error::config(format!("bootstrap.servers entry {s:?} is not host:port"))),
+                _ => return Err(Error::config_value("bootstrap.servers", s, "entry is not host:port")),
             }
         }
         Ok(())
     }
 }
 
-fn split_list(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+// ---- the layering, once for every role ----
+
+mod sealed {
+    pub trait Sealed {}
 }
+
+/// A client role's configuration: [`ClientConfig`], [`ProducerConfig`](crate::producer::ProducerConfig),
+/// [`ConsumerConfig`](crate::consumer::ConsumerConfig) or [`AdminConfig`](crate::admin::AdminConfig). What
+/// [`ConfigSources::load`] builds. Sealed: implemented by this crate only.
+pub trait RoleConfig: Default + sealed::Sealed {
+    /// The role's name in error messages (`producer`, `consumer`, `admin`, `client`).
+    const ROLE: &'static str;
+
+    /// The settings shared by every role.
+    fn client_config(&self) -> &ClientConfig;
+
+    /// Sets a property of this role (its own or a shared one); `Ok(false)` for a name the role does not have.
+    #[doc(hidden)]
+    fn set_known(&mut self, key: &str, value: &str) -> Result<bool>;
+}
+
+/// Sets `key` on `config`: an unknown key is an error naming it and the role.
+pub(crate) fn set_property<C: RoleConfig>(config: &mut C, key: &str, value: &str) -> Result<()> {
+    let key = key.trim();
+    if config.set_known(key, value)? {
+        Ok(())
+    } else {
+        Err(Error::config_key(key, format!("unknown {} property", C::ROLE)))
+    }
+}
+
+/// Where a configuration comes from: defaults < properties files (in the order given) < environment variables
+/// (only when asked for) < explicit settings (in the order given). [`load`](Self::load) builds any role's
+/// configuration from them; the `XConfig::from_*` constructors are shorthands.
+#[derive(Clone, Default)]
+pub struct ConfigSources {
+    files: Vec<PathBuf>,
+    env_prefix: Option<String>,
+    settings: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for ConfigSources {
+    /// Shows the property names set, never their values (which may one day be credentials).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigSources")
+            .field("files", &self.files)
+            .field("env_prefix", &self.env_prefix)
+            .field("settings", &self.settings.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The environment prefix of Apache Kafka's container images, used by [`ConfigSources::env`].
+pub const DEFAULT_ENV_PREFIX: &str = "KAFKA_";
+
+impl ConfigSources {
+    /// No sources: [`load`](Self::load) gives the defaults.
+    pub fn new() -> ConfigSources {
+        ConfigSources::default()
+    }
+
+    /// Reads a Java properties file (`key=value`, `key: value` or `key value` lines; `#` and `!` comments; `\`
+    /// continues a line). Files given later take precedence over earlier ones.
+    pub fn properties_file(mut self, path: impl Into<PathBuf>) -> ConfigSources {
+        self.files.push(path.into());
+        self
+    }
+
+    /// Reads environment variables named `KAFKA_*` as Apache Kafka's container images do
+    /// (`KAFKA_BOOTSTRAP_SERVERS` sets `bootstrap.servers`).
+    pub fn env(self) -> ConfigSources {
+        self.env_prefixed(DEFAULT_ENV_PREFIX)
+    }
+
+    /// Reads environment variables named `<prefix>*` with the same naming (`MYAPP_KAFKA_` + `LINGER_MS` sets
+    /// `linger.ms`). Variables that name no property of the role are ignored.
+    pub fn env_prefixed(mut self, prefix: &str) -> ConfigSources {
+        self.env_prefix = Some(prefix.to_owned());
+        self
+    }
+
+    /// Sets a property explicitly: above every other source.
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> ConfigSources {
+        self.settings.push((key.into(), value.into()));
+        self
+    }
+
+    /// The configuration of role `C` from the sources. Errors: a file that cannot be read, an unknown property in
+    /// a file or an explicit setting, a bad value anywhere.
+    pub fn load<C: RoleConfig>(&self) -> Result<C> {
+        let mut config = C::default();
+        for path in &self.files {
+            apply_properties_file(&mut config, path)?;
+        }
+        if let Some(prefix) = &self.env_prefix {
+            apply_env(&mut config, prefix, std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))))?;
+        }
+        for (k, v) in &self.settings {
+            set_property(&mut config, k, v)?;
+        }
+        Ok(config)
+    }
+}
+
+/// Applies the properties file at `path` to `config`.
+pub(crate) fn apply_properties_file<C: RoleConfig>(config: &mut C, path: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::config(format!("cannot read properties file {}: {e}", path.display())))?;
+    for (line, key, value) in parse_properties(&text) {
+        set_property(config, &key, &value)
+            .map_err(|e| e.with_config_origin(|| format!("{}:{line}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// Applies environment variables `vars` named `<prefix>*` to `config`. A variable whose name maps to no property
+/// of the role is skipped (debug log); a bad value for a known property is an error naming the variable.
+pub(crate) fn apply_env<C: RoleConfig>(
+    config: &mut C,
+    prefix: &str,
+    vars: impl IntoIterator<Item = (String, std::ffi::OsString)>,
+) -> Result<()> {
+    let mut vars: Vec<_> = vars.into_iter().filter(|(name, _)| name.starts_with(prefix)).collect();
+    // Stable order, so that two variables naming the same property always resolve the same way.
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, value) in vars {
+        let Some(key) = env_name_to_property(&name[prefix.len()..]) else {
+            debug!(variable = %name, "environment variable names no property; ignored");
+            continue;
+        };
+        let Ok(value) = value.into_string() else {
+            return Err(Error::config_key(&key, format!("environment variable {name} is not UTF-8")));
+        };
+        match config.set_known(&key, &value) {
+            Ok(true) => {}
+            Ok(false) => {
+                debug!(variable = %name, property = %key, role = C::ROLE, "not a property of this client; ignored")
+            }
+            Err(e) => return Err(e.with_config_origin(|| format!("environment variable {name}"))),
+        }
+    }
+    Ok(())
+}
+
+/// The property an environment variable names, the prefix removed: lower case, `___` → `-`, `__` → `_`,
+/// `_` → `.`. `None` for an empty name.
+pub(crate) fn env_name_to_property(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '_' {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        let mut run = 1;
+        while chars.peek() == Some(&'_') {
+            chars.next();
+            run += 1;
+        }
+        // Runs longer than three: the longest mappings first (`____` is `-` then `.`).
+        while run > 0 {
+            let take = run.min(3);
+            out.push(match take {
+                3 => '-',
+                2 => '_',
+                _ => '.',
+            });
+            run -= take;
+        }
+    }
+    Some(out)
+}
+
+/// The `(line number, key, value)` entries of a Java properties file. Supports `#`/`!` comments, `=`, `:` or
+/// whitespace separators, `\` line continuations and the escapes `\t \n \r \f \\ \uXXXX`.
+pub(crate) fn parse_properties(text: &str) -> Vec<(usize, String, String)> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().enumerate();
+    while let Some((i, line)) = lines.next() {
+        let first = line.trim_start();
+        if first.is_empty() || first.starts_with('#') || first.starts_with('!') {
+            continue;
+        }
+        // Join continuation lines: an odd number of trailing backslashes continues the line.
+        let mut logical = String::from(first);
+        while ends_with_odd_backslashes(&logical) {
+            logical.pop();
+            match lines.next() {
+                Some((_, next)) => logical.push_str(next.trim_start()),
+                None => break,
+            }
+        }
+        let (key, value) = split_key_value(&logical);
+        out.push((i + 1, unescape(key), unescape(value)));
+    }
+    out
+}
+
+fn ends_with_odd_backslashes(s: &str) -> bool {
+    s.chars().rev().take_while(|&c| c == '\\').count() % 2 == 1
+}
+
+/// Splits at the first unescaped `=`, `:` or whitespace (whitespace around the separator belongs to neither side).
+fn split_key_value(line: &str) -> (&str, &str) {
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '=' | ':' => return (&line[..i], line[i + 1..].trim_start()),
+            c if c.is_whitespace() => {
+                let rest = line[i..].trim_start();
+                let rest = rest.strip_prefix(['=', ':']).map(str::trim_start).unwrap_or(rest);
+                return (&line[..i], rest);
+            }
+            _ => {}
+        }
+    }
+    (line, "")
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(ch) => out.push(ch),
+                    None => {
+                        out.push_str("\\u");
+                        out.push_str(&hex);
+                    }
+                }
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+/// The inherent constructors and setters every role config has, written once: `set`, `from_properties`,
+/// `from_properties_file`, `from_env`, `from_env_prefixed`.
+macro_rules! role_config_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Sets a property by its Java client name (the role's own, or a shared one such as
+            /// `bootstrap.servers`). An unknown name or a bad value is a [`Config`](crate::ErrorKind::Config)
+            /// error naming the property (and the value).
+            pub fn set(&mut self, key: &str, value: &str) -> $crate::Result<&mut Self> {
+                $crate::config::set_property(self, key, value)?;
+                Ok(self)
+            }
+
+            /// A configuration from `(name, value)` pairs of property names over the defaults.
+            pub fn from_properties<K: AsRef<str>, V: AsRef<str>>(
+                pairs: impl IntoIterator<Item = (K, V)>,
+            ) -> $crate::Result<Self> {
+                let mut config = <Self as Default>::default();
+                for (k, v) in pairs {
+                    config.set(k.as_ref(), v.as_ref())?;
+                }
+                Ok(config)
+            }
+
+            /// A configuration from a Java properties file over the defaults. See
+            /// [`ConfigSources`](crate::config::ConfigSources) to add environment variables and explicit settings.
+            pub fn from_properties_file(path: impl AsRef<std::path::Path>) -> $crate::Result<Self> {
+                $crate::config::ConfigSources::new().properties_file(path.as_ref()).load()
+            }
+
+            /// A configuration from the `KAFKA_*` environment variables over the defaults
+            /// (`KAFKA_BOOTSTRAP_SERVERS` → `bootstrap.servers`); see [`crate::config`] for the naming.
+            pub fn from_env() -> $crate::Result<Self> {
+                $crate::config::ConfigSources::new().env().load()
+            }
+
+            /// A configuration from the environment variables named `<prefix>*` over the defaults.
+            pub fn from_env_prefixed(prefix: &str) -> $crate::Result<Self> {
+                $crate::config::ConfigSources::new().env_prefixed(prefix).load()
+            }
+        }
+    };
+}
+pub(crate) use role_config_methods;
+
+/// Implements [`RoleConfig`] for a role config holding a [`ClientConfig`] in field `client`, whose own properties
+/// are set by its method `set_own(key, value) -> Result<bool>`.
+macro_rules! role_config_impl {
+    ($ty:ty, $role:literal) => {
+        impl $crate::config::Sealed for $ty {}
+        impl $crate::config::RoleConfig for $ty {
+            const ROLE: &'static str = $role;
+
+            fn client_config(&self) -> &$crate::config::ClientConfig {
+                &self.client
+            }
+
+            fn set_known(&mut self, key: &str, value: &str) -> $crate::Result<bool> {
+                if self.client.set_common(key, value)? {
+                    return Ok(true);
+                }
+                self.set_own(key, value)
+            }
+        }
+        $crate::config::role_config_methods!($ty);
+    };
+}
+pub(crate) use role_config_impl;
+pub(crate) use sealed::Sealed;
+
+impl Sealed for ClientConfig {}
+
+impl RoleConfig for ClientConfig {
+    const ROLE: &'static str = "client";
+
+    fn client_config(&self) -> &ClientConfig {
+        self
+    }
+
+    fn set_known(&mut self, key: &str, value: &str) -> Result<bool> {
+        self.set_common(key, value)
+    }
+}
+
+role_config_methods!(ClientConfig);
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsString;
+
     use super::*;
+    use crate::ErrorKind;
+    use crate::consumer::ConsumerConfig;
+    use crate::producer::ProducerConfig;
+
+    fn config_error(e: &Error) -> &crate::error::ConfigError {
+        match e.kind() {
+            ErrorKind::Config(c) => c,
+            other => panic!("not a config error: {other:?}"),
+        }
+    }
 
     #[test]
     fn java_names_set_fields_and_bad_values_fail() {
         let mut c = ClientConfig::new("a:1, b:2");
         assert_eq!(c.bootstrap_servers, vec!["a:1", "b:2"]);
-        assert!(c.set("request.timeout.ms", "1500").unwrap());
+        c.set("request.timeout.ms", "1500").unwrap();
         assert_eq!(c.request_timeout, Duration::from_millis(1500));
-        assert!(!c.set("linger.ms", "5").unwrap());
-        assert!(c.set("request.timeout.ms", "soon").is_err());
+        let e = c.set("linger.ms", "5").unwrap_err();
+        assert_eq!(config_error(&e).key(), Some("linger.ms"));
+        let e = c.set("request.timeout.ms", "soon").unwrap_err();
+        assert_eq!((config_error(&e).key(), config_error(&e).value()), (Some("request.timeout.ms"), Some("soon")));
         c.validate().unwrap();
         assert!(ClientConfig::new("").validate().is_err());
         assert!(ClientConfig::new("nohost").validate().is_err());
+    }
+
+    #[test]
+    fn env_names_follow_the_kafka_container_convention() {
+        assert_eq!(env_name_to_property("BOOTSTRAP_SERVERS").as_deref(), Some("bootstrap.servers"));
+        assert_eq!(env_name_to_property("LINGER_MS").as_deref(), Some("linger.ms"));
+        assert_eq!(env_name_to_property("SOME__NAME").as_deref(), Some("some_name"));
+        assert_eq!(env_name_to_property("CLIENT___RACK").as_deref(), Some("client-rack"));
+        assert_eq!(env_name_to_property("A____B").as_deref(), Some("a-.b"));
+        assert_eq!(env_name_to_property(""), None);
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, OsString)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect()
+    }
+
+    #[test]
+    fn env_sets_known_properties_and_ignores_the_rest() {
+        let mut c = ProducerConfig::default();
+        apply_env(
+            &mut c,
+            "KAFKA_",
+            vars(&[
+                ("KAFKA_BOOTSTRAP_SERVERS", "k1:9092,k2:9092"),
+                ("KAFKA_LINGER_MS", "25"),
+                ("KAFKA_OPTS", "-Xmx1g"),
+                ("KAFKA_HEAP_OPTS", "-Xms1g"),
+                ("KAFKA_GROUP_ID", "a consumer setting: not the producer's"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.client.bootstrap_servers, vec!["k1:9092", "k2:9092"]);
+        assert_eq!(c.linger, Duration::from_millis(25));
+        // A bad value for a known property is an error naming the variable and the property.
+        let e = apply_env(&mut c, "KAFKA_", vars(&[("KAFKA_LINGER_MS", "soon")])).unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("KAFKA_LINGER_MS") && s.contains("linger.ms"), "{s}");
+        // An application prefix.
+        let mut c = ConsumerConfig::default();
+        apply_env(&mut c, "APP_KAFKA_", vars(&[("APP_KAFKA_GROUP_ID", "g"), ("KAFKA_GROUP_ID", "other")])).unwrap();
+        assert_eq!(c.group_id.as_deref(), Some("g"));
+    }
+
+    #[test]
+    fn properties_files_parse_like_java() {
+        let text = "# comment\n! also a comment\n\nbootstrap.servers = a:1,\\\n    b:2\nclient.id:my\\tid\nlinger.ms 7\nempty=\nkey\\=with\\:sep=v\n";
+        let got = parse_properties(text);
+        let kv: Vec<(&str, &str)> = got.iter().map(|(_, k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            kv,
+            vec![
+                ("bootstrap.servers", "a:1,b:2"),
+                ("client.id", "my\tid"),
+                ("linger.ms", "7"),
+                ("empty", ""),
+                ("key=with:sep", "v")
+            ]
+        );
+        assert_eq!(got[1].0, 6, "line numbers count physical lines");
+    }
+
+    #[test]
+    fn layers_apply_in_order_and_unknown_file_keys_fail() {
+        let dir = std::env::temp_dir().join(format!("kafkar-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("producer.properties");
+        std::fs::write(&file, "bootstrap.servers=file:1\nlinger.ms=11\nbatch.size=1000\n").unwrap();
+        let c: ProducerConfig = ConfigSources::new().properties_file(&file).set("linger.ms", "22").load().unwrap();
+        assert_eq!(c.client.bootstrap_servers, vec!["file:1"]);
+        assert_eq!(c.linger, Duration::from_millis(22), "explicit beats the file");
+        assert_eq!(c.batch_size, 1000);
+        // The environment lies between the file and explicit settings.
+        let mut c = ProducerConfig::default();
+        apply_properties_file(&mut c, &file).unwrap();
+        apply_env(&mut c, "KAFKA_", vars(&[("KAFKA_LINGER_MS", "33"), ("KAFKA_BATCH_SIZE", "2000")])).unwrap();
+        c.set("linger.ms", "44").unwrap();
+        assert_eq!((c.linger, c.batch_size), (Duration::from_millis(44), 2000));
+
+        std::fs::write(&file, "bootstrap.servers=a:1\nlinger.msx=5\n").unwrap();
+        let e = ProducerConfig::from_properties_file(&file).unwrap_err();
+        assert_eq!(config_error(&e).key(), Some("linger.msx"), "{e}");
+        assert!(e.to_string().contains("producer.properties:2"), "{e}");
+        let e = ConsumerConfig::from_properties_file(dir.join("missing.properties")).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::Config(_)), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn retry_backoff_doubles_up_to_the_max() {
+        let c = ClientConfig::new("a:1").with_retry_backoff(Duration::from_millis(20), Duration::from_millis(100));
+        let waits: Vec<u128> = (0..5).map(|n| c.retry_backoff_after(n).as_millis()).collect();
+        assert_eq!(waits, vec![20, 40, 80, 100, 100]);
+        assert_eq!(c.retry_backoff_after(u32::MAX), Duration::from_millis(100));
     }
 }

@@ -31,8 +31,9 @@ pub enum ErrorKind {
     },
     /// A reply frame broke the protocol (wrong correlation id, oversized frame).
     Protocol(String),
-    /// Configuration the client cannot use (empty bootstrap list, bad value).
-    Config(String),
+    /// Configuration the client cannot use (unknown property, bad value, conflicting settings); says which
+    /// property and value.
+    Config(ConfigError),
     /// A record larger than `max.request.size` or the batch limits.
     RecordTooLarge {
         /// The record's encoded size.
@@ -67,8 +68,69 @@ pub enum ErrorKind {
     },
 }
 
+/// What is wrong with a configuration: the property (when one is to blame), the value given, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    key: Option<String>,
+    value: Option<String>,
+    reason: String,
+    origin: Option<String>,
+}
+
+impl ConfigError {
+    /// An error about the configuration as a whole (no single property to blame).
+    pub fn new(reason: impl Into<String>) -> ConfigError {
+        ConfigError { key: None, value: None, reason: reason.into(), origin: None }
+    }
+
+    /// An error about property `key` (an unknown name, or settings that conflict with it).
+    pub fn for_key(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError { key: Some(key.into()), value: None, reason: reason.into(), origin: None }
+    }
+
+    /// An error about the value `value` given to property `key`.
+    pub fn for_value(key: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError { key: Some(key.into()), value: Some(value.into()), reason: reason.into(), origin: None }
+    }
+
+    /// The property to blame, by its Java name (`linger.ms`), if one is.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// The value given to [`key`](Self::key), if the value is to blame.
+    pub fn value(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+
+    /// Why it cannot be used.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// Where the setting came from, when not from an explicit setting: `path:line` of a properties file, or
+    /// `environment variable NAME`.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(o) = &self.origin {
+            write!(f, "{o}: ")?;
+        }
+        match (&self.key, &self.value) {
+            (Some(k), Some(v)) => write!(f, "{k} = {v:?}: {}", self.reason),
+            (Some(k), None) => write!(f, "{k}: {}", self.reason),
+            _ => f.write_str(&self.reason),
+        }
+    }
+}
+
 /// Where an error happened.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ErrorContext {
     /// The API of the request, if any.
     pub api: Option<ApiKey>,
@@ -117,13 +179,32 @@ impl Error {
         }
     }
 
-    /// Whether retrying the same operation may succeed: transient network failures, timeouts and broker errors
-    /// that Kafka marks retriable.
+    /// Whether retrying the same operation may succeed without anything else changing.
+    ///
+    /// Retriable: [`Io`](ErrorKind::Io), [`Timeout`](ErrorKind::Timeout), [`QueueFull`](ErrorKind::QueueFull)
+    /// (buffer memory frees as batches complete), [`WouldBlock`](ErrorKind::WouldBlock) (metadata is being
+    /// fetched), [`Disconnected`](ErrorKind::Disconnected) unless the client closed the connection itself, and
+    /// [`Broker`](ErrorKind::Broker) codes Kafka marks retriable. Not retriable: [`Closed`](ErrorKind::Closed) (the
+    /// client was closed on purpose; it stays closed), configuration and usage errors, malformed replies and
+    /// protocol violations, unsupported versions, oversized records, and the consumer's position errors
+    /// ([`NoOffset`](ErrorKind::NoOffset), [`OffsetOutOfRange`](ErrorKind::OffsetOutOfRange),
+    /// [`LogTruncation`](ErrorKind::LogTruncation)), which need a `seek` first.
     pub fn is_retriable(&self) -> bool {
         match &self.kind {
-            ErrorKind::Io(_) | ErrorKind::Disconnected(_) | ErrorKind::Timeout | ErrorKind::WouldBlock(_) => true,
+            ErrorKind::Io(_) | ErrorKind::Timeout | ErrorKind::QueueFull | ErrorKind::WouldBlock(_) => true,
+            ErrorKind::Disconnected(cause) => !matches!(cause.kind(), ErrorKind::Closed),
             ErrorKind::Broker(c) => c.is_retriable(),
-            _ => false,
+            ErrorKind::Decode(_)
+            | ErrorKind::Encode(_)
+            | ErrorKind::UnsupportedVersion { .. }
+            | ErrorKind::Protocol(_)
+            | ErrorKind::Config(_)
+            | ErrorKind::RecordTooLarge { .. }
+            | ErrorKind::Closed
+            | ErrorKind::InvalidArgument(_)
+            | ErrorKind::NoOffset
+            | ErrorKind::OffsetOutOfRange { .. }
+            | ErrorKind::LogTruncation { .. } => false,
         }
     }
 
@@ -159,7 +240,25 @@ impl Error {
     }
 
     pub(crate) fn config(msg: impl Into<String>) -> Error {
-        Error::new(ErrorKind::Config(msg.into()))
+        Error::new(ErrorKind::Config(ConfigError::new(msg)))
+    }
+
+    /// A configuration error blaming `value` given to property `key`.
+    pub(crate) fn config_value(key: &str, value: &str, reason: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Config(ConfigError::for_value(key, value, reason)))
+    }
+
+    /// Records where a configuration error's setting came from (a file line, an environment variable).
+    pub(crate) fn with_config_origin(mut self, origin: impl FnOnce() -> String) -> Error {
+        if let ErrorKind::Config(c) = &mut self.kind {
+            c.origin = Some(origin());
+        }
+        self
+    }
+
+    /// A configuration error blaming property `key`.
+    pub(crate) fn config_key(key: &str, reason: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Config(ConfigError::for_key(key, reason)))
     }
 
     pub(crate) fn protocol(msg: impl Into<String>) -> Error {
@@ -269,6 +368,41 @@ mod tests {
         assert!(!Error::config("x").is_retriable());
         let e = Error::new(ErrorKind::Disconnected(Arc::new(Error::broker(ErrorCode::NOT_COORDINATOR))));
         assert_eq!(e.code(), Some(ErrorCode::NOT_COORDINATOR));
+        assert!(e.is_retriable());
+    }
+
+    #[test]
+    fn every_kind_is_classified() {
+        let io = || ErrorKind::Io(Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionReset)));
+        let retriable = [
+            io(),
+            ErrorKind::Timeout,
+            ErrorKind::QueueFull,
+            ErrorKind::WouldBlock("metadata".into()),
+            ErrorKind::Disconnected(Arc::new(Error::new(io()))),
+            ErrorKind::Broker(ErrorCode::NOT_LEADER_OR_FOLLOWER),
+        ];
+        for k in retriable {
+            assert!(Error::new(k.clone()).is_retriable(), "{k:?}");
+        }
+        let final_ = [
+            ErrorKind::Closed,
+            // The client closed the connection itself: retrying on a closed client cannot succeed.
+            ErrorKind::Disconnected(Arc::new(Error::new(ErrorKind::Closed))),
+            ErrorKind::Decode(DecodeError::UnexpectedEof { what: "x", needed: 1, remaining: 0 }),
+            ErrorKind::UnsupportedVersion { api: ApiKey::PRODUCE, broker: None },
+            ErrorKind::Protocol("x".into()),
+            ErrorKind::Config(ConfigError::new("x")),
+            ErrorKind::RecordTooLarge { size: 2, limit: 1 },
+            ErrorKind::InvalidArgument("x".into()),
+            ErrorKind::NoOffset,
+            ErrorKind::OffsetOutOfRange { offset: 1 },
+            ErrorKind::LogTruncation { offset: 1, divergent_offset: None },
+            ErrorKind::Broker(ErrorCode::TOPIC_AUTHORIZATION_FAILED),
+        ];
+        for k in final_ {
+            assert!(!Error::new(k.clone()).is_retriable(), "{k:?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! kafkar: a pure-Rust Apache Kafka client.
 //!
 //! The wire codecs live in [`kafkar_protocol`] (re-exported as [`protocol`]); this crate adds the async client on
-//! tokio: [`net`] (connections and the broker pool), [`cluster`] (metadata), [`producer`], [`consumer`] (reading,
-//! offsets, group assignment and membership), [`admin`], [`config`] and [`error`].
+//! tokio: [`producer`], [`consumer`] (reading, offsets, group assignment), [`admin`], [`cluster`] (metadata),
+//! [`config`] (one layering for every client role) and [`error`]. Connections and the broker pool are internal.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -12,14 +12,49 @@ pub mod cluster;
 pub mod config;
 pub mod consumer;
 pub mod error;
-pub mod net;
+pub(crate) mod net;
 pub mod producer;
 
-pub use config::ClientConfig;
-pub use error::{Error, ErrorKind, Result};
+pub use admin::{Admin, AdminConfig};
+pub use config::{ClientConfig, ConfigSources};
+pub use consumer::{Consumer, ConsumerConfig};
+pub use error::{ConfigError, Error, ErrorKind, Result};
 pub use kafkar_protocol as protocol;
+pub use producer::{Producer, ProducerConfig, ProducerRecord};
+
+/// Internals that kafkar's own integration tests and CLI reach into: connections and the broker pool. Not part of
+/// the public API: no stability promise, hidden from the docs.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::net::{BrokerPool, BrokerVersions, Connection, PendingReply};
+}
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// Polls `f` once outside any runtime.
+    fn poll_once<F: Future>(f: F) -> Poll<F::Output> {
+        let mut cx = Context::from_waker(Waker::noop());
+        pin!(f).poll(&mut cx)
+    }
+
+    #[test]
+    fn constructors_fail_outside_a_runtime_instead_of_panicking() {
+        let not_in_runtime = |r: Poll<crate::Result<()>>| match r {
+            Poll::Ready(Err(e)) => assert!(matches!(e.kind(), crate::ErrorKind::InvalidArgument(_)), "{e}"),
+            Poll::Ready(Ok(())) => panic!("created outside a runtime"),
+            Poll::Pending => panic!("waited outside a runtime"),
+        };
+        not_in_runtime(poll_once(async { crate::Producer::new(crate::ProducerConfig::new("a:1")).await.map(drop) }));
+        not_in_runtime(poll_once(async { crate::Consumer::new(crate::ConsumerConfig::new("a:1")).await.map(drop) }));
+        not_in_runtime(poll_once(async { crate::Admin::new(crate::AdminConfig::new("a:1")).await.map(drop) }));
+    }
+}

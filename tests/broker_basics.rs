@@ -169,7 +169,7 @@ fn api_versions_create_topic_and_metadata_over_plain_tcp() {
 async fn client_connection_and_cluster_see_the_real_broker() {
     let Some(bootstrap) = support::real_broker() else { return };
     let config = kafkar::ClientConfig::new(&bootstrap);
-    let conn = kafkar::net::Connection::connect(bootstrap.split(',').next().unwrap(), &config).await.unwrap();
+    let conn = kafkar::__private::Connection::connect(bootstrap.split(',').next().unwrap(), &config).await.unwrap();
     // Negotiated versions: the newest both sides speak.
     assert_eq!(conn.versions().pick::<MetadataRequest>().unwrap(), 13);
     assert!(conn.versions().range(ApiKey::PRODUCE).is_some());

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafkar::net::Connection;
+use kafkar::__private::Connection;
 use kafkar::protocol::ApiKey;
 use kafkar::protocol::messages::api_versions::{ApiVersion, ApiVersionsRequest, ApiVersionsResponse};
 use kafkar::protocol::{ErrorCode, messages::Encode};

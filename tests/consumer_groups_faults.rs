@@ -482,3 +482,13 @@ async fn no_poll_for_max_poll_interval_leaves_the_group() {
     }
     assert_eq!(recorder.events(), vec![("assigned", t0()), ("lost", t0()), ("assigned", t0())]);
 }
+
+#[tokio::test]
+async fn group_remote_assignor_is_sent_to_the_coordinator() {
+    let broker = scripted(Script { assigned: vec![0], metadata: MetadataMode::Topic, ..Script::default() }).await;
+    let extra = [("group.protocol", "consumer"), ("group.remote.assignor", "range")];
+    let (_consumer, _recorder) =
+        subscribe_until(&broker, &extra, |b, _| !b.received_api(ApiKey::CONSUMER_GROUP_HEARTBEAT).is_empty()).await;
+    let first: ConsumerGroupHeartbeatRequest = decode(&broker.received_api(ApiKey::CONSUMER_GROUP_HEARTBEAT)[0]);
+    assert_eq!(first.server_assignor.as_deref(), Some("range"));
+}

@@ -104,7 +104,7 @@ fn config(bootstrap: &str) -> ConsumerConfig {
 async fn consumer(bootstrap: &str, tps: &[TopicPartition], extra: &[(&str, &str)]) -> Consumer {
     let mut c = config(bootstrap);
     for (k, v) in extra {
-        assert!(c.set(k, v).unwrap(), "{k}");
+        c.set(k, v).unwrap();
     }
     let mut consumer = Consumer::new(c).await.unwrap();
     consumer.assign(tps.iter().cloned()).unwrap();
@@ -284,8 +284,10 @@ async fn records_from_the_java_console_producer_with_every_codec() {
                 "parse.key=true",
                 "--property",
                 "key.separator=:",
-                "--producer-property",
-                &format!("compression.type={codec}"),
+                // The 4.4 console producer sets compression.type from --compression-codec (default none) over
+                // any --producer-property compression.type.
+                "--compression-codec",
+                codec,
                 "--producer-property",
                 "linger.ms=50",
             ],
@@ -299,6 +301,13 @@ async fn records_from_the_java_console_producer_with_every_codec() {
             assert_eq!(r.value.as_deref(), Some(format!("value {i} {codec}").as_bytes()), "{codec}");
         }
         assert_quiet(&mut c, Duration::from_millis(200)).await;
+        // The batches really are compressed with the codec: read them raw, batch headers included.
+        let raw = support::read_all(&bootstrap, &topic).await;
+        assert_eq!(raw.len(), 50, "{codec}");
+        let want = Compression::from_name(codec).unwrap();
+        for r in &raw {
+            assert_eq!(r.compression, want, "{codec}: batch of offset {}", r.offset);
+        }
     }
 }
 

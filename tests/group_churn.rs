@@ -182,7 +182,7 @@ async fn run(protocol: &'static str) {
     let rate = knob("KAFKAR_CHURN_RATE", 1000);
     let partitions = knob("KAFKAR_CHURN_PARTITIONS", 12) as i32;
     let topic = support::unique_topic(&format!("churn-{protocol}"));
-    let admin = Admin::new(ClientConfig::new(&bootstrap)).unwrap();
+    let admin = Admin::new(ClientConfig::new(&bootstrap)).await.unwrap();
     admin.create_topic(&topic, partitions, 1, &[]).await.unwrap();
     let dir = std::env::temp_dir().join(&topic);
     std::fs::create_dir_all(&dir).unwrap();

@@ -37,7 +37,7 @@ fn consumer_config(bootstrap: &str, group: &str, extra: &[(&str, &str)]) -> Cons
 async fn a_commit_does_not_wait_for_a_long_poll_fetch() {
     let Some(bootstrap) = support::real_broker() else { return };
     let topic = support::unique_topic("commit-latency");
-    Admin::new(ClientConfig::new(&bootstrap)).unwrap().create_topic(&topic, 1, 1, &[]).await.unwrap();
+    Admin::new(ClientConfig::new(&bootstrap)).await.unwrap().create_topic(&topic, 1, 1, &[]).await.unwrap();
     let producer = Producer::new(ProducerConfig::new(&bootstrap)).await.unwrap();
     for i in 0..10 {
         producer.send(ProducerRecord::new(topic.as_str()).value(format!("v{i}"))).await.unwrap().await.unwrap();
@@ -86,7 +86,7 @@ fn spawn_reader(mut consumer: Consumer, stop: Arc<Mutex<bool>>) -> tokio::task::
 async fn a_cooperative_member_keeps_receiving_records_while_another_member_joins() {
     let Some(bootstrap) = support::real_broker() else { return };
     let topic = support::unique_topic("coop-join");
-    Admin::new(ClientConfig::new(&bootstrap)).unwrap().create_topic(&topic, 6, 1, &[]).await.unwrap();
+    Admin::new(ClientConfig::new(&bootstrap)).await.unwrap().create_topic(&topic, 6, 1, &[]).await.unwrap();
     let group = format!("{topic}-g");
 
     // Records into every partition, 300 a second, until the end of the test.

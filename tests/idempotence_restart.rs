@@ -57,7 +57,7 @@ async fn a_million_records_survive_a_broker_kill_exactly_once_and_in_order() {
     let bootstrap = tokio::task::spawn_blocking(|| kafka(&["start"])).await.unwrap();
     let _guard = OwnBroker;
 
-    let admin = Admin::new(kafkar::ClientConfig::new(&bootstrap)).unwrap();
+    let admin = Admin::new(kafkar::ClientConfig::new(&bootstrap)).await.unwrap();
     let topic = support::unique_topic("idem-restart");
     admin.create_topic(&topic, PARTITIONS, 1, &[]).await.unwrap();
     let mut config = ProducerConfig::new(&bootstrap);

@@ -538,3 +538,34 @@ async fn metadata_does_not_wait_behind_a_slow_produce() {
     assert_eq!(delivery.await.unwrap().offset, 0);
     producer.close().await;
 }
+
+/// A `send` dropped while it waits for `buffer.memory` (in a timeout, as in `select!`) must leave nothing behind:
+/// before the fix its waiter count stayed up, the sender believed someone waited for memory for the rest of the
+/// producer's life, and drained every batch at once (linger.ms stopped working).
+#[tokio::test]
+async fn a_send_dropped_while_waiting_for_memory_leaves_linger_working() {
+    // The first Produce request is never answered: its batch holds the memory until request.timeout.ms.
+    let fake = Fake::start(1, |n| if n == 0 { Fault::Ignore } else { Fault::None }).await;
+    let linger = Duration::from_millis(400);
+    let p = Producer::new(config(
+        &fake.bootstrap(),
+        &[("buffer.memory", "2000"), ("linger.ms", "400"), ("request.timeout.ms", "600")],
+    ))
+    .await
+    .unwrap();
+    let big = "x".repeat(1200);
+    let first = p.send(rec(&big)).await.unwrap();
+    // No room for a second big record: this send waits for memory and is dropped while waiting.
+    let dropped = tokio::time::timeout(Duration::from_millis(100), p.send(rec(&big))).await;
+    assert!(dropped.is_err(), "the second send was still waiting for memory");
+    // The first batch is retried after its request timed out, and completes: the memory is free again.
+    first.await.unwrap();
+    assert_eq!(p.metrics().queued_bytes, 0);
+    // A record sent now lingers for linger.ms before it is sent, as it should.
+    let started = Instant::now();
+    p.send(rec("small")).await.unwrap().await.unwrap();
+    let took = started.elapsed();
+    assert!(took >= linger - Duration::from_millis(50), "sent after {took:?}: linger.ms ({linger:?}) was skipped");
+    assert_eq!(fake.log_values(0), values(&[&big, "small"]));
+    p.close().await;
+}

@@ -16,7 +16,7 @@ use kafkar::protocol::ErrorCode;
 use kafkar::{ClientConfig, ErrorKind};
 
 async fn admin(bootstrap: &str) -> Admin {
-    Admin::new(ClientConfig::new(bootstrap)).unwrap()
+    Admin::new(ClientConfig::new(bootstrap)).await.unwrap()
 }
 
 /// A fresh topic with `partitions` partitions; `None` when no broker is configured (outside CI).

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use kafkar::__private::BrokerPool;
 use kafkar::ClientConfig;
-use kafkar::net::BrokerPool;
 
 /// A pure-Rust Apache Kafka client.
 #[derive(Parser)]
@@ -169,7 +169,7 @@ async fn cluster(bootstrap: &str, internal: bool) -> kafkar::Result<()> {
 }
 
 async fn topics(bootstrap: &str, action: TopicsAction) -> kafkar::Result<()> {
-    let admin = kafkar::admin::Admin::new(ClientConfig::new(bootstrap))?;
+    let admin = kafkar::admin::Admin::new(ClientConfig::new(bootstrap)).await?;
     match action {
         TopicsAction::Create { topic, partitions, replication_factor } => {
             let info = admin.create_topic(&topic, partitions, replication_factor, &[]).await?;

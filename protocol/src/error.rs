@@ -139,6 +139,14 @@ pub enum EncodeError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// This build cannot write the codec (zstd without the `zstd` feature).
+    #[error("{codec} compression is not available: {reason}")]
+    UnsupportedCompression {
+        /// The codec.
+        codec: &'static str,
+        /// Why not.
+        reason: &'static str,
+    },
     /// A codec failed while compressing.
     #[error("{codec} compression failed: {reason}")]
     Compression {

@@ -245,7 +245,8 @@ fn compressed_vectors_survive_a_rebuild_round_trip() {
         for batch in RecordBatchReader::new(bytes, ReadOptions::default()) {
             let batch = batch.unwrap();
             let h = batch.header().clone();
-            if h.magic != 2 || h.compression == Compression::None || h.is_control {
+            // zstd without the `zstd` feature is read but cannot be written (tests/zstd_without_c.rs checks that).
+            if h.magic != 2 || h.compression == Compression::None || h.is_control || !h.compression.can_compress() {
                 continue;
             }
             let mut b = RecordBatchBuilder::new(h.compression)

@@ -1,6 +1,8 @@
 //! Hostile and damaged input for the record batch reader: truncation at every byte, bad lengths, checksums, magic
 //! bytes and counts, and decompression bombs inside batches. Every case must end in a `DecodeError` or a clean
 //! truncated-tail stop, never a panic, and never an allocation driven by a count or size read off the wire.
+// Its buffers are written with every codec, zstd included: it needs the zstd encoder (the `zstd` feature).
+#![cfg(feature = "zstd")]
 
 use std::time::{Duration, Instant};
 

@@ -14,8 +14,48 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use crate::cluster::{Cluster, TopicInfo, validate_topic_name};
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, role_config_impl};
 use crate::error::{Error, ErrorKind, Result};
+
+/// An admin client's settings: the shared [`ClientConfig`] (admin operations wait up to `request.timeout.ms`).
+/// Built like every role's configuration (see [`crate::config`]).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct AdminConfig {
+    /// Connection settings shared with the other clients.
+    pub client: ClientConfig,
+}
+
+role_config_impl!(AdminConfig, "admin");
+
+impl AdminConfig {
+    /// A configuration with `bootstrap.servers` set and every other setting at its default.
+    pub fn new(bootstrap_servers: &str) -> AdminConfig {
+        AdminConfig { client: ClientConfig::new(bootstrap_servers) }
+    }
+
+    /// The admin client's own properties (none yet beyond the shared ones).
+    fn set_own(&mut self, _key: &str, _value: &str) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// Sets the shared client settings.
+    pub fn with_client(mut self, client: ClientConfig) -> AdminConfig {
+        self.client = client;
+        self
+    }
+
+    /// Checks the configuration.
+    pub fn validate(&self) -> Result<()> {
+        self.client.validate()
+    }
+}
+
+impl From<ClientConfig> for AdminConfig {
+    fn from(client: ClientConfig) -> AdminConfig {
+        AdminConfig { client }
+    }
+}
 
 /// An admin client.
 #[derive(Clone, Debug)]
@@ -25,12 +65,15 @@ pub struct Admin {
 }
 
 impl Admin {
-    /// An admin client for `config`. Operations wait up to `request.timeout.ms` for the broker and then for the
-    /// metadata to show their effect. Must be called within a tokio runtime.
-    pub fn new(config: ClientConfig) -> Result<Admin> {
-        let timeout = config.request_timeout;
+    /// An admin client for `config` (an [`AdminConfig`], or a [`ClientConfig`]). Operations wait up to
+    /// `request.timeout.ms` for the broker and then for the metadata to show their effect. No connection is made
+    /// until the first operation. Outside a tokio runtime it fails (never panics).
+    pub async fn new(config: impl Into<AdminConfig>) -> Result<Admin> {
+        let config = config.into();
+        config.validate()?;
+        let timeout = config.client.request_timeout;
         // Never auto-create: a deleted topic must stay deleted when its metadata is asked for.
-        let cluster = Cluster::new(config, false)?;
+        let cluster = Cluster::new(config.client, false)?;
         Ok(Admin { cluster, timeout })
     }
 

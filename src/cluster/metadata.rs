@@ -158,10 +158,7 @@ impl RefreshFailures {
     /// up to `retry.backoff.max.ms`, as the Java client backs off its metadata requests (KIP-580).
     fn next_attempt(&self, config: &ClientConfig) -> Option<Instant> {
         let (at, _) = self.last.as_ref()?;
-        let doublings = self.count.saturating_sub(1).min(16);
-        let backoff =
-            config.retry_backoff.saturating_mul(1 << doublings).min(config.retry_backoff_max.max(config.retry_backoff));
-        Some(*at + backoff)
+        Some(*at + config.retry_backoff_after(self.count.saturating_sub(1)))
     }
 }
 
@@ -174,7 +171,11 @@ impl std::fmt::Debug for Cluster {
 impl Cluster {
     /// A cluster handle for `config`; starts the periodic refresh task. `allow_auto_create` is sent in Metadata
     /// requests (the Java producer sends true so that topics are created where the broker allows it).
+    /// Outside a tokio runtime it fails with [`InvalidArgument`](ErrorKind::InvalidArgument) instead of panicking.
     pub fn new(config: ClientConfig, allow_auto_create: bool) -> Result<Arc<Cluster>> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::invalid("kafkar clients must be created within a tokio runtime"));
+        }
         let pool = Arc::new(BrokerPool::new(Arc::new(config))?);
         let c = Arc::new(Cluster {
             pool,
@@ -191,7 +192,8 @@ impl Cluster {
         Ok(c)
     }
 
-    /// The broker pool.
+    /// The broker pool (internal: for kafkar's own tests and CLI).
+    #[doc(hidden)]
     pub fn pool(&self) -> &Arc<BrokerPool> {
         &self.pool
     }
@@ -397,7 +399,8 @@ impl Cluster {
     }
 
     /// A [`ConnectionClass::Control`](crate::net::ConnectionClass) connection to the leader of a partition, from
-    /// the current snapshot (for short requests such as OffsetForLeaderEpoch).
+    /// the current snapshot (for short requests such as OffsetForLeaderEpoch; also used by kafkar's own tests).
+    #[doc(hidden)]
     pub async fn leader(&self, topic: &str, partition: i32) -> Result<(i32, Connection)> {
         let snap = self.snapshot();
         let b = snap.leader(topic, partition).ok_or_else(|| {

@@ -1,8 +1,10 @@
-//! [`ConsumerConfig`]: the consumer's settings, with the Java client's property names and defaults.
+//! [`ConsumerConfig`]: the consumer's settings, with the Java client's property names and defaults. Built like every
+//! role's configuration (see [`crate::config`]): defaults < properties file < environment (opt-in) < explicit
+//! settings.
 
 use std::time::Duration;
 
-use crate::config::{ClientConfig, parse_ms};
+use crate::config::{ClientConfig, parse_bool, parse_i32_min, parse_ms, parse_optional, role_config_impl};
 use crate::error::{Error, Result};
 
 /// What to do when a partition has no committed offset, or its position is out of range (`auto.offset.reset`).
@@ -28,6 +30,21 @@ impl OffsetReset {
     }
 }
 
+impl std::str::FromStr for OffsetReset {
+    type Err = Error;
+
+    /// `earliest`, `latest` or `none`, any case (as Java), and librdkafka's aliases (`smallest`, `beginning`,
+    /// `largest`, `end`, `error`).
+    fn from_str(value: &str) -> Result<OffsetReset> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "earliest" | "smallest" | "beginning" => Ok(OffsetReset::Earliest),
+            "latest" | "largest" | "end" => Ok(OffsetReset::Latest),
+            "none" | "error" => Ok(OffsetReset::None),
+            _ => Err(Error::config_value("auto.offset.reset", value, "expected earliest, latest or none")),
+        }
+    }
+}
+
 /// Which records of transactions a consumer sees (`isolation.level`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum IsolationLevel {
@@ -46,11 +63,139 @@ impl IsolationLevel {
             IsolationLevel::ReadCommitted => 1,
         }
     }
+
+    /// Kafka's name: `read_uncommitted` or `read_committed`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            IsolationLevel::ReadUncommitted => "read_uncommitted",
+            IsolationLevel::ReadCommitted => "read_committed",
+        }
+    }
+}
+
+impl std::str::FromStr for IsolationLevel {
+    type Err = Error;
+
+    /// `read_uncommitted` or `read_committed`, any case (as Java).
+    fn from_str(value: &str) -> Result<IsolationLevel> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "read_uncommitted" => Ok(IsolationLevel::ReadUncommitted),
+            "read_committed" => Ok(IsolationLevel::ReadCommitted),
+            _ => Err(Error::config_value("isolation.level", value, "expected read_uncommitted or read_committed")),
+        }
+    }
+}
+
+/// The group membership protocol (`group.protocol`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum GroupProtocol {
+    /// JoinGroup/SyncGroup/Heartbeat with client-side assignors (the default).
+    #[default]
+    Classic,
+    /// KIP-848: ConsumerGroupHeartbeat with server-side assignment.
+    Consumer,
+}
+
+impl GroupProtocol {
+    /// Kafka's name: `classic` or `consumer`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
+        }
+    }
+}
+
+impl std::str::FromStr for GroupProtocol {
+    type Err = Error;
+
+    /// `classic` or `consumer`, any case (as Java).
+    fn from_str(value: &str) -> Result<GroupProtocol> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "classic" => Ok(GroupProtocol::Classic),
+            "consumer" => Ok(GroupProtocol::Consumer),
+            _ => Err(Error::config_value("group.protocol", value, "expected classic or consumer")),
+        }
+    }
+}
+
+/// Compares with Kafka's name (`config.group_protocol == "consumer"`).
+impl PartialEq<&str> for GroupProtocol {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+/// A client-side partition assignor of classic groups (`partition.assignment.strategy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssignmentStrategy {
+    /// `range` (`org.apache.kafka.clients.consumer.RangeAssignor`).
+    Range,
+    /// `roundrobin` (`RoundRobinAssignor`).
+    RoundRobin,
+    /// `sticky` (`StickyAssignor`), eager.
+    Sticky,
+    /// `cooperative-sticky` (`CooperativeStickyAssignor`), incremental.
+    CooperativeSticky,
+}
+
+impl AssignmentStrategy {
+    /// The assignor's protocol name, as sent in JoinGroup.
+    pub const fn name(self) -> &'static str {
+        match self {
+            AssignmentStrategy::Range => "range",
+            AssignmentStrategy::RoundRobin => "roundrobin",
+            AssignmentStrategy::Sticky => "sticky",
+            AssignmentStrategy::CooperativeSticky => "cooperative-sticky",
+        }
+    }
+}
+
+impl std::str::FromStr for AssignmentStrategy {
+    type Err = Error;
+
+    /// A protocol name (`range`, `roundrobin`, `sticky`, `cooperative-sticky`) or a Java class name
+    /// (`org.apache.kafka.clients.consumer.RangeAssignor`, or its simple name).
+    fn from_str(value: &str) -> Result<AssignmentStrategy> {
+        let short = value.trim().rsplit('.').next().unwrap_or_default();
+        match short {
+            "range" | "RangeAssignor" => Ok(AssignmentStrategy::Range),
+            "roundrobin" | "RoundRobinAssignor" => Ok(AssignmentStrategy::RoundRobin),
+            "sticky" | "StickyAssignor" => Ok(AssignmentStrategy::Sticky),
+            "cooperative-sticky" | "CooperativeStickyAssignor" => Ok(AssignmentStrategy::CooperativeSticky),
+            _ => Err(Error::config_value(
+                "partition.assignment.strategy",
+                value,
+                "expected range, roundrobin, sticky or cooperative-sticky",
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for AssignmentStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An assignment strategy is its name: lets a list be joined (`strategies.join(",")`). Hash and equality agree
+/// with the name's.
+impl std::borrow::Borrow<str> for AssignmentStrategy {
+    fn borrow(&self) -> &str {
+        self.name()
+    }
+}
+
+impl std::hash::Hash for AssignmentStrategy {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name().hash(state)
+    }
 }
 
 /// Consumer settings: the shared [`ClientConfig`] plus fetching, offset and group properties. Defaults are the Java
-/// client's.
+/// client's. Setting a field and setting its property are the same.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ConsumerConfig {
     /// Connection and metadata settings shared by every client.
     pub client: ClientConfig,
@@ -92,12 +237,16 @@ pub struct ConsumerConfig {
     pub heartbeat_interval: Duration,
     /// `max.poll.interval.ms` (default 5 min).
     pub max_poll_interval: Duration,
-    /// `group.protocol`: `classic` or `consumer` (KIP-848) (default classic).
-    pub group_protocol: String,
+    /// `group.protocol` (default classic).
+    pub group_protocol: GroupProtocol,
     /// `group.instance.id`: makes the member static (KIP-345).
     pub group_instance_id: Option<String>,
-    /// `partition.assignment.strategy` (classic groups): assignor names, preferred first.
-    pub partition_assignment_strategy: Vec<String>,
+    /// `partition.assignment.strategy` (classic groups): assignors, preferred first (default range, then
+    /// cooperative-sticky, as Java).
+    pub partition_assignment_strategy: Vec<AssignmentStrategy>,
+    /// `group.remote.assignor` (KIP-848 groups): the server-side assignor to ask for (`None`: the broker's
+    /// default).
+    pub group_remote_assignor: Option<String>,
 }
 
 impl Default for ConsumerConfig {
@@ -121,31 +270,15 @@ impl Default for ConsumerConfig {
             session_timeout: Duration::from_secs(45),
             heartbeat_interval: Duration::from_secs(3),
             max_poll_interval: Duration::from_secs(300),
-            group_protocol: "classic".to_owned(),
+            group_protocol: GroupProtocol::Classic,
             group_instance_id: None,
-            partition_assignment_strategy: vec!["range".to_owned(), "cooperative-sticky".to_owned()],
+            partition_assignment_strategy: vec![AssignmentStrategy::Range, AssignmentStrategy::CooperativeSticky],
+            group_remote_assignor: None,
         }
     }
 }
 
-fn parse_bool(key: &str, value: &str) -> Result<bool> {
-    match value.trim() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(Error::config(format!("{key}: expected true or false, got {value:?}"))),
-    }
-}
-
-fn parse_i32(key: &str, value: &str, min: i32) -> Result<i32> {
-    match value.trim().parse::<i32>() {
-        Ok(v) if v >= min => Ok(v),
-        _ => Err(Error::config(format!("{key}: expected an integer of at least {min}, got {value:?}"))),
-    }
-}
-
-fn optional(value: &str) -> Option<String> {
-    Some(value.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
-}
+role_config_impl!(ConsumerConfig, "consumer");
 
 impl ConsumerConfig {
     /// A configuration with `bootstrap.servers` set and every other property at its default.
@@ -153,80 +286,137 @@ impl ConsumerConfig {
         ConsumerConfig { client: ClientConfig::new(bootstrap_servers), ..Default::default() }
     }
 
-    /// Sets a property by its Java client name (client-wide names included). Returns `Ok(false)` for a name the
-    /// consumer does not know, and an error for a bad value.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
-        if self.client.set(key, value)? {
-            return Ok(true);
-        }
+    /// The consumer's own properties: `Ok(false)` for another name.
+    fn set_own(&mut self, key: &str, value: &str) -> Result<bool> {
         match key {
-            "group.id" => self.group_id = optional(value),
-            "fetch.min.bytes" => self.fetch_min_bytes = parse_i32(key, value, 0)?,
-            "fetch.max.bytes" => self.fetch_max_bytes = parse_i32(key, value, 1)?,
-            "max.partition.fetch.bytes" => self.max_partition_fetch_bytes = parse_i32(key, value, 1)?,
-            "fetch.max.wait.ms" => self.fetch_max_wait = parse_ms(key, value)?,
-            "max.poll.records" => self.max_poll_records = parse_i32(key, value, 1)? as usize,
-            "auto.offset.reset" => {
-                self.auto_offset_reset = match value.trim() {
-                    "earliest" | "smallest" | "beginning" => OffsetReset::Earliest,
-                    "latest" | "largest" | "end" => OffsetReset::Latest,
-                    "none" | "error" => OffsetReset::None,
-                    _ => {
-                        return Err(Error::config(format!("{key}: expected earliest, latest or none, got {value:?}")));
-                    }
-                }
-            }
+            "group.id" => self.group_id = parse_optional(value),
+            "fetch.min.bytes" => self.fetch_min_bytes = parse_i32_min(key, value, 0)?,
+            "fetch.max.bytes" => self.fetch_max_bytes = parse_i32_min(key, value, 1)?,
+            "max.partition.fetch.bytes" => self.max_partition_fetch_bytes = parse_i32_min(key, value, 1)?,
+            "fetch.max.wait.ms" | "fetch.wait.max.ms" => self.fetch_max_wait = parse_ms(key, value)?,
+            "max.poll.records" => self.max_poll_records = parse_i32_min(key, value, 1)? as usize,
+            "auto.offset.reset" => self.auto_offset_reset = value.parse()?,
             "enable.auto.commit" => self.enable_auto_commit = parse_bool(key, value)?,
             "auto.commit.interval.ms" => self.auto_commit_interval = parse_ms(key, value)?,
-            "isolation.level" => {
-                self.isolation_level = match value.trim() {
-                    "read_uncommitted" => IsolationLevel::ReadUncommitted,
-                    "read_committed" => IsolationLevel::ReadCommitted,
-                    _ => {
-                        return Err(Error::config(format!(
-                            "{key}: expected read_uncommitted or read_committed, got {value:?}"
-                        )));
-                    }
-                }
-            }
+            "isolation.level" => self.isolation_level = value.parse()?,
             "check.crcs" => self.check_crcs = parse_bool(key, value)?,
-            "client.rack" => self.client_rack = optional(value),
+            "client.rack" => self.client_rack = parse_optional(value),
             "allow.auto.create.topics" => self.allow_auto_create_topics = parse_bool(key, value)?,
             "default.api.timeout.ms" => self.default_api_timeout = parse_ms(key, value)?,
             "session.timeout.ms" => self.session_timeout = parse_ms(key, value)?,
             "heartbeat.interval.ms" => self.heartbeat_interval = parse_ms(key, value)?,
             "max.poll.interval.ms" => self.max_poll_interval = parse_ms(key, value)?,
-            "group.protocol" => {
-                let v = value.trim().to_ascii_lowercase();
-                if v != "classic" && v != "consumer" {
-                    return Err(Error::config(format!("{key}: expected classic or consumer, got {value:?}")));
-                }
-                self.group_protocol = v;
-            }
-            "group.instance.id" => self.group_instance_id = optional(value),
+            "group.protocol" => self.group_protocol = value.parse()?,
+            "group.instance.id" => self.group_instance_id = parse_optional(value),
             "partition.assignment.strategy" => {
-                self.partition_assignment_strategy =
-                    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+                let strategies = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.parse().map_err(|_| Error::config_value(key, s, "unknown assignor")))
+                    .collect::<Result<Vec<AssignmentStrategy>>>()?;
+                if strategies.is_empty() {
+                    return Err(Error::config_value(key, value, "needs at least one assignor"));
+                }
+                self.partition_assignment_strategy = strategies;
             }
+            "group.remote.assignor" => self.group_remote_assignor = parse_optional(value),
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Sets the shared client settings.
+    pub fn with_client(mut self, client: ClientConfig) -> ConsumerConfig {
+        self.client = client;
+        self
+    }
+
+    /// Sets `group.id`.
+    pub fn with_group_id(mut self, group_id: impl Into<String>) -> ConsumerConfig {
+        self.group_id = Some(group_id.into());
+        self
+    }
+
+    /// Sets `auto.offset.reset`.
+    pub fn with_auto_offset_reset(mut self, reset: OffsetReset) -> ConsumerConfig {
+        self.auto_offset_reset = reset;
+        self
+    }
+
+    /// Sets `enable.auto.commit`.
+    pub fn with_auto_commit(mut self, enabled: bool) -> ConsumerConfig {
+        self.enable_auto_commit = enabled;
+        self
+    }
+
+    /// Sets `isolation.level`.
+    pub fn with_isolation_level(mut self, level: IsolationLevel) -> ConsumerConfig {
+        self.isolation_level = level;
+        self
+    }
+
+    /// Sets `group.protocol`.
+    pub fn with_group_protocol(mut self, protocol: GroupProtocol) -> ConsumerConfig {
+        self.group_protocol = protocol;
+        self
+    }
+
+    /// Sets `partition.assignment.strategy`.
+    pub fn with_assignment_strategy(
+        mut self,
+        strategies: impl IntoIterator<Item = AssignmentStrategy>,
+    ) -> ConsumerConfig {
+        self.partition_assignment_strategy = strategies.into_iter().collect();
+        self
+    }
+
+    /// Sets `group.instance.id`.
+    pub fn with_group_instance_id(mut self, id: impl Into<String>) -> ConsumerConfig {
+        self.group_instance_id = Some(id.into());
+        self
+    }
+
+    /// Sets `fetch.min.bytes`, `fetch.max.bytes` and `fetch.max.wait.ms`.
+    pub fn with_fetch(mut self, min_bytes: i32, max_bytes: i32, max_wait: Duration) -> ConsumerConfig {
+        self.fetch_min_bytes = min_bytes;
+        self.fetch_max_bytes = max_bytes;
+        self.fetch_max_wait = max_wait;
+        self
+    }
+
+    /// Sets `max.poll.records`.
+    pub fn with_max_poll_records(mut self, records: usize) -> ConsumerConfig {
+        self.max_poll_records = records;
+        self
+    }
+
+    /// Sets `client.rack`.
+    pub fn with_client_rack(mut self, rack: impl Into<String>) -> ConsumerConfig {
+        self.client_rack = Some(rack.into());
+        self
     }
 
     /// Checks the configuration: the client settings, sizes and timeouts that fit the protocol.
     pub fn validate(&self) -> Result<()> {
         self.client.validate()?;
         if self.fetch_max_wait.as_millis() > i32::MAX as u128 {
-            return Err(Error::config("fetch.max.wait.ms does not fit in 32 bits"));
+            return Err(Error::config_key("fetch.max.wait.ms", "does not fit in 32 bits"));
         }
-        if self.fetch_max_bytes < 1 || self.max_partition_fetch_bytes < 1 {
-            return Err(Error::config("fetch.max.bytes and max.partition.fetch.bytes must be positive"));
+        if self.fetch_max_bytes < 1 {
+            return Err(Error::config_key("fetch.max.bytes", "must be positive"));
+        }
+        if self.max_partition_fetch_bytes < 1 {
+            return Err(Error::config_key("max.partition.fetch.bytes", "must be positive"));
         }
         if self.max_poll_records == 0 {
-            return Err(Error::config("max.poll.records must be at least 1"));
+            return Err(Error::config_key("max.poll.records", "must be at least 1"));
         }
         if self.enable_auto_commit && self.auto_commit_interval.is_zero() {
-            return Err(Error::config("auto.commit.interval.ms must be positive"));
+            return Err(Error::config_key("auto.commit.interval.ms", "must be positive"));
+        }
+        if self.partition_assignment_strategy.is_empty() {
+            return Err(Error::config_key("partition.assignment.strategy", "needs at least one assignor"));
         }
         Ok(())
     }
@@ -279,7 +469,7 @@ mod tests {
             ("partition.assignment.strategy", "range, roundrobin"),
             ("request.timeout.ms", "1234"),
         ] {
-            assert!(c.set(k, v).unwrap(), "{k}");
+            c.set(k, v).unwrap();
         }
         assert_eq!(c.group_id.as_deref(), Some("g"));
         assert_eq!(c.fetch_min_bytes, 10);
@@ -289,10 +479,22 @@ mod tests {
         assert_eq!(c.isolation_level, IsolationLevel::ReadCommitted);
         assert!(!c.check_crcs);
         assert_eq!(c.client_rack.as_deref(), Some("r1"));
-        assert_eq!(c.group_protocol, "consumer");
-        assert_eq!(c.partition_assignment_strategy, vec!["range", "roundrobin"]);
+        assert_eq!(c.group_protocol, GroupProtocol::Consumer);
+        assert_eq!(c.partition_assignment_strategy, vec![AssignmentStrategy::Range, AssignmentStrategy::RoundRobin]);
+        assert_eq!(c.partition_assignment_strategy.join(","), "range,roundrobin");
         assert_eq!(c.client.request_timeout, Duration::from_millis(1234));
-        assert!(!c.set("linger.ms", "5").unwrap());
+        // Unknown keys are errors naming the key (a producer property included).
+        for k in ["linger.ms", "no.such.property"] {
+            let e = c.set(k, "5").unwrap_err();
+            assert!(e.to_string().contains(k), "{e}");
+        }
+        // Java's names for the enums, any case where Java takes any case.
+        c.set("isolation.level", "READ_UNCOMMITTED").unwrap();
+        assert_eq!(c.isolation_level, IsolationLevel::ReadUncommitted);
+        c.set("group.protocol", "Classic").unwrap();
+        assert_eq!(c.group_protocol, GroupProtocol::Classic);
+        c.set("partition.assignment.strategy", "org.apache.kafka.clients.consumer.CooperativeStickyAssignor").unwrap();
+        assert_eq!(c.partition_assignment_strategy, vec![AssignmentStrategy::CooperativeSticky]);
         for (k, v) in [
             ("auto.offset.reset", "sometimes"),
             ("isolation.level", "dirty"),
@@ -300,8 +502,11 @@ mod tests {
             ("enable.auto.commit", "yes"),
             ("group.protocol", "x"),
             ("fetch.max.bytes", "-1"),
+            ("partition.assignment.strategy", "range,fancy"),
         ] {
-            assert!(c.set(k, v).is_err(), "{k}={v}");
+            let e = c.set(k, v).unwrap_err();
+            let crate::ErrorKind::Config(ce) = e.kind() else { panic!("{e}") };
+            assert_eq!(ce.key(), Some(k), "{e}");
         }
         c.validate().unwrap();
     }

@@ -190,6 +190,9 @@ pub(crate) struct Fetcher {
     metadata_in_flight: bool,
     metadata_wanted: bool,
     metadata_retry_at: Option<Instant>,
+    /// Refreshes in a row after which some partition still waited for a leader: the next one waits
+    /// `retry.backoff.ms` doubled per such refresh, up to `retry.backoff.max.ms` (KIP-580).
+    metadata_refreshes_waiting: u32,
     /// The earliest wake-up already scheduled.
     wake_at: Option<Instant>,
     read_options: ReadOptions,
@@ -220,6 +223,7 @@ impl Fetcher {
             metadata_in_flight: false,
             metadata_wanted: false,
             metadata_retry_at: None,
+            metadata_refreshes_waiting: 0,
             wake_at: None,
             read_options,
             metrics: MetricsCounters::default(),
@@ -850,9 +854,19 @@ impl Fetcher {
             }
             Event::MetadataRefreshed(r) => {
                 self.metadata_in_flight = false;
-                // The next refresh waits `retry.backoff.ms` either way, so that a partition whose leader stays
-                // unknown (a topic not created yet) does not make a busy loop of Metadata requests.
-                self.metadata_retry_at = Some(Instant::now() + self.backoff());
+                // The next refresh waits either way, so that a partition whose leader stays unknown (a topic not
+                // created yet, an election) does not make a busy loop of Metadata requests; the wait doubles while
+                // refreshes keep leaving partitions without a leader, so their rate falls to one per
+                // `retry.backoff.max.ms` instead of staying at one per `retry.backoff.ms` for as long as it lasts.
+                let snap = self.cluster.snapshot();
+                let all_led = self.parts.iter().all(|p| snap.leader(&p.tp.topic, p.tp.partition).is_some());
+                if r.is_ok() && all_led {
+                    self.metadata_refreshes_waiting = 0;
+                } else {
+                    self.metadata_refreshes_waiting = self.metadata_refreshes_waiting.saturating_add(1);
+                }
+                let wait = self.config.client.retry_backoff_after(self.metadata_refreshes_waiting.saturating_sub(1));
+                self.metadata_retry_at = Some(Instant::now() + wait);
                 if let Err(e) = r {
                     debug!(error = %e, "metadata refresh failed");
                     // Retried only while some partition still needs it.

@@ -30,7 +30,7 @@ use super::membership::{
 use super::offsets::MemberState;
 use super::offsets::find_coordinator;
 use super::pattern::TopicPattern;
-use super::{CommitIdentity, ConsumerConfig, TopicPartition};
+use super::{CommitIdentity, ConsumerConfig, GroupProtocol, TopicPartition};
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::net::{Connection, ConnectionClass};
@@ -117,7 +117,7 @@ impl GroupHandle {
     ) -> Result<GroupHandle> {
         let group_config = group_config(config)?;
         let now = Instant::now();
-        let machine = if config.group_protocol == "consumer" {
+        let machine = if config.group_protocol == GroupProtocol::Consumer {
             Machine::Consumer(ConsumerGroupMembership::new(group_config, now)?)
         } else {
             let assignors = assignors_from_config(&config.partition_assignment_strategy.join(","))?;
@@ -163,6 +163,7 @@ fn group_config(config: &ConsumerConfig) -> Result<GroupConfig> {
     g.retry_backoff_max = config.client.retry_backoff_max;
     g.request_timeout = config.client.request_timeout;
     g.auto_commit = config.auto_commit();
+    g.server_assignor = config.group_remote_assignor.clone();
     g.validate()?;
     Ok(g)
 }

@@ -7,6 +7,7 @@ use super::TopicPartition;
 
 /// Counters and figures at the time of [`Consumer::metrics`](super::Consumer::metrics).
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ConsumerMetrics {
     /// Records handed to the application.
     pub records_consumed: u64,

@@ -7,6 +7,11 @@ use kafkar_protocol::records::{RecordHeaders, TimestampType};
 
 /// One record as the application receives it. Cheap to move: the topic is shared, and the key, value and headers are
 /// slices of the fetched (or decompressed) buffer.
+///
+/// **Memory:** being slices, they keep that whole buffer alive: one fetch response (up to `fetch.max.bytes`, 50 MiB by
+/// default; for a compressed batch, its decompressed records) stays in memory for as long as any record read from
+/// it is kept, or any clone of its key, value or headers. To keep a few records for long (a cache, a retry queue)
+/// without pinning their fetch buffers, keep [`detached`](Self::detached) copies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsumerRecord {
     /// The topic.
@@ -27,6 +32,20 @@ pub struct ConsumerRecord {
     pub headers: RecordHeaders,
     /// The leader epoch of the partition when the record was written, if the batch carries one.
     pub leader_epoch: Option<i32>,
+}
+
+impl ConsumerRecord {
+    /// An owned copy: key, value and headers copied into buffers of their own (one allocation each), so that the
+    /// copy does not keep the fetch buffer alive (see the type's memory note).
+    pub fn detached(&self) -> ConsumerRecord {
+        ConsumerRecord {
+            topic: self.topic.clone(),
+            key: self.key.as_deref().map(Bytes::copy_from_slice),
+            value: self.value.as_deref().map(Bytes::copy_from_slice),
+            headers: self.headers.detached(),
+            ..*self
+        }
+    }
 }
 
 /// An offset to commit (or a committed one) with its metadata.
@@ -73,4 +92,41 @@ pub struct OffsetAndTimestamp {
 
 pub(crate) fn epoch_opt(epoch: i32) -> Option<i32> {
     (epoch >= 0).then_some(epoch)
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use kafkar_protocol::compression::Compression;
+    use kafkar_protocol::records::{Header, ReadOptions, RecordBatchBuilder, RecordBatchReader, TimestampType};
+
+    use super::ConsumerRecord;
+
+    #[test]
+    fn detached_records_own_their_bytes() {
+        let mut b = RecordBatchBuilder::new(Compression::None);
+        let header = Header::new(Bytes::from_static(b"h"), Some(Bytes::from_static(b"hv")));
+        b.append(5, Some(b"k".as_slice()), Some(b"value".as_slice()), &[header]).unwrap();
+        let buf = b.build().unwrap().into_bytes();
+        let batch = RecordBatchReader::new(buf.clone(), ReadOptions::default()).next().unwrap().unwrap();
+        let r = batch.records().unwrap().next().unwrap().unwrap();
+        let record = ConsumerRecord {
+            topic: "t".into(),
+            partition: 0,
+            offset: r.offset,
+            timestamp: r.timestamp,
+            timestamp_type: TimestampType::CreateTime,
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
+            leader_epoch: None,
+        };
+        let inside = |b: &Bytes| buf.as_ptr_range().contains(&b.as_ptr());
+        assert!(inside(record.value.as_ref().unwrap()), "a slice of the fetched buffer");
+        let copy = record.detached();
+        assert_eq!(copy, record);
+        assert!(!inside(copy.value.as_ref().unwrap()) && !inside(copy.key.as_ref().unwrap()));
+        let h = copy.headers.to_vec();
+        assert!(!inside(h[0].value.as_ref().unwrap()), "headers copied too");
+    }
 }

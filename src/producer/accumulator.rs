@@ -88,10 +88,12 @@ impl BufferMemory {
             if self.try_reserve(n) {
                 return Ok(());
             }
-            self.waiters.fetch_add(1, Ordering::AcqRel);
+            // The guard keeps the count right when this future is dropped mid-wait (a `send` inside `select!` or
+            // a timeout): a leaked count would make the sender believe someone waits forever and never linger.
+            let waiting = WaiterGuard::enter(&self.waiters);
             on_wait();
             let timed_out = tokio::time::timeout_at(deadline, notified).await.is_err();
-            self.waiters.fetch_sub(1, Ordering::AcqRel);
+            drop(waiting);
             if timed_out && !self.try_reserve(n) {
                 return Err(Error::new(ErrorKind::QueueFull));
             } else if timed_out {
@@ -109,6 +111,22 @@ impl BufferMemory {
         if self.waiters.load(Ordering::Acquire) > 0 {
             self.freed.notify_waiters();
         }
+    }
+}
+
+/// One task counted in [`BufferMemory::waiters`] for as long as the guard lives.
+struct WaiterGuard<'a>(&'a AtomicUsize);
+
+impl<'a> WaiterGuard<'a> {
+    fn enter(waiters: &'a AtomicUsize) -> WaiterGuard<'a> {
+        waiters.fetch_add(1, Ordering::AcqRel);
+        WaiterGuard(waiters)
+    }
+}
+
+impl Drop for WaiterGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -738,6 +756,28 @@ mod tests {
         waiter.await.unwrap().unwrap();
         assert_eq!(m.used(), 600);
         m.release(600);
+        assert_eq!(m.used(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_reserve_does_not_leak_its_waiter_count() {
+        let m = Arc::new(BufferMemory::new(1000));
+        assert!(m.try_reserve(1000));
+        // Dropped by the timeout while waiting (as a `send` in `select!` or under `tokio::time::timeout`).
+        let r = tokio::time::timeout(
+            Duration::from_millis(20),
+            m.reserve(10, Instant::now() + Duration::from_secs(60), || {}),
+        )
+        .await;
+        assert!(r.is_err(), "still waiting when dropped");
+        assert_eq!(m.waiters(), 0);
+        // Dropped after the first poll, by hand.
+        let mut fut = Box::pin(m.reserve(10, Instant::now() + Duration::from_secs(60), || {}));
+        assert!(futures_poll_once(fut.as_mut()).await.is_none());
+        assert_eq!(m.waiters(), 1);
+        drop(fut);
+        assert_eq!(m.waiters(), 0);
+        m.release(1000);
         assert_eq!(m.used(), 0);
     }
 

@@ -1,5 +1,6 @@
 //! Producer configuration: [`ProducerConfig`] with the Java producer's property names and defaults, and the
-//! validation the Java client applies when the producer is created.
+//! validation the Java client applies when the producer is created. Built like every role's configuration (see
+//! [`crate::config`]): defaults < properties file < environment (opt-in) < explicit settings.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,11 +8,11 @@ use std::time::Duration;
 use kafkar_protocol::compression::Compression;
 
 use super::partitioner::Partitioner;
-use crate::config::{ClientConfig, parse_ms};
+use crate::config::{ClientConfig, parse_bool, parse_ms, parse_num, role_config_impl};
 use crate::error::{Error, Result};
 
 /// How many acknowledgements the partition leader must have before answering a Produce request (`acks`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Acks {
     /// `acks=0`: the broker does not answer; offsets are unknown (-1) and failures after the write go unnoticed.
     None,
@@ -32,19 +33,48 @@ impl Acks {
         }
     }
 
-    fn parse(value: &str) -> Result<Acks> {
-        match value.trim() {
-            "0" => Ok(Acks::None),
-            "1" => Ok(Acks::Leader),
-            "all" | "-1" => Ok(Acks::All),
-            other => Err(Error::config(format!("acks: expected 0, 1, all or -1, got {other:?}"))),
+    /// The property value: `0`, `1` or `all`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
         }
     }
 }
 
+impl std::str::FromStr for Acks {
+    type Err = Error;
+
+    /// `0`, `1`, `all` or `-1`, exactly as the Java client accepts them.
+    fn from_str(value: &str) -> Result<Acks> {
+        match value.trim() {
+            "0" => Ok(Acks::None),
+            "1" => Ok(Acks::Leader),
+            "all" | "-1" => Ok(Acks::All),
+            _ => Err(Error::config_value("acks", value, "expected 0, 1, all or -1")),
+        }
+    }
+}
+
+impl std::fmt::Display for Acks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `compression.type`: a codec name as Kafka spells it (`none`, `gzip`, `snappy`, `lz4`, `zstd`).
+pub(crate) fn parse_compression(key: &str, value: &str) -> Result<Compression> {
+    Compression::from_name(value.trim())
+        .ok_or_else(|| Error::config_value(key, value, "expected none, gzip, snappy, lz4 or zstd"))
+}
+
 /// Everything a [`Producer`](super::Producer) is configured with. Build it with [`ProducerConfig::new`] and the
-/// public fields, or from Java property names with [`ProducerConfig::set`] / [`ProducerConfig::from_iter`].
+/// `with_*` methods or public fields, from property names with [`ProducerConfig::set`] /
+/// [`ProducerConfig::from_properties`], from a properties file or the environment (see [`crate::config`]).
+/// Setting a field and setting its property are the same.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ProducerConfig {
     /// Connection settings shared with the other clients (`bootstrap.servers`, `request.timeout.ms`,
     /// `retry.backoff.ms`, ...).
@@ -64,34 +94,36 @@ pub struct ProducerConfig {
     pub max_request_size: usize,
     /// `compression.type` (default none).
     pub compression: Compression,
-    /// The compression level: `compression.level`, or `compression.<codec>.level` for the configured codec
-    /// (`None`: the codec's default).
+    /// `compression.level`: the level for whichever codec is configured; above the per-codec levels (`None`: the
+    /// per-codec level, else the codec's default).
     pub compression_level: Option<i32>,
+    /// `compression.gzip.level` (KIP-390).
+    pub gzip_level: Option<i32>,
+    /// `compression.lz4.level` (KIP-390).
+    pub lz4_level: Option<i32>,
+    /// `compression.zstd.level` (KIP-390).
+    pub zstd_level: Option<i32>,
     /// `max.in.flight.requests.per.connection` (default 5; at most 5 with idempotence).
     pub max_in_flight: usize,
     /// `retries`: how many times a failed batch is retried (default `i32::MAX`: bounded by `delivery.timeout.ms`).
     pub retries: i32,
-    /// `delivery.timeout.ms`: the longest a record may take from `send` to its final result, retries included
-    /// (default 120 s).
-    pub delivery_timeout: Duration,
-    /// `enable.idempotence` (default true): producer id, epoch and sequence numbers so that retries never duplicate
-    /// or reorder records.
-    pub enable_idempotence: bool,
+    /// `delivery.timeout.ms`: the longest a record may take from `send` to its final result, retries included.
+    /// `None` (the default): 120 s, raised to `linger.ms + request.timeout.ms` if that is more, as Java does for a
+    /// value not set; a value set must be at least that sum.
+    pub delivery_timeout: Option<Duration>,
+    /// `enable.idempotence`: producer id, epoch and sequence numbers so that retries never duplicate or reorder
+    /// records. `None` (the default): on unless another setting conflicts (acks other than all, retries 0, more
+    /// than 5 requests in flight), in which case it is quietly off, as in Java; `Some(true)`: such a conflict is a
+    /// configuration error.
+    pub enable_idempotence: Option<bool>,
     /// `max.block.ms`: how long `send` may wait for metadata or for buffer space (default 60 s).
     pub max_block: Duration,
     /// A custom partitioner (`partitioner.class` in Java); `None` uses murmur2 of the key, sticky for keyless records.
     pub partitioner: Option<Arc<dyn Partitioner>>,
-    explicit: Explicit,
-    codec_levels: [Option<i32>; 5],
 }
 
-/// Which settings the user chose explicitly: Java validates conflicting settings only then, and otherwise quietly
-/// turns idempotence off.
-#[derive(Clone, Copy, Debug, Default)]
-struct Explicit {
-    idempotence: bool,
-    delivery_timeout: bool,
-}
+/// `delivery.timeout.ms` when not set.
+const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl std::fmt::Debug for ProducerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,7 +138,7 @@ impl std::fmt::Debug for ProducerConfig {
             .field("compression_level", &self.effective_compression_level())
             .field("max_in_flight", &self.max_in_flight)
             .field("retries", &self.retries)
-            .field("delivery_timeout", &self.delivery_timeout)
+            .field("delivery_timeout", &self.effective_delivery_timeout())
             .field("enable_idempotence", &self.enable_idempotence)
             .field("max_block", &self.max_block)
             .field("partitioner", &self.partitioner.as_ref().map(|_| "custom"))
@@ -125,29 +157,20 @@ impl Default for ProducerConfig {
             max_request_size: 1 << 20,
             compression: Compression::None,
             compression_level: None,
+            gzip_level: None,
+            lz4_level: None,
+            zstd_level: None,
             max_in_flight: 5,
             retries: i32::MAX,
-            delivery_timeout: Duration::from_secs(120),
-            enable_idempotence: true,
+            delivery_timeout: None,
+            enable_idempotence: None,
             max_block: Duration::from_secs(60),
             partitioner: None,
-            explicit: Explicit::default(),
-            codec_levels: [None; 5],
         }
     }
 }
 
-fn parse_num<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
-    value.trim().parse::<T>().map_err(|_| Error::config(format!("{key}: expected a number, got {value:?}")))
-}
-
-fn parse_bool(key: &str, value: &str) -> Result<bool> {
-    match value.trim() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(Error::config(format!("{key}: expected true or false, got {value:?}"))),
-    }
-}
+role_config_impl!(ProducerConfig, "producer");
 
 impl ProducerConfig {
     /// A configuration with `bootstrap.servers` set and every other setting at its default.
@@ -155,130 +178,188 @@ impl ProducerConfig {
         ProducerConfig { client: ClientConfig::new(bootstrap_servers), ..Default::default() }
     }
 
-    /// Sets a property by its Java producer name (or a shared client name such as `bootstrap.servers`). An unknown
-    /// name or a bad value is a [`Config`](crate::ErrorKind::Config) error.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<&mut ProducerConfig> {
-        if self.client.set(key, value)? {
-            return Ok(self);
-        }
+    /// The producer's own properties (Java names, some librdkafka aliases): `Ok(false)` for another name.
+    fn set_own(&mut self, key: &str, value: &str) -> Result<bool> {
         match key {
-            "acks" | "request.required.acks" => self.acks = Acks::parse(value)?,
+            "acks" | "request.required.acks" => {
+                self.acks = value.parse().map_err(|_| Error::config_value(key, value, "expected 0, 1, all or -1"))?
+            }
             "linger.ms" | "queue.buffering.max.ms" => self.linger = parse_ms(key, value)?,
             "batch.size" => self.batch_size = parse_num(key, value)?,
             "buffer.memory" => self.buffer_memory = parse_num(key, value)?,
             "max.request.size" | "message.max.bytes" => self.max_request_size = parse_num(key, value)?,
-            "compression.type" | "compression.codec" => {
-                self.compression = Compression::from_name(value.trim())
-                    .ok_or_else(|| Error::config(format!("{key}: unknown codec {value:?}")))?
-            }
+            "compression.type" | "compression.codec" => self.compression = parse_compression(key, value)?,
             "compression.level" => self.compression_level = Some(parse_num(key, value)?),
-            "compression.gzip.level" => {
-                self.codec_levels[Compression::Gzip.code() as usize] = Some(parse_num(key, value)?)
-            }
-            "compression.lz4.level" => {
-                self.codec_levels[Compression::Lz4.code() as usize] = Some(parse_num(key, value)?)
-            }
-            "compression.zstd.level" => {
-                self.codec_levels[Compression::Zstd.code() as usize] = Some(parse_num(key, value)?)
-            }
+            "compression.gzip.level" => self.gzip_level = Some(parse_num(key, value)?),
+            "compression.lz4.level" => self.lz4_level = Some(parse_num(key, value)?),
+            "compression.zstd.level" => self.zstd_level = Some(parse_num(key, value)?),
             "max.in.flight.requests.per.connection" | "max.in.flight" => self.max_in_flight = parse_num(key, value)?,
             "retries" | "message.send.max.retries" => self.retries = parse_num(key, value)?,
-            "delivery.timeout.ms" | "message.timeout.ms" => {
-                self.delivery_timeout = parse_ms(key, value)?;
-                self.explicit.delivery_timeout = true;
-            }
-            "enable.idempotence" => {
-                self.enable_idempotence = parse_bool(key, value)?;
-                self.explicit.idempotence = true;
-            }
+            "delivery.timeout.ms" | "message.timeout.ms" => self.delivery_timeout = Some(parse_ms(key, value)?),
+            "enable.idempotence" => self.enable_idempotence = Some(parse_bool(key, value)?),
             "max.block.ms" => self.max_block = parse_ms(key, value)?,
-            _ => return Err(Error::config(format!("unknown producer property {key:?}"))),
+            _ => return Ok(false),
         }
-        Ok(self)
+        Ok(true)
     }
 
-    /// A configuration from `(name, value)` pairs of Java property names; see [`ProducerConfig::set`]. (Not
-    /// `FromIterator`: building can fail.)
-    #[allow(clippy::should_implement_trait)]
-    pub fn from_iter<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<ProducerConfig> {
-        let mut c = ProducerConfig::default();
-        for (k, v) in pairs {
-            c.set(k.as_ref(), v.as_ref())?;
-        }
-        Ok(c)
+    /// Sets the shared client settings.
+    pub fn with_client(mut self, client: ClientConfig) -> ProducerConfig {
+        self.client = client;
+        self
     }
 
-    /// Turns idempotence on or off as if `enable.idempotence` were set explicitly (so that conflicting settings are
-    /// reported by [`ProducerConfig::validate`] instead of quietly turning it off).
+    /// Sets `acks`.
+    pub fn with_acks(mut self, acks: Acks) -> ProducerConfig {
+        self.acks = acks;
+        self
+    }
+
+    /// Sets `linger.ms`.
+    pub fn with_linger(mut self, linger: Duration) -> ProducerConfig {
+        self.linger = linger;
+        self
+    }
+
+    /// Sets `batch.size`.
+    pub fn with_batch_size(mut self, bytes: usize) -> ProducerConfig {
+        self.batch_size = bytes;
+        self
+    }
+
+    /// Sets `buffer.memory`.
+    pub fn with_buffer_memory(mut self, bytes: usize) -> ProducerConfig {
+        self.buffer_memory = bytes;
+        self
+    }
+
+    /// Sets `max.request.size`.
+    pub fn with_max_request_size(mut self, bytes: usize) -> ProducerConfig {
+        self.max_request_size = bytes;
+        self
+    }
+
+    /// Sets `compression.type` and (`Some`) `compression.level`.
+    pub fn with_compression(mut self, codec: Compression, level: Option<i32>) -> ProducerConfig {
+        self.compression = codec;
+        self.compression_level = level;
+        self
+    }
+
+    /// Sets `max.in.flight.requests.per.connection`.
+    pub fn with_max_in_flight(mut self, requests: usize) -> ProducerConfig {
+        self.max_in_flight = requests;
+        self
+    }
+
+    /// Sets `retries`.
+    pub fn with_retries(mut self, retries: i32) -> ProducerConfig {
+        self.retries = retries;
+        self
+    }
+
+    /// Sets `delivery.timeout.ms`.
+    pub fn with_delivery_timeout(mut self, timeout: Duration) -> ProducerConfig {
+        self.delivery_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets `enable.idempotence` (so that conflicting settings are reported by [`ProducerConfig::validate`]
+    /// instead of quietly turning it off).
     pub fn with_idempotence(mut self, enabled: bool) -> ProducerConfig {
-        self.enable_idempotence = enabled;
-        self.explicit.idempotence = true;
+        self.enable_idempotence = Some(enabled);
+        self
+    }
+
+    /// Sets `max.block.ms`.
+    pub fn with_max_block(mut self, max_block: Duration) -> ProducerConfig {
+        self.max_block = max_block;
+        self
+    }
+
+    /// Sets a custom partitioner.
+    pub fn with_partitioner(mut self, partitioner: Arc<dyn Partitioner>) -> ProducerConfig {
+        self.partitioner = Some(partitioner);
         self
     }
 
     /// The level used for the configured codec: `compression.level`, else `compression.<codec>.level`.
     pub fn effective_compression_level(&self) -> Option<i32> {
-        self.compression_level.or(self.codec_levels[self.compression.code() as usize])
+        self.compression_level.or(match self.compression {
+            Compression::Gzip => self.gzip_level,
+            Compression::Lz4 => self.lz4_level,
+            Compression::Zstd => self.zstd_level,
+            _ => None,
+        })
     }
 
-    /// Whether the producer will be idempotent: `enable.idempotence`, unless it was left at its default and another
+    /// Whether the producer will be idempotent: `enable.idempotence`, unless it was left unset and another
     /// setting conflicts with it (acks other than all, retries 0, more than 5 requests in flight), in which case
     /// Java turns it off.
     pub fn idempotent(&self) -> bool {
-        if !self.enable_idempotence {
-            return false;
+        match self.enable_idempotence {
+            Some(enabled) => enabled,
+            None => self.acks == Acks::All && self.retries > 0 && self.max_in_flight <= 5,
         }
-        if self.explicit.idempotence {
-            return true;
-        }
-        self.acks == Acks::All && self.retries > 0 && self.max_in_flight <= 5
     }
 
     /// The `delivery.timeout.ms` in force: Java raises a default that is below `linger.ms + request.timeout.ms` to
     /// that sum.
     pub fn effective_delivery_timeout(&self) -> Duration {
-        let floor = self.linger + self.client.request_timeout;
-        if !self.explicit.delivery_timeout && self.delivery_timeout < floor { floor } else { self.delivery_timeout }
+        self.delivery_timeout.unwrap_or_else(|| DEFAULT_DELIVERY_TIMEOUT.max(self.linger + self.client.request_timeout))
     }
 
     /// Checks the configuration the way the Java producer does at construction.
     pub fn validate(&self) -> Result<()> {
         self.client.validate()?;
         if self.buffer_memory == 0 {
-            return Err(Error::config("buffer.memory must be positive"));
+            return Err(Error::config_key("buffer.memory", "must be positive"));
         }
         if self.max_request_size == 0 || self.max_request_size > i32::MAX as usize {
-            return Err(Error::config("max.request.size must be between 1 and 2147483647"));
+            return Err(Error::config_key("max.request.size", "must be between 1 and 2147483647"));
         }
         if self.max_in_flight == 0 {
-            return Err(Error::config("max.in.flight.requests.per.connection must be at least 1"));
+            return Err(Error::config_key("max.in.flight.requests.per.connection", "must be at least 1"));
         }
         if self.retries < 0 {
-            return Err(Error::config("retries must not be negative"));
+            return Err(Error::config_key("retries", "must not be negative"));
         }
-        self.compression.resolve_level(self.effective_compression_level()).map_err(|_| {
-            Error::config(format!(
-                "compression level {:?} is not valid for {}",
-                self.effective_compression_level(),
-                self.compression
-            ))
-        })?;
-        if self.explicit.delivery_timeout && self.delivery_timeout < self.linger + self.client.request_timeout {
-            return Err(Error::config(
-                "delivery.timeout.ms must be at least linger.ms + request.timeout.ms".to_string(),
+        if !self.compression.can_compress() {
+            return Err(Error::config_value(
+                "compression.type",
+                self.compression.name(),
+                "this build cannot write it (kafkar's `zstd` feature, the zstd C library, is off; zstd is still read)",
             ));
         }
-        if self.enable_idempotence && self.explicit.idempotence {
+        if let Some(level) = self.effective_compression_level() {
+            self.compression.resolve_level(Some(level)).map_err(|_| {
+                Error::config_value(
+                    "compression.level",
+                    &level.to_string(),
+                    format!("not a valid level for {}", self.compression),
+                )
+            })?;
+        }
+        if let Some(t) = self.delivery_timeout {
+            if t < self.linger + self.client.request_timeout {
+                return Err(Error::config_key(
+                    "delivery.timeout.ms",
+                    "must be at least linger.ms + request.timeout.ms",
+                ));
+            }
+        }
+        if self.enable_idempotence == Some(true) {
             if self.acks != Acks::All {
-                return Err(Error::config("acks must be all (-1) when enable.idempotence is true"));
+                return Err(Error::config_key("acks", "must be all (-1) when enable.idempotence is true"));
             }
             if self.max_in_flight > 5 {
-                return Err(Error::config(
-                    "max.in.flight.requests.per.connection must be at most 5 when enable.idempotence is true",
+                return Err(Error::config_key(
+                    "max.in.flight.requests.per.connection",
+                    "must be at most 5 when enable.idempotence is true",
                 ));
             }
             if self.retries == 0 {
-                return Err(Error::config("retries must be above 0 when enable.idempotence is true"));
+                return Err(Error::config_key("retries", "must be above 0 when enable.idempotence is true"));
             }
         }
         Ok(())
@@ -291,7 +372,7 @@ mod tests {
 
     #[test]
     fn java_names_and_defaults() {
-        let c = ProducerConfig::from_iter([
+        let c = ProducerConfig::from_properties([
             ("bootstrap.servers", "a:9092"),
             ("acks", "1"),
             ("linger.ms", "20"),
@@ -316,7 +397,7 @@ mod tests {
         assert!(d.idempotent());
         assert_eq!(d.max_in_flight, 5);
         assert_eq!(d.retries, i32::MAX);
-        assert_eq!(d.delivery_timeout, Duration::from_secs(120));
+        assert_eq!(d.effective_delivery_timeout(), Duration::from_secs(120));
         assert_eq!(d.max_block, Duration::from_secs(60));
         assert_eq!(d.buffer_memory, 32 << 20);
         d.validate().unwrap();
@@ -328,18 +409,22 @@ mod tests {
         for (k, v) in [("no.such.key", "1"), ("acks", "2"), ("linger.ms", "x"), ("compression.type", "brotli")] {
             let e = c.set(k, v).unwrap_err();
             assert!(matches!(e.kind(), crate::ErrorKind::Config(_)), "{k}: {e}");
+            assert!(e.to_string().contains(k), "the error names the property: {e}");
         }
-        let e = ProducerConfig::from_iter([("bootstrap.servers", "")]).unwrap().validate().unwrap_err();
+        let e = ProducerConfig::from_properties([("bootstrap.servers", "")]).unwrap().validate().unwrap_err();
         assert!(matches!(e.kind(), crate::ErrorKind::Config(_)));
     }
 
     #[test]
     fn explicit_idempotence_conflicts_are_errors() {
-        let c =
-            ProducerConfig::from_iter([("bootstrap.servers", "a:1"), ("enable.idempotence", "true"), ("acks", "1")])
-                .unwrap();
+        let c = ProducerConfig::from_properties([
+            ("bootstrap.servers", "a:1"),
+            ("enable.idempotence", "true"),
+            ("acks", "1"),
+        ])
+        .unwrap();
         assert!(c.validate().is_err());
-        let c = ProducerConfig::from_iter([
+        let c = ProducerConfig::from_properties([
             ("bootstrap.servers", "a:1"),
             ("enable.idempotence", "true"),
             ("max.in.flight.requests.per.connection", "6"),
@@ -347,13 +432,15 @@ mod tests {
         .unwrap();
         assert!(c.validate().is_err());
         // Not explicit: idempotence is turned off instead.
-        let c =
-            ProducerConfig::from_iter([("bootstrap.servers", "a:1"), ("max.in.flight.requests.per.connection", "6")])
-                .unwrap();
+        let c = ProducerConfig::from_properties([
+            ("bootstrap.servers", "a:1"),
+            ("max.in.flight.requests.per.connection", "6"),
+        ])
+        .unwrap();
         c.validate().unwrap();
         assert!(!c.idempotent());
         // A level outside the codec's range.
-        let c = ProducerConfig::from_iter([
+        let c = ProducerConfig::from_properties([
             ("bootstrap.servers", "a:1"),
             ("compression.type", "gzip"),
             ("compression.level", "42"),
@@ -369,5 +456,27 @@ mod tests {
         assert_eq!(c.effective_delivery_timeout(), Duration::from_millis(200_005));
         c.set("delivery.timeout.ms", "1000").unwrap();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn fields_and_properties_are_the_same_setting() {
+        let mut by_name = ProducerConfig::new("a:1");
+        by_name.set("enable.idempotence", "true").unwrap().set("acks", "1").unwrap();
+        let by_field = ProducerConfig::new("a:1").with_idempotence(true).with_acks(Acks::Leader);
+        let mut by_pub_field = ProducerConfig::new("a:1");
+        by_pub_field.enable_idempotence = Some(true);
+        by_pub_field.acks = Acks::Leader;
+        for c in [&by_name, &by_field, &by_pub_field] {
+            let e = c.validate().unwrap_err();
+            assert!(e.to_string().contains("acks"), "{e}");
+        }
+        let mut c = ProducerConfig::new("a:1");
+        c.set("compression.type", "gzip").unwrap().set("compression.gzip.level", "4").unwrap();
+        assert_eq!(c.gzip_level, Some(4));
+        assert_eq!(c.effective_compression_level(), Some(4));
+        assert_eq!("all".parse::<Acks>().unwrap(), Acks::All);
+        assert_eq!("-1".parse::<Acks>().unwrap(), Acks::All);
+        assert!("ALL".parse::<Acks>().is_err(), "Java takes acks exactly as spelled");
+        assert_eq!(Acks::Leader.to_string(), "1");
     }
 }

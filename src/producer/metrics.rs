@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// A snapshot of a producer's counters since it was created.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ProducerMetrics {
     /// Records acknowledged (or written, with acks=0).
     pub records_sent: u64,

@@ -9,7 +9,7 @@
 //!
 //! With idempotence (the default) batches carry a producer id, epoch and per-partition sequence numbers assigned at
 //! drain; retries resend the same sequences in order, so a retry after a lost reply is deduplicated by the broker
-//! and nothing is reordered. See [`idempotence`] for how sequence errors are resolved.
+//! and nothing is reordered. The internal `idempotence` module says how sequence errors are resolved.
 //!
 //! Differences from the Java client: a batch the broker rejects with MESSAGE_TOO_LARGE is failed rather than split;
 //! the idempotent epoch bump asks the broker (InitProducerId with the current id and epoch, which for a producer
@@ -18,7 +18,7 @@
 
 mod accumulator;
 mod config;
-pub mod idempotence;
+mod idempotence;
 mod metrics;
 pub mod partitioner;
 mod record;
@@ -32,7 +32,7 @@ use tokio::time::Instant;
 use tracing::debug;
 
 pub use config::{Acks, ProducerConfig};
-pub use idempotence::{IdempotenceState, ProducerIdAndEpoch};
+pub use idempotence::ProducerIdAndEpoch;
 pub use metrics::ProducerMetrics;
 pub use partitioner::Partitioner;
 pub use record::{DeliveryFuture, ProducerRecord, RecordMetadata, SendFailure};

@@ -17,8 +17,19 @@ use crate::error::{Error, Result};
 
 /// A record to send.
 ///
-/// The topic is an `Arc<str>`: keep one per topic and clone it into each record to avoid allocating a topic name
-/// per record.
+/// The topic is an `Arc<str>`: keep one per topic and clone it into each record, and no record allocates a topic
+/// name (the clone is a reference count increment; the producer keeps sharing that `Arc` down to the delivery
+/// result). `ProducerRecord::new("orders")` with a `&str` allocates the name once per record instead.
+///
+/// ```
+/// use std::sync::Arc;
+/// use kafkar::producer::ProducerRecord;
+///
+/// let orders: Arc<str> = Arc::from("orders");
+/// let records: Vec<ProducerRecord> =
+///     (0..3).map(|i| ProducerRecord::new(orders.clone()).value(format!("order {i}"))).collect();
+/// assert!(records.iter().all(|r| Arc::ptr_eq(&r.topic, &orders)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProducerRecord {
     /// The topic.
@@ -36,7 +47,8 @@ pub struct ProducerRecord {
 }
 
 impl ProducerRecord {
-    /// A record for `topic` with null key and value, no headers, and the partitioner's choice of partition.
+    /// A record for `topic` with null key and value, no headers, and the partitioner's choice of partition. Pass a
+    /// clone of an `Arc<str>` kept per topic to avoid allocating the name per record.
     pub fn new(topic: impl Into<Arc<str>>) -> ProducerRecord {
         ProducerRecord {
             topic: topic.into(),

@@ -236,6 +236,8 @@ pub struct Fetched {
     pub value: Option<Bytes>,
     /// Headers.
     pub headers: Vec<kafkar::protocol::records::Header>,
+    /// The compression codec of the batch the record came in.
+    pub compression: kafkar::protocol::compression::Compression,
 }
 
 /// Reads every record of every partition of `topic` from the broker at `bootstrap` with our Fetch codec and record
@@ -299,6 +301,7 @@ pub async fn read_all(bootstrap: &str, topic: &str) -> Vec<Fetched> {
                         key: r.key,
                         value: r.value,
                         headers: r.headers.to_vec(),
+                        compression: batch.header().compression,
                     });
                 }
                 offset = offset.max(batch.header().next_offset());

@@ -206,6 +206,12 @@ impl RecordHeaders {
     pub fn to_vec(&self) -> Vec<Header> {
         self.iter().collect()
     }
+
+    /// The same headers in a buffer of their own (one copy of their bytes), so that keeping them does not keep the
+    /// fetched buffer they were read from alive.
+    pub fn detached(&self) -> RecordHeaders {
+        RecordHeaders { count: self.count, data: Bytes::copy_from_slice(&self.data) }
+    }
 }
 
 impl IntoIterator for &RecordHeaders {
