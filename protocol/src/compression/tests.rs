@@ -146,9 +146,8 @@ fn cap_is_exact() {
 }
 
 /// Found while writing the fuzz allocation check (a bound of the cap plus a multiple of the input): the output grew
-/// by doubling, so a decompression bounded
-/// by a cap could hold a buffer of up to twice the cap. Its capacity now stays within the cap (plus the one byte
-/// that tells "exactly the cap" from "more").
+/// by doubling, so a decompression bounded by a cap could hold a buffer of up to twice the cap. Its capacity now
+/// stays within the cap (plus the one byte that tells "exactly the cap" from "more").
 #[test]
 fn output_capacity_stays_within_the_cap() {
     let input = text(1_000_000);
