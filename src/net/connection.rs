@@ -6,6 +6,10 @@
 //! connection). Keeping them apart means a large pipelined write can never deadlock against an unread reply.
 //! A request that outlives its deadline closes the connection, as the Java client does; when the connection dies
 //! for any reason every waiter gets the same shared error.
+//!
+//! A reply frame larger than `receive.message.max.bytes` is such a failure, detected from its size prefix. Below
+//! that limit the read buffer grows with the bytes that actually arrive, so a size prefix alone never makes the
+//! client reserve the frame it announces.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
