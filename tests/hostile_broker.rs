@@ -209,6 +209,19 @@ fn size_prefix_over_receive_message_max_bytes_fails_at_once_without_reserving_it
     assert_peak_below(&o, 2 * MIB, "oversized prefix");
 }
 
+/// The same on the very first reply (the handshake's ApiVersions): the connect fails with the typed error.
+#[test]
+fn oversized_handshake_reply_fails_the_connect() {
+    let o = run_case(|| async {
+        let fake = FakeBroker::start(|_| Action::Raw(support::size_prefix(HOSTILE_SIZE))).await;
+        Connection::connect(&fake.bootstrap(), &config(&fake.bootstrap())).await.map(|_| ())
+    });
+    let e = o.value.as_ref().expect_err("a 250 MB handshake reply");
+    assert!(matches!(cause(e), ErrorKind::Protocol(m) if m.contains("receive.message.max.bytes")), "{e}");
+    assert_quick(&o, "oversized handshake reply");
+    assert_peak_below(&o, 2 * MIB, "oversized handshake reply");
+}
+
 #[test]
 fn size_prefix_within_the_limit_then_a_stall_times_out_without_reserving_it() {
     let o = run_case(|| async {
