@@ -74,7 +74,15 @@ pub struct ClientConfig {
     pub retry_backoff_max: Duration,
     /// `metadata.max.age.ms`: metadata is refreshed at least this often (default 5 min).
     pub metadata_max_age: Duration,
-    /// Largest reply frame accepted from a broker (default 256 MiB); a larger size prefix closes the connection.
+    /// `receive.message.max.bytes` (librdkafka's name): the largest reply frame accepted from a broker, size prefix
+    /// excluded. Default 100 000 000, as librdkafka. A larger size prefix fails the connection with a protocol error
+    /// (every request waiting on it gets the shared error) before anything is allocated for the frame; below it, the
+    /// read buffer grows with the bytes that actually arrive, never by the announced size alone.
+    ///
+    /// A consumer needs it to be at least `fetch.max.bytes` + 512 (librdkafka's rule: the fetch response's own
+    /// fields on top of its records); the defaults (50 MiB fetch) meet it. A broker may still return one record
+    /// batch larger than `fetch.max.bytes` (up to the topic's `max.message.bytes`) so that a consumer makes
+    /// progress; raise this limit too when topics allow batches near it.
     pub max_response_size: usize,
 }
 
@@ -108,7 +116,7 @@ impl Default for ClientConfig {
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(1),
             metadata_max_age: Duration::from_secs(300),
-            max_response_size: 256 << 20,
+            max_response_size: 100_000_000,
         }
     }
 }
@@ -174,6 +182,14 @@ impl ClientConfig {
             "reconnect.backoff.max.ms" => self.reconnect_backoff_max = parse_ms(key, value)?,
             "retry.backoff.ms" => self.retry_backoff = parse_ms(key, value)?,
             "retry.backoff.max.ms" => self.retry_backoff_max = parse_ms(key, value)?,
+            "receive.message.max.bytes" => {
+                self.max_response_size = value
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1000..=i32::MAX as usize).contains(n))
+                    .ok_or_else(|| Error::config_value(key, value, "expected 1000..=2147483647 bytes"))?
+            }
             "metadata.max.age.ms" | "topic.metadata.refresh.interval.ms" => {
                 self.metadata_max_age = parse_ms(key, value)?
             }

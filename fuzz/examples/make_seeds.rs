@@ -216,7 +216,8 @@ fn selector(spec: &MessageSpec, data_specs: &[&str]) -> u8 {
 }
 
 /// `roundtrip`: for every implemented spec, Java's vectors at its lowest version, its first flexible version and its
-/// highest version (variant 1, every tagged field set), plus the unknown-tags variant at the highest version.
+/// highest version (variant 1, every tagged field set), plus the unknown-tags variant at the highest version; the
+/// responses and data specs among them also seed `responses`.
 fn roundtrip_seeds(golden: &Path, seeds: &mut Seeds) {
     let mut specs = messages::all_specs();
     specs.sort_by_key(|s| s.name);
@@ -248,6 +249,10 @@ fn roundtrip_seeds(golden: &Path, seeds: &mut Seeds) {
             let mut seed = vec![selector(spec, &data_specs), u8::try_from(version).unwrap()];
             seed.extend_from_slice(body);
             seeds.write("roundtrip", &format!("{}-v{version}-{variant}", spec.name), &seed);
+            // `responses` shares the layout and takes what the client decodes: responses and data specs.
+            if spec.kind != MessageKind::Request {
+                seeds.write("responses", &format!("{}-v{version}-{variant}", spec.name), &seed);
+            }
         }
     }
 }

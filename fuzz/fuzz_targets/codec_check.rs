@@ -11,11 +11,17 @@ pub const CAP: usize = 1 << 20;
 
 /// Checks one decompressor on hostile `data`: no panic (the fuzzer's part), output within the cap, and an exact cap:
 /// when `data` decompresses to `n` bytes, a cap of `n` gives the same bytes and a cap of `n - 1` is
-/// `DecompressionLimit`.
+/// `DecompressionLimit`. The output's capacity, not only its length, stays within the cap (plus the one byte that
+/// tells "exactly the cap" from "more"): a decompression never holds a buffer larger than its cap.
 pub fn check_decompress(data: &[u8], decompress: impl Fn(&[u8], usize) -> Result<Vec<u8>, DecodeError>) {
     let Ok(out) = decompress(data, CAP) else { return };
     assert!(out.len() <= CAP, "output of {} bytes past the cap", out.len());
-    assert_eq!(decompress(data, out.len()).as_deref(), Ok(&out[..]), "a cap of exactly the output size fails");
+    assert!(out.capacity() <= CAP + 1, "output capacity {} past the cap", out.capacity());
+    let exact = decompress(data, out.len());
+    assert_eq!(exact.as_deref(), Ok(&out[..]), "a cap of exactly the output size fails");
+    if let Ok(exact) = &exact {
+        assert!(exact.capacity() <= out.len() + 1, "capacity {} for a cap of {}", exact.capacity(), out.len());
+    }
     if !out.is_empty() {
         match decompress(data, out.len() - 1) {
             Err(DecodeError::DecompressionLimit { cap, .. }) => assert_eq!(cap, out.len() - 1),

@@ -15,7 +15,8 @@
 //!   a compressed magic-1 set ends at the wrapper's offset;
 //! - every record of a `LogAppendTime` batch reports the batch's max timestamp, every magic-0 record -1;
 //! - headers iterate exactly `len()` times; control records parse and transaction markers re-encode;
-//! - decoding is deterministic (records twice give the same values) and verification never changes content.
+//! - decoding is deterministic (records twice give the same values) and verification never changes content;
+//! - `decode_all` allocates at most the decompression cap plus a fixed multiple of the input (`alloc_check.rs`).
 //!
 //! Not checked: that v2 record offsets lie within `[base_offset, last_offset]`. The decoder reports offsets as the
 //! wire has them (base offset plus the record's delta) and, like the Java client, does not reject a record whose
@@ -32,6 +33,12 @@ use kafkar_protocol::records::{
     TimestampType,
 };
 use libfuzzer_sys::fuzz_target;
+
+#[path = "alloc_check.rs"]
+mod alloc_check;
+
+#[global_allocator]
+static ALLOCATOR: alloc_check::CountingAllocator = alloc_check::CountingAllocator;
 
 /// Decompression cap per batch: small, so that bombs are cheap to reject.
 const CAP: usize = 1 << 20;
@@ -58,9 +65,13 @@ fn options(verify_crc: bool) -> ReadOptions {
     ReadOptions { verify_crc, max_decompressed_size: CAP }
 }
 
-/// `decode_all`, cross-checked against a walk of the batches that checks every invariant on the way.
+/// `decode_all`, cross-checked against a walk of the batches that checks every invariant on the way, and within
+/// the allocation bound: the decompression cap (one batch is decompressed at a time) plus a fixed multiple of the
+/// input (see `alloc_check.rs`).
 fn check(buf: Bytes, verify_crc: bool) -> Result<DecodeSummary, DecodeError> {
-    let summary = records::decode_all(buf.clone(), &options(verify_crc));
+    let len = buf.len();
+    let (summary, usage) = alloc_check::measure(|| records::decode_all(buf.clone(), &options(verify_crc)));
+    alloc_check::assert_bounded(usage, len, CAP + 1, &format_args!("decode_all (verify_crc {verify_crc})"));
     let walked = walk(buf, verify_crc);
     assert_eq!(summary, walked, "decode_all and the batch walk disagree");
     summary

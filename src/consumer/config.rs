@@ -418,6 +418,13 @@ impl ConsumerConfig {
         if self.partition_assignment_strategy.is_empty() {
             return Err(Error::config_key("partition.assignment.strategy", "needs at least one assignor"));
         }
+        // A fetch response holds up to fetch.max.bytes of records plus its framing.
+        if self.client.max_response_size < usize::try_from(self.fetch_max_bytes).unwrap_or(0).saturating_add(512) {
+            return Err(Error::config_key(
+                "receive.message.max.bytes",
+                "must be at least fetch.max.bytes + 512 (a fetch response could not be read)",
+            ));
+        }
         Ok(())
     }
 
@@ -430,6 +437,17 @@ impl ConsumerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn receive_message_max_bytes_must_hold_a_fetch_response() {
+        let mut c = ConsumerConfig::new("k:9092");
+        c.set("fetch.max.bytes", "1000000").unwrap();
+        c.set("receive.message.max.bytes", "1000511").unwrap();
+        let e = c.validate().unwrap_err();
+        assert!(e.to_string().contains("receive.message.max.bytes"), "{e}");
+        c.set("receive.message.max.bytes", "1000512").unwrap();
+        c.validate().unwrap();
+    }
 
     #[test]
     fn defaults_are_javas() {

@@ -6,6 +6,10 @@
 //! connection). Keeping them apart means a large pipelined write can never deadlock against an unread reply.
 //! A request that outlives its deadline closes the connection, as the Java client does; when the connection dies
 //! for any reason every waiter gets the same shared error.
+//!
+//! A reply frame larger than `receive.message.max.bytes` is such a failure, detected from its size prefix. Below
+//! that limit the read buffer grows with the bytes that actually arrive, so a size prefix alone never makes the
+//! client reserve the frame it announces.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -502,9 +506,31 @@ async fn write_frames(wr: &mut OwnedWriteHalf, frames: &mut Vec<Bytes>) -> std::
     Ok(())
 }
 
+/// Capacity the read buffer starts with, and grows by when it has less than [`READ_MIN_SPARE`] free between frames.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Free capacity below which the read buffer grows before the next read.
+const READ_MIN_SPARE: usize = 4096;
+
+/// The most a frame's size prefix alone makes the read buffer reserve. Past it, the buffer grows by at most the bytes
+/// of the frame already received (so at most doubles), however large the announced size: what is allocated stays
+/// within a fixed multiple of what arrived plus this constant. Frames up to this size (most replies, and fetch
+/// responses under the default `max.partition.fetch.bytes` on a few partitions) are still read into one
+/// allocation of exactly their size, with no copy.
+const FRAME_RESERVE_STEP: usize = 4 << 20;
+
+/// What the read buffer must reserve for a frame of `total` bytes (size prefix included) of which `have` are in the
+/// buffer: the rest of the frame, but never more than [`FRAME_RESERVE_STEP`] or the bytes already received,
+/// whichever is larger.
+fn frame_reserve(total: usize, have: usize) -> usize {
+    total.saturating_sub(have).min(FRAME_RESERVE_STEP.max(have))
+}
+
+/// Reads reply frames off the socket and delivers each to its waiter. `max_frame` is `receive.message.max.bytes`:
+/// a larger size prefix fails the connection with [`ErrorKind::Protocol`] before anything is allocated for it.
 async fn read_loop(mut rd: OwnedReadHalf, shared: Arc<Shared>, max_frame: usize) {
     let mut dead = shared.dead.subscribe();
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
         // Hand out every complete frame in the buffer.
         loop {
@@ -512,13 +538,16 @@ async fn read_loop(mut rd: OwnedReadHalf, shared: Arc<Shared>, max_frame: usize)
                 break;
             }
             let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
-            if size < 4 || size as usize > max_frame {
-                shared.fail(Error::protocol(format!("reply frame size {size} outside 4..={max_frame}")));
+            let Some(len) = usize::try_from(size).ok().filter(|&n| (4..=max_frame).contains(&n)) else {
+                shared.fail(Error::protocol(format!(
+                    "reply frame size {size} outside 4..={max_frame} (receive.message.max.bytes)"
+                )));
                 return;
-            }
-            let total = size as usize + 4;
+            };
+            let total = len + 4;
             if buf.len() < total {
-                buf.reserve(total - buf.len());
+                // Grow with the bytes that arrive, never by the announced size alone.
+                buf.reserve(frame_reserve(total, buf.len()));
                 break;
             }
             let mut frame = buf.split_to(total).freeze();
@@ -530,8 +559,8 @@ async fn read_loop(mut rd: OwnedReadHalf, shared: Arc<Shared>, max_frame: usize)
         }
         let deadline = shared.lock().iter().map(|f| f.deadline).min();
         let read = async {
-            if buf.capacity() - buf.len() < 4096 {
-                buf.reserve(64 * 1024);
+            if buf.capacity() - buf.len() < READ_MIN_SPARE {
+                buf.reserve(READ_CHUNK);
             }
             rd.read_buf(&mut buf).await
         };
@@ -593,4 +622,35 @@ fn deliver(shared: &Shared, frame: Bytes) -> Result<()> {
     trace!(api = %f.api, version = f.version, correlation_id = id, bytes = r.remaining(), "reply");
     let _ = f.reply.send(Ok(r.take_rest()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_size_prefix_alone_reserves_at_most_one_step() {
+        // Only the prefix has arrived: a 250 MB announcement reserves one step, a small frame all of itself.
+        assert_eq!(frame_reserve(250_000_004, 4), FRAME_RESERVE_STEP);
+        assert_eq!(frame_reserve(1000, 4), 996);
+        assert_eq!(frame_reserve(FRAME_RESERVE_STEP + 4, 4), FRAME_RESERVE_STEP);
+    }
+
+    #[test]
+    fn past_one_step_the_buffer_at_most_doubles_with_what_arrived() {
+        let total = 250_000_004;
+        let mut have = 4;
+        let mut steps = 0;
+        while have < total {
+            let r = frame_reserve(total, have);
+            assert!(r >= 1, "always room for at least one more byte");
+            assert!(r <= FRAME_RESERVE_STEP.max(have), "reserve {r} with {have} received");
+            assert!(have + r <= total, "never past the frame");
+            have += r;
+            steps += 1;
+        }
+        assert!(steps < 20, "geometric growth: {steps} steps");
+        assert_eq!(frame_reserve(total, total), 0);
+        assert_eq!(frame_reserve(total, total + 10), 0);
+    }
 }

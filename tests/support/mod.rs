@@ -30,6 +30,34 @@ pub enum Action {
     Delay(Duration, Box<Action>),
     /// What a healthy broker would do: answer ApiVersions with [`supported_versions`]; for anything else, close.
     Default,
+    /// Do each action in turn (e.g. a truncated frame, then close); stops at the first that closes.
+    Sequence(Vec<Action>),
+}
+
+/// A whole reply frame as a broker writes it, for replies a well-behaved broker never sends: the size prefix, the
+/// response header with `correlation_id` (and the empty tagged-field section when `flexible_header`), then `body`.
+pub fn reply_frame(correlation_id: i32, flexible_header: bool, body: &[u8]) -> Bytes {
+    let mut frame = BytesMut::new();
+    frame.put_i32(0);
+    frame.put_i32(correlation_id);
+    if flexible_header {
+        frame.put_u8(0);
+    }
+    frame.extend_from_slice(body);
+    let n = (frame.len() - 4) as i32;
+    frame[..4].copy_from_slice(&n.to_be_bytes());
+    frame.freeze()
+}
+
+/// A size prefix announcing a frame of `size` bytes, with nothing behind it.
+pub fn size_prefix(size: i32) -> Bytes {
+    Bytes::copy_from_slice(&size.to_be_bytes())
+}
+
+/// True when the reply to `r` starts with a flexible (v1) response header.
+pub fn flexible_reply_header(r: &Received) -> bool {
+    let key = ApiKey(r.header.api_key);
+    response_header_version(key, is_flexible(key, r.header.api_version)) >= 1
 }
 
 /// One request the fake broker received.
@@ -191,6 +219,14 @@ async fn perform(
         Action::Raw(b) => sock.write_all(&b).await.is_ok(),
         Action::Close => false,
         Action::Ignore => true,
+        Action::Sequence(actions) => {
+            for a in actions {
+                if !Box::pin(perform(sock, a, header, key, version, flexible)).await {
+                    return false;
+                }
+            }
+            true
+        }
         Action::Delay(d, a) => {
             tokio::time::sleep(d).await;
             Box::pin(perform(sock, *a, header, key, version, flexible)).await

@@ -170,12 +170,14 @@ fn decode_frame<'a>(
             if len > room {
                 return Err(DecodeError::DecompressionLimit { codec: "lz4", cap });
             }
+            super::reserve_within(out, len, cap);
             out.extend_from_slice(data);
             continue;
         }
         let window = block_max.min(len.saturating_mul(MAX_EXPANSION).saturating_add(64));
         let limited_by_cap = room < window;
         let start = out.len();
+        super::reserve_within(out, window.min(room), cap);
         out.resize(start + window.min(room), 0);
         match lz4_flex::block::decompress_into(data, &mut out[start..]) {
             Ok(n) => out.truncate(start + n),

@@ -199,21 +199,51 @@ pub fn decompress(codec: Compression, input: &[u8], cap: usize) -> Result<Vec<u8
 }
 
 /// Reads everything from a streaming decoder, bounded by `cap`. The output grows as data comes (starting from a
-/// guess based on the compressed size, never on a size written in the data).
+/// guess based on the compressed size, never on a size written in the data), and never past `cap` + 1 bytes of
+/// capacity (see [`reserve_within`]): what a decompression holds is bounded by the cap, not twice it.
 fn read_capped(
     mut reader: impl std::io::Read,
     input_len: usize,
     cap: usize,
     codec: &'static str,
 ) -> Result<Vec<u8>, DecodeError> {
-    use std::io::Read;
-    let mut out = Vec::with_capacity(input_len.saturating_mul(4).clamp(64, 1 << 20).min(cap.saturating_add(1)));
-    let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
-    (&mut reader).take(limit).read_to_end(&mut out).map_err(|e| io_error(codec, e))?;
-    if out.len() > cap {
+    // One byte past the cap tells "exactly cap" from "more than cap".
+    let limit = cap.saturating_add(1);
+    let mut out = vec![0u8; input_len.saturating_mul(4).clamp(64, 1 << 20).min(limit)];
+    let mut len = 0;
+    loop {
+        if len == out.len() {
+            if len >= limit {
+                break;
+            }
+            reserve_within(&mut out, 1, limit);
+            let room = out.capacity().min(limit);
+            out.resize(room, 0);
+        }
+        match reader.read(&mut out[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error(codec, e)),
+        }
+    }
+    out.truncate(len);
+    if len > cap {
         return Err(DecodeError::DecompressionLimit { codec, cap });
     }
     Ok(out)
+}
+
+/// Makes room in `out` for `additional` more bytes, growing its capacity geometrically as `Vec` does but never past
+/// `limit` (unless `additional` itself needs more), so that a decompression bounded by a cap never holds a buffer of
+/// up to twice the cap.
+pub(crate) fn reserve_within(out: &mut Vec<u8>, additional: usize, limit: usize) {
+    let needed = out.len().saturating_add(additional);
+    if needed <= out.capacity() {
+        return;
+    }
+    let target = out.capacity().saturating_mul(2).max(needed).min(limit.max(needed));
+    out.reserve_exact(target - out.len());
 }
 
 fn io_error(codec: &'static str, e: std::io::Error) -> DecodeError {

@@ -93,6 +93,7 @@ fn decompress_raw_into(block: &[u8], cap: usize, out: &mut Vec<u8>) -> Result<()
         return Err(invalid("declared length impossible for the input size"));
     }
     let start = out.len();
+    super::reserve_within(out, declared, cap);
     out.resize(start + declared, 0);
     let n = snap::raw::Decoder::new().decompress(block, &mut out[start..]).map_err(snap_error)?;
     out.truncate(start + n);

@@ -145,6 +145,27 @@ fn cap_is_exact() {
     }
 }
 
+/// Found while writing the fuzz allocation check (a bound of the cap plus a multiple of the input): the output grew
+/// by doubling, so a decompression bounded by a cap could hold a buffer of up to twice the cap. Its capacity now
+/// stays within the cap (plus the one byte that tells "exactly the cap" from "more").
+#[test]
+fn output_capacity_stays_within_the_cap() {
+    let input = text(1_000_000);
+    for codec in CODECS {
+        let c = compressed(codec, &input);
+        let out = decompress(codec, &c, input.len()).unwrap();
+        assert_eq!(out, input, "{codec}");
+        assert!(out.capacity() <= input.len() + 1, "{codec}: capacity {} for a cap of {}", out.capacity(), input.len());
+    }
+    let mut v = Vec::with_capacity(10);
+    v.extend_from_slice(&[1; 10]);
+    reserve_within(&mut v, 5, 12);
+    assert!(v.capacity() >= 15, "room for what is asked, even past the limit");
+    let mut v = vec![0u8; 100];
+    reserve_within(&mut v, 1, 150);
+    assert_eq!(v.capacity(), 150, "doubling clamped to the limit");
+}
+
 /// 100 MB of zeros in each codec's format, built cheaply by repeating a compressed unit where the format allows it.
 fn bomb(codec: Compression) -> Vec<u8> {
     match codec {
