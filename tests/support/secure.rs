@@ -1,0 +1,116 @@
+//! The secured broker of `scripts/kafka start --secure`, as its `secure-info` describes it (`KAFKAR_SECURE_*`
+//! variables), and a minimal Kafka request/response exchange over any stream (TCP or TLS) for the tests that
+//! check the transport and SASL by hand, beneath the client's own connection code.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafkar::protocol::ApiKey;
+use kafkar::protocol::header::{RequestHeader, ResponseHeader, request_header_version, response_header_version};
+use kafkar::protocol::messages::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
+use kafkar::protocol::messages::{Encode, Message, Request};
+use kafkar::protocol::primitives::Reader;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// What `scripts/kafka secure-info` printed, read back from the environment.
+pub struct SecureBroker;
+
+impl SecureBroker {
+    /// The secured broker, or `None` (the test reports itself skipped) when `KAFKAR_SECURE_SSL_BOOTSTRAP` is not
+    /// set. Start one with `KAFKAR_KAFKA_PORT=19192 scripts/kafka start --secure` and export its description
+    /// with `set -a; eval "$(KAFKAR_KAFKA_PORT=19192 scripts/kafka secure-info)"; set +a`.
+    pub fn from_env() -> Option<SecureBroker> {
+        match std::env::var("KAFKAR_SECURE_SSL_BOOTSTRAP") {
+            Ok(v) if !v.trim().is_empty() => Some(SecureBroker),
+            _ => {
+                eprintln!(
+                    "skipped: KAFKAR_SECURE_SSL_BOOTSTRAP is not set (scripts/kafka start --secure, then export \
+                     scripts/kafka secure-info)"
+                );
+                None
+            }
+        }
+    }
+
+    /// A `KAFKAR_SECURE_<name>` variable; panics naming it when missing.
+    pub fn var(&self, name: &str) -> String {
+        let key = format!("KAFKAR_SECURE_{name}");
+        std::env::var(&key).unwrap_or_else(|_| panic!("{key} is not set (scripts/kafka secure-info prints it)"))
+    }
+
+    /// A file named by a `KAFKAR_SECURE_<name>` variable.
+    pub fn path(&self, name: &str) -> PathBuf {
+        PathBuf::from(self.var(name))
+    }
+
+    /// The first address of a listener's bootstrap (`SSL`, `SASL_PLAINTEXT`, `SASL_SSL`, `MTLS`, `DNS_ONLY`).
+    pub fn address(&self, listener: &str) -> String {
+        let bootstrap = self.var(&format!("{listener}_BOOTSTRAP"));
+        bootstrap.split(',').next().unwrap_or_default().to_owned()
+    }
+}
+
+/// One request at a time over a stream, with correlation ids checked.
+pub struct WireConn<S> {
+    pub stream: S,
+    next_id: i32,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WireConn<S> {
+    pub fn new(stream: S) -> Self {
+        WireConn { stream, next_id: 1 }
+    }
+
+    /// Sends a request whose body is already encoded; returns the response body (after its header).
+    pub async fn call_raw(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        flexible: bool,
+        body: &[u8],
+    ) -> std::io::Result<Bytes> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut frame = BytesMut::new();
+        frame.put_i32(0);
+        RequestHeader {
+            api_key: api_key.0,
+            api_version: version,
+            correlation_id: id,
+            client_id: Some("kafkar-secure-test".into()),
+            unknown_tagged_fields: vec![],
+        }
+        .encode(&mut frame, request_header_version(flexible))
+        .expect("request header");
+        frame.put_slice(body);
+        let len = (frame.len() - 4) as i32;
+        frame[..4].copy_from_slice(&len.to_be_bytes());
+        self.stream.write_all(&frame).await?;
+        self.stream.flush().await?;
+
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len).await?;
+        let mut body = vec![0u8; i32::from_be_bytes(len) as usize];
+        self.stream.read_exact(&mut body).await?;
+        let mut reader = Reader::new(Bytes::from(body));
+        let header = ResponseHeader::decode(&mut reader, response_header_version(api_key, flexible)).expect("header");
+        assert_eq!(header.correlation_id, id, "correlation id echoed");
+        Ok(reader.take_rest())
+    }
+
+    /// ApiVersions v3 (flexible), through the protocol crate's codec.
+    pub async fn api_versions(&mut self) -> std::io::Result<ApiVersionsResponse> {
+        let request = ApiVersionsRequest {
+            client_software_name: "kafkar-secure-test".into(),
+            client_software_version: "0".into(),
+            ..Default::default()
+        };
+        let mut body = BytesMut::new();
+        request.encode(&mut body, 3).expect("ApiVersions v3");
+        let flexible = ApiVersionsRequest::is_flexible(3);
+        let response = self.call_raw(ApiKey::API_VERSIONS, 3, flexible, &body).await?;
+        let mut reader = Reader::new(response);
+        Ok(<ApiVersionsRequest as Request>::Response::decode_exact(&mut reader, 3).expect("ApiVersions v3 response"))
+    }
+}
