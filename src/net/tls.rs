@@ -649,6 +649,64 @@ mod tests {
         assert!(debug.contains("<redacted>") && debug.contains("ca.pem"), "{debug}");
     }
 
+    /// Records every tracing event (level and fields) emitted on this thread while it is the default.
+    struct CapturedLogs(std::sync::Mutex<Vec<(tracing::Level, String)>>);
+
+    impl tracing::Subscriber for &'static CapturedLogs {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            struct Fields(String);
+            impl tracing::field::Visit for Fields {
+                fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+                    self.0.push_str(&format!("{}={value:?} ", field.name()));
+                }
+            }
+            let mut fields = Fields(String::new());
+            event.record(&mut fields);
+            self.0.lock().unwrap().push((*event.metadata().level(), fields.0));
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    fn logs_of(f: impl FnOnce()) -> Vec<(tracing::Level, String)> {
+        let logs: &'static CapturedLogs = Box::leak(Box::new(CapturedLogs(Default::default())));
+        tracing::subscriber::with_default(logs, f);
+        logs.0.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn turning_hostname_verification_off_is_a_warning_and_no_secret_is_logged() {
+        let mut settings = trusting_ca();
+        settings.certificate_pem = Some(fixture_text("client.pem"));
+        settings.key_pem = Some(fixture_text("client-encrypted.key"));
+        settings.key_password = Some(key_password());
+        let strict = logs_of(|| drop(client_config(&settings).unwrap()));
+        assert!(strict.iter().all(|(level, _)| *level < tracing::Level::WARN), "{strict:?}");
+
+        settings.endpoint_identification = EndpointIdentification::None;
+        let lax = logs_of(|| drop(client_config(&settings).unwrap()));
+        let warnings: Vec<_> = lax.iter().filter(|(level, _)| *level == tracing::Level::WARN).collect();
+        assert_eq!(warnings.len(), 1, "{lax:?}");
+        assert!(warnings[0].1.contains("ssl.endpoint.identification.algorithm is none"), "{warnings:?}");
+
+        // A wrong password: the error and the logs name the setting, never the password or key material.
+        settings.key_password = Some("not-the-PASSWORD".into());
+        let mut error = String::new();
+        let logs = logs_of(|| error = client_config(&settings).unwrap_err().to_string());
+        for text in logs.iter().map(|(_, fields)| fields.as_str()).chain([error.as_str()]) {
+            assert!(!text.contains("not-the-PASSWORD") && !text.contains(&key_password()), "{text}");
+            assert!(!text.contains("PRIVATE KEY-----"), "{text}");
+        }
+    }
+
     // Handshakes against an in-process rustls server on a duplex pipe, with the fixture broker certificates.
 
     fn server_config(cert: &str, key: &str, require_client_cert: bool) -> Arc<rustls::ServerConfig> {
