@@ -101,7 +101,7 @@ async fn a_cooperative_member_keeps_receiving_records_while_another_member_joins
                 tick.tick().await;
                 for _ in 0..3 {
                     let record = ProducerRecord::new(topic.as_str()).partition(i % 6).value(format!("v{i}"));
-                    let _ = producer.send(record).await.unwrap();
+                    drop(producer.send(record).await.unwrap());
                     i += 1;
                 }
             }
