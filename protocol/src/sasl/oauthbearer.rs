@@ -229,4 +229,40 @@ mod tests {
         assert!(!debug.contains("secret.token.value") && !debug.contains("lkc-private"), "{debug}");
         assert!(debug.contains("logicalCluster"));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever the inputs, either they are refused or the message has exactly the RFC 7628 layout: the
+            /// token and every extension in its own 0x01-separated field, nothing able to forge another field.
+            #[test]
+            fn accepted_inputs_make_a_well_formed_message(
+                token in "\\PC{0,20}",
+                extensions in proptest::collection::vec(("\\PC{0,6}", "\\PC{0,8}"), 0..3),
+            ) {
+                let Ok(mut client) = OAuthBearerClient::new(token.clone(), extensions.clone()) else { return Ok(()) };
+                let message = client.initial_response().unwrap();
+                let fields: Vec<&[u8]> = message.split(|b| *b == SEPARATOR).collect();
+                prop_assert_eq!(fields[0], b"n,,");
+                let auth = format!("auth=Bearer {token}");
+                prop_assert_eq!(fields[1], auth.as_bytes());
+                prop_assert_eq!(fields.len(), 4 + extensions.len(), "{:?}", fields);
+                for (i, (key, value)) in extensions.iter().enumerate() {
+                    let field = format!("{key}={value}");
+                    prop_assert_eq!(fields[2 + i], field.as_bytes());
+                }
+                prop_assert!(fields[fields.len() - 2].is_empty() && fields[fields.len() - 1].is_empty());
+            }
+
+            #[test]
+            fn arbitrary_server_messages_never_panic(first in proptest::collection::vec(any::<u8>(), 0..64)) {
+                let mut client = OAuthBearerClient::new("t", vec![]).unwrap();
+                client.initial_response().unwrap();
+                let _ = client.step(&first);
+                let _ = client.step(&first);
+            }
+        }
+    }
 }

@@ -590,4 +590,64 @@ mod tests {
         let err = client.step(b"v=AAAA").unwrap_err();
         assert!(!err.to_string().contains("very-secret-pw"));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Whatever the broker sends, the client answers or errs: never a panic.
+            #[test]
+            fn arbitrary_server_messages_never_panic(
+                first in proptest::collection::vec(any::<u8>(), 0..128),
+                last in proptest::collection::vec(any::<u8>(), 0..128),
+                sha512 in any::<bool>(),
+            ) {
+                let hash = if sha512 { ScramHash::Sha512 } else { ScramHash::Sha256 };
+                let mut client = ScramClient::new(hash, "user", "pencil", "abc");
+                client.initial_response().unwrap();
+                let _ = client.step(&first);
+                let _ = client.step(&last);
+            }
+
+            /// Messages that follow the grammar but carry arbitrary values: still no panic, and a bad nonce or
+            /// iteration count is always refused.
+            #[test]
+            fn structured_server_first_messages(
+                prefix in "[a-c]{0,4}",
+                suffix in "[!-+--~]{0,12}",
+                salt in proptest::collection::vec(any::<u8>(), 0..16),
+                iterations in prop_oneof![0u32..4096, 4096u32..4200, Just(u32::MAX)],
+            ) {
+                let nonce = format!("{prefix}{suffix}");
+                let first = format!(
+                    "r={nonce},s={},i={iterations}",
+                    base64::engine::general_purpose::STANDARD.encode(&salt)
+                );
+                let mut client = ScramClient::new(ScramHash::Sha256, "user", "pencil", "abc");
+                client.initial_response().unwrap();
+                let result = client.step(first.as_bytes());
+                let extends = nonce.starts_with("abc") && nonce.len() > 3;
+                if result.is_ok() {
+                    prop_assert!(extends && (4096..=SCRAM_MAX_ITERATIONS).contains(&iterations) && !salt.is_empty());
+                }
+                if !extends {
+                    prop_assert!(result.is_err());
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+            /// Any user name and password round-trip with the test server (PBKDF2 makes each case slow).
+            #[test]
+            fn any_credentials_round_trip(user in "\\PC{1,12}", password in "\\PC{1,12}", sha512 in any::<bool>()) {
+                let hash = if sha512 { ScramHash::Sha512 } else { ScramHash::Sha256 };
+                prop_assert_eq!(round_trip(hash, &user, &password, &password, 4096), Ok(SaslStep::Done));
+            }
+        }
+    }
 }
