@@ -1,7 +1,9 @@
 //! Networking: one [`Connection`] per broker, each driven by its own tasks; the [`BrokerPool`] that dials,
-//! caches and redials them; [`tls`] (feature `tls`): the rustls configuration and handshake.
+//! caches and redials them; [`tls`] (feature `tls`): the rustls configuration and handshake; [`jaas`]: the
+//! `sasl.jaas.config` login modules.
 
 mod connection;
+pub mod jaas;
 mod pool;
 #[cfg(feature = "tls")]
 pub mod tls;
