@@ -1,7 +1,8 @@
-//! TLS and SASL against the real secured broker of `scripts/kafka start --secure`, by hand: kafkar's TLS
-//! configuration and handshake (`net::tls`) and the protocol crate's SASL mechanisms, driven here over a minimal
-//! request/response exchange (ApiVersions through the protocol codec; SaslHandshake v1 and SaslAuthenticate v1
-//! encoded in this file, until the message tables have them). The client's own connection does this later.
+//! TLS and SASL against the real secured broker of `scripts/kafka start --secure`, beneath the client's own
+//! connection: kafkar's TLS configuration and handshake (`net::tls`), and its SASL driver (`net::sasl`) running the
+//! protocol crate's mechanisms over a minimal request/response exchange (ApiVersions through the protocol codec;
+//! SaslHandshake v1 and SaslAuthenticate v1 encoded by hand in `support/secure.rs` until the message tables have
+//! them). The client's connection does the same later, with the table codecs.
 //!
 //! Also the test OAuth token endpoint of `tests/support/oauth.rs`, whose tokens the broker must accept.
 //!
@@ -15,7 +16,7 @@ mod secure;
 
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafkar::net::sasl::{self, AuthenticationError, SaslSession};
 use kafkar::net::tls::{EndpointIdentification, TlsError, TlsSettings, TlsStream, client_config, tls_connect};
 use kafkar::protocol::sasl::{
     OAuthBearerClient, PlainClient, SaslError, SaslMechanism, SaslStep, ScramClient, ScramHash,
@@ -115,80 +116,28 @@ async fn mutual_tls_with_an_encrypted_pkcs8_key() {
     assert!(failed, "the MTLS listener must refuse a client without a certificate");
 }
 
-// ---- SASL by hand ---------------------------------------------------------------------------------------------
+// ---- SASL ---------------------------------------------------------------------------------------------------
 
-/// What a failed SASL exchange looked like.
-#[derive(Debug)]
-enum AuthFailure {
-    /// SaslHandshake refused the mechanism: the broker's list.
-    Handshake(ErrorCode, Vec<String>),
-    /// SaslAuthenticate carried an error.
-    Broker(ErrorCode, Option<String>),
-    /// The mechanism refused the broker's message.
-    Client(SaslError),
-}
-
-fn put_string(buf: &mut BytesMut, s: &str) {
-    buf.put_i16(s.len() as i16);
-    buf.put_slice(s.as_bytes());
-}
-
-fn get_string(buf: &mut Bytes) -> Option<String> {
-    let len = buf.get_i16();
-    if len < 0 {
-        return None;
-    }
-    let s = buf.split_to(len as usize);
-    Some(String::from_utf8(s.to_vec()).unwrap())
-}
-
-/// SaslHandshake v1, then SaslAuthenticate v1 rounds driving `mechanism`; the session lifetime on success.
-async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+/// SaslHandshake v1, then SaslAuthenticate v1 rounds driving `mechanism`, through kafkar's SASL driver over the
+/// hand-encoded transport of `support/secure.rs`.
+async fn authenticate<S: AsyncRead + AsyncWrite + Unpin + Send>(
     conn: &mut WireConn<S>,
     mechanism: &mut dyn SaslMechanism,
-) -> Result<i64, AuthFailure> {
-    let mut body = BytesMut::new();
-    put_string(&mut body, mechanism.name());
-    let mut response = conn.call_raw(ApiKey::SASL_HANDSHAKE, 1, false, &body).await.expect("SaslHandshake");
-    let error = ErrorCode(response.get_i16());
-    let count = response.get_i32();
-    let enabled: Vec<String> = (0..count).filter_map(|_| get_string(&mut response)).collect();
-    if error != ErrorCode::NONE {
-        return Err(AuthFailure::Handshake(error, enabled));
-    }
-    assert!(enabled.iter().any(|m| m == mechanism.name()), "{enabled:?}");
-
-    let mut out = mechanism.initial_response().map_err(AuthFailure::Client)?;
-    loop {
-        let mut body = BytesMut::new();
-        body.put_i32(out.len() as i32);
-        body.put_slice(&out);
-        let mut response = conn.call_raw(ApiKey::SASL_AUTHENTICATE, 1, false, &body).await.expect("SaslAuthenticate");
-        let error = ErrorCode(response.get_i16());
-        let message = get_string(&mut response);
-        let len = response.get_i32();
-        let auth_bytes = response.split_to(len.max(0) as usize);
-        let session_lifetime_ms = response.get_i64();
-        assert!(response.is_empty(), "SaslAuthenticate v1 response fully read");
-        if error != ErrorCode::NONE {
-            return Err(AuthFailure::Broker(error, message));
-        }
-        match mechanism.step(&auth_bytes).map_err(AuthFailure::Client)? {
-            SaslStep::Respond(next) => out = next,
-            SaslStep::Done => return Ok(session_lifetime_ms),
-        }
-    }
+) -> Result<SaslSession, AuthenticationError> {
+    sasl::authenticate(conn, mechanism).await
 }
 
 /// After authentication the connection serves requests.
-async fn authenticated_then_api_versions<S: AsyncRead + AsyncWrite + Unpin>(
+async fn authenticated_then_api_versions<S: AsyncRead + AsyncWrite + Unpin + Send>(
     mut conn: WireConn<S>,
     mechanism: &mut dyn SaslMechanism,
-) -> i64 {
+) -> Option<Duration> {
     assert_api_versions(&mut conn).await;
-    let lifetime = authenticate(&mut conn, mechanism).await.unwrap_or_else(|e| panic!("{}: {e:?}", mechanism.name()));
+    let name = mechanism.name().to_owned();
+    let session = authenticate(&mut conn, mechanism).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(session.mechanism, name);
     assert_api_versions(&mut conn).await;
-    lifetime
+    session.lifetime
 }
 
 fn nonce() -> String {
@@ -199,7 +148,12 @@ fn nonce() -> String {
     ScramClient::nonce_from_random(&[seed.to_be_bytes(), (!seed).to_be_bytes(), seed.to_le_bytes()].concat())
 }
 
-const AUTH_FAILED: ErrorCode = ErrorCode(58); // SASL_AUTHENTICATION_FAILED
+fn refused_by_broker(err: &AuthenticationError) -> bool {
+    matches!(
+        err,
+        AuthenticationError::Rejected { error_code: ErrorCode::SASL_AUTHENTICATION_FAILED, message: Some(_), .. }
+    )
+}
 
 #[tokio::test]
 async fn plain_over_sasl_plaintext() {
@@ -208,11 +162,11 @@ async fn plain_over_sasl_plaintext() {
     let (user, password) = (broker.var("PLAIN_USERNAME"), broker.var("PLAIN_PASSWORD"));
     let lifetime =
         authenticated_then_api_versions(plain_to(&address).await, &mut PlainClient::new(&user, &password)).await;
-    assert_eq!(lifetime, 0, "SASL_PLAINTEXT sets no connections.max.reauth.ms");
+    assert_eq!(lifetime, None, "SASL_PLAINTEXT sets no connections.max.reauth.ms");
 
     let mut conn = plain_to(&address).await;
     let err = authenticate(&mut conn, &mut PlainClient::new(&user, "wrong-password")).await.unwrap_err();
-    assert!(matches!(err, AuthFailure::Broker(AUTH_FAILED, Some(_))), "{err:?}");
+    assert!(refused_by_broker(&err), "{err}");
 }
 
 #[tokio::test]
@@ -230,14 +184,14 @@ async fn scram_sha_256_and_512_over_sasl_ssl() {
             let lifetime = authenticated_then_api_versions(conn, &mut scram).await;
             assert!(scram.is_complete(), "the broker's server signature verified");
             assert!(
-                lifetime > 0 && lifetime <= 3_600_000,
-                "SASL_SSL has connections.max.reauth.ms=3600000: {lifetime}"
+                lifetime.is_some_and(|l| l <= Duration::from_secs(3600)),
+                "SASL_SSL has connections.max.reauth.ms=3600000: {lifetime:?}"
             );
         }
         let mut conn = tls_to(&address, "127.0.0.1", &settings).await.unwrap();
         let mut scram = ScramClient::new(hash, broker.var("SCRAM_USERNAME"), "wrong-password", nonce());
         let err = authenticate(&mut conn, &mut scram).await.unwrap_err();
-        assert!(matches!(err, AuthFailure::Broker(AUTH_FAILED, Some(_))), "{err:?}");
+        assert!(refused_by_broker(&err), "{err}");
     }
 }
 
@@ -255,7 +209,9 @@ async fn scram_over_sasl_plaintext_and_an_unknown_mechanism() {
         ScramClient::new(ScramHash::Sha256, broker.var("SCRAM_USERNAME2"), broker.var("SCRAM_PASSWORD2"), nonce())
             .with_max_iterations(4096);
     match authenticate(&mut conn, &mut capped).await.unwrap_err() {
-        AuthFailure::Client(SaslError::IterationCountTooHigh { iterations: 8192, maximum: 4096, .. }) => {}
+        AuthenticationError::Mechanism(SaslError::IterationCountTooHigh {
+            iterations: 8192, maximum: 4096, ..
+        }) => {}
         other => panic!("{other:?}"),
     }
 
@@ -273,8 +229,8 @@ async fn scram_over_sasl_plaintext_and_an_unknown_mechanism() {
     }
     let mut conn = plain_to(&address).await;
     match authenticate(&mut conn, &mut Gssapi).await.unwrap_err() {
-        AuthFailure::Handshake(code, enabled) => {
-            assert_eq!(code, ErrorCode(33), "UNSUPPORTED_SASL_MECHANISM");
+        AuthenticationError::UnsupportedMechanism { mechanism, enabled } => {
+            assert_eq!(mechanism, "GSSAPI");
             for m in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] {
                 assert!(enabled.iter().any(|e| e == m), "{m} in {enabled:?}");
             }
@@ -305,7 +261,7 @@ async fn oauthbearer_with_a_token_from_the_test_endpoint() {
         };
         if listener == "SASL_SSL" {
             // Bounded by the token's expiry (600 s) as much as by connections.max.reauth.ms.
-            assert!(lifetime > 0 && lifetime <= 600_000, "{lifetime}");
+            assert!(lifetime.is_some_and(|l| l <= Duration::from_secs(600)), "{lifetime:?}");
         }
     }
 
@@ -315,7 +271,7 @@ async fn oauthbearer_with_a_token_from_the_test_endpoint() {
     let mut mechanism = OAuthBearerClient::new(expired, vec![]).unwrap();
     let mut conn = plain_to(&broker.address("SASL_PLAINTEXT")).await;
     let err = authenticate(&mut conn, &mut mechanism).await.unwrap_err();
-    assert!(matches!(err, AuthFailure::Broker(AUTH_FAILED, _)), "{err:?}");
+    assert!(refused_by_broker(&err), "{err}");
     assert!(mechanism.rejection().is_some_and(|json| json.contains("invalid_token")), "{:?}", mechanism.rejection());
 }
 

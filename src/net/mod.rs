@@ -1,10 +1,11 @@
 //! Networking: one [`Connection`] per broker, each driven by its own tasks; the [`BrokerPool`] that dials,
-//! caches and redials them; [`tls`] (feature `tls`): the rustls configuration and handshake; [`jaas`]: the
-//! `sasl.jaas.config` login modules.
+//! caches and redials them; [`tls`] (feature `tls`): the rustls configuration and handshake; [`sasl`]: driving a
+//! SASL mechanism through SaslHandshake and SaslAuthenticate; [`jaas`]: the `sasl.jaas.config` login modules.
 
 mod connection;
 pub mod jaas;
 mod pool;
+pub mod sasl;
 #[cfg(feature = "tls")]
 pub mod tls;
 

@@ -5,12 +5,13 @@
 
 use std::path::PathBuf;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use kafkar::protocol::ApiKey;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafkar::net::sasl::{AuthenticateReply, HandshakeReply, SaslTransport};
 use kafkar::protocol::header::{RequestHeader, ResponseHeader, request_header_version, response_header_version};
 use kafkar::protocol::messages::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
 use kafkar::protocol::messages::{Encode, Message, Request};
 use kafkar::protocol::primitives::Reader;
+use kafkar::protocol::{ApiKey, ErrorCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// What `scripts/kafka secure-info` printed, read back from the environment.
@@ -112,5 +113,72 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WireConn<S> {
         let response = self.call_raw(ApiKey::API_VERSIONS, 3, flexible, &body).await?;
         let mut reader = Reader::new(response);
         Ok(<ApiVersionsRequest as Request>::Response::decode_exact(&mut reader, 3).expect("ApiVersions v3 response"))
+    }
+}
+
+fn malformed(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("malformed {what} response"))
+}
+
+fn get_string(buf: &mut Bytes, what: &str) -> std::io::Result<Option<String>> {
+    if buf.remaining() < 2 {
+        return Err(malformed(what));
+    }
+    let len = buf.get_i16();
+    if len < 0 {
+        return Ok(None);
+    }
+    if buf.remaining() < len as usize {
+        return Err(malformed(what));
+    }
+    String::from_utf8(buf.split_to(len as usize).to_vec()).map(Some).map_err(|_| malformed(what))
+}
+
+/// SaslHandshake v1 and SaslAuthenticate v1, encoded by hand (non-flexible: request header v1, response header
+/// v0) until the message tables have them.
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> SaslTransport for WireConn<S> {
+    async fn handshake(&mut self, mechanism: &str) -> std::io::Result<HandshakeReply> {
+        let mut body = BytesMut::new();
+        body.put_i16(mechanism.len() as i16);
+        body.put_slice(mechanism.as_bytes());
+        let mut r = self.call_raw(ApiKey::SASL_HANDSHAKE, 1, false, &body).await?;
+        if r.remaining() < 6 {
+            return Err(malformed("SaslHandshake"));
+        }
+        let error_code = ErrorCode(r.get_i16());
+        let count = r.get_i32();
+        let mut enabled_mechanisms = Vec::new();
+        for _ in 0..count.max(0) {
+            enabled_mechanisms.extend(get_string(&mut r, "SaslHandshake")?);
+        }
+        if r.has_remaining() {
+            return Err(malformed("SaslHandshake"));
+        }
+        Ok(HandshakeReply { error_code, enabled_mechanisms })
+    }
+
+    async fn authenticate(&mut self, auth_bytes: Vec<u8>) -> std::io::Result<AuthenticateReply> {
+        let mut body = BytesMut::new();
+        body.put_i32(auth_bytes.len() as i32);
+        body.put_slice(&auth_bytes);
+        let mut r = self.call_raw(ApiKey::SASL_AUTHENTICATE, 1, false, &body).await?;
+        if r.remaining() < 2 {
+            return Err(malformed("SaslAuthenticate"));
+        }
+        let error_code = ErrorCode(r.get_i16());
+        let error_message = get_string(&mut r, "SaslAuthenticate")?;
+        if r.remaining() < 4 {
+            return Err(malformed("SaslAuthenticate"));
+        }
+        let len = r.get_i32().max(0) as usize;
+        if r.remaining() < len + 8 {
+            return Err(malformed("SaslAuthenticate"));
+        }
+        let auth_bytes = r.split_to(len).to_vec();
+        let session_lifetime_ms = r.get_i64();
+        if r.has_remaining() {
+            return Err(malformed("SaslAuthenticate"));
+        }
+        Ok(AuthenticateReply { error_code, error_message, auth_bytes, session_lifetime_ms })
     }
 }
