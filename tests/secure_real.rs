@@ -16,6 +16,7 @@ mod secure;
 
 use std::time::Duration;
 
+use kafkar::net::oauth::{ClientCredentialsProvider, ClientCredentialsSettings, TokenError, TokenProvider};
 use kafkar::net::sasl::{self, AuthenticationError, SaslSession};
 use kafkar::net::tls::{EndpointIdentification, TlsError, TlsSettings, TlsStream, client_config, tls_connect};
 use kafkar::protocol::sasl::{
@@ -324,4 +325,51 @@ fn unsigned_tokens_are_valid_bearer_tokens() {
     let token = unsigned_token("someone", Duration::from_secs(60), "a b");
     // What OAuthBearerClient (and the broker) accept as an RFC 6750 b64token.
     OAuthBearerClient::new(token, vec![]).unwrap();
+}
+
+// ---- The built-in client-credentials provider against the test endpoint --------------------------------------
+
+#[tokio::test]
+async fn the_client_credentials_provider_fetches_caches_and_refreshes() {
+    let endpoint = OAuthTokenEndpoint::start("app-1", "app secret/+=", Duration::from_secs(2)).await;
+    let mut settings = ClientCredentialsSettings::new(endpoint.url(), "app-1", "app secret/+=");
+    settings.scope = Some("kafka write".into());
+    let provider = ClientCredentialsProvider::new(settings).unwrap();
+
+    let first = provider.token().await.unwrap();
+    assert_eq!(first.lifetime, Duration::from_secs(2));
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64url_decode(first.value().split('.').nth(1).unwrap()).unwrap()).unwrap();
+    assert_eq!((claims["sub"].as_str(), claims["scope"].as_str()), (Some("app-1"), Some("kafka write")));
+    let again = provider.token().await.unwrap();
+    assert_eq!(again.value(), first.value(), "cached while fresh");
+    assert_eq!(endpoint.requests(), 1);
+
+    // Past 80 % of the 2 s lifetime the next ask fetches a new token.
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    provider.token().await.unwrap();
+    assert_eq!(endpoint.requests(), 2);
+    assert_eq!(endpoint.log()[1].scope.as_deref(), Some("kafka write"));
+
+    let wrong =
+        ClientCredentialsProvider::new(ClientCredentialsSettings::new(endpoint.url(), "app-1", "nope")).unwrap();
+    match wrong.token().await.unwrap_err() {
+        TokenError::Refused { status: 401, error, .. } => assert_eq!(error.as_deref(), Some("invalid_client")),
+        other => panic!("{other}"),
+    }
+}
+
+#[tokio::test]
+async fn oauthbearer_with_the_client_credentials_provider() {
+    let Some(broker) = SecureBroker::from_env() else { return };
+    let endpoint = OAuthTokenEndpoint::start("kafkar-app", "app-secret", Duration::from_secs(300)).await;
+    let provider =
+        ClientCredentialsProvider::new(ClientCredentialsSettings::new(endpoint.url(), "kafkar-app", "app-secret"))
+            .unwrap();
+    let token = provider.token().await.unwrap();
+    let conn = tls_to(&broker.address("SASL_SSL"), "127.0.0.1", &trusting(&broker)).await.unwrap();
+    let mut mechanism = OAuthBearerClient::new(token.value(), vec![]).unwrap();
+    let lifetime = authenticated_then_api_versions(conn, &mut mechanism).await;
+    // The broker bounds the session by the token's expiry (300 s).
+    assert!(lifetime.is_some_and(|l| l <= Duration::from_secs(300)), "{lifetime:?}");
 }

@@ -49,7 +49,15 @@ fn encode_base64(data: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
 
 /// base64url (no padding) back to bytes, for tests that look inside a JWT.
 pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    decode_base64(text, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
+
+/// Standard base64 (padding allowed) back to bytes.
+pub fn base64_standard_decode(text: &str) -> Option<Vec<u8>> {
+    decode_base64(text.trim_end_matches('='), b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+}
+
+fn decode_base64(text: &str, alphabet: &[u8; 64]) -> Option<Vec<u8>> {
     let mut bits = 0u32;
     let mut nbits = 0;
     let mut out = Vec::new();
@@ -226,9 +234,15 @@ async fn serve(mut sock: TcpStream, config: &Config) -> std::io::Result<TokenReq
     let body = String::from_utf8_lossy(&buf[head_end..(head_end + length).min(buf.len())]).into_owned();
     let form = parse_form(&body);
 
-    let expected_basic =
-        format!("Basic {}", base64_standard(format!("{}:{}", config.client_id, config.client_secret).as_bytes()));
-    let by_header = headers.get("authorization").map(|v| v == &expected_basic);
+    // RFC 6749 §2.3.1: Basic credentials are the form-url-encoded id and secret, joined by ':', in base64.
+    let by_header = headers.get("authorization").map(|value| {
+        value
+            .strip_prefix("Basic ")
+            .and_then(base64_standard_decode)
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .and_then(|pair| pair.split_once(':').map(|(id, secret)| (form_decode(id), form_decode(secret))))
+            .is_some_and(|(id, secret)| id == config.client_id && secret == config.client_secret)
+    });
     let by_body = match (form.get("client_id"), form.get("client_secret")) {
         (Some(id), Some(secret)) => Some(id == &config.client_id && secret == &config.client_secret),
         _ => None,
