@@ -142,11 +142,7 @@ async fn authenticated_then_api_versions<S: AsyncRead + AsyncWrite + Unpin + Sen
 }
 
 fn nonce() -> String {
-    // Tests only: the client crate will draw these from the OS. Distinct per call is enough here.
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let seed = oauth::now_secs() ^ (u64::from(std::process::id()) << 20) ^ N.fetch_add(1, Ordering::Relaxed) << 40;
-    ScramClient::nonce_from_random(&[seed.to_be_bytes(), (!seed).to_be_bytes(), seed.to_le_bytes()].concat())
+    sasl::random_scram_nonce().unwrap()
 }
 
 fn refused_by_broker(err: &AuthenticationError) -> bool {

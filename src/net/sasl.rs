@@ -124,6 +124,22 @@ impl SaslSession {
     }
 }
 
+/// A fresh SCRAM client nonce: 24 bytes from the operating system's random source, base64.
+pub fn random_scram_nonce() -> io::Result<String> {
+    let mut bytes = [0u8; 24];
+    getrandom::getrandom(&mut bytes).map_err(|e| io::Error::other(format!("OS random source: {e}")))?;
+    Ok(kafkar_protocol::sasl::ScramClient::nonce_from_random(&bytes))
+}
+
+/// A uniform value in `[0, 1)` for [`SaslSession::reauthenticate_after`] (0.5 should the OS refuse).
+pub fn random_jitter() -> f64 {
+    let mut bytes = [0u8; 8];
+    match getrandom::getrandom(&mut bytes) {
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.5,
+    }
+}
+
 /// Authenticates with `mechanism` over `transport`.
 pub async fn authenticate<T: SaslTransport + Send>(
     transport: &mut T,
@@ -308,6 +324,18 @@ mod tests {
         };
         let err = run(authenticate(&mut broker, &mut PlainClient::new("a", "b"))).unwrap_err();
         assert!(matches!(err, AuthenticationError::Handshake { error_code: ErrorCode::ILLEGAL_SASL_STATE, .. }));
+    }
+
+    #[test]
+    fn random_nonces_and_jitter() {
+        let (a, b) = (random_scram_nonce().unwrap(), random_scram_nonce().unwrap());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+        let mut client = ScramClient::new(ScramHash::Sha256, "u", "p", a);
+        client.initial_response().expect("a valid nonce");
+        let samples: Vec<f64> = (0..64).map(|_| random_jitter()).collect();
+        assert!(samples.iter().all(|j| (0.0..1.0).contains(j)));
+        assert!(samples.iter().any(|j| *j != samples[0]));
     }
 
     #[test]

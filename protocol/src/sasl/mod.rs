@@ -33,6 +33,11 @@
 //! replies in flight, does the exchange, then resumes, so no request fails or is reordered. A re-authentication
 //! that the broker refuses fails the connection like any authentication failure.
 //!
+//! In the client crate: `kafkar::net::sasl` is that driver (over a transport trait the connection implements),
+//! with the OS-random SCRAM nonce and re-authentication jitter; `kafkar::net::jaas` turns `sasl.jaas.config` into
+//! credentials; `kafkar::net::oauth` provides OAUTHBEARER tokens (a provider trait and the KIP-768
+//! client-credentials provider).
+//!
 //! Secrets (passwords, salted passwords, tokens) never appear in `Debug` output or in errors.
 
 mod oauthbearer;
