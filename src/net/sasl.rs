@@ -6,11 +6,11 @@
 //! SaslHandshake v1 / SaslAuthenticate v1+ codecs of the message tables (and the integration tests with
 //! hand-encoded frames until then), so this module depends on neither the codecs nor the connection's internals.
 //!
-//! Sequence, after ApiVersions: SaslHandshake v1 naming the mechanism (refused: [`AuthenticationError::
-//! UnsupportedMechanism`] with the broker's list); then SaslAuthenticate rounds, the first carrying the
-//! mechanism's initial response, each next one what the mechanism answers to the broker's bytes, until the
-//! mechanism is done. A response with an error code ends it as [`AuthenticationError::Rejected`] with the broker's
-//! message. On success, [`SaslSession::reauthenticate_after`] says when to re-authenticate (KIP-368).
+//! Sequence, after ApiVersions: SaslHandshake v1 naming the mechanism (refused:
+//! [`AuthenticationError::UnsupportedMechanism`] with the broker's list); then SaslAuthenticate rounds, the first
+//! carrying the mechanism's initial response, each next one what the mechanism answers to the broker's bytes,
+//! until the mechanism is done. A response with an error code ends it as [`AuthenticationError::Rejected`] with
+//! the broker's message. On success, [`SaslSession::reauthenticate_after`] says when to re-authenticate (KIP-368).
 
 use std::future::Future;
 use std::io;
