@@ -15,6 +15,18 @@ pub mod error;
 pub(crate) mod net;
 pub mod producer;
 
+/// TLS and SASL: the rustls configuration ([`security::tls`], feature `tls`), SASL mechanisms driven through
+/// SaslHandshake and SaslAuthenticate ([`security::sasl`]), `sasl.jaas.config` parsing ([`security::jaas`]) and
+/// OAUTHBEARER token providers ([`security::oauth`], feature `oauth`). The sans-IO mechanisms themselves (PLAIN,
+/// SCRAM, OAUTHBEARER) are in [`protocol::sasl`](kafkar_protocol::sasl).
+pub mod security {
+    #[cfg(feature = "oauth")]
+    pub use crate::net::oauth;
+    #[cfg(feature = "tls")]
+    pub use crate::net::tls;
+    pub use crate::net::{jaas, sasl};
+}
+
 pub use admin::{Admin, AdminConfig};
 pub use config::{ClientConfig, ConfigSources};
 pub use consumer::{Consumer, ConsumerConfig};

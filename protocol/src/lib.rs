@@ -8,6 +8,7 @@
 //! - [`messages`]: one module per API.
 //! - [`records`]: record batches (v2) and legacy message sets (v0/v1).
 //! - [`compression`]: gzip, snappy, lz4 and zstd with capped decompression.
+//! - [`sasl`]: SASL client mechanisms (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER) as sans-IO state machines.
 //!
 //! Decoders never panic on malformed input: they return [`DecodeError`].
 
@@ -21,6 +22,7 @@ pub mod header;
 pub mod messages;
 pub mod primitives;
 pub mod records;
+pub mod sasl;
 
 pub use api_key::ApiKey;
 pub use error::{DecodeError, EncodeError, ErrorCode};
