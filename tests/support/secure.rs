@@ -25,6 +25,12 @@ impl SecureBroker {
         match std::env::var("KAFKAR_SECURE_SSL_BOOTSTRAP") {
             Ok(v) if !v.trim().is_empty() => Some(SecureBroker),
             _ => {
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!(
+                        "KAFKAR_SECURE_SSL_BOOTSTRAP is not set: scripts/test starts the broker with --secure and \
+                         exports scripts/kafka secure-info (CI never skips)"
+                    );
+                }
                 eprintln!(
                     "skipped: KAFKAR_SECURE_SSL_BOOTSTRAP is not set (scripts/kafka start --secure, then export \
                      scripts/kafka secure-info)"
