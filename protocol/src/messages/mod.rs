@@ -37,6 +37,7 @@ pub mod produce;
 mod round_trip_checks;
 mod struct_codec;
 pub mod sync_group;
+pub mod table;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,11 +183,7 @@ pub fn check_encode_version<M: Message>(version: i16) -> Result<(), EncodeError>
     }
 }
 
-/// Fails with [`EncodeError::UnsupportedField`] when a field the version lacks holds a non-default value.
-#[inline]
-pub fn ensure_default(is_default: bool, field: &'static str, version: i16) -> Result<(), EncodeError> {
-    if is_default { Ok(()) } else { Err(EncodeError::UnsupportedField { field, version }) }
-}
+pub use table::ensure_default;
 
 /// Why a decode → encode → decode round trip failed (see [`reencode`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -231,7 +228,30 @@ macro_rules! registry {
             )*
             None
         }
+
     };
+}
+
+/// The round trips every table gets for free: values generated from the table at every version.
+#[cfg(test)]
+macro_rules! table_round_trips {
+    ($($t:ty),* $(,)?) => {
+        #[test]
+        fn every_table_round_trips_at_every_version() {
+            $(
+                round_trip_checks::check_every_version::<$t, _>(|version| {
+                    let cx = table::Ctx { version, flex: <$t as Message>::SPEC.flexible_versions.contains(version) };
+                    <$t as table::arb::Arb>::arb(cx, false)
+                });
+            )*
+        }
+    };
+}
+
+#[cfg(test)]
+table_round_trips! {
+    heartbeat::HeartbeatRequest,
+    heartbeat::HeartbeatResponse,
 }
 
 // Add each new message type here (one line per type).
