@@ -252,6 +252,18 @@ macro_rules! table_round_trips {
 table_round_trips! {
     heartbeat::HeartbeatRequest,
     heartbeat::HeartbeatResponse,
+    init_producer_id::InitProducerIdRequest,
+    init_producer_id::InitProducerIdResponse,
+    find_coordinator::FindCoordinatorRequest,
+    find_coordinator::FindCoordinatorResponse,
+    delete_topics::DeleteTopicsRequest,
+    delete_topics::DeleteTopicsResponse,
+    leave_group::LeaveGroupRequest,
+    leave_group::LeaveGroupResponse,
+    sync_group::SyncGroupRequest,
+    sync_group::SyncGroupResponse,
+    join_group::JoinGroupRequest,
+    join_group::JoinGroupResponse,
 }
 
 // Add each new message type here (one line per type).

@@ -255,91 +255,6 @@ pub fn finish_tagged(
     }
 }
 
-/// Property-test strategies for every field type, so that the tables can generate one per message.
-#[cfg(test)]
-pub(crate) mod arb {
-    use std::collections::BTreeMap;
-    use std::fmt::Debug;
-
-    use bytes::Bytes;
-    use proptest::prelude::*;
-
-    use super::Ctx;
-    use crate::ErrorCode;
-    use crate::primitives::{RawTaggedField, Uuid};
-
-    /// A type the tables can generate values of, at a version.
-    pub(crate) trait Arb: Sized + Clone + Debug + 'static {
-        /// Values valid at `cx`; `nullable` says whether the field may be null there.
-        fn arb(cx: Ctx, nullable: bool) -> BoxedStrategy<Self>;
-    }
-
-    macro_rules! any_arb {
-        ($($t:ty),*) => {$(
-            impl Arb for $t {
-                fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
-                    any::<$t>().boxed()
-                }
-            }
-        )*};
-    }
-    any_arb!(bool, i8, i16, u16, i32, u32, i64);
-
-    impl Arb for Uuid {
-        fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
-            prop_oneof![Just(Uuid::ZERO), any::<[u8; 16]>().prop_map(Uuid)].boxed()
-        }
-    }
-
-    impl Arb for ErrorCode {
-        fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
-            prop_oneof![Just(ErrorCode::NONE), any::<i16>().prop_map(ErrorCode)].boxed()
-        }
-    }
-
-    impl Arb for String {
-        fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
-            // Mostly ASCII, sometimes multi-byte (so that byte length and char count differ).
-            prop_oneof![4 => "[a-zA-Z0-9._-]{0,12}", 1 => "[a-z\u{e9}\u{20ac}\u{65e5}\u{1f600}]{0,5}"].boxed()
-        }
-    }
-
-    impl Arb for Bytes {
-        fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
-            proptest::collection::vec(any::<u8>(), 0..24).prop_map(Bytes::from).boxed()
-        }
-    }
-
-    impl<T: Arb> Arb for Vec<T> {
-        fn arb(cx: Ctx, _: bool) -> BoxedStrategy<Self> {
-            proptest::collection::vec(T::arb(cx, false), 0..3).boxed()
-        }
-    }
-
-    impl<T: Arb> Arb for Option<T> {
-        fn arb(cx: Ctx, nullable: bool) -> BoxedStrategy<Self> {
-            if nullable {
-                proptest::option::of(T::arb(cx, false)).boxed()
-            } else {
-                T::arb(cx, false).prop_map(Some).boxed()
-            }
-        }
-    }
-
-    /// Unknown tagged fields with tags from `first_free` up, ascending as they come back from decoding; none unless
-    /// `cx` is flexible.
-    pub(crate) fn unknown_tagged(cx: Ctx, first_free: u32) -> BoxedStrategy<Vec<RawTaggedField>> {
-        if !cx.flex {
-            return Just(Vec::new()).boxed();
-        }
-        let fields = proptest::collection::btree_map(first_free..first_free + 1000, Bytes::arb(cx, false), 1..3)
-            .prop_map(|m: BTreeMap<u32, Bytes>| {
-                m.into_iter().map(|(tag, data)| RawTaggedField { tag, data }).collect()
-            });
-        prop_oneof![2 => Just(Vec::new()), 1 => fields].boxed()
-    }
-}
-
 /// The default of a table row: its `default` expression, or the type's `Default`.
 macro_rules! __table_default {
     () => {
@@ -671,3 +586,88 @@ macro_rules! message {
 }
 
 pub(crate) use {__table_codec, __table_default, __table_nullable, __table_tag, message, structure};
+
+/// Property-test strategies for every field type, so that the tables can generate one per message.
+#[cfg(test)]
+pub(crate) mod arb {
+    use std::collections::BTreeMap;
+    use std::fmt::Debug;
+
+    use bytes::Bytes;
+    use proptest::prelude::*;
+
+    use super::Ctx;
+    use crate::ErrorCode;
+    use crate::primitives::{RawTaggedField, Uuid};
+
+    /// A type the tables can generate values of, at a version.
+    pub(crate) trait Arb: Sized + Clone + Debug + 'static {
+        /// Values valid at `cx`; `nullable` says whether the field may be null there.
+        fn arb(cx: Ctx, nullable: bool) -> BoxedStrategy<Self>;
+    }
+
+    macro_rules! any_arb {
+        ($($t:ty),*) => {$(
+            impl Arb for $t {
+                fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
+                    any::<$t>().boxed()
+                }
+            }
+        )*};
+    }
+    any_arb!(bool, i8, i16, u16, i32, u32, i64);
+
+    impl Arb for Uuid {
+        fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
+            prop_oneof![Just(Uuid::ZERO), any::<[u8; 16]>().prop_map(Uuid)].boxed()
+        }
+    }
+
+    impl Arb for ErrorCode {
+        fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
+            prop_oneof![Just(ErrorCode::NONE), any::<i16>().prop_map(ErrorCode)].boxed()
+        }
+    }
+
+    impl Arb for String {
+        fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
+            // Mostly ASCII, sometimes multi-byte (so that byte length and char count differ).
+            prop_oneof![4 => "[a-zA-Z0-9._-]{0,12}", 1 => "[a-z\u{e9}\u{20ac}\u{65e5}\u{1f600}]{0,5}"].boxed()
+        }
+    }
+
+    impl Arb for Bytes {
+        fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
+            proptest::collection::vec(any::<u8>(), 0..24).prop_map(Bytes::from).boxed()
+        }
+    }
+
+    impl<T: Arb> Arb for Vec<T> {
+        fn arb(cx: Ctx, _: bool) -> BoxedStrategy<Self> {
+            proptest::collection::vec(T::arb(cx, false), 0..3).boxed()
+        }
+    }
+
+    impl<T: Arb> Arb for Option<T> {
+        fn arb(cx: Ctx, nullable: bool) -> BoxedStrategy<Self> {
+            if nullable {
+                proptest::option::of(T::arb(cx, false)).boxed()
+            } else {
+                T::arb(cx, false).prop_map(Some).boxed()
+            }
+        }
+    }
+
+    /// Unknown tagged fields with tags from `first_free` up, ascending as they come back from decoding; none unless
+    /// `cx` is flexible.
+    pub(crate) fn unknown_tagged(cx: Ctx, first_free: u32) -> BoxedStrategy<Vec<RawTaggedField>> {
+        if !cx.flex {
+            return Just(Vec::new()).boxed();
+        }
+        let fields = proptest::collection::btree_map(first_free..first_free + 1000, Bytes::arb(cx, false), 1..3)
+            .prop_map(|m: BTreeMap<u32, Bytes>| {
+                m.into_iter().map(|(tag, data)| RawTaggedField { tag, data }).collect()
+            });
+        prop_oneof![2 => Just(Vec::new()), 1 => fields].boxed()
+    }
+}
