@@ -264,6 +264,12 @@ table_round_trips! {
     sync_group::SyncGroupResponse,
     join_group::JoinGroupRequest,
     join_group::JoinGroupResponse,
+    consumer_group_heartbeat::ConsumerGroupHeartbeatRequest,
+    consumer_group_heartbeat::ConsumerGroupHeartbeatResponse,
+    api_versions::ApiVersionsRequest,
+    api_versions::ApiVersionsResponse,
+    consumer_protocol::ConsumerProtocolSubscription,
+    consumer_protocol::ConsumerProtocolAssignment,
 }
 
 // Add each new message type here (one line per type).

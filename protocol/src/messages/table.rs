@@ -57,10 +57,17 @@ pub trait FieldCodec: Sized {
     fn min_size(cx: Ctx) -> usize;
 }
 
-/// A field type with a null form on the wire (strings, bytes, arrays); `Option<T>` of it is a [`FieldCodec`].
+/// A field type with a null form on the wire (strings, bytes, arrays, structs); `Option<T>` of it is a
+/// [`FieldCodec`].
 pub trait NullableCodec: FieldCodec {
     /// Writes null.
     fn put_null(buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError>;
+
+    /// Writes a present value where null was possible (a struct adds its presence byte).
+    #[inline]
+    fn put_present(&self, buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
+        self.put(buf, cx, at)
+    }
 
     /// Reads a value or null.
     fn get_nullable(r: &mut Reader, cx: Ctx, at: &At) -> Result<Option<Self>, DecodeError>;
@@ -214,6 +221,7 @@ impl<T: NullableCodec> FieldCodec for Option<T> {
     #[inline]
     fn put(&self, buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
         match self {
+            Some(v) if at.nullable => v.put_present(buf, cx, at),
             Some(v) => v.put(buf, cx, at),
             None if at.nullable => T::put_null(buf, cx, at),
             None => Err(EncodeError::NullNotAllowed { field: at.name, version: cx.version }),
@@ -225,8 +233,9 @@ impl<T: NullableCodec> FieldCodec for Option<T> {
         if at.nullable { T::get_nullable(r, cx, at) } else { T::get(r, cx, at).map(Some) }
     }
 
-    fn min_size(cx: Ctx) -> usize {
-        T::min_size(cx)
+    fn min_size(_: Ctx) -> usize {
+        // A null struct is one presence byte.
+        1
     }
 }
 
@@ -485,6 +494,40 @@ macro_rules! structure {
                     }
                 })*
                 n
+            }
+        }
+
+        /// A nullable struct: a presence byte (-1 null, 1 present; read as Java does: negative is null), then the
+        /// struct.
+        impl $crate::messages::table::NullableCodec for $name {
+            fn put_null(
+                buf: &mut ::bytes::BytesMut,
+                _: $crate::messages::table::Ctx,
+                _: &$crate::messages::table::At,
+            ) -> ::core::result::Result<(), $crate::EncodeError> {
+                ::bytes::BufMut::put_i8(buf, -1);
+                ::core::result::Result::Ok(())
+            }
+
+            fn put_present(
+                &self,
+                buf: &mut ::bytes::BytesMut,
+                cx: $crate::messages::table::Ctx,
+                at: &$crate::messages::table::At,
+            ) -> ::core::result::Result<(), $crate::EncodeError> {
+                ::bytes::BufMut::put_i8(buf, 1);
+                $crate::messages::table::FieldCodec::put(self, buf, cx, at)
+            }
+
+            fn get_nullable(
+                r: &mut $crate::primitives::Reader,
+                cx: $crate::messages::table::Ctx,
+                at: &$crate::messages::table::At,
+            ) -> ::core::result::Result<::core::option::Option<Self>, $crate::DecodeError> {
+                if r.i8(at.name)? < 0 {
+                    return ::core::result::Result::Ok(::core::option::Option::None);
+                }
+                $crate::messages::table::FieldCodec::get(r, cx, at).map(::core::option::Option::Some)
             }
         }
 
