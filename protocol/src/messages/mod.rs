@@ -270,6 +270,14 @@ table_round_trips! {
     api_versions::ApiVersionsResponse,
     consumer_protocol::ConsumerProtocolSubscription,
     consumer_protocol::ConsumerProtocolAssignment,
+    create_topics::CreateTopicsRequest,
+    create_topics::CreateTopicsResponse,
+    list_offsets::ListOffsetsRequest,
+    list_offsets::ListOffsetsResponse,
+    offset_for_leader_epoch::OffsetForLeaderEpochRequest,
+    offset_for_leader_epoch::OffsetForLeaderEpochResponse,
+    offset_commit::OffsetCommitRequest,
+    offset_commit::OffsetCommitResponse,
 }
 
 // Add each new message type here (one line per type).
