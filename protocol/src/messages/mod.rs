@@ -14,11 +14,15 @@ use bytes::{Bytes, BytesMut};
 use crate::primitives::{Reader, Versions};
 use crate::{ApiKey, DecodeError, EncodeError};
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod api_versions;
 pub mod consumer_group_heartbeat;
 pub mod consumer_protocol;
 pub mod create_topics;
 pub mod delete_topics;
+pub mod describe_transactions;
+pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
 #[cfg(test)]
@@ -28,6 +32,7 @@ pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
 pub mod list_offsets;
+pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_fetch;
@@ -38,6 +43,8 @@ mod round_trip_checks;
 mod struct_codec;
 pub mod sync_group;
 pub mod table;
+pub mod txn_offset_commit;
+pub mod write_txn_markers;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -278,6 +285,20 @@ table_round_trips! {
     offset_for_leader_epoch::OffsetForLeaderEpochResponse,
     offset_commit::OffsetCommitRequest,
     offset_commit::OffsetCommitResponse,
+    add_partitions_to_txn::AddPartitionsToTxnRequest,
+    add_partitions_to_txn::AddPartitionsToTxnResponse,
+    add_offsets_to_txn::AddOffsetsToTxnRequest,
+    add_offsets_to_txn::AddOffsetsToTxnResponse,
+    end_txn::EndTxnRequest,
+    end_txn::EndTxnResponse,
+    txn_offset_commit::TxnOffsetCommitRequest,
+    txn_offset_commit::TxnOffsetCommitResponse,
+    write_txn_markers::WriteTxnMarkersRequest,
+    write_txn_markers::WriteTxnMarkersResponse,
+    describe_transactions::DescribeTransactionsRequest,
+    describe_transactions::DescribeTransactionsResponse,
+    list_transactions::ListTransactionsRequest,
+    list_transactions::ListTransactionsResponse,
 }
 
 // Add each new message type here (one line per type).
@@ -318,4 +339,18 @@ registry! {
     offset_commit::OffsetCommitResponse,
     offset_fetch::OffsetFetchRequest,
     offset_fetch::OffsetFetchResponse,
+    add_partitions_to_txn::AddPartitionsToTxnRequest,
+    add_partitions_to_txn::AddPartitionsToTxnResponse,
+    add_offsets_to_txn::AddOffsetsToTxnRequest,
+    add_offsets_to_txn::AddOffsetsToTxnResponse,
+    end_txn::EndTxnRequest,
+    end_txn::EndTxnResponse,
+    txn_offset_commit::TxnOffsetCommitRequest,
+    txn_offset_commit::TxnOffsetCommitResponse,
+    write_txn_markers::WriteTxnMarkersRequest,
+    write_txn_markers::WriteTxnMarkersResponse,
+    describe_transactions::DescribeTransactionsRequest,
+    describe_transactions::DescribeTransactionsResponse,
+    list_transactions::ListTransactionsRequest,
+    list_transactions::ListTransactionsResponse,
 }
