@@ -50,6 +50,9 @@ pub use offsets::CommitIdentity;
 pub use record::{ConsumerRecord, OffsetAndMetadata, OffsetAndTimestamp};
 pub use topic_partition::TopicPartition;
 
+pub use crate::producer::ConsumerGroupMetadata;
+pub(crate) use offsets::find_coordinator as find_group_coordinator;
+
 use crate::cluster::{Cluster, validate_topic_name};
 use crate::error::{Error, ErrorKind, Result};
 use fetcher::{FetchState, Fetcher};
@@ -524,6 +527,21 @@ impl Consumer {
                 )
             })
             .collect()
+    }
+
+    /// The consumer's group identity for [`Producer::send_offsets_to_transaction`](crate::producer::Producer::send_offsets_to_transaction):
+    /// the group id and the generation (or member epoch), member id and group instance id the coordinator accepts
+    /// now, so that a transaction of a consumer fenced out of the group cannot commit its offsets. `None` without
+    /// `group.id`.
+    pub fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
+        let group_id = self.config.group_id.clone()?;
+        let id = self.commit_identity();
+        Some(ConsumerGroupMetadata {
+            group_id,
+            generation_id: id.generation,
+            member_id: id.member_id,
+            group_instance_id: id.group_instance_id,
+        })
     }
 
     fn commit_identity(&self) -> CommitIdentity {

@@ -139,6 +139,14 @@ impl IdempotenceState {
         self.bump_required = false;
     }
 
+    /// Takes the id and epoch a transaction manager got (InitProducerId through the transaction coordinator, or
+    /// EndTxn under TV2): partitions move to it, from sequence 0, once nothing of theirs is unacknowledged.
+    pub(crate) fn set_current(&mut self, p: ProducerIdAndEpoch) {
+        self.current = Some(p);
+        self.bump_required = false;
+        self.init_in_flight = false;
+    }
+
     fn entry(&mut self, tp: &TopicPartition) -> &mut PartitionSequences {
         self.partitions.entry(tp.clone()).or_default()
     }

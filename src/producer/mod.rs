@@ -23,6 +23,7 @@ mod metrics;
 pub mod partitioner;
 mod record;
 mod sender;
+pub mod transaction;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,6 +37,7 @@ pub use idempotence::{IdempotenceState, ProducerIdAndEpoch};
 pub use metrics::ProducerMetrics;
 pub use partitioner::Partitioner;
 pub use record::{DeliveryFuture, ProducerRecord, RecordMetadata, SendFailure};
+pub use transaction::{ConsumerGroupMetadata, TransactionManager, TransactionState};
 
 use accumulator::{AccumulatorConfig, BufferMemory, RecordAccumulator, record_size_upper_bound};
 use metrics::Counters;
@@ -51,6 +53,8 @@ pub(crate) struct Shared {
     pub config: ProducerConfig,
     pub idempotent: bool,
     pub cluster: Arc<Cluster>,
+    /// Transactions, when `transactional.id` is set.
+    pub txn: Option<Arc<transaction::TxnShared>>,
     pub accumulator: RecordAccumulator,
     pub memory: BufferMemory,
     pub counters: Counters,
@@ -143,11 +147,17 @@ impl Producer {
                 compression: config.compression,
                 compression_level: config.effective_compression_level(),
                 linger: config.linger,
+                transactional: config.transactional_id.is_some(),
             },
             config.partitioner.clone(),
         );
         let (errors_tx, errors_rx) = mpsc::channel(ERROR_CHANNEL_CAPACITY);
+        let txn = config.transactional_id.as_ref().map(|id| {
+            let timeout_ms = config.transaction_timeout.as_millis().min(i32::MAX as u128) as i32;
+            Arc::new(transaction::TxnShared::new(cluster.clone(), id.clone(), timeout_ms))
+        });
         let shared = Arc::new(Shared {
+            txn,
             memory: BufferMemory::new(config.buffer_memory),
             config,
             idempotent,
@@ -185,6 +195,9 @@ impl Producer {
         }
         if let Some(e) = self.shared.fatal() {
             return Err(e);
+        }
+        if let Some(txn) = &self.shared.txn {
+            txn.lock().check_send()?;
         }
         Ok(())
     }

@@ -31,6 +31,7 @@ use super::config::Acks;
 use super::idempotence::{IdempotenceState, ProducerIdAndEpoch, SequenceVerdict, TopicPartition};
 use super::metrics::Counters;
 use super::record::{BatchHandle, BatchOutcome, Delivered, SendFailure};
+use super::transaction::{self, AddOutcome, TransactionState};
 use crate::cluster::MetadataSnapshot;
 use crate::error::{Error, ErrorKind, Result};
 use crate::net::Connection;
@@ -59,6 +60,7 @@ pub(crate) fn spawn(shared: Arc<Shared>) {
         metadata: MetadataRefresh::default(),
         init_retry_at: None,
         scratch: Vec::new(),
+        adds: AddsState::default(),
     };
     let watched = sender.shared.clone();
     let task = tokio::spawn(sender.run().instrument(debug_span!("producer_sender")));
@@ -136,9 +138,24 @@ struct InFlightRequest {
     sent_at: Instant,
 }
 
+/// TV1: the AddPartitionsToTxn the sender runs.
+#[derive(Default)]
+struct AddsState {
+    in_flight: bool,
+    retry_at: Option<Instant>,
+}
+
 enum Event {
-    Produced { request: u64, result: Result<Option<ProduceResponse>> },
-    Connected { node: i32, result: Result<Connection> },
+    /// AddPartitionsToTxn answered, per partition.
+    PartitionsAdded(Vec<(TopicPartition, Result<()>)>),
+    Produced {
+        request: u64,
+        result: Result<Option<ProduceResponse>>,
+    },
+    Connected {
+        node: i32,
+        result: Result<Connection>,
+    },
     ProducerId(Result<ProducerIdAndEpoch>),
     Metadata,
 }
@@ -197,6 +214,7 @@ struct Sender {
     metadata: MetadataRefresh,
     init_retry_at: Option<Instant>,
     scratch: Vec<OpenBatch>,
+    adds: AddsState,
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
@@ -228,6 +246,7 @@ impl Sender {
             let mut deadline = self.pull_ready(now);
             deadline = earliest(deadline, self.expire(now));
             deadline = earliest(deadline, self.maybe_init_producer_id(now));
+            deadline = earliest(deadline, self.sync_transaction(now));
             deadline = earliest(deadline, self.send_ready(now).await);
             deadline = earliest(deadline, self.maybe_refresh_metadata(now));
             if self.shared.shutdown.load(Ordering::Acquire) && self.idle() {
@@ -346,6 +365,10 @@ impl Sender {
 
     /// Sends InitProducerId when the idempotent producer needs an id (first need) or an epoch bump.
     fn maybe_init_producer_id(&mut self, now: Instant) -> Option<Instant> {
+        if self.shared.txn.is_some() {
+            // The transaction manager gets the id from the transaction coordinator (init_transactions).
+            return None;
+        }
         let idem = self.idempotence.as_mut()?;
         if let Some(t) = self.init_retry_at {
             if t > now {
@@ -382,6 +405,85 @@ impl Sender {
             .instrument(debug_span!("init_producer_id", producer_id = current.id, epoch = current.epoch)),
         );
         None
+    }
+
+    /// Transactions: takes the producer id and epoch of the transaction manager, fails the batches not sent when
+    /// an abort asks for it (or the transaction already failed), and sends AddPartitionsToTxn (TV1) for partitions
+    /// whose first batch waits.
+    fn sync_transaction(&mut self, now: Instant) -> Option<Instant> {
+        let txn = self.shared.txn.clone()?;
+        let (producer, state, error) = {
+            let m = txn.lock();
+            (m.producer(), m.state(), m.error())
+        };
+        if let (Some(p), Some(idem)) = (producer, self.idempotence.as_mut()) {
+            if idem.current() != Some(p) {
+                idem.set_current(p);
+            }
+        }
+        let abort = txn.abort_unsent.swap(false, Ordering::AcqRel);
+        if abort || state == TransactionState::AbortableError {
+            let cause = error.unwrap_or_else(|| {
+                Error::new(ErrorKind::TransactionAbortable(Arc::new(Error::new(ErrorKind::TransactionState(
+                    "the transaction was aborted".into(),
+                )))))
+            });
+            self.fail_unsent(cause);
+        }
+        if self.adds.in_flight {
+            return None;
+        }
+        if let Some(t) = self.adds.retry_at {
+            if t > now {
+                return Some(t);
+            }
+            self.adds.retry_at = None;
+        }
+        let (producer, partitions) = txn.lock().take_adds()?;
+        self.adds.in_flight = true;
+        let tx = self.events_tx.clone();
+        tokio::spawn(
+            async move {
+                let id = txn.lock().transactional_id().to_owned();
+                let results = transaction::add_partitions(&txn.coordinator, &id, producer, &partitions).await;
+                let _ = tx.send(Event::PartitionsAdded(results));
+            }
+            .instrument(debug_span!("add_partitions_to_txn")),
+        );
+        None
+    }
+
+    /// Fails every batch not sent yet (the accumulator's, the queued and the retries), with `err`; what is in
+    /// flight is left to finish.
+    fn fail_unsent(&mut self, err: Error) {
+        let mut out = Vec::new();
+        self.shared.accumulator.close_all();
+        self.shared.accumulator.drain_ready(Instant::now(), true, |_, _| true, &mut out);
+        for b in out {
+            self.fail(b.id, &b.outcome, b.reserved, b.builder.record_count(), b.forget, err.clone());
+        }
+        let mut lost_sequences = false;
+        let mut queued: Vec<OpenBatch> = Vec::new();
+        let mut retries: Vec<SentBatch> = Vec::new();
+        for st in self.topics.values_mut().flat_map(|ps| ps.iter_mut()) {
+            queued.extend(st.queued.drain(..));
+            retries.extend(st.retry.drain(..));
+        }
+        for b in queued {
+            self.fail(b.id, &b.outcome, b.reserved, b.builder.record_count(), b.forget, err.clone());
+        }
+        for b in retries {
+            if let Some(idem) = self.idempotence.as_mut() {
+                idem.failed(&b.tp, b.producer, b.base_sequence);
+            }
+            lost_sequences = true;
+            self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err.clone());
+        }
+        if lost_sequences {
+            if let Some(txn) = &self.shared.txn {
+                txn.lock().fail(err, transaction::ErrorClass::Abortable { bump_epoch: true });
+            }
+        }
     }
 
     fn want_metadata(&mut self) {
@@ -479,6 +581,11 @@ impl Sender {
             }
             if let Some(idem) = self.idempotence.as_mut() {
                 if !idem.can_sequence_new(tp) {
+                    return Err(None);
+                }
+            }
+            if let Some(txn) = &self.shared.txn {
+                if !txn.lock().partition_ready(tp) {
                     return Err(None);
                 }
             }
@@ -625,9 +732,19 @@ impl Sender {
         if version >= TOPIC_ID_VERSION && ids.iter().any(|(id, _)| id.is_zero()) {
             version = TOPIC_ID_VERSION - 1;
         }
+        let transactional_id = self.shared.txn.as_ref().map(|t| {
+            let m = t.lock();
+            if !m.is_tv2() {
+                version = version.min(transaction::TV1_MAX_PRODUCE);
+            }
+            m.transactional_id().to_owned()
+        });
         batches.sort_by(|a, b| a.tp.0.cmp(&b.tp.0).then(a.tp.1.cmp(&b.tp.1)));
         let timeout_ms = self.shared.config.client.request_timeout.as_millis().min(i32::MAX as u128) as i32;
         let mut req = ProduceRequest::new(self.acks.wire_value(), timeout_ms);
+        if let Some(id) = transactional_id {
+            req = req.with_transactional_id(id);
+        }
         let mut bytes = 0usize;
         let mut records = 0i64;
         for b in batches.iter_mut() {
@@ -693,6 +810,19 @@ impl Sender {
 
     fn handle(&mut self, ev: Event) {
         match ev {
+            Event::PartitionsAdded(results) => {
+                self.adds.in_flight = false;
+                let Some(txn) = self.shared.txn.clone() else { return };
+                let outcome = txn.lock().adds_answered(results);
+                match outcome {
+                    AddOutcome::Done => {}
+                    AddOutcome::Retry { relookup } => {
+                        let wait = if relookup { self.retry_backoff } else { transaction::ADD_PARTITIONS_RETRY };
+                        self.adds.retry_at = Some(Instant::now() + wait);
+                    }
+                    AddOutcome::Failed => self.check_transaction_fatal(),
+                }
+            }
             Event::Produced { request, result } => self.on_produced(request, result),
             Event::Connected { node, result } => {
                 let ns = self.nodes.entry(node).or_default();
@@ -823,6 +953,7 @@ impl Sender {
             Bump,
             Fail,
         }
+        let transactional = self.shared.txn.is_some();
         let mut verdict = match (self.idempotence.as_mut(), code) {
             (Some(idem), Some(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)) => {
                 match idem.out_of_order(&tp, b.producer, b.base_sequence) {
@@ -837,6 +968,11 @@ impl Sender {
         let now = Instant::now();
         let expired = b.created + self.delivery_timeout <= now;
         let retries = self.shared.config.retries.max(0) as u32;
+        if transactional && verdict == Verdict::Bump {
+            // A transactional producer does not bump its epoch in the middle of a transaction: the batch fails,
+            // the transaction must be aborted, and the abort brings the new epoch.
+            verdict = Verdict::Fail;
+        }
         if verdict != Verdict::Fail && (expired || b.attempts > retries) {
             debug!(topic = %tp.0, partition = tp.1, attempts = b.attempts, expired, "batch not retried again");
             verdict = Verdict::Fail;
@@ -854,6 +990,10 @@ impl Sender {
             } else {
                 err
             };
+            if let Some(txn) = &self.shared.txn {
+                txn.lock().batch_failed(&err);
+                self.check_transaction_fatal();
+            }
             self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err);
             return;
         }
@@ -872,6 +1012,19 @@ impl Sender {
         st.recovering = true;
         let at = st.retry.iter().position(|r| r.id > b.id).unwrap_or(st.retry.len());
         st.retry.insert(at, b);
+    }
+
+    /// Makes a fatal transaction error the producer's fatal error (every batch and later send fails with it).
+    fn check_transaction_fatal(&self) {
+        if let Some(txn) = &self.shared.txn {
+            let m = txn.lock();
+            if m.state() == TransactionState::FatalError {
+                if let Some(e) = m.error() {
+                    drop(m);
+                    self.shared.set_fatal(e);
+                }
+            }
+        }
     }
 
     fn fail(&self, id: u64, outcome: &BatchOutcome, reserved: usize, records: i32, forget: u32, err: Error) {
