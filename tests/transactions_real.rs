@@ -104,6 +104,7 @@ async fn committed_visible_aborted_never() {
         let p = Producer::new(txn_producer(&bootstrap, &id, &[])).await.unwrap();
         p.init_transactions().await.unwrap();
         assert_eq!(p.transaction_state(), Some(TransactionState::Ready));
+        assert_eq!(p.uses_transaction_v2(), Some(which != "tv1"), "{which}: transaction.version");
 
         p.begin_transaction().unwrap();
         send_all(&p, &topic, &values("commit1", 40)).await;

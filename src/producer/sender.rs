@@ -246,8 +246,9 @@ impl Sender {
             let mut deadline = self.pull_ready(now);
             deadline = earliest(deadline, self.expire(now));
             deadline = earliest(deadline, self.maybe_init_producer_id(now));
-            deadline = earliest(deadline, self.sync_transaction(now));
+            self.sync_transaction();
             deadline = earliest(deadline, self.send_ready(now).await);
+            deadline = earliest(deadline, self.maybe_add_partitions(now));
             deadline = earliest(deadline, self.maybe_refresh_metadata(now));
             if self.shared.shutdown.load(Ordering::Acquire) && self.idle() {
                 break;
@@ -407,11 +408,10 @@ impl Sender {
         None
     }
 
-    /// Transactions: takes the producer id and epoch of the transaction manager, fails the batches not sent when
-    /// an abort asks for it (or the transaction already failed), and sends AddPartitionsToTxn (TV1) for partitions
-    /// whose first batch waits.
-    fn sync_transaction(&mut self, now: Instant) -> Option<Instant> {
-        let txn = self.shared.txn.clone()?;
+    /// Transactions: takes the producer id and epoch of the transaction manager, and fails the batches not sent
+    /// when an abort asks for it (or the transaction already failed).
+    fn sync_transaction(&mut self) {
+        let Some(txn) = self.shared.txn.clone() else { return };
         let (producer, state, error) = {
             let m = txn.lock();
             (m.producer(), m.state(), m.error())
@@ -430,6 +430,11 @@ impl Sender {
             });
             self.fail_unsent(cause);
         }
+    }
+
+    /// TV1: sends AddPartitionsToTxn for the partitions whose first batch waits (found by `send_ready`).
+    fn maybe_add_partitions(&mut self, now: Instant) -> Option<Instant> {
+        let txn = self.shared.txn.clone()?;
         if self.adds.in_flight {
             return None;
         }

@@ -623,6 +623,14 @@ impl Producer {
         self.shared.txn.as_ref().map(|t| t.lock().state())
     }
 
+    /// Whether the transactions of this producer use transaction version 2 (KIP-890), as the coordinator's
+    /// finalized `transaction.version` said at `init_transactions`; `None` before it or without `transactional.id`.
+    pub fn uses_transaction_v2(&self) -> Option<bool> {
+        let txn = self.shared.txn.as_ref()?;
+        let m = txn.lock();
+        m.producer().map(|_| m.is_tv2())
+    }
+
     fn txn_deadline(&self) -> Instant {
         Instant::now() + self.shared.config.max_block
     }
