@@ -429,6 +429,9 @@ impl Sender {
                 )))))
             });
             self.fail_unsent(cause);
+            if abort {
+                txn.abort_done.notify_one();
+            }
         }
     }
 

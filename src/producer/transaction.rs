@@ -529,6 +529,8 @@ pub(crate) struct TxnShared {
     pub op: tokio::sync::Mutex<()>,
     /// Set by an abort: the sender fails every batch not yet sent, then clears it.
     pub abort_unsent: AtomicBool,
+    /// Notified (one permit) by the sender once it has failed the unsent batches an abort asked for.
+    pub abort_done: tokio::sync::Notify,
 }
 
 impl TxnShared {
@@ -538,6 +540,7 @@ impl TxnShared {
             coordinator: TxnCoordinator::new(cluster, transactional_id),
             op: tokio::sync::Mutex::new(()),
             abort_unsent: AtomicBool::new(false),
+            abort_done: tokio::sync::Notify::new(),
         }
     }
 
@@ -930,14 +933,28 @@ impl Producer {
         let _op = txn.op.lock().await;
         txn.lock().begin_end(commit)?;
         let deadline = self.txn_deadline();
+        let mut stopped = self.shared.stopped.subscribe();
         if !commit {
+            // The sender fails what is not sent yet; wait until it has, so that nothing of this transaction is
+            // left behind to meet the next one.
             txn.abort_unsent.store(true, std::sync::atomic::Ordering::Release);
+            self.shared.wake.notify_one();
+            let acked = tokio::time::timeout_at(deadline, async {
+                tokio::select! {
+                    _ = txn.abort_done.notified() => {}
+                    _ = stopped.wait_for(|s| *s) => {}
+                }
+            })
+            .await;
+            if acked.is_err() {
+                return Err(Error::new(ErrorKind::Timeout)
+                    .with_message(Some("the sender did not drop the unsent records within max.block.ms".into())));
+            }
         }
         // Every record of the transaction must be done before EndTxn: a commit sends them all, an abort fails the
         // ones not sent and waits for the ones in flight.
         let target = self.shared.accumulator.close_all();
         self.shared.wake.notify_one();
-        let mut stopped = self.shared.stopped.subscribe();
         let flushed = tokio::time::timeout_at(deadline, async {
             tokio::select! {
                 _ = self.shared.accumulator.wait_complete_below(target) => {}
