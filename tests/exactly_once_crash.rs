@@ -107,7 +107,7 @@ fn exactly_once_under_sigkill() {
         pc.set("linger.ms", "1").unwrap();
         Producer::new(pc).await.unwrap()
     });
-    let mut next_seq = vec![0usize; KEYS];
+    let mut next_seq = [0usize; KEYS];
     let mut total = 0usize;
     let mut write_round = |rng: &mut Rng| {
         rt.block_on(async {

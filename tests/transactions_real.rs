@@ -171,7 +171,7 @@ async fn offsets_commit_with_the_transaction() {
             HashMap::from([(tp.clone(), OffsetAndMetadata { offset: 5, leader_epoch: None, metadata: String::new() })]);
         p.send_offsets_to_transaction(&offsets, &meta).await.unwrap();
         p.abort_transaction().await.unwrap();
-        let committed = consumer.committed(&[tp.clone()]).await.unwrap();
+        let committed = consumer.committed(std::slice::from_ref(&tp)).await.unwrap();
         assert_eq!(committed[&tp], None, "{which}: aborted offsets are not committed");
 
         // Committed: they are.
@@ -181,7 +181,7 @@ async fn offsets_commit_with_the_transaction() {
             HashMap::from([(tp.clone(), OffsetAndMetadata { offset: 10, leader_epoch: None, metadata: "m".into() })]);
         p.send_offsets_to_transaction(&offsets, &meta).await.unwrap();
         p.commit_transaction().await.unwrap();
-        let committed = consumer.committed(&[tp.clone()]).await.unwrap();
+        let committed = consumer.committed(std::slice::from_ref(&tp)).await.unwrap();
         assert_eq!(committed[&tp].as_ref().map(|o| o.offset), Some(10), "{which}");
         assert_eq!(sorted(read_values(&bootstrap, &output, 1, "read_committed").await), values("out", 10), "{which}");
         consumer.close().await.unwrap();
