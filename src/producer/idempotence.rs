@@ -198,6 +198,28 @@ impl IdempotenceState {
         e.last_acked = increment_sequence(base, count.max(1)) - 1;
     }
 
+    /// The batch at `base` was split into pieces of `counts` records, sent again under the same id and epoch with
+    /// the same sequence range: its entry becomes one entry per piece. Returns the pieces' base sequences.
+    pub(crate) fn split(&mut self, tp: &TopicPartition, base: i32, counts: &[i32]) -> Vec<i32> {
+        let mut seq = base;
+        let bases: Vec<i32> = counts
+            .iter()
+            .map(|&n| {
+                let s = seq;
+                seq = increment_sequence(seq, n);
+                s
+            })
+            .collect();
+        let e = self.entry(tp);
+        if let Some(i) = e.unacked.iter().position(|&s| s == base) {
+            e.unacked.remove(i);
+            for (k, b) in bases.iter().enumerate() {
+                e.unacked.insert(i + k, *b);
+            }
+        }
+        bases
+    }
+
     /// The batch at `base` failed for good (not retried): it no longer holds its sequence. Later batches of the
     /// partition then meet OUT_OF_ORDER_SEQUENCE_NUMBER that nothing explains, which resets the partition.
     pub(crate) fn failed(&mut self, tp: &TopicPartition, producer: ProducerIdAndEpoch, base: i32) {
@@ -371,5 +393,21 @@ mod tests {
         s.init_done(fresh);
         assert_eq!(s.current(), Some(fresh));
         assert!(s.reset_ready(&tp(0)));
+    }
+
+    #[test]
+    fn a_split_batch_keeps_its_sequence_range() {
+        let mut s = IdempotenceState::new();
+        s.init_done(P0);
+        s.can_sequence_new(&tp(0));
+        s.assign(&tp(0), 10); // 0
+        s.assign(&tp(0), 10); // 10
+        assert_eq!(s.split(&tp(0), 0, &[5, 5]), [0, 5]);
+        assert_eq!(s.partition(&tp(0)).unwrap().unacked, [0, 5, 10]);
+        // The later batch is still explained by the first piece.
+        assert_eq!(s.out_of_order(&tp(0), P0, 10), SequenceVerdict::Retry);
+        assert_eq!(s.split(&tp(0), 5, &[3, 2]), [5, 8]);
+        assert_eq!(s.partition(&tp(0)).unwrap().unacked, [0, 5, 8, 10]);
+        assert_eq!(s.assign(&tp(0), 1), (P0, 20), "the next batch follows the whole range");
     }
 }

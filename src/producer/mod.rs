@@ -11,8 +11,13 @@
 //! drain; retries resend the same sequences in order, so a retry after a lost reply is deduplicated by the broker
 //! and nothing is reordered. See [`idempotence`] for how sequence errors are resolved.
 //!
-//! Differences from the Java client: a batch the broker rejects with MESSAGE_TOO_LARGE is failed rather than split;
-//! the idempotent epoch bump asks the broker (InitProducerId with the current id and epoch, which for a producer
+//! A batch of several records the broker refuses with MESSAGE_TOO_LARGE (the topic's `max.message.bytes` is below
+//! `batch.size`) is split in halves and the pieces sent in its place, again until they fit, keeping its sequence
+//! range; each record's delivery reports the offset of the piece it went out in.
+//!
+//! With `transactional.id`, the producer is transactional: see [`transaction`].
+//!
+//! Differences from the Java client: the idempotent epoch bump asks the broker (InitProducerId with the current id and epoch, which for a producer
 //! without transactional id returns a fresh id) instead of incrementing the epoch locally; `buffer.memory` counts
 //! the encoded bytes of records rather than pooled `batch.size` buffers; callbacks run on the sender task.
 

@@ -99,6 +99,32 @@ struct SentBatch {
     base_sequence: i32,
     retry_at: Instant,
     last_error: Option<Error>,
+    /// For a piece of a batch split after MESSAGE_TOO_LARGE: the split it belongs to and the index of its first
+    /// record in the original batch.
+    split: Option<(Arc<std::sync::Mutex<Split>>, i32)>,
+}
+
+impl SentBatch {
+    /// Creation order, pieces of a split batch in record order: the order batches of a partition must be written.
+    fn order(&self) -> (u64, i32) {
+        (self.id, self.split.as_ref().map_or(0, |s| s.1))
+    }
+}
+
+/// A batch the broker refused as too large, being sent again in pieces. The original outcome, memory and flush
+/// tracking are completed once: when every piece is written, or when the first piece fails.
+struct Split {
+    id: u64,
+    outcome: BatchHandle,
+    reserved: usize,
+    records: i32,
+    forget: u32,
+    /// Pieces not done yet.
+    left: usize,
+    /// (first record index, base offset) of the pieces written.
+    written: Vec<(i32, i64)>,
+    log_append_time: i64,
+    done: bool,
 }
 
 #[derive(Default)]
@@ -353,7 +379,7 @@ impl Sender {
                     if let Some(idem) = self.idempotence.as_mut() {
                         idem.failed(&tp, b.producer, b.base_sequence);
                     }
-                    self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err);
+                    self.fail_sent(&b, err);
                 }
                 Err(b) => {
                     let err = e(b.builder.record_count(), None);
@@ -485,7 +511,7 @@ impl Sender {
                 idem.failed(&b.tp, b.producer, b.base_sequence);
             }
             lost_sequences = true;
-            self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err.clone());
+            self.fail_sent(&b, err.clone());
         }
         if lost_sequences {
             if let Some(txn) = &self.shared.txn {
@@ -636,6 +662,7 @@ impl Sender {
                 base_sequence,
                 retry_at: now,
                 last_error: None,
+                split: None,
             });
         }
     }
@@ -876,7 +903,7 @@ impl Sender {
         match result {
             Ok(None) => {
                 for b in req.batches {
-                    self.on_answer(b, Answer::Ok(Delivered { base_offset: -1, log_append_time: -1 }));
+                    self.on_answer(b, Answer::Ok(Delivered::new(-1, -1)));
                 }
             }
             Ok(Some(resp)) => {
@@ -894,7 +921,7 @@ impl Sender {
                             if p.error_code.is_err() {
                                 debug!(topic = %name, partition = p.index, "duplicate batch: already written");
                             }
-                            Answer::Ok(Delivered { base_offset: p.base_offset, log_append_time: p.log_append_time_ms })
+                            Answer::Ok(Delivered::new(p.base_offset, p.log_append_time_ms))
                         } else {
                             let msg = p
                                 .error_message
@@ -947,6 +974,10 @@ impl Sender {
                 Counters::add(&c.records_sent, b.records as u64);
                 Counters::add(&c.bytes_sent, b.batch.len() as u64);
                 Counters::add(&c.batches_sent, 1);
+                if let Some((split, first)) = b.split.take() {
+                    self.piece_written(&split, first, d);
+                    return;
+                }
                 b.outcome.complete(Ok(d));
                 self.shared.memory.release(b.reserved);
                 self.shared.accumulator.untrack(b.id);
@@ -955,6 +986,12 @@ impl Sender {
             Answer::Failed(e) => e,
         };
         let code = err.code();
+        if code == Some(ErrorCode::MESSAGE_TOO_LARGE) && b.records > 1 {
+            match self.split_batch(b) {
+                Ok(()) => return,
+                Err(back) => b = *back,
+            }
+        }
         #[derive(PartialEq)]
         enum Verdict {
             Retry,
@@ -1002,7 +1039,7 @@ impl Sender {
                 txn.lock().batch_failed(&err);
                 self.check_transaction_fatal();
             }
-            self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err);
+            self.fail_sent(&b, err);
             return;
         }
         if verdict == Verdict::Bump {
@@ -1018,7 +1055,8 @@ impl Sender {
         b.last_error = Some(err);
         let st = self.partition_mut(&tp);
         st.recovering = true;
-        let at = st.retry.iter().position(|r| r.id > b.id).unwrap_or(st.retry.len());
+        let key = b.order();
+        let at = st.retry.iter().position(|r| r.order() > key).unwrap_or(st.retry.len());
         st.retry.insert(at, b);
     }
 
@@ -1033,6 +1071,147 @@ impl Sender {
                 }
             }
         }
+    }
+
+    /// Fails a sealed batch: its own outcome, or for a piece of a split batch the original's (once).
+    fn fail_sent(&self, b: &SentBatch, err: Error) {
+        match &b.split {
+            None => self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err),
+            Some((split, _)) => {
+                let mut s = split.lock().unwrap_or_else(|p| p.into_inner());
+                s.left = s.left.saturating_sub(1);
+                if !s.done {
+                    s.done = true;
+                    self.fail(s.id, &s.outcome, s.reserved, s.records, s.forget, err);
+                }
+            }
+        }
+    }
+
+    /// A piece of a split batch was written; the last one completes the original batch.
+    fn piece_written(&self, split: &std::sync::Mutex<Split>, first: i32, d: Delivered) {
+        let mut s = split.lock().unwrap_or_else(|p| p.into_inner());
+        s.left = s.left.saturating_sub(1);
+        s.written.push((first, d.base_offset));
+        if d.log_append_time >= 0 {
+            s.log_append_time = d.log_append_time;
+        }
+        if s.left > 0 || s.done {
+            return;
+        }
+        s.done = true;
+        s.written.sort_unstable();
+        let base = s.written.first().map_or(-1, |w| w.1);
+        let pieces = std::mem::take(&mut s.written);
+        s.outcome.complete(Ok(Delivered {
+            base_offset: base,
+            log_append_time: s.log_append_time,
+            pieces: Some(Arc::new(pieces)),
+        }));
+        self.shared.memory.release(s.reserved);
+        self.shared.accumulator.untrack(s.id);
+    }
+
+    /// Splits a batch the broker refused as too large into two halves (each split again if still too large, as
+    /// the Java producer does) and queues them for sending in its place, first in the partition's order. The pieces
+    /// keep the batch's producer id, epoch and sequence range, so later batches' sequences stay valid.
+    fn split_batch(&mut self, mut b: SentBatch) -> std::result::Result<(), Box<SentBatch>> {
+        use kafkar_protocol::records::{ReadOptions, RecordBatchBuilder, RecordBatchReader};
+        let mut records = Vec::with_capacity(b.records.max(0) as usize);
+        let mut compression = kafkar_protocol::compression::Compression::None;
+        for batch in RecordBatchReader::new(b.batch.bytes().clone(), ReadOptions::default()) {
+            let Ok(batch) = batch else { return Err(Box::new(b)) };
+            compression = batch.header().compression;
+            let Ok(rs) = batch.records() else { return Err(Box::new(b)) };
+            for r in rs {
+                let Ok(r) = r else { return Err(Box::new(b)) };
+                records.push(r);
+            }
+        }
+        if records.len() < 2 || records.len() != b.records as usize {
+            return Err(Box::new(b));
+        }
+        let half = records.len().div_ceil(2);
+        let chunks: Vec<&[kafkar_protocol::records::Record]> = records.chunks(half).collect();
+        let mut sealed = Vec::with_capacity(chunks.len());
+        for chunk in &chunks {
+            let mut builder = RecordBatchBuilder::with_capacity(compression, b.batch.len() / chunks.len() + 64)
+                .with_compression_level(self.shared.config.effective_compression_level())
+                .with_transactional(self.shared.txn.is_some());
+            for r in chunk.iter() {
+                let headers = r.headers.to_vec();
+                if builder.append(r.timestamp, r.key.as_deref(), r.value.as_deref(), &headers).is_err() {
+                    return Err(Box::new(b));
+                }
+            }
+            match builder.build() {
+                Ok(sb) => sealed.push((sb, chunk.len() as i32)),
+                Err(_) => return Err(Box::new(b)),
+            }
+        }
+        let counts: Vec<i32> = sealed.iter().map(|(_, n)| *n).collect();
+        let bases: Vec<i32> = match self.idempotence.as_mut() {
+            Some(idem) if b.base_sequence >= 0 => idem.split(&b.tp, b.base_sequence, &counts),
+            _ => vec![-1; counts.len()],
+        };
+        debug!(topic = %b.tp.0, partition = b.tp.1, records = b.records, pieces = counts.len(),
+            "batch too large for the broker: split");
+        let (split, offset) = match b.split {
+            // A piece split again: its halves belong to the same original batch.
+            Some((split, first)) => {
+                split.lock().unwrap_or_else(|p| p.into_inner()).left += counts.len() - 1;
+                (split, first)
+            }
+            None => (
+                Arc::new(std::sync::Mutex::new(Split {
+                    id: b.id,
+                    // The original handle moves to the split; what `b` keeps is a stand-in nobody waits on.
+                    outcome: std::mem::replace(&mut b.outcome, BatchHandle::new(b.tp.0.clone(), b.tp.1)),
+                    reserved: b.reserved,
+                    records: b.records,
+                    forget: b.forget,
+                    left: counts.len(),
+                    written: Vec::new(),
+                    log_append_time: -1,
+                    done: false,
+                })),
+                0,
+            ),
+        };
+        let now = Instant::now();
+        let mut first = offset;
+        let mut pieces = Vec::with_capacity(sealed.len());
+        for ((mut batch, n), seq) in sealed.into_iter().zip(bases) {
+            if seq >= 0 {
+                batch.set_producer_state(b.producer.id, b.producer.epoch, seq);
+            }
+            pieces.push(SentBatch {
+                id: b.id,
+                tp: b.tp.clone(),
+                batch,
+                // Pieces complete the split, never an outcome of their own: a stand-in.
+                outcome: BatchHandle::new(b.tp.0.clone(), b.tp.1),
+                records: n,
+                created: b.created,
+                reserved: 0,
+                forget: 0,
+                attempts: 0,
+                producer: b.producer,
+                base_sequence: seq,
+                retry_at: now,
+                last_error: None,
+                split: Some((split.clone(), first)),
+            });
+            first += n;
+        }
+        let st = self.partition_mut(&b.tp);
+        st.recovering = true;
+        let key = (b.id, offset);
+        let at = st.retry.iter().position(|r| r.order() > key).unwrap_or(st.retry.len());
+        for (k, p) in pieces.into_iter().enumerate() {
+            st.retry.insert(at + k, p);
+        }
+        Ok(())
     }
 
     fn fail(&self, id: u64, outcome: &BatchOutcome, reserved: usize, records: i32, forget: u32, err: Error) {
@@ -1055,7 +1234,7 @@ impl Sender {
                     self.fail(b.id, &b.outcome, b.reserved, b.builder.record_count(), b.forget, err.clone());
                 }
                 for b in st.retry {
-                    self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err.clone());
+                    self.fail_sent(&b, err.clone());
                 }
             }
         }
@@ -1063,7 +1242,7 @@ impl Sender {
         for (_, r) in requests {
             self.shared.counters.in_flight_requests.fetch_sub(1, Ordering::Relaxed);
             for b in r.batches {
-                self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err.clone());
+                self.fail_sent(&b, err.clone());
             }
         }
         for ns in self.nodes.values_mut() {
