@@ -2,7 +2,8 @@
 //! child process (this test binary re-run with `KAFKAR_EOS_CHILD` set), copying an input topic to an output topic in
 //! transactions that also commit the input offsets. The test keeps writing input, SIGKILLs the child at random
 //! points at least 20 times and restarts it, then lets a last child drain the input. The output read_committed
-//! readers see must hold every input record exactly once, in order per key.
+//! readers see must hold every input record exactly once, in order per key. Runs against `KAFKA_BOOTSTRAP` and, when
+//! set, `KAFKA_BOOTSTRAP_TV1` (a transaction.version=1 broker).
 
 mod support;
 
@@ -90,6 +91,15 @@ fn exactly_once_under_sigkill() {
         return;
     }
     let Some(bootstrap) = support::real_broker() else { return };
+    run_crash_test(&bootstrap);
+    // A transaction.version=1 broker too, when one is given (scripts/test starts one).
+    if let Some(tv1) = std::env::var("KAFKA_BOOTSTRAP_TV1").ok().filter(|b| !b.trim().is_empty()) {
+        run_crash_test(&tv1);
+    }
+}
+
+fn run_crash_test(bootstrap: &str) {
+    let bootstrap = bootstrap.to_owned();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
     eprintln!("exactly_once_under_sigkill: seed {seed}");
