@@ -354,3 +354,26 @@ async fn java_read_committed_consumer_reads_kafkar_transactions() {
         assert_eq!(all.len(), 60, "{which}: Java read_uncommitted sees the aborted records too");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_lists_and_describes_transactions() {
+    for (bootstrap, which) in brokers() {
+        let topic = create_topic(&bootstrap, "txn-admin", 1).await;
+        let id = support::unique_topic("txid");
+        let p = Producer::new(txn_producer(&bootstrap, &id, &[])).await.unwrap();
+        p.init_transactions().await.unwrap();
+        p.begin_transaction().unwrap();
+        send_all(&p, &topic, &values("v", 3)).await;
+        let admin = Admin::new(kafkar::ClientConfig::new(&bootstrap)).unwrap();
+        let listed = admin.list_transactions(&["Ongoing"]).await.unwrap();
+        assert!(listed.iter().any(|t| t.transactional_id == id), "{which}: listed as ongoing");
+        let d = admin.describe_transaction(&id).await.unwrap();
+        assert_eq!(d.transaction_state, "Ongoing", "{which}");
+        assert_eq!(d.transaction_timeout_ms, 60_000, "{which}");
+        assert!(d.topics.iter().any(|t| t.topic == topic && t.partitions == [0]), "{which}: {:?}", d.topics);
+        p.commit_transaction().await.unwrap();
+        let d = admin.describe_transaction(&id).await.unwrap();
+        assert_ne!(d.transaction_state, "Ongoing", "{which}");
+        p.close().await;
+    }
+}
