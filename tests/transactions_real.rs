@@ -377,3 +377,36 @@ async fn admin_lists_and_describes_transactions() {
         p.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_aborts_an_open_transaction_with_write_txn_markers() {
+    use kafkar::admin::AbortTransactionSpec;
+    for (bootstrap, which) in brokers() {
+        let topic = create_topic(&bootstrap, "txn-hang", 1).await;
+        let id = support::unique_topic("txid");
+        let stuck =
+            Producer::new(txn_producer(&bootstrap, &id, &[("transaction.timeout.ms", "600000")])).await.unwrap();
+        stuck.init_transactions().await.unwrap();
+        stuck.begin_transaction().unwrap();
+        send_all(&stuck, &topic, &values("hanging", 3)).await;
+        let admin = Admin::new(kafkar::ClientConfig::new(&bootstrap)).unwrap();
+        let d = admin.describe_transaction(&id).await.unwrap();
+        let spec = AbortTransactionSpec {
+            topic: topic.clone(),
+            partition: 0,
+            producer_id: d.producer_id,
+            producer_epoch: d.producer_epoch,
+            coordinator_epoch: 0,
+        };
+        admin.abort_transaction(&spec).await.unwrap_or_else(|e| panic!("{which}: abort refused: {e}"));
+        // The partition's last stable offset moves past the aborted records: a later commit is visible.
+        let other = Producer::new(txn_producer(&bootstrap, &support::unique_topic("txid"), &[])).await.unwrap();
+        other.init_transactions().await.unwrap();
+        other.begin_transaction().unwrap();
+        send_all(&other, &topic, &values("after", 2)).await;
+        other.commit_transaction().await.unwrap();
+        assert_eq!(read_values(&bootstrap, &topic, 1, "read_committed").await, values("after", 2), "{which}");
+        other.close().await;
+        stuck.close().await;
+    }
+}

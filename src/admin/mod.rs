@@ -12,6 +12,7 @@ use kafkar_protocol::messages::create_topics::CreateTopicsRequest;
 use kafkar_protocol::messages::delete_topics::DeleteTopicsRequest;
 use kafkar_protocol::messages::describe_transactions::{DescribeTransactionsRequest, DescribedTransactionState};
 use kafkar_protocol::messages::list_transactions::{ListTransactionsRequest, ListedTransactionState};
+use kafkar_protocol::messages::write_txn_markers::{WritableTxnMarker, WritableTxnMarkerTopic, WriteTxnMarkersRequest};
 use kafkar_protocol::{ApiKey, ErrorCode};
 use tokio::time::Instant;
 use tracing::debug;
@@ -19,6 +20,22 @@ use tracing::debug;
 use crate::cluster::{Cluster, TopicInfo, validate_topic_name};
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind, Result};
+
+/// What [`Admin::abort_transaction`] aborts: a transaction left open on a partition (a "hanging" transaction,
+/// KIP-664), as `kafka-transactions.sh find-hanging` and DescribeProducers report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AbortTransactionSpec {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The producer id of the open transaction.
+    pub producer_id: i64,
+    /// Its producer epoch.
+    pub producer_epoch: i16,
+    /// The coordinator epoch the partition last saw for that producer.
+    pub coordinator_epoch: i32,
+}
 
 /// An admin client.
 #[derive(Clone, Debug)]
@@ -150,6 +167,44 @@ impl Admin {
             return Err(Error::broker(state.error_code).with_api(ApiKey::DESCRIBE_TRANSACTIONS));
         }
         Ok(state)
+    }
+
+    /// Aborts a transaction left open on one partition (KIP-664): writes an abort marker there with
+    /// WriteTxnMarkers, sent to the partition's leader. For transactions their coordinator lost track of; a live
+    /// transaction is ended by its producer or its timeout.
+    pub async fn abort_transaction(&self, spec: &AbortTransactionSpec) -> Result<()> {
+        self.cluster.topic(&spec.topic, self.timeout).await?;
+        let (leader, conn) = self.cluster.leader(&spec.topic, spec.partition).await?;
+        let version = conn.versions().pick::<WriteTxnMarkersRequest>()?;
+        let req = WriteTxnMarkersRequest {
+            markers: vec![WritableTxnMarker {
+                producer_id: spec.producer_id,
+                producer_epoch: spec.producer_epoch,
+                transaction_result: false,
+                topics: vec![WritableTxnMarkerTopic {
+                    name: spec.topic.clone(),
+                    partition_indexes: vec![spec.partition],
+                    ..Default::default()
+                }],
+                coordinator_epoch: spec.coordinator_epoch,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let resp = conn.send_at(&req, version).await?;
+        for m in resp.markers {
+            for t in m.topics {
+                for p in t.partitions {
+                    if p.error_code.is_err() {
+                        return Err(Error::broker(p.error_code)
+                            .with_api(ApiKey::WRITE_TXN_MARKERS)
+                            .with_broker(leader)
+                            .with_partition(&t.name, p.partition_index));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Deletes a topic and waits until metadata no longer lists it. A topic that does not exist is an error with
