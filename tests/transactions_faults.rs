@@ -480,3 +480,25 @@ async fn abort_fails_the_records_not_sent() {
     one_transaction(&p, true).await.unwrap();
     p.close().await;
 }
+
+#[tokio::test]
+async fn tv1_abort_after_a_lost_sequence_bumps_the_epoch() {
+    let (fake, p) = ready(1).await;
+    fake.script(ApiKey::PRODUCE, &[Next::Error(ErrorCode::UNKNOWN_PRODUCER_ID)]);
+    let e = one_transaction(&p, true).await.unwrap_err();
+    assert!(matches!(kind(&e), "abortable" | "other"), "{e}");
+    p.abort_transaction().await.unwrap();
+    assert_eq!(fake.count(ApiKey::INIT_PRODUCER_ID), 2, "the abort asked for a new epoch (KIP-360)");
+    let bump = fake.broker.received_api(ApiKey::INIT_PRODUCER_ID).pop().unwrap();
+    let req: InitProducerIdRequest = support::decode(&bump);
+    assert_eq!((req.producer_id, req.producer_epoch), (77, 1), "with the current id and epoch");
+    one_transaction(&p, true).await.unwrap();
+    let last = fake.broker.received_api(ApiKey::PRODUCE).pop().unwrap();
+    let req: ProduceRequest = support::decode(&last);
+    let records = req.topic_data[0].partition_data[0].records.clone().unwrap();
+    let batch = kafkar::protocol::records::RecordBatchReader::new(records, Default::default()).next().unwrap().unwrap();
+    let h = batch.header();
+    assert_eq!((h.producer_id, h.producer_epoch, h.base_sequence), (77, 2, 0), "new epoch, sequences from 0");
+    assert!(h.is_transactional);
+    p.close().await;
+}

@@ -1,6 +1,7 @@
 //! Idempotent producer state: the producer id and epoch from InitProducerId, and per-partition sequence
-//! bookkeeping. Transactions will extend this state (transactional id, coordinator, partitions in the
-//! transaction) rather than replace it.
+//! bookkeeping. A transactional producer uses the same state, with the id and epoch set by its
+//! [`TransactionManager`](super::transaction::TransactionManager) (InitProducerId at the transaction coordinator, and
+//! under transaction version 2 the new epoch every EndTxn returns).
 //!
 //! Sequences are assigned when the sender drains a batch, per partition, starting at 0 for every producer id and
 //! epoch, wrapping at `i32::MAX` as Java's `DefaultRecordBatch.incrementSequence` does. A partition keeps using the
