@@ -594,19 +594,26 @@ pub(crate) async fn add_partitions(
     }
     .await;
     match answer {
-        Ok(codes) => partitions
-            .iter()
-            .map(|tp| {
-                let r = match codes.get(&(tp.0.to_string(), tp.1)) {
-                    Some(c) if c.is_ok() => Ok(()),
-                    Some(c) => Err(Error::broker(*c)
-                        .with_api(kafkar_protocol::ApiKey::ADD_PARTITIONS_TO_TXN)
-                        .with_partition(&tp.0, tp.1)),
-                    None => Err(Error::protocol("AddPartitionsToTxn reply left out a partition")),
-                };
-                (tp.clone(), r)
-            })
-            .collect(),
+        Ok(codes) => {
+            let moved =
+                codes.values().any(|c| matches!(*c, ErrorCode::NOT_COORDINATOR | ErrorCode::COORDINATOR_NOT_AVAILABLE));
+            if moved {
+                coordinator.forget().await;
+            }
+            partitions
+                .iter()
+                .map(|tp| {
+                    let r = match codes.get(&(tp.0.to_string(), tp.1)) {
+                        Some(c) if c.is_ok() => Ok(()),
+                        Some(c) => Err(Error::broker(*c)
+                            .with_api(kafkar_protocol::ApiKey::ADD_PARTITIONS_TO_TXN)
+                            .with_partition(&tp.0, tp.1)),
+                        None => Err(Error::protocol("AddPartitionsToTxn reply left out a partition")),
+                    };
+                    (tp.clone(), r)
+                })
+                .collect()
+        }
         Err(e) => {
             if matches!(classify(&e, Step::AddPartitions, false), ErrorClass::Retriable { relookup: true }) {
                 coordinator.forget().await;
