@@ -66,6 +66,15 @@ pub enum ErrorKind {
         /// The first offset known to diverge, if the leader knows it.
         divergent_offset: Option<i64>,
     },
+    /// The ongoing transaction failed (a batch or an offset commit was refused, or the coordinator answered
+    /// `TRANSACTION_ABORTABLE`): call `abort_transaction` and go on with a new transaction. Carries the cause.
+    TransactionAbortable(Arc<Error>),
+    /// The transactional producer cannot go on (fenced by a newer instance with the same `transactional.id`, not
+    /// authorized, or an unexpected broker answer): close it. Carries the cause.
+    TransactionFatal(Arc<Error>),
+    /// A transactional call made in a state that does not allow it (send outside a transaction, begin twice,
+    /// commit before init): an application bug; the producer's state is unchanged.
+    TransactionState(String),
 }
 
 /// What is wrong with a configuration: the property (when one is to blame), the value given, and why.
@@ -174,7 +183,9 @@ impl Error {
     pub fn code(&self) -> Option<ErrorCode> {
         match &self.kind {
             ErrorKind::Broker(c) => Some(*c),
-            ErrorKind::Disconnected(e) => e.code(),
+            ErrorKind::Disconnected(e) | ErrorKind::TransactionAbortable(e) | ErrorKind::TransactionFatal(e) => {
+                e.code()
+            }
             _ => None,
         }
     }
@@ -204,7 +215,10 @@ impl Error {
             | ErrorKind::InvalidArgument(_)
             | ErrorKind::NoOffset
             | ErrorKind::OffsetOutOfRange { .. }
-            | ErrorKind::LogTruncation { .. } => false,
+            | ErrorKind::LogTruncation { .. }
+            | ErrorKind::TransactionAbortable(_)
+            | ErrorKind::TransactionFatal(_)
+            | ErrorKind::TransactionState(_) => false,
         }
     }
 
@@ -306,6 +320,9 @@ impl fmt::Display for Error {
             ErrorKind::LogTruncation { offset, divergent_offset: None } => {
                 write!(f, "log truncated below position {offset}")?
             }
+            ErrorKind::TransactionAbortable(e) => write!(f, "transaction must be aborted: {e}")?,
+            ErrorKind::TransactionFatal(e) => write!(f, "transactional producer failed for good: {e}")?,
+            ErrorKind::TransactionState(m) => write!(f, "invalid transaction state: {m}")?,
         }
         let c = &self.context;
         if let Some(api) = c.api {
@@ -330,7 +347,9 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             ErrorKind::Io(e) => Some(e.as_ref()),
-            ErrorKind::Disconnected(e) => Some(e.as_ref()),
+            ErrorKind::Disconnected(e) | ErrorKind::TransactionAbortable(e) | ErrorKind::TransactionFatal(e) => {
+                Some(e.as_ref())
+            }
             ErrorKind::Decode(e) => Some(e),
             ErrorKind::Encode(e) => Some(e),
             _ => None,

@@ -80,6 +80,9 @@ enum PerfAction {
         /// Producer properties, Java names (`-X compression.type=lz4 -X acks=1`).
         #[arg(short = 'X', value_parser = parse_prop)]
         props: Vec<(String, String)>,
+        /// With `-X transactional.id=...`: commit a transaction every this many records.
+        #[arg(long, default_value_t = 1000)]
+        transaction_size: u64,
     },
     /// Read records from every partition of a topic, from the beginning, and report the rate.
     Consume {
@@ -112,17 +115,19 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Cluster { internal } => cluster(&cli.bootstrap, internal).await,
         Command::Topics { action } => topics(&cli.bootstrap, action).await,
-        Command::Perf { action: PerfAction::Produce { topic, records, size, partitions, props } } => match partitions {
-            Some(p) => {
-                topics(
-                    &cli.bootstrap,
-                    TopicsAction::Create { topic: topic.clone(), partitions: p, replication_factor: 1 },
-                )
-                .await
+        Command::Perf { action: PerfAction::Produce { topic, records, size, partitions, props, transaction_size } } => {
+            match partitions {
+                Some(p) => {
+                    topics(
+                        &cli.bootstrap,
+                        TopicsAction::Create { topic: topic.clone(), partitions: p, replication_factor: 1 },
+                    )
+                    .await
+                }
+                None => Ok(()),
             }
-            None => Ok(()),
+            .and(perf::produce(&cli.bootstrap, &topic, records, size, &props, transaction_size).await)
         }
-        .and(perf::produce(&cli.bootstrap, &topic, records, size, &props).await),
         Command::Perf { action: PerfAction::Consume { topic, records, group, props } } => {
             perf::consume(&cli.bootstrap, &topic, records, group.as_deref(), &props).await
         }

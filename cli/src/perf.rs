@@ -14,12 +14,19 @@ pub async fn produce(
     records: u64,
     size: usize,
     props: &[(String, String)],
+    transaction_size: u64,
 ) -> kafkar::Result<()> {
     let mut config = ProducerConfig::new(bootstrap);
     for (k, v) in props {
         config.set(k, v)?;
     }
+    let transactional = config.transactional_id.is_some();
+    let transaction_size = transaction_size.max(1);
     let producer = Producer::new(config).await?;
+    if transactional {
+        producer.init_transactions().await?;
+        producer.begin_transaction()?;
+    }
     let topic: Arc<str> = topic.into();
     // Random capital letters, as Java's kafka-producer-perf-test sends: compressible about as much as text.
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -36,9 +43,23 @@ pub async fn produce(
     // Warm up: metadata and the producer id.
     producer.send_and_wait(ProducerRecord::new(topic.clone()).value(value.clone())).await?;
     let mut errors = producer.take_errors();
+    let mut transactions = 0u64;
+    if transactional {
+        producer.commit_transaction().await?;
+        producer.begin_transaction()?;
+    }
     let t0 = Instant::now();
-    for _ in 1..records {
+    for i in 1..records {
         producer.send_forget(ProducerRecord::new(topic.clone()).value(value.clone())).await?;
+        if transactional && i % transaction_size == 0 {
+            producer.commit_transaction().await?;
+            producer.begin_transaction()?;
+            transactions += 1;
+        }
+    }
+    if transactional {
+        producer.commit_transaction().await?;
+        transactions += 1;
     }
     producer.flush().await;
     let secs = t0.elapsed().as_secs_f64();
@@ -54,6 +75,9 @@ pub async fn produce(
         records as f64 / secs,
         (records as usize * size) as f64 / secs / 1e6
     );
+    if transactional {
+        println!("  {transactions} transactions of up to {transaction_size} records");
+    }
     println!(
         "  batches {} (avg {:.0} B, {:.0} records), requests {}, retries {}, errors {}, latency avg {:?} max {:?}",
         m.batches_sent,

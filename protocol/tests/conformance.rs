@@ -8,6 +8,11 @@
 //! inside `validVersions` and end at its max (our min is reported when it differs); `flexibleVersions` match; and the
 //! fields match recursively (names in order, type, versions, nullableVersions, tag, taggedVersions, sub-fields,
 //! including structs defined in the spec's `commonStructs`). Every difference is reported before the test fails.
+//!
+//! A sub-field's versions are compared within its parent field's versions: one Rust struct may serve two fields
+//! whose specs give its sub-fields different ranges (the consumer protocol's `TopicPartition` is `1+` inside
+//! `OwnedPartitions` and `0+` inside `AssignedPartitions`); its table declares the union, and a sub-field can only be
+//! written where its parent is.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -99,9 +104,17 @@ fn struct_name(ty: &str) -> Option<&str> {
     if primitive { None } else { Some(base) }
 }
 
-/// Compares our fields with the spec's `fields` array at `path`, appending every difference to `diffs`.
+/// The versions in both ranges (`none` when they do not overlap): a field is compared within its parent's versions.
+fn intersect(a: Versions, b: Versions) -> Versions {
+    let v = Versions::range(a.min.max(b.min), a.max.min(b.max));
+    if v.is_empty() { Versions::NONE } else { v }
+}
+
+/// Compares our fields with the spec's `fields` array at `path` (inside a parent that exists in `within`),
+/// appending every difference to `diffs`.
 fn compare_fields(
     ours: &[FieldSpec],
+    within: Versions,
     spec: &[Value],
     common: &HashMap<String, Vec<Value>>,
     path: &str,
@@ -118,17 +131,24 @@ fn compare_fields(
             continue;
         };
         let fpath = if path.is_empty() { o.name.to_string() } else { format!("{path}.{}", o.name) };
-        compare_field(o, s, common, &fpath, diffs);
+        compare_field(o, s, within, common, &fpath, diffs);
     }
 }
 
-fn compare_field(o: &FieldSpec, s: &Value, common: &HashMap<String, Vec<Value>>, path: &str, diffs: &mut Vec<String>) {
+fn compare_field(
+    o: &FieldSpec,
+    s: &Value,
+    within: Versions,
+    common: &HashMap<String, Vec<Value>>,
+    path: &str,
+    diffs: &mut Vec<String>,
+) {
     let sty = s.get("type").and_then(Value::as_str).unwrap_or("?");
     if o.ty != sty {
         diffs.push(format!("{path}: type: ours {:?}, spec {sty:?}", o.ty));
     }
     let mut check = |key: &str, ours: Versions| {
-        let theirs = versions_attr(s, key, path, diffs);
+        let (ours, theirs) = (intersect(ours, within), intersect(versions_attr(s, key, path, diffs), within));
         if ours != theirs {
             diffs.push(format!("{path}: {key}: ours {ours}, spec {theirs}"));
         }
@@ -151,7 +171,7 @@ fn compare_field(o: &FieldSpec, s: &Value, common: &HashMap<String, Vec<Value>>,
         None => struct_name(sty).and_then(|n| common.get(n)),
     };
     match sub {
-        Some(f) => compare_fields(o.fields, f, common, path, diffs),
+        Some(f) => compare_fields(o.fields, o.versions, f, common, path, diffs),
         None if !o.fields.is_empty() => {
             diffs.push(format!("{path}: ours has sub-fields, the spec's type {sty:?} has none"));
         }
@@ -211,7 +231,7 @@ fn compare_message(m: &MessageSpec, spec: &Value, diffs: &mut Vec<String>) {
     }
     let empty = Vec::new();
     let fields = spec.get("fields").and_then(Value::as_array).unwrap_or(&empty);
-    compare_fields(m.fields, fields, &common, "", &mut d);
+    compare_fields(m.fields, Versions::from(0), fields, &common, "", &mut d);
     diffs.extend(d.into_iter().map(|x| format!("{}: {x}", m.name)));
 }
 

@@ -1,4 +1,5 @@
-//! The admin client: topic creation and deletion (more operations join as the client grows).
+//! The admin client: topic creation and deletion, and listing and describing transactions (more operations join as
+//! the client grows).
 //!
 //! Kafka 4.x brokers forward CreateTopics and DeleteTopics to the active controller themselves, so requests go to
 //! any broker; a NOT_CONTROLLER answer (from an older broker) is retried after a metadata refresh. Both operations
@@ -9,6 +10,9 @@ use std::time::Duration;
 
 use kafkar_protocol::messages::create_topics::CreateTopicsRequest;
 use kafkar_protocol::messages::delete_topics::DeleteTopicsRequest;
+use kafkar_protocol::messages::describe_transactions::{DescribeTransactionsRequest, DescribedTransactionState};
+use kafkar_protocol::messages::list_transactions::{ListTransactionsRequest, ListedTransactionState};
+use kafkar_protocol::messages::write_txn_markers::{WritableTxnMarker, WritableTxnMarkerTopic, WriteTxnMarkersRequest};
 use kafkar_protocol::{ApiKey, ErrorCode};
 use tokio::time::Instant;
 use tracing::debug;
@@ -55,6 +59,22 @@ impl From<ClientConfig> for AdminConfig {
     fn from(client: ClientConfig) -> AdminConfig {
         AdminConfig { client }
     }
+}
+
+/// What [`Admin::abort_transaction`] aborts: a transaction left open on a partition (a "hanging" transaction,
+/// KIP-664), as `kafka-transactions.sh find-hanging` and DescribeProducers report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AbortTransactionSpec {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The producer id of the open transaction.
+    pub producer_id: i64,
+    /// Its producer epoch.
+    pub producer_epoch: i16,
+    /// The coordinator epoch the partition last saw for that producer.
+    pub coordinator_epoch: i32,
 }
 
 /// An admin client.
@@ -146,6 +166,88 @@ impl Admin {
             tokio::time::sleep(self.cluster.config().retry_backoff).await;
             let _ = self.cluster.refresh().await;
         }
+    }
+
+    /// Every transaction the cluster's transaction coordinators know, optionally only those in `states`
+    /// (`Ongoing`, `PrepareCommit`, `CompleteAbort`, ...): ListTransactions to every broker, each answering for the
+    /// transactional ids it coordinates.
+    pub async fn list_transactions(&self, states: &[&str]) -> Result<Vec<ListedTransactionState>> {
+        let snapshot = self.cluster.refresh().await?;
+        let mut out = Vec::new();
+        let mut ids: Vec<i32> = snapshot.brokers.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let conn = self.cluster.pool().node_for(crate::net::ConnectionClass::Control, id).await?;
+            let version = conn.versions().pick::<ListTransactionsRequest>()?;
+            let req = ListTransactionsRequest {
+                state_filters: states.iter().map(|s| (*s).to_owned()).collect(),
+                ..Default::default()
+            };
+            let resp = conn.send_at(&req, version).await?;
+            if resp.error_code.is_err() {
+                return Err(Error::broker(resp.error_code).with_api(ApiKey::LIST_TRANSACTIONS).with_broker(id));
+            }
+            out.extend(resp.transaction_states);
+        }
+        Ok(out)
+    }
+
+    /// The state of `transactional_id`'s transaction, from its transaction coordinator.
+    pub async fn describe_transaction(&self, transactional_id: &str) -> Result<DescribedTransactionState> {
+        let coordinator =
+            crate::producer::transaction::TxnCoordinator::new(self.cluster.clone(), transactional_id.to_owned());
+        let conn = coordinator.get().await?;
+        let version = conn.versions().pick::<DescribeTransactionsRequest>()?;
+        let req =
+            DescribeTransactionsRequest { transactional_ids: vec![transactional_id.to_owned()], ..Default::default() };
+        let resp = conn.send_at(&req, version).await?;
+        let state = resp
+            .transaction_states
+            .into_iter()
+            .find(|t| t.transactional_id == transactional_id)
+            .ok_or_else(|| Error::protocol("DescribeTransactions reply left out the transactional id"))?;
+        if state.error_code.is_err() {
+            return Err(Error::broker(state.error_code).with_api(ApiKey::DESCRIBE_TRANSACTIONS));
+        }
+        Ok(state)
+    }
+
+    /// Aborts a transaction left open on one partition (KIP-664): writes an abort marker there with
+    /// WriteTxnMarkers, sent to the partition's leader. For transactions their coordinator lost track of; a live
+    /// transaction is ended by its producer or its timeout.
+    pub async fn abort_transaction(&self, spec: &AbortTransactionSpec) -> Result<()> {
+        self.cluster.topic(&spec.topic, self.timeout).await?;
+        let (leader, conn) = self.cluster.leader(&spec.topic, spec.partition).await?;
+        let version = conn.versions().pick::<WriteTxnMarkersRequest>()?;
+        let req = WriteTxnMarkersRequest {
+            markers: vec![WritableTxnMarker {
+                producer_id: spec.producer_id,
+                producer_epoch: spec.producer_epoch,
+                transaction_result: false,
+                topics: vec![WritableTxnMarkerTopic {
+                    name: spec.topic.clone(),
+                    partition_indexes: vec![spec.partition],
+                    ..Default::default()
+                }],
+                coordinator_epoch: spec.coordinator_epoch,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let resp = conn.send_at(&req, version).await?;
+        for m in resp.markers {
+            for t in m.topics {
+                for p in t.partitions {
+                    if p.error_code.is_err() {
+                        return Err(Error::broker(p.error_code)
+                            .with_api(ApiKey::WRITE_TXN_MARKERS)
+                            .with_broker(leader)
+                            .with_partition(&t.name, p.partition_index));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Deletes a topic and waits until metadata no longer lists it. A topic that does not exist is an error with

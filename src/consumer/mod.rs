@@ -53,6 +53,9 @@ pub use offsets::CommitIdentity;
 pub use record::{ConsumerRecord, OffsetAndMetadata, OffsetAndTimestamp};
 pub use topic_partition::TopicPartition;
 
+pub use crate::producer::ConsumerGroupMetadata;
+pub(crate) use offsets::find_coordinator as find_group_coordinator;
+
 use crate::cluster::{Cluster, validate_topic_name};
 use crate::error::{Error, ErrorKind, Result};
 use fetcher::{FetchState, Fetcher};
@@ -540,6 +543,29 @@ impl Consumer {
                 )
             })
             .collect()
+    }
+
+    /// The consumer's group identity for [`Producer::send_offsets_to_transaction`](crate::producer::Producer::send_offsets_to_transaction):
+    /// the group id and the generation (or member epoch), member id and group instance id the coordinator accepts
+    /// now, so that a transaction of a consumer fenced out of the group cannot commit its offsets. `None` without
+    /// `group.id`.
+    pub fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
+        let group_id = self.config.group_id.clone()?;
+        let id = match &self.membership {
+            // Outside a generation (joining, fenced) the coordinator sees generation -1: a transaction then fails
+            // to commit its offsets rather than committing them for a member that does not own the partitions.
+            Some(g) => g.member.borrow().commit.clone().unwrap_or_else(|| CommitIdentity {
+                group_instance_id: self.config.group_instance_id.clone(),
+                ..CommitIdentity::default()
+            }),
+            None => self.identity.clone(),
+        };
+        Some(ConsumerGroupMetadata {
+            group_id,
+            generation_id: id.generation,
+            member_id: id.member_id,
+            group_instance_id: id.group_instance_id,
+        })
     }
 
     fn commit_as(&self) -> CommitAs {

@@ -256,6 +256,8 @@ pub(crate) struct AccumulatorConfig {
     pub compression: Compression,
     pub compression_level: Option<i32>,
     pub linger: Duration,
+    /// Batches are marked transactional (the producer has a `transactional.id`).
+    pub transactional: bool,
 }
 
 /// Open and closed batches of every partition, plus the set of batches not yet completed (for `flush`).
@@ -423,7 +425,8 @@ impl RecordAccumulator {
             // Room for batch.size of output; a compressed batch's records outgrow it, and the buffer then grows.
             let capacity = ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 2);
             let builder = RecordBatchBuilder::with_capacity(self.config.compression, capacity)
-                .with_compression_level(self.config.compression_level);
+                .with_compression_level(self.config.compression_level)
+                .with_transactional(self.config.transactional);
             q.open = Some(OpenBatch {
                 id,
                 builder,
@@ -603,6 +606,7 @@ mod tests {
                 compression: Compression::None,
                 compression_level: None,
                 linger: Duration::from_millis(linger_ms),
+                transactional: false,
             },
             None,
         );

@@ -120,6 +120,14 @@ pub struct ProducerConfig {
     pub max_block: Duration,
     /// A custom partitioner (`partitioner.class` in Java); `None` uses murmur2 of the key, sticky for keyless records.
     pub partitioner: Option<Arc<dyn Partitioner>>,
+    /// `transactional.id`: makes the producer transactional (see [`Producer::init_transactions`]); `None` (the
+    /// default) for a plain or idempotent producer. Implies idempotence.
+    ///
+    /// [`Producer::init_transactions`]: super::Producer::init_transactions
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms`: how long the transaction coordinator lets a transaction stay open before it aborts
+    /// it (default 60 s; at most the broker's `transaction.max.timeout.ms`).
+    pub transaction_timeout: Duration,
 }
 
 /// `delivery.timeout.ms` when not set.
@@ -142,6 +150,8 @@ impl std::fmt::Debug for ProducerConfig {
             .field("enable_idempotence", &self.enable_idempotence)
             .field("max_block", &self.max_block)
             .field("partitioner", &self.partitioner.as_ref().map(|_| "custom"))
+            .field("transactional_id", &self.transactional_id)
+            .field("transaction_timeout", &self.transaction_timeout)
             .finish()
     }
 }
@@ -166,6 +176,8 @@ impl Default for ProducerConfig {
             enable_idempotence: None,
             max_block: Duration::from_secs(60),
             partitioner: None,
+            transactional_id: None,
+            transaction_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -198,6 +210,11 @@ impl ProducerConfig {
             "delivery.timeout.ms" | "message.timeout.ms" => self.delivery_timeout = Some(parse_ms(key, value)?),
             "enable.idempotence" => self.enable_idempotence = Some(parse_bool(key, value)?),
             "max.block.ms" => self.max_block = parse_ms(key, value)?,
+            "transactional.id" => {
+                let v = value.trim();
+                self.transactional_id = (!v.is_empty()).then(|| v.to_owned());
+            }
+            "transaction.timeout.ms" => self.transaction_timeout = parse_ms(key, value)?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -299,6 +316,8 @@ impl ProducerConfig {
     pub fn idempotent(&self) -> bool {
         match self.enable_idempotence {
             Some(enabled) => enabled,
+            // A transactional producer is idempotent unless told otherwise (then validate refuses it).
+            None if self.transactional_id.is_some() => true,
             None => self.acks == Acks::All && self.retries > 0 && self.max_in_flight <= 5,
         }
     }
@@ -348,7 +367,15 @@ impl ProducerConfig {
                 ));
             }
         }
-        if self.enable_idempotence == Some(true) {
+        if self.transactional_id.is_some() {
+            if self.enable_idempotence == Some(false) {
+                return Err(Error::config("transactional.id needs enable.idempotence (it must not be false)"));
+            }
+            if self.transaction_timeout.is_zero() || self.transaction_timeout.as_millis() > i32::MAX as u128 {
+                return Err(Error::config("transaction.timeout.ms must be between 1 and 2147483647"));
+            }
+        }
+        if self.enable_idempotence == Some(true) || (self.transactional_id.is_some() && self.idempotent()) {
             if self.acks != Acks::All {
                 return Err(Error::config_key("acks", "must be all (-1) when enable.idempotence is true"));
             }

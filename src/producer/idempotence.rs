@@ -1,6 +1,7 @@
 //! Idempotent producer state: the producer id and epoch from InitProducerId, and per-partition sequence
-//! bookkeeping. Transactions will extend this state (transactional id, coordinator, partitions in the
-//! transaction) rather than replace it.
+//! bookkeeping. A transactional producer uses the same state, with the id and epoch set by its
+//! [`TransactionManager`](super::transaction::TransactionManager) (InitProducerId at the transaction coordinator, and
+//! under transaction version 2 the new epoch every EndTxn returns).
 //!
 //! Sequences are assigned when the sender drains a batch, per partition, starting at 0 for every producer id and
 //! epoch, wrapping at `i32::MAX` as Java's `DefaultRecordBatch.incrementSequence` does. A partition keeps using the
@@ -139,6 +140,14 @@ impl IdempotenceState {
         self.bump_required = false;
     }
 
+    /// Takes the id and epoch a transaction manager got (InitProducerId through the transaction coordinator, or
+    /// EndTxn under TV2): partitions move to it, from sequence 0, once nothing of theirs is unacknowledged.
+    pub(crate) fn set_current(&mut self, p: ProducerIdAndEpoch) {
+        self.current = Some(p);
+        self.bump_required = false;
+        self.init_in_flight = false;
+    }
+
     fn entry(&mut self, tp: &TopicPartition) -> &mut PartitionSequences {
         self.partitions.entry(tp.clone()).or_default()
     }
@@ -188,6 +197,28 @@ impl IdempotenceState {
             e.unacked.remove(i);
         }
         e.last_acked = increment_sequence(base, count.max(1)) - 1;
+    }
+
+    /// The batch at `base` was split into pieces of `counts` records, sent again under the same id and epoch with
+    /// the same sequence range: its entry becomes one entry per piece. Returns the pieces' base sequences.
+    pub(crate) fn split(&mut self, tp: &TopicPartition, base: i32, counts: &[i32]) -> Vec<i32> {
+        let mut seq = base;
+        let bases: Vec<i32> = counts
+            .iter()
+            .map(|&n| {
+                let s = seq;
+                seq = increment_sequence(seq, n);
+                s
+            })
+            .collect();
+        let e = self.entry(tp);
+        if let Some(i) = e.unacked.iter().position(|&s| s == base) {
+            e.unacked.remove(i);
+            for (k, b) in bases.iter().enumerate() {
+                e.unacked.insert(i + k, *b);
+            }
+        }
+        bases
     }
 
     /// The batch at `base` failed for good (not retried): it no longer holds its sequence. Later batches of the
@@ -363,5 +394,21 @@ mod tests {
         s.init_done(fresh);
         assert_eq!(s.current(), Some(fresh));
         assert!(s.reset_ready(&tp(0)));
+    }
+
+    #[test]
+    fn a_split_batch_keeps_its_sequence_range() {
+        let mut s = IdempotenceState::new();
+        s.init_done(P0);
+        s.can_sequence_new(&tp(0));
+        s.assign(&tp(0), 10); // 0
+        s.assign(&tp(0), 10); // 10
+        assert_eq!(s.split(&tp(0), 0, &[5, 5]), [0, 5]);
+        assert_eq!(s.partition(&tp(0)).unwrap().unacked, [0, 5, 10]);
+        // The later batch is still explained by the first piece.
+        assert_eq!(s.out_of_order(&tp(0), P0, 10), SequenceVerdict::Retry);
+        assert_eq!(s.split(&tp(0), 5, &[3, 2]), [5, 8]);
+        assert_eq!(s.partition(&tp(0)).unwrap().unacked, [0, 5, 8, 10]);
+        assert_eq!(s.assign(&tp(0), 1), (P0, 20), "the next batch follows the whole range");
     }
 }

@@ -11,8 +11,13 @@
 //! drain; retries resend the same sequences in order, so a retry after a lost reply is deduplicated by the broker
 //! and nothing is reordered. The internal `idempotence` module says how sequence errors are resolved.
 //!
-//! Differences from the Java client: a batch the broker rejects with MESSAGE_TOO_LARGE is failed rather than split;
-//! the idempotent epoch bump asks the broker (InitProducerId with the current id and epoch, which for a producer
+//! A batch of several records the broker refuses with MESSAGE_TOO_LARGE (the topic's `max.message.bytes` is below
+//! `batch.size`) is split in halves and the pieces sent in its place, again until they fit, keeping its sequence
+//! range; each record's delivery reports the offset of the piece it went out in.
+//!
+//! With `transactional.id`, the producer is transactional: see [`transaction`].
+//!
+//! Differences from the Java client: the idempotent epoch bump asks the broker (InitProducerId with the current id and epoch, which for a producer
 //! without transactional id returns a fresh id) instead of incrementing the epoch locally; `buffer.memory` counts
 //! the encoded bytes of records rather than pooled `batch.size` buffers; callbacks run on the sender task.
 
@@ -23,6 +28,7 @@ mod metrics;
 pub mod partitioner;
 mod record;
 mod sender;
+pub mod transaction;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,6 +42,7 @@ pub use idempotence::ProducerIdAndEpoch;
 pub use metrics::ProducerMetrics;
 pub use partitioner::Partitioner;
 pub use record::{DeliveryFuture, ProducerRecord, RecordMetadata, SendFailure};
+pub use transaction::{ConsumerGroupMetadata, TransactionManager, TransactionState};
 
 use accumulator::{AccumulatorConfig, BufferMemory, RecordAccumulator, record_size_upper_bound};
 use metrics::Counters;
@@ -51,6 +58,8 @@ pub(crate) struct Shared {
     pub config: ProducerConfig,
     pub idempotent: bool,
     pub cluster: Arc<Cluster>,
+    /// Transactions, when `transactional.id` is set.
+    pub txn: Option<Arc<transaction::TxnShared>>,
     pub accumulator: RecordAccumulator,
     pub memory: BufferMemory,
     pub counters: Counters,
@@ -143,11 +152,17 @@ impl Producer {
                 compression: config.compression,
                 compression_level: config.effective_compression_level(),
                 linger: config.linger,
+                transactional: config.transactional_id.is_some(),
             },
             config.partitioner.clone(),
         );
         let (errors_tx, errors_rx) = mpsc::channel(ERROR_CHANNEL_CAPACITY);
+        let txn = config.transactional_id.as_ref().map(|id| {
+            let timeout_ms = config.transaction_timeout.as_millis().min(i32::MAX as u128) as i32;
+            Arc::new(transaction::TxnShared::new(cluster.clone(), id.clone(), timeout_ms))
+        });
         let shared = Arc::new(Shared {
+            txn,
             memory: BufferMemory::new(config.buffer_memory),
             config,
             idempotent,
@@ -185,6 +200,9 @@ impl Producer {
         }
         if let Some(e) = self.shared.fatal() {
             return Err(e);
+        }
+        if let Some(txn) = &self.shared.txn {
+            txn.lock().check_send()?;
         }
         Ok(())
     }

@@ -125,12 +125,32 @@ pub struct SendFailure {
 }
 
 /// What a successful batch learnt from the broker.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Delivered {
     /// The offset of the batch's first record (-1 with acks=0).
     pub base_offset: i64,
     /// The broker's append time for `LogAppendTime` topics, else -1.
     pub log_append_time: i64,
+    /// For a batch the broker refused as too large and that was sent again in pieces: the index of each later
+    /// piece's first record and that piece's base offset, ascending.
+    pub pieces: Option<Arc<Vec<(i32, i64)>>>,
+}
+
+impl Delivered {
+    /// A batch written in one piece at `base_offset`.
+    pub(crate) fn new(base_offset: i64, log_append_time: i64) -> Delivered {
+        Delivered { base_offset, log_append_time, pieces: None }
+    }
+
+    /// The offset of the record at index `delta` of the batch.
+    fn offset_of(&self, delta: i32) -> i64 {
+        let (start, base) = self
+            .pieces
+            .as_ref()
+            .and_then(|p| p.iter().rev().find(|(start, _)| *start <= delta).copied())
+            .unwrap_or((0, self.base_offset));
+        if base < 0 { -1 } else { base + i64::from(delta - start) }
+    }
 }
 
 pub(crate) type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send + 'static>;
@@ -181,7 +201,7 @@ impl BatchOutcome {
             Ok(d) => Ok(RecordMetadata {
                 topic: self.topic.clone(),
                 partition: self.partition,
-                offset: if d.base_offset < 0 { -1 } else { d.base_offset + i64::from(delta) },
+                offset: d.offset_of(delta),
                 timestamp: if d.log_append_time >= 0 { d.log_append_time } else { timestamp },
             }),
             Err(e) => Err(e.clone()),
@@ -353,7 +373,7 @@ mod tests {
             out
         });
         tokio::task::yield_now().await;
-        o.complete(Ok(Delivered { base_offset: 100, log_append_time: -1 }));
+        o.complete(Ok(Delivered::new(100, -1)));
         let metas = waiter.await.unwrap();
         assert_eq!(metas.iter().map(|m| m.offset).collect::<Vec<_>>(), vec![100, 101, 102, 103]);
         assert_eq!(metas[2].timestamp, 1002);
@@ -370,7 +390,7 @@ mod tests {
     #[test]
     fn log_append_time_and_unknown_offsets() {
         let o = BatchOutcome::new("t".into(), 0);
-        o.complete(Ok(Delivered { base_offset: -1, log_append_time: 77 }));
+        o.complete(Ok(Delivered::new(-1, 77)));
         let m = DeliveryFuture::new(o, 5, 10).try_result().unwrap().unwrap();
         assert_eq!((m.offset, m.timestamp), (-1, 77));
     }
@@ -389,7 +409,20 @@ mod tests {
     fn a_panicking_callback_is_contained() {
         let o = BatchOutcome::new("t".into(), 0);
         o.add_callback(0, 0, Box::new(|_| panic!("user bug")));
-        o.complete(Ok(Delivered { base_offset: 0, log_append_time: -1 }));
+        o.complete(Ok(Delivered::new(0, -1)));
         assert!(o.is_done());
+    }
+
+    #[test]
+    fn a_split_batch_reports_each_record_at_its_piece() {
+        let d = Delivered {
+            base_offset: 100,
+            log_append_time: -1,
+            pieces: Some(Arc::new(vec![(0, 100), (3, 250), (5, 400)])),
+        };
+        let got: Vec<i64> = (0..7).map(|i| d.offset_of(i)).collect();
+        assert_eq!(got, [100, 101, 102, 250, 251, 400, 401]);
+        assert_eq!(Delivered::new(-1, -1).offset_of(3), -1);
+        assert_eq!(Delivered::new(10, -1).offset_of(3), 13);
     }
 }

@@ -31,6 +31,7 @@ use super::config::Acks;
 use super::idempotence::{IdempotenceState, ProducerIdAndEpoch, SequenceVerdict, TopicPartition};
 use super::metrics::Counters;
 use super::record::{BatchHandle, BatchOutcome, Delivered, SendFailure};
+use super::transaction::{self, AddOutcome, TransactionState};
 use crate::cluster::MetadataSnapshot;
 use crate::error::{Error, ErrorKind, Result};
 use crate::net::Connection;
@@ -59,6 +60,7 @@ pub(crate) fn spawn(shared: Arc<Shared>) {
         metadata: MetadataRefresh::default(),
         init_retry_at: None,
         scratch: Vec::new(),
+        adds: AddsState::default(),
     };
     let watched = sender.shared.clone();
     let task = tokio::spawn(sender.run().instrument(debug_span!("producer_sender")));
@@ -97,6 +99,32 @@ struct SentBatch {
     base_sequence: i32,
     retry_at: Instant,
     last_error: Option<Error>,
+    /// For a piece of a batch split after MESSAGE_TOO_LARGE: the split it belongs to and the index of its first
+    /// record in the original batch.
+    split: Option<(Arc<std::sync::Mutex<Split>>, i32)>,
+}
+
+impl SentBatch {
+    /// Creation order, pieces of a split batch in record order: the order batches of a partition must be written.
+    fn order(&self) -> (u64, i32) {
+        (self.id, self.split.as_ref().map_or(0, |s| s.1))
+    }
+}
+
+/// A batch the broker refused as too large, being sent again in pieces. The original outcome, memory and flush
+/// tracking are completed once: when every piece is written, or when the first piece fails.
+struct Split {
+    id: u64,
+    outcome: BatchHandle,
+    reserved: usize,
+    records: i32,
+    forget: u32,
+    /// Pieces not done yet.
+    left: usize,
+    /// (first record index, base offset) of the pieces written.
+    written: Vec<(i32, i64)>,
+    log_append_time: i64,
+    done: bool,
 }
 
 #[derive(Default)]
@@ -136,9 +164,24 @@ struct InFlightRequest {
     sent_at: Instant,
 }
 
+/// TV1: the AddPartitionsToTxn the sender runs.
+#[derive(Default)]
+struct AddsState {
+    in_flight: bool,
+    retry_at: Option<Instant>,
+}
+
 enum Event {
-    Produced { request: u64, result: Result<Option<ProduceResponse>> },
-    Connected { node: i32, result: Result<Connection> },
+    /// AddPartitionsToTxn answered, per partition.
+    PartitionsAdded(Vec<(TopicPartition, Result<()>)>),
+    Produced {
+        request: u64,
+        result: Result<Option<ProduceResponse>>,
+    },
+    Connected {
+        node: i32,
+        result: Result<Connection>,
+    },
     ProducerId(Result<ProducerIdAndEpoch>),
     Metadata,
 }
@@ -197,6 +240,7 @@ struct Sender {
     metadata: MetadataRefresh,
     init_retry_at: Option<Instant>,
     scratch: Vec<OpenBatch>,
+    adds: AddsState,
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
@@ -228,7 +272,9 @@ impl Sender {
             let mut deadline = self.pull_ready(now);
             deadline = earliest(deadline, self.expire(now));
             deadline = earliest(deadline, self.maybe_init_producer_id(now));
+            self.sync_transaction();
             deadline = earliest(deadline, self.send_ready(now).await);
+            deadline = earliest(deadline, self.maybe_add_partitions(now));
             deadline = earliest(deadline, self.maybe_refresh_metadata(now));
             if self.shared.shutdown.load(Ordering::Acquire) && self.idle() {
                 break;
@@ -333,7 +379,7 @@ impl Sender {
                     if let Some(idem) = self.idempotence.as_mut() {
                         idem.failed(&tp, b.producer, b.base_sequence);
                     }
-                    self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err);
+                    self.fail_sent(&b, err);
                 }
                 Err(b) => {
                     let err = e(b.builder.record_count(), None);
@@ -346,6 +392,10 @@ impl Sender {
 
     /// Sends InitProducerId when the idempotent producer needs an id (first need) or an epoch bump.
     fn maybe_init_producer_id(&mut self, now: Instant) -> Option<Instant> {
+        if self.shared.txn.is_some() {
+            // The transaction manager gets the id from the transaction coordinator (init_transactions).
+            return None;
+        }
         let idem = self.idempotence.as_mut()?;
         if let Some(t) = self.init_retry_at {
             if t > now {
@@ -382,6 +432,92 @@ impl Sender {
             .instrument(debug_span!("init_producer_id", producer_id = current.id, epoch = current.epoch)),
         );
         None
+    }
+
+    /// Transactions: takes the producer id and epoch of the transaction manager, and fails the batches not sent
+    /// when an abort asks for it (or the transaction already failed).
+    fn sync_transaction(&mut self) {
+        let Some(txn) = self.shared.txn.clone() else { return };
+        let (producer, state, error) = {
+            let m = txn.lock();
+            (m.producer(), m.state(), m.error())
+        };
+        if let (Some(p), Some(idem)) = (producer, self.idempotence.as_mut()) {
+            if idem.current() != Some(p) {
+                idem.set_current(p);
+            }
+        }
+        let abort = txn.abort_unsent.swap(false, Ordering::AcqRel);
+        if abort || state == TransactionState::AbortableError {
+            let cause = error.unwrap_or_else(|| {
+                Error::new(ErrorKind::TransactionAbortable(Arc::new(Error::new(ErrorKind::TransactionState(
+                    "the transaction was aborted".into(),
+                )))))
+            });
+            self.fail_unsent(cause);
+            if abort {
+                txn.abort_done.notify_one();
+            }
+        }
+    }
+
+    /// TV1: sends AddPartitionsToTxn for the partitions whose first batch waits (found by `send_ready`).
+    fn maybe_add_partitions(&mut self, now: Instant) -> Option<Instant> {
+        let txn = self.shared.txn.clone()?;
+        if self.adds.in_flight {
+            return None;
+        }
+        if let Some(t) = self.adds.retry_at {
+            if t > now {
+                return Some(t);
+            }
+            self.adds.retry_at = None;
+        }
+        let (producer, partitions) = txn.lock().take_adds()?;
+        self.adds.in_flight = true;
+        let tx = self.events_tx.clone();
+        tokio::spawn(
+            async move {
+                let id = txn.lock().transactional_id().to_owned();
+                let results = transaction::add_partitions(&txn.coordinator, &id, producer, &partitions).await;
+                let _ = tx.send(Event::PartitionsAdded(results));
+            }
+            .instrument(debug_span!("add_partitions_to_txn")),
+        );
+        None
+    }
+
+    /// Fails every batch not sent yet (the accumulator's, the queued and the retries), with `err`; what is in
+    /// flight is left to finish.
+    fn fail_unsent(&mut self, err: Error) {
+        let mut out = Vec::new();
+        self.shared.accumulator.close_all();
+        self.shared.accumulator.drain_ready(Instant::now(), true, |_, _| true, &mut out);
+        for b in out {
+            self.fail(b.id, &b.outcome, b.reserved, b.builder.record_count(), b.forget, err.clone());
+        }
+        let mut lost_sequences = false;
+        let mut queued: Vec<OpenBatch> = Vec::new();
+        let mut retries: Vec<SentBatch> = Vec::new();
+        for st in self.topics.values_mut().flat_map(|ps| ps.iter_mut()) {
+            queued.extend(st.queued.drain(..));
+            retries.extend(st.retry.drain(..));
+        }
+        for b in queued {
+            self.fail(b.id, &b.outcome, b.reserved, b.builder.record_count(), b.forget, err.clone());
+        }
+        for b in retries {
+            if let Some(idem) = self.idempotence.as_mut() {
+                idem.failed(&b.tp, b.producer, b.base_sequence);
+            }
+            lost_sequences = true;
+            self.fail_sent(&b, err.clone());
+        }
+        if lost_sequences {
+            if let Some(txn) = &self.shared.txn {
+                txn.lock().fail(err, transaction::ErrorClass::Abortable { bump_epoch: true });
+            }
+        }
     }
 
     fn want_metadata(&mut self) {
@@ -482,6 +618,11 @@ impl Sender {
                     return Err(None);
                 }
             }
+            if let Some(txn) = &self.shared.txn {
+                if !txn.lock().partition_ready(tp) {
+                    return Err(None);
+                }
+            }
             let Some(ob) = st.queued.pop_front() else { return Err(None) };
             let records = ob.builder.record_count();
             let uncompressed = ob.builder.uncompressed_size();
@@ -521,6 +662,7 @@ impl Sender {
                 base_sequence,
                 retry_at: now,
                 last_error: None,
+                split: None,
             });
         }
     }
@@ -625,9 +767,19 @@ impl Sender {
         if version >= TOPIC_ID_VERSION && ids.iter().any(|(id, _)| id.is_zero()) {
             version = TOPIC_ID_VERSION - 1;
         }
+        let transactional_id = self.shared.txn.as_ref().map(|t| {
+            let m = t.lock();
+            if !m.is_tv2() {
+                version = version.min(transaction::TV1_MAX_PRODUCE);
+            }
+            m.transactional_id().to_owned()
+        });
         batches.sort_by(|a, b| a.tp.0.cmp(&b.tp.0).then(a.tp.1.cmp(&b.tp.1)));
         let timeout_ms = self.shared.config.client.request_timeout.as_millis().min(i32::MAX as u128) as i32;
         let mut req = ProduceRequest::new(self.acks.wire_value(), timeout_ms);
+        if let Some(id) = transactional_id {
+            req = req.with_transactional_id(id);
+        }
         let mut bytes = 0usize;
         let mut records = 0i64;
         for b in batches.iter_mut() {
@@ -693,6 +845,19 @@ impl Sender {
 
     fn handle(&mut self, ev: Event) {
         match ev {
+            Event::PartitionsAdded(results) => {
+                self.adds.in_flight = false;
+                let Some(txn) = self.shared.txn.clone() else { return };
+                let outcome = txn.lock().adds_answered(results);
+                match outcome {
+                    AddOutcome::Done => {}
+                    AddOutcome::Retry { relookup } => {
+                        let wait = if relookup { self.retry_backoff } else { transaction::ADD_PARTITIONS_RETRY };
+                        self.adds.retry_at = Some(Instant::now() + wait);
+                    }
+                    AddOutcome::Failed => self.check_transaction_fatal(),
+                }
+            }
             Event::Produced { request, result } => self.on_produced(request, result),
             Event::Connected { node, result } => {
                 let ns = self.nodes.entry(node).or_default();
@@ -738,7 +903,7 @@ impl Sender {
         match result {
             Ok(None) => {
                 for b in req.batches {
-                    self.on_answer(b, Answer::Ok(Delivered { base_offset: -1, log_append_time: -1 }));
+                    self.on_answer(b, Answer::Ok(Delivered::new(-1, -1)));
                 }
             }
             Ok(Some(resp)) => {
@@ -756,7 +921,7 @@ impl Sender {
                             if p.error_code.is_err() {
                                 debug!(topic = %name, partition = p.index, "duplicate batch: already written");
                             }
-                            Answer::Ok(Delivered { base_offset: p.base_offset, log_append_time: p.log_append_time_ms })
+                            Answer::Ok(Delivered::new(p.base_offset, p.log_append_time_ms))
                         } else {
                             let msg = p
                                 .error_message
@@ -809,6 +974,10 @@ impl Sender {
                 Counters::add(&c.records_sent, b.records as u64);
                 Counters::add(&c.bytes_sent, b.batch.len() as u64);
                 Counters::add(&c.batches_sent, 1);
+                if let Some((split, first)) = b.split.take() {
+                    self.piece_written(&split, first, d);
+                    return;
+                }
                 b.outcome.complete(Ok(d));
                 self.shared.memory.release(b.reserved);
                 self.shared.accumulator.untrack(b.id);
@@ -817,12 +986,19 @@ impl Sender {
             Answer::Failed(e) => e,
         };
         let code = err.code();
+        if code == Some(ErrorCode::MESSAGE_TOO_LARGE) && b.records > 1 {
+            match self.split_batch(b) {
+                Ok(()) => return,
+                Err(back) => b = *back,
+            }
+        }
         #[derive(PartialEq)]
         enum Verdict {
             Retry,
             Bump,
             Fail,
         }
+        let transactional = self.shared.txn.is_some();
         let mut verdict = match (self.idempotence.as_mut(), code) {
             (Some(idem), Some(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)) => {
                 match idem.out_of_order(&tp, b.producer, b.base_sequence) {
@@ -837,6 +1013,11 @@ impl Sender {
         let now = Instant::now();
         let expired = b.created + self.delivery_timeout <= now;
         let retries = self.shared.config.retries.max(0) as u32;
+        if transactional && verdict == Verdict::Bump {
+            // A transactional producer does not bump its epoch in the middle of a transaction: the batch fails,
+            // the transaction must be aborted, and the abort brings the new epoch.
+            verdict = Verdict::Fail;
+        }
         if verdict != Verdict::Fail && (expired || b.attempts > retries) {
             debug!(topic = %tp.0, partition = tp.1, attempts = b.attempts, expired, "batch not retried again");
             verdict = Verdict::Fail;
@@ -854,7 +1035,11 @@ impl Sender {
             } else {
                 err
             };
-            self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err);
+            if let Some(txn) = &self.shared.txn {
+                txn.lock().batch_failed(&err);
+                self.check_transaction_fatal();
+            }
+            self.fail_sent(&b, err);
             return;
         }
         if verdict == Verdict::Bump {
@@ -870,8 +1055,163 @@ impl Sender {
         b.last_error = Some(err);
         let st = self.partition_mut(&tp);
         st.recovering = true;
-        let at = st.retry.iter().position(|r| r.id > b.id).unwrap_or(st.retry.len());
+        let key = b.order();
+        let at = st.retry.iter().position(|r| r.order() > key).unwrap_or(st.retry.len());
         st.retry.insert(at, b);
+    }
+
+    /// Makes a fatal transaction error the producer's fatal error (every batch and later send fails with it).
+    fn check_transaction_fatal(&self) {
+        if let Some(txn) = &self.shared.txn {
+            let m = txn.lock();
+            if m.state() == TransactionState::FatalError {
+                if let Some(e) = m.error() {
+                    drop(m);
+                    self.shared.set_fatal(e);
+                }
+            }
+        }
+    }
+
+    /// Fails a sealed batch: its own outcome, or for a piece of a split batch the original's (once).
+    fn fail_sent(&self, b: &SentBatch, err: Error) {
+        match &b.split {
+            None => self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err),
+            Some((split, _)) => {
+                let mut s = split.lock().unwrap_or_else(|p| p.into_inner());
+                s.left = s.left.saturating_sub(1);
+                if !s.done {
+                    s.done = true;
+                    self.fail(s.id, &s.outcome, s.reserved, s.records, s.forget, err);
+                }
+            }
+        }
+    }
+
+    /// A piece of a split batch was written; the last one completes the original batch.
+    fn piece_written(&self, split: &std::sync::Mutex<Split>, first: i32, d: Delivered) {
+        let mut s = split.lock().unwrap_or_else(|p| p.into_inner());
+        s.left = s.left.saturating_sub(1);
+        s.written.push((first, d.base_offset));
+        if d.log_append_time >= 0 {
+            s.log_append_time = d.log_append_time;
+        }
+        if s.left > 0 || s.done {
+            return;
+        }
+        s.done = true;
+        s.written.sort_unstable();
+        let base = s.written.first().map_or(-1, |w| w.1);
+        let pieces = std::mem::take(&mut s.written);
+        s.outcome.complete(Ok(Delivered {
+            base_offset: base,
+            log_append_time: s.log_append_time,
+            pieces: Some(Arc::new(pieces)),
+        }));
+        self.shared.memory.release(s.reserved);
+        self.shared.accumulator.untrack(s.id);
+    }
+
+    /// Splits a batch the broker refused as too large into two halves (each split again if still too large, as
+    /// the Java producer does) and queues them for sending in its place, first in the partition's order. The pieces
+    /// keep the batch's producer id, epoch and sequence range, so later batches' sequences stay valid.
+    fn split_batch(&mut self, mut b: SentBatch) -> std::result::Result<(), Box<SentBatch>> {
+        use kafkar_protocol::records::{ReadOptions, RecordBatchBuilder, RecordBatchReader};
+        let mut records = Vec::with_capacity(b.records.max(0) as usize);
+        let mut compression = kafkar_protocol::compression::Compression::None;
+        for batch in RecordBatchReader::new(b.batch.bytes().clone(), ReadOptions::default()) {
+            let Ok(batch) = batch else { return Err(Box::new(b)) };
+            compression = batch.header().compression;
+            let Ok(rs) = batch.records() else { return Err(Box::new(b)) };
+            for r in rs {
+                let Ok(r) = r else { return Err(Box::new(b)) };
+                records.push(r);
+            }
+        }
+        if records.len() < 2 || records.len() != b.records as usize {
+            return Err(Box::new(b));
+        }
+        let half = records.len().div_ceil(2);
+        let chunks: Vec<&[kafkar_protocol::records::Record]> = records.chunks(half).collect();
+        let mut sealed = Vec::with_capacity(chunks.len());
+        for chunk in &chunks {
+            let mut builder = RecordBatchBuilder::with_capacity(compression, b.batch.len() / chunks.len() + 64)
+                .with_compression_level(self.shared.config.effective_compression_level())
+                .with_transactional(self.shared.txn.is_some());
+            for r in chunk.iter() {
+                let headers = r.headers.to_vec();
+                if builder.append(r.timestamp, r.key.as_deref(), r.value.as_deref(), &headers).is_err() {
+                    return Err(Box::new(b));
+                }
+            }
+            match builder.build() {
+                Ok(sb) => sealed.push((sb, chunk.len() as i32)),
+                Err(_) => return Err(Box::new(b)),
+            }
+        }
+        let counts: Vec<i32> = sealed.iter().map(|(_, n)| *n).collect();
+        let bases: Vec<i32> = match self.idempotence.as_mut() {
+            Some(idem) if b.base_sequence >= 0 => idem.split(&b.tp, b.base_sequence, &counts),
+            _ => vec![-1; counts.len()],
+        };
+        debug!(topic = %b.tp.0, partition = b.tp.1, records = b.records, pieces = counts.len(),
+            "batch too large for the broker: split");
+        let (split, offset) = match b.split {
+            // A piece split again: its halves belong to the same original batch.
+            Some((split, first)) => {
+                split.lock().unwrap_or_else(|p| p.into_inner()).left += counts.len() - 1;
+                (split, first)
+            }
+            None => (
+                Arc::new(std::sync::Mutex::new(Split {
+                    id: b.id,
+                    // The original handle moves to the split; what `b` keeps is a stand-in nobody waits on.
+                    outcome: std::mem::replace(&mut b.outcome, BatchHandle::new(b.tp.0.clone(), b.tp.1)),
+                    reserved: b.reserved,
+                    records: b.records,
+                    forget: b.forget,
+                    left: counts.len(),
+                    written: Vec::new(),
+                    log_append_time: -1,
+                    done: false,
+                })),
+                0,
+            ),
+        };
+        let now = Instant::now();
+        let mut first = offset;
+        let mut pieces = Vec::with_capacity(sealed.len());
+        for ((mut batch, n), seq) in sealed.into_iter().zip(bases) {
+            if seq >= 0 {
+                batch.set_producer_state(b.producer.id, b.producer.epoch, seq);
+            }
+            pieces.push(SentBatch {
+                id: b.id,
+                tp: b.tp.clone(),
+                batch,
+                // Pieces complete the split, never an outcome of their own: a stand-in.
+                outcome: BatchHandle::new(b.tp.0.clone(), b.tp.1),
+                records: n,
+                created: b.created,
+                reserved: 0,
+                forget: 0,
+                attempts: 0,
+                producer: b.producer,
+                base_sequence: seq,
+                retry_at: now,
+                last_error: None,
+                split: Some((split.clone(), first)),
+            });
+            first += n;
+        }
+        let st = self.partition_mut(&b.tp);
+        st.recovering = true;
+        let key = (b.id, offset);
+        let at = st.retry.iter().position(|r| r.order() > key).unwrap_or(st.retry.len());
+        for (k, p) in pieces.into_iter().enumerate() {
+            st.retry.insert(at + k, p);
+        }
+        Ok(())
     }
 
     fn fail(&self, id: u64, outcome: &BatchOutcome, reserved: usize, records: i32, forget: u32, err: Error) {
@@ -894,7 +1234,7 @@ impl Sender {
                     self.fail(b.id, &b.outcome, b.reserved, b.builder.record_count(), b.forget, err.clone());
                 }
                 for b in st.retry {
-                    self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err.clone());
+                    self.fail_sent(&b, err.clone());
                 }
             }
         }
@@ -902,7 +1242,7 @@ impl Sender {
         for (_, r) in requests {
             self.shared.counters.in_flight_requests.fetch_sub(1, Ordering::Relaxed);
             for b in r.batches {
-                self.fail(b.id, &b.outcome, b.reserved, b.records, b.forget, err.clone());
+                self.fail_sent(&b, err.clone());
             }
         }
         for ns in self.nodes.values_mut() {

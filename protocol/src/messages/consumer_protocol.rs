@@ -9,15 +9,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{
-    Decode, Encode, FieldSpec, Message, MessageKind, MessageSpec, check_decode_version, check_encode_version,
-    ensure_default,
-};
-use crate::primitives::{Reader, Versions, WriteExt};
+use super::table::{message, structure};
+use super::{Message, check_encode_version};
+use crate::primitives::Reader;
 use crate::{DecodeError, EncodeError};
-
-/// The versions of both payloads this crate knows.
-const VERSIONS: Versions = Versions::range(0, 3);
 
 /// Encodes `m` at `version` preceded by the int16 version, as Java's `ConsumerProtocol` serializes it.
 fn encode_versioned<M: Message>(m: &M, version: i16) -> Result<BytesMut, EncodeError> {
@@ -42,67 +37,39 @@ fn decode_versioned<M: Message>(body: Bytes) -> Result<(M, i16), DecodeError> {
     Ok((m, wire))
 }
 
-/// Partitions of one topic, named by topic name.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct TopicPartition {
-    /// The topic name.
-    pub topic: String,
-    /// The partition ids.
-    pub partitions: Vec<i32>,
-}
-
-fn put_topic_partitions(buf: &mut BytesMut, topics: &[TopicPartition], what: &'static str) -> Result<(), EncodeError> {
-    buf.put_array_len(Some(topics.len()), false, what)?;
-    for t in topics {
-        buf.put_string(&t.topic, false, "topic")?;
-        buf.put_array_len(Some(t.partitions.len()), false, "partitions")?;
-        for p in &t.partitions {
-            buf.put_i32(*p);
-        }
+message! {
+    /// A consumer's subscription, sent as its protocol metadata in JoinGroup.
+    pub struct ConsumerProtocolSubscription untagged: data, versions "0-3", flexible "none" {
+        /// The topics the member wants to consume.
+        topics: Vec<String> = "Topics" "[]string" "0+",
+        /// User data passed back to the assignor.
+        user_data: Option<Bytes> = "UserData" "bytes" "0+" nullable "0+",
+        /// The partitions the member owns.
+        owned_partitions: Vec<TopicPartition> = "OwnedPartitions" "[]TopicPartition" "1+",
+        /// The member's generation (v2+); -1 by default.
+        generation_id: i32 = "GenerationId" "int32" "2+" default -1,
+        /// The member's rack.
+        rack_id: Option<String> = "RackId" "string" "3+" nullable "3+",
     }
-    Ok(())
 }
 
-fn read_topic_partitions(r: &mut Reader, what: &'static str) -> Result<Vec<TopicPartition>, DecodeError> {
-    // Each entry is at least a topic length and a partition count.
-    let n = r.array_len(false, 6, what)?;
-    let mut topics = Vec::with_capacity(n);
-    for _ in 0..n {
-        let topic = r.string(false, "topic")?;
-        let count = r.array_len(false, 4, "partitions")?;
-        let mut partitions = Vec::with_capacity(count);
-        for _ in 0..count {
-            partitions.push(r.i32("partitions")?);
-        }
-        topics.push(TopicPartition { topic, partitions });
+structure! {
+    /// Partitions of one topic, named by topic name.
+    pub struct TopicPartition untagged {
+        /// The topic name.
+        topic: String = "Topic" "string" "0+",
+        /// The partition ids.
+        partitions: Vec<i32> = "Partitions" "[]int32" "0+",
     }
-    Ok(topics)
 }
 
-/// A consumer's subscription, sent as its protocol metadata in JoinGroup.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConsumerProtocolSubscription {
-    /// The topics the member wants to consume.
-    pub topics: Vec<String>,
-    /// User data passed back to the assignor.
-    pub user_data: Option<Bytes>,
-    /// The partitions the member owns (v1+).
-    pub owned_partitions: Vec<TopicPartition>,
-    /// The member's generation (v2+); -1 by default.
-    pub generation_id: i32,
-    /// The member's rack (v3+).
-    pub rack_id: Option<String>,
-}
-
-impl Default for ConsumerProtocolSubscription {
-    fn default() -> Self {
-        ConsumerProtocolSubscription {
-            topics: Vec::new(),
-            user_data: None,
-            owned_partitions: Vec::new(),
-            generation_id: -1,
-            rack_id: None,
-        }
+message! {
+    /// A consumer's assignment, sent by the leader in SyncGroup and returned to the member.
+    pub struct ConsumerProtocolAssignment untagged: data, versions "0-3", flexible "none" {
+        /// The partitions assigned to the member.
+        assigned_partitions: Vec<TopicPartition> = "AssignedPartitions" "[]TopicPartition" "0+",
+        /// User data from the assignor.
+        user_data: Option<Bytes> = "UserData" "bytes" "0+" nullable "0+",
     }
 }
 
@@ -119,88 +86,6 @@ impl ConsumerProtocolSubscription {
     }
 }
 
-impl Encode for ConsumerProtocolSubscription {
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
-        check_encode_version::<Self>(version)?;
-        buf.put_array_len(Some(self.topics.len()), false, "topics")?;
-        for t in &self.topics {
-            buf.put_string(t, false, "topics")?;
-        }
-        buf.put_nullable_bytes(self.user_data.as_deref(), false, "user_data")?;
-        if version >= 1 {
-            put_topic_partitions(buf, &self.owned_partitions, "owned_partitions")?;
-        } else {
-            ensure_default(self.owned_partitions.is_empty(), "owned_partitions", version)?;
-        }
-        if version >= 2 {
-            buf.put_i32(self.generation_id);
-        } else {
-            ensure_default(self.generation_id == -1, "generation_id", version)?;
-        }
-        if version >= 3 {
-            buf.put_nullable_string(self.rack_id.as_deref(), false, "rack_id")?;
-        } else {
-            ensure_default(self.rack_id.is_none(), "rack_id", version)?;
-        }
-        Ok(())
-    }
-}
-
-impl Decode for ConsumerProtocolSubscription {
-    fn decode(r: &mut Reader, version: i16) -> Result<Self, DecodeError> {
-        check_decode_version::<Self>(version)?;
-        let n = r.array_len(false, 2, "topics")?;
-        let mut topics = Vec::with_capacity(n);
-        for _ in 0..n {
-            topics.push(r.string(false, "topics")?);
-        }
-        let mut m = ConsumerProtocolSubscription {
-            topics,
-            user_data: r.nullable_bytes(false, "user_data")?,
-            ..Default::default()
-        };
-        if version >= 1 {
-            m.owned_partitions = read_topic_partitions(r, "owned_partitions")?;
-        }
-        if version >= 2 {
-            m.generation_id = r.i32("generation_id")?;
-        }
-        if version >= 3 {
-            m.rack_id = r.nullable_string(false, "rack_id")?;
-        }
-        Ok(m)
-    }
-}
-
-impl Message for ConsumerProtocolSubscription {
-    const SPEC: MessageSpec = MessageSpec {
-        name: "ConsumerProtocolSubscription",
-        api_key: None,
-        kind: MessageKind::Data,
-        versions: VERSIONS,
-        flexible_versions: Versions::NONE,
-        fields: &[
-            FieldSpec::new("Topics", "[]string", Versions::from(0)),
-            FieldSpec::new("UserData", "bytes", Versions::from(0)).nullable(Versions::from(0)),
-            FieldSpec::new("OwnedPartitions", "[]TopicPartition", Versions::from(1)).with_fields(&[
-                FieldSpec::new("Topic", "string", Versions::from(1)),
-                FieldSpec::new("Partitions", "[]int32", Versions::from(1)),
-            ]),
-            FieldSpec::new("GenerationId", "int32", Versions::from(2)),
-            FieldSpec::new("RackId", "string", Versions::from(3)).nullable(Versions::from(3)),
-        ],
-    };
-}
-
-/// A consumer's assignment, sent by the leader in SyncGroup and returned to the member.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct ConsumerProtocolAssignment {
-    /// The partitions assigned to the member.
-    pub assigned_partitions: Vec<TopicPartition>,
-    /// User data from the assignor.
-    pub user_data: Option<Bytes>,
-}
-
 impl ConsumerProtocolAssignment {
     /// Encodes the assignment at `version` preceded by the int16 version (a SyncGroup assignment).
     pub fn encode_versioned(&self, version: i16) -> Result<BytesMut, EncodeError> {
@@ -214,47 +99,15 @@ impl ConsumerProtocolAssignment {
     }
 }
 
-impl Encode for ConsumerProtocolAssignment {
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
-        check_encode_version::<Self>(version)?;
-        put_topic_partitions(buf, &self.assigned_partitions, "assigned_partitions")?;
-        buf.put_nullable_bytes(self.user_data.as_deref(), false, "user_data")
-    }
-}
-
-impl Decode for ConsumerProtocolAssignment {
-    fn decode(r: &mut Reader, version: i16) -> Result<Self, DecodeError> {
-        check_decode_version::<Self>(version)?;
-        Ok(ConsumerProtocolAssignment {
-            assigned_partitions: read_topic_partitions(r, "assigned_partitions")?,
-            user_data: r.nullable_bytes(false, "user_data")?,
-        })
-    }
-}
-
-impl Message for ConsumerProtocolAssignment {
-    const SPEC: MessageSpec = MessageSpec {
-        name: "ConsumerProtocolAssignment",
-        api_key: None,
-        kind: MessageKind::Data,
-        versions: VERSIONS,
-        flexible_versions: Versions::NONE,
-        fields: &[
-            FieldSpec::new("AssignedPartitions", "[]TopicPartition", Versions::from(0)).with_fields(&[
-                FieldSpec::new("Topic", "string", Versions::from(0)),
-                FieldSpec::new("Partitions", "[]int32", Versions::from(0)),
-            ]),
-            FieldSpec::new("UserData", "bytes", Versions::from(0)).nullable(Versions::from(0)),
-        ],
-    };
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::collection::vec;
     use proptest::prelude::*;
 
     use super::*;
+    use crate::EncodeError;
+    use crate::messages::{Encode, Message};
+
     use crate::messages::group_test_support::*;
 
     fn topic_partition() -> impl Strategy<Value = TopicPartition> {

@@ -4,16 +4,58 @@
 //! (`coordinator_keys`, KIP-699) and the response one [`Coordinator`] per key. [`FindCoordinatorRequest::for_key`]
 //! and [`FindCoordinatorResponse::coordinator`] hide the difference.
 
-use bytes::{BufMut, BytesMut};
+use super::table::{message, structure};
+use crate::ErrorCode;
 
-use super::{
-    Decode, Encode, FieldSpec, Message, MessageKind, MessageSpec, Request, check_decode_version, check_encode_version,
-    ensure_default,
-};
-use crate::primitives::{RawTaggedField, Reader, TaggedFieldsWriter, Versions, WriteExt};
-use crate::{ApiKey, DecodeError, EncodeError, ErrorCode};
+message! {
+    /// FindCoordinator request.
+    pub struct FindCoordinatorRequest: request(FIND_COORDINATOR -> FindCoordinatorResponse), versions "0-6", flexible "3+" {
+        /// The key: group id or transactional id.
+        key: String = "Key" "string" "0-3",
+        /// The kind of key (v1+); see [`CoordinatorType`].
+        key_type: i8 = "KeyType" "int8" "1+",
+        /// The keys.
+        coordinator_keys: Vec<String> = "CoordinatorKeys" "[]string" "4+",
+    }
+}
 
-const FLEXIBLE: Versions = Versions::from(3);
+message! {
+    /// FindCoordinator response.
+    pub struct FindCoordinatorResponse: response(FIND_COORDINATOR), versions "0-6", flexible "3+" {
+        /// Throttle time in milliseconds.
+        throttle_time_ms: i32 = "ThrottleTimeMs" "int32" "1+",
+        /// The error.
+        error_code: ErrorCode = "ErrorCode" "int16" "0-3",
+        /// The error message.
+        error_message: Option<String> = "ErrorMessage" "string" "1-3" nullable "1-3",
+        /// The coordinator's broker id.
+        node_id: i32 = "NodeId" "int32" "0-3",
+        /// The coordinator's host.
+        host: String = "Host" "string" "0-3",
+        /// The coordinator's port.
+        port: i32 = "Port" "int32" "0-3",
+        /// One result per key asked for.
+        coordinators: Vec<Coordinator> = "Coordinators" "[]Coordinator" "4+",
+    }
+}
+
+structure! {
+    /// The coordinator of one key (v4+).
+    pub struct Coordinator {
+        /// The key asked for.
+        key: String = "Key" "string" "4+",
+        /// The coordinator's broker id.
+        node_id: i32 = "NodeId" "int32" "4+",
+        /// The coordinator's host.
+        host: String = "Host" "string" "4+",
+        /// The coordinator's port.
+        port: i32 = "Port" "int32" "4+",
+        /// The error for this key.
+        error_code: ErrorCode = "ErrorCode" "int16" "4+",
+        /// The error message.
+        error_message: Option<String> = "ErrorMessage" "string" "4+" nullable "4+",
+    }
+}
 
 /// The first version with batched keys.
 pub const BATCHED_VERSION: i16 = 4;
@@ -31,39 +73,6 @@ impl CoordinatorType {
     pub const SHARE: CoordinatorType = CoordinatorType(2);
 }
 
-fn put_unknown_tags(
-    buf: &mut BytesMut,
-    flex: bool,
-    fields: &[RawTaggedField],
-    what: &'static str,
-    version: i16,
-) -> Result<(), EncodeError> {
-    if flex {
-        let mut t = TaggedFieldsWriter::new();
-        t.unknown(fields);
-        t.finish(buf)
-    } else {
-        ensure_default(fields.is_empty(), what, version)
-    }
-}
-
-fn read_unknown_tags(r: &mut Reader, flex: bool) -> Result<Vec<RawTaggedField>, DecodeError> {
-    if flex { r.tagged_fields(|_, _| Ok(false)) } else { Ok(Vec::new()) }
-}
-
-/// FindCoordinator request.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct FindCoordinatorRequest {
-    /// The key: group id or transactional id (v0–3).
-    pub key: String,
-    /// The kind of key (v1+); see [`CoordinatorType`].
-    pub key_type: i8,
-    /// The keys (v4+).
-    pub coordinator_keys: Vec<String>,
-    /// Unknown tagged fields (v3+).
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
-}
-
 impl FindCoordinatorRequest {
     /// A request for the coordinator of one key, filled in the way `version` carries it (`key` before v4,
     /// `coordinator_keys` from v4).
@@ -75,111 +84,6 @@ impl FindCoordinatorRequest {
             FindCoordinatorRequest { key, key_type: key_type.0, ..Default::default() }
         }
     }
-}
-
-impl Encode for FindCoordinatorRequest {
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
-        check_encode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        if version <= 3 {
-            buf.put_string(&self.key, flex, "key")?;
-        } else {
-            ensure_default(self.key.is_empty(), "key", version)?;
-        }
-        if version >= 1 {
-            buf.put_i8(self.key_type);
-        } else {
-            ensure_default(self.key_type == 0, "key_type", version)?;
-        }
-        if version >= 4 {
-            buf.put_array_len(Some(self.coordinator_keys.len()), flex, "coordinator_keys")?;
-            for k in &self.coordinator_keys {
-                buf.put_string(k, flex, "coordinator_keys")?;
-            }
-        } else {
-            ensure_default(self.coordinator_keys.is_empty(), "coordinator_keys", version)?;
-        }
-        put_unknown_tags(buf, flex, &self.unknown_tagged_fields, "tagged fields", version)
-    }
-}
-
-impl Decode for FindCoordinatorRequest {
-    fn decode(r: &mut Reader, version: i16) -> Result<Self, DecodeError> {
-        check_decode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        let mut m = FindCoordinatorRequest::default();
-        if version <= 3 {
-            m.key = r.string(flex, "key")?;
-        }
-        if version >= 1 {
-            m.key_type = r.i8("key_type")?;
-        }
-        if version >= 4 {
-            m.coordinator_keys = r.array(flex, "coordinator_keys", |r| r.string(flex, "coordinator_keys"))?;
-        }
-        m.unknown_tagged_fields = read_unknown_tags(r, flex)?;
-        Ok(m)
-    }
-}
-
-impl Message for FindCoordinatorRequest {
-    const SPEC: MessageSpec = MessageSpec {
-        name: "FindCoordinatorRequest",
-        api_key: Some(ApiKey::FIND_COORDINATOR),
-        kind: MessageKind::Request,
-        versions: Versions::range(0, 6),
-        flexible_versions: FLEXIBLE,
-        fields: &[
-            FieldSpec::new("Key", "string", Versions::range(0, 3)),
-            FieldSpec::new("KeyType", "int8", Versions::from(1)),
-            FieldSpec::new("CoordinatorKeys", "[]string", Versions::from(4)),
-        ],
-    };
-}
-
-impl Request for FindCoordinatorRequest {
-    const API_KEY: ApiKey = ApiKey::FIND_COORDINATOR;
-    type Response = FindCoordinatorResponse;
-}
-
-/// FindCoordinator response.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct FindCoordinatorResponse {
-    /// Throttle time in milliseconds (v1+).
-    pub throttle_time_ms: i32,
-    /// The error (v0–3).
-    pub error_code: ErrorCode,
-    /// The error message (v1–3).
-    pub error_message: Option<String>,
-    /// The coordinator's broker id (v0–3).
-    pub node_id: i32,
-    /// The coordinator's host (v0–3).
-    pub host: String,
-    /// The coordinator's port (v0–3).
-    pub port: i32,
-    /// One result per key asked for (v4+).
-    pub coordinators: Vec<Coordinator>,
-    /// Unknown tagged fields (v3+).
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
-}
-
-/// The coordinator of one key (v4+).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Coordinator {
-    /// The key asked for.
-    pub key: String,
-    /// The coordinator's broker id.
-    pub node_id: i32,
-    /// The coordinator's host.
-    pub host: String,
-    /// The coordinator's port.
-    pub port: i32,
-    /// The error for this key.
-    pub error_code: ErrorCode,
-    /// The error message.
-    pub error_message: Option<String>,
-    /// Unknown tagged fields.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
 
 impl FindCoordinatorResponse {
@@ -202,117 +106,12 @@ impl FindCoordinatorResponse {
     }
 }
 
-impl Encode for FindCoordinatorResponse {
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
-        check_encode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        if version >= 1 {
-            buf.put_i32(self.throttle_time_ms);
-        } else {
-            ensure_default(self.throttle_time_ms == 0, "throttle_time_ms", version)?;
-        }
-        if version <= 3 {
-            buf.put_i16(self.error_code.0);
-            if version >= 1 {
-                buf.put_nullable_string(self.error_message.as_deref(), flex, "error_message")?;
-            } else {
-                ensure_default(self.error_message.is_none(), "error_message", version)?;
-            }
-            buf.put_i32(self.node_id);
-            buf.put_string(&self.host, flex, "host")?;
-            buf.put_i32(self.port);
-        } else {
-            ensure_default(self.error_code.is_ok(), "error_code", version)?;
-            ensure_default(self.error_message.is_none(), "error_message", version)?;
-            ensure_default(self.node_id == 0, "node_id", version)?;
-            ensure_default(self.host.is_empty(), "host", version)?;
-            ensure_default(self.port == 0, "port", version)?;
-        }
-        if version >= 4 {
-            buf.put_array_len(Some(self.coordinators.len()), flex, "coordinators")?;
-            for c in &self.coordinators {
-                buf.put_string(&c.key, flex, "key")?;
-                buf.put_i32(c.node_id);
-                buf.put_string(&c.host, flex, "host")?;
-                buf.put_i32(c.port);
-                buf.put_i16(c.error_code.0);
-                buf.put_nullable_string(c.error_message.as_deref(), flex, "error_message")?;
-                put_unknown_tags(buf, flex, &c.unknown_tagged_fields, "coordinators tagged fields", version)?;
-            }
-        } else {
-            ensure_default(self.coordinators.is_empty(), "coordinators", version)?;
-        }
-        put_unknown_tags(buf, flex, &self.unknown_tagged_fields, "tagged fields", version)
-    }
-}
-
-impl Decode for FindCoordinatorResponse {
-    fn decode(r: &mut Reader, version: i16) -> Result<Self, DecodeError> {
-        check_decode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        let mut m = FindCoordinatorResponse::default();
-        if version >= 1 {
-            m.throttle_time_ms = r.i32("throttle_time_ms")?;
-        }
-        if version <= 3 {
-            m.error_code = ErrorCode(r.i16("error_code")?);
-            if version >= 1 {
-                m.error_message = r.nullable_string(flex, "error_message")?;
-            }
-            m.node_id = r.i32("node_id")?;
-            m.host = r.string(flex, "host")?;
-            m.port = r.i32("port")?;
-        }
-        if version >= 4 {
-            // key, node_id, host, port, error_code, error_message, tagged-field count.
-            let n = r.array_len(flex, 14, "coordinators")?;
-            m.coordinators = Vec::with_capacity(n);
-            for _ in 0..n {
-                m.coordinators.push(Coordinator {
-                    key: r.string(flex, "key")?,
-                    node_id: r.i32("node_id")?,
-                    host: r.string(flex, "host")?,
-                    port: r.i32("port")?,
-                    error_code: ErrorCode(r.i16("error_code")?),
-                    error_message: r.nullable_string(flex, "error_message")?,
-                    unknown_tagged_fields: read_unknown_tags(r, flex)?,
-                });
-            }
-        }
-        m.unknown_tagged_fields = read_unknown_tags(r, flex)?;
-        Ok(m)
-    }
-}
-
-impl Message for FindCoordinatorResponse {
-    const SPEC: MessageSpec = MessageSpec {
-        name: "FindCoordinatorResponse",
-        api_key: Some(ApiKey::FIND_COORDINATOR),
-        kind: MessageKind::Response,
-        versions: Versions::range(0, 6),
-        flexible_versions: FLEXIBLE,
-        fields: &[
-            FieldSpec::new("ThrottleTimeMs", "int32", Versions::from(1)),
-            FieldSpec::new("ErrorCode", "int16", Versions::range(0, 3)),
-            FieldSpec::new("ErrorMessage", "string", Versions::range(1, 3)).nullable(Versions::range(1, 3)),
-            FieldSpec::new("NodeId", "int32", Versions::range(0, 3)),
-            FieldSpec::new("Host", "string", Versions::range(0, 3)),
-            FieldSpec::new("Port", "int32", Versions::range(0, 3)),
-            FieldSpec::new("Coordinators", "[]Coordinator", Versions::from(4)).with_fields(&[
-                FieldSpec::new("Key", "string", Versions::from(4)),
-                FieldSpec::new("NodeId", "int32", Versions::from(4)),
-                FieldSpec::new("Host", "string", Versions::from(4)),
-                FieldSpec::new("Port", "int32", Versions::from(4)),
-                FieldSpec::new("ErrorCode", "int16", Versions::from(4)),
-                FieldSpec::new("ErrorMessage", "string", Versions::from(4)).nullable(Versions::from(4)),
-            ]),
-        ],
-    };
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::EncodeError;
+    use crate::messages::Message;
+    use crate::primitives::Reader;
 
     #[test]
     fn for_key_picks_the_field_the_version_has() {

@@ -6,206 +6,79 @@
 //! a static member sends its `group.instance.id`. Version 8 adds the reason for (re-)joining, version 9 lets the
 //! coordinator tell the leader to skip running the assignment.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
-use super::struct_codec::{put_unknown_tagged, read_unknown_tagged};
-use super::{
-    Decode, Encode, FieldSpec, Message, MessageKind, MessageSpec, Request, check_decode_version, check_encode_version,
-    ensure_default,
-};
-use crate::primitives::{RawTaggedField, Reader, Versions, WriteExt};
-use crate::{ApiKey, DecodeError, EncodeError, ErrorCode};
+use super::table::{message, structure};
+use crate::ErrorCode;
 
-const FLEXIBLE: Versions = Versions::from(6);
-
-/// JoinGroup request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JoinGroupRequest {
-    /// The group id.
-    pub group_id: String,
-    /// The coordinator considers the member dead if it receives no heartbeat within this many milliseconds.
-    pub session_timeout_ms: i32,
-    /// How long the coordinator waits for each member to rejoin during a rebalance (v1+; -1 by default, in which
-    /// case the session timeout applies).
-    pub rebalance_timeout_ms: i32,
-    /// The member id the coordinator assigned; empty on the first join.
-    pub member_id: String,
-    /// The static member's `group.instance.id` (v5+); `None` for a dynamic member.
-    pub group_instance_id: Option<String>,
-    /// The class of protocols the group implements (`"consumer"` for consumer groups).
-    pub protocol_type: String,
-    /// The protocols the member supports, in order of preference, each with its metadata.
-    pub protocols: Vec<JoinGroupRequestProtocol>,
-    /// Why the member (re-)joins (v8+).
-    pub reason: Option<String>,
-    /// Unknown tagged fields (v6+).
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
-}
-
-impl Default for JoinGroupRequest {
-    fn default() -> Self {
-        JoinGroupRequest {
-            group_id: String::new(),
-            session_timeout_ms: 0,
-            rebalance_timeout_ms: -1,
-            member_id: String::new(),
-            group_instance_id: None,
-            protocol_type: String::new(),
-            protocols: Vec::new(),
-            reason: None,
-            unknown_tagged_fields: Vec::new(),
-        }
+message! {
+    /// JoinGroup request.
+    pub struct JoinGroupRequest: request(JOIN_GROUP -> JoinGroupResponse), versions "0-9", flexible "6+" {
+        /// The group id.
+        group_id: String = "GroupId" "string" "0+",
+        /// The coordinator considers the member dead if it receives no heartbeat within this many milliseconds.
+        session_timeout_ms: i32 = "SessionTimeoutMs" "int32" "0+",
+        /// How long the coordinator waits for each member to rejoin during a rebalance (-1 by default, in which
+        /// case the session timeout applies).
+        rebalance_timeout_ms: i32 = "RebalanceTimeoutMs" "int32" "1+" default -1,
+        /// The member id the coordinator assigned; empty on the first join.
+        member_id: String = "MemberId" "string" "0+",
+        /// The static member's `group.instance.id` (v5+); `None` for a dynamic member.
+        group_instance_id: Option<String> = "GroupInstanceId" "string" "5+" nullable "5+",
+        /// The class of protocols the group implements (`"consumer"` for consumer groups).
+        protocol_type: String = "ProtocolType" "string" "0+",
+        /// The protocols the member supports, in order of preference, each with its metadata.
+        protocols: Vec<JoinGroupRequestProtocol> = "Protocols" "[]JoinGroupRequestProtocol" "0+",
+        /// Why the member (re-)joins.
+        reason: Option<String> = "Reason" "string" "8+" nullable "8+",
     }
 }
 
-/// One protocol a joining member supports (for consumers: an assignor name and the member's subscription).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct JoinGroupRequestProtocol {
-    /// The protocol name.
-    pub name: String,
-    /// The protocol metadata (for consumers: a version-prefixed
-    /// [`ConsumerProtocolSubscription`](super::consumer_protocol::ConsumerProtocolSubscription)).
-    pub metadata: Bytes,
-    /// Unknown tagged fields (v6+).
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
-}
-
-impl Encode for JoinGroupRequest {
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
-        check_encode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        buf.put_string(&self.group_id, flex, "group_id")?;
-        buf.put_i32(self.session_timeout_ms);
-        if version >= 1 {
-            buf.put_i32(self.rebalance_timeout_ms);
-        } else {
-            ensure_default(self.rebalance_timeout_ms == -1, "rebalance_timeout_ms", version)?;
-        }
-        buf.put_string(&self.member_id, flex, "member_id")?;
-        if version >= 5 {
-            buf.put_nullable_string(self.group_instance_id.as_deref(), flex, "group_instance_id")?;
-        } else {
-            ensure_default(self.group_instance_id.is_none(), "group_instance_id", version)?;
-        }
-        buf.put_string(&self.protocol_type, flex, "protocol_type")?;
-        buf.put_array_len(Some(self.protocols.len()), flex, "protocols")?;
-        for p in &self.protocols {
-            buf.put_string(&p.name, flex, "protocols.name")?;
-            buf.put_bytes_field(&p.metadata, flex, "protocols.metadata")?;
-            put_unknown_tagged(buf, &p.unknown_tagged_fields, flex, "protocols tagged fields", version)?;
-        }
-        if version >= 8 {
-            buf.put_nullable_string(self.reason.as_deref(), flex, "reason")?;
-        } else {
-            ensure_default(self.reason.is_none(), "reason", version)?;
-        }
-        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
+structure! {
+    /// One protocol a joining member supports (for consumers: an assignor name and the member's subscription).
+    pub struct JoinGroupRequestProtocol {
+        /// The protocol name.
+        name: String = "Name" "string" "0+",
+        /// The protocol metadata (for consumers: a version-prefixed
+        /// [`ConsumerProtocolSubscription`](super::consumer_protocol::ConsumerProtocolSubscription)).
+        metadata: Bytes = "Metadata" "bytes" "0+",
     }
 }
 
-impl Decode for JoinGroupRequest {
-    fn decode(r: &mut Reader, version: i16) -> Result<Self, DecodeError> {
-        check_decode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        let mut m = JoinGroupRequest {
-            group_id: r.string(flex, "group_id")?,
-            session_timeout_ms: r.i32("session_timeout_ms")?,
-            ..Default::default()
-        };
-        if version >= 1 {
-            m.rebalance_timeout_ms = r.i32("rebalance_timeout_ms")?;
-        }
-        m.member_id = r.string(flex, "member_id")?;
-        if version >= 5 {
-            m.group_instance_id = r.nullable_string(flex, "group_instance_id")?;
-        }
-        m.protocol_type = r.string(flex, "protocol_type")?;
-        // Each protocol is at least a name and a metadata length (and a tagged-field count when flexible).
-        let n = r.array_len(flex, if flex { 3 } else { 6 }, "protocols")?;
-        m.protocols = Vec::with_capacity(n);
-        for _ in 0..n {
-            m.protocols.push(JoinGroupRequestProtocol {
-                name: r.string(flex, "protocols.name")?,
-                metadata: r.bytes(flex, "protocols.metadata")?,
-                unknown_tagged_fields: read_unknown_tagged(r, flex)?,
-            });
-        }
-        if version >= 8 {
-            m.reason = r.nullable_string(flex, "reason")?;
-        }
-        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
-        Ok(m)
+message! {
+    /// JoinGroup response.
+    pub struct JoinGroupResponse: response(JOIN_GROUP), versions "0-9", flexible "6+" {
+        /// Throttle time in milliseconds.
+        throttle_time_ms: i32 = "ThrottleTimeMs" "int32" "2+",
+        /// The error code; `MEMBER_ID_REQUIRED` asks the member to join again with [`JoinGroupResponse::member_id`].
+        error_code: ErrorCode = "ErrorCode" "int16" "0+",
+        /// The generation of the group; -1 by default.
+        generation_id: i32 = "GenerationId" "int32" "0+" default -1,
+        /// The group's protocol type (v7+); `None` by default.
+        protocol_type: Option<String> = "ProtocolType" "string" "7+" nullable "7+",
+        /// The protocol the coordinator selected. Never null before v7 (the default is an empty string); may be null
+        /// from v7.
+        protocol_name: Option<String> = "ProtocolName" "string" "0+" nullable "7+" default Some(String::new()),
+        /// The member id of the group leader.
+        leader: String = "Leader" "string" "0+",
+        /// Whether the leader must skip running the assignment.
+        skip_assignment: bool = "SkipAssignment" "bool" "9+",
+        /// The member id the coordinator assigned to this member.
+        member_id: String = "MemberId" "string" "0+",
+        /// The group's members with their metadata; only sent to the leader.
+        members: Vec<JoinGroupResponseMember> = "Members" "[]JoinGroupResponseMember" "0+",
     }
 }
 
-impl Message for JoinGroupRequest {
-    const SPEC: MessageSpec = MessageSpec {
-        name: "JoinGroupRequest",
-        api_key: Some(ApiKey::JOIN_GROUP),
-        kind: MessageKind::Request,
-        versions: Versions::range(0, 9),
-        flexible_versions: FLEXIBLE,
-        fields: &[
-            FieldSpec::new("GroupId", "string", Versions::from(0)),
-            FieldSpec::new("SessionTimeoutMs", "int32", Versions::from(0)),
-            FieldSpec::new("RebalanceTimeoutMs", "int32", Versions::from(1)),
-            FieldSpec::new("MemberId", "string", Versions::from(0)),
-            FieldSpec::new("GroupInstanceId", "string", Versions::from(5)).nullable(Versions::from(5)),
-            FieldSpec::new("ProtocolType", "string", Versions::from(0)),
-            FieldSpec::new("Protocols", "[]JoinGroupRequestProtocol", Versions::from(0)).with_fields(&[
-                FieldSpec::new("Name", "string", Versions::from(0)),
-                FieldSpec::new("Metadata", "bytes", Versions::from(0)),
-            ]),
-            FieldSpec::new("Reason", "string", Versions::from(8)).nullable(Versions::from(8)),
-        ],
-    };
-}
-
-impl Request for JoinGroupRequest {
-    const API_KEY: ApiKey = ApiKey::JOIN_GROUP;
-    type Response = JoinGroupResponse;
-}
-
-/// JoinGroup response.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JoinGroupResponse {
-    /// Throttle time in milliseconds (v2+).
-    pub throttle_time_ms: i32,
-    /// The error code; `MEMBER_ID_REQUIRED` asks the member to join again with [`JoinGroupResponse::member_id`].
-    pub error_code: ErrorCode,
-    /// The generation of the group; -1 by default.
-    pub generation_id: i32,
-    /// The group's protocol type (v7+); `None` by default.
-    pub protocol_type: Option<String>,
-    /// The protocol the coordinator selected. Never null before v7 (the default is an empty string); may be null
-    /// from v7.
-    pub protocol_name: Option<String>,
-    /// The member id of the group leader.
-    pub leader: String,
-    /// Whether the leader must skip running the assignment (v9+).
-    pub skip_assignment: bool,
-    /// The member id the coordinator assigned to this member.
-    pub member_id: String,
-    /// The group's members with their metadata; only sent to the leader.
-    pub members: Vec<JoinGroupResponseMember>,
-    /// Unknown tagged fields (v6+).
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
-}
-
-impl Default for JoinGroupResponse {
-    fn default() -> Self {
-        JoinGroupResponse {
-            throttle_time_ms: 0,
-            error_code: ErrorCode::NONE,
-            generation_id: -1,
-            protocol_type: None,
-            protocol_name: Some(String::new()),
-            leader: String::new(),
-            skip_assignment: false,
-            member_id: String::new(),
-            members: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
-        }
+structure! {
+    /// One member of the group, as reported to the leader.
+    pub struct JoinGroupResponseMember {
+        /// The member id.
+        member_id: String = "MemberId" "string" "0+",
+        /// The member's `group.instance.id` (v5+); `None` for a dynamic member.
+        group_instance_id: Option<String> = "GroupInstanceId" "string" "5+" nullable "5+",
+        /// The member's metadata for the selected protocol.
+        metadata: Bytes = "Metadata" "bytes" "0+",
     }
 }
 
@@ -216,139 +89,17 @@ impl JoinGroupResponse {
     }
 }
 
-/// One member of the group, as reported to the leader.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct JoinGroupResponseMember {
-    /// The member id.
-    pub member_id: String,
-    /// The member's `group.instance.id` (v5+); `None` for a dynamic member.
-    pub group_instance_id: Option<String>,
-    /// The member's metadata for the selected protocol.
-    pub metadata: Bytes,
-    /// Unknown tagged fields (v6+).
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
-}
-
-impl Encode for JoinGroupResponse {
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
-        check_encode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        if version >= 2 {
-            buf.put_i32(self.throttle_time_ms);
-        } else {
-            ensure_default(self.throttle_time_ms == 0, "throttle_time_ms", version)?;
-        }
-        buf.put_i16(self.error_code.0);
-        buf.put_i32(self.generation_id);
-        if version >= 7 {
-            buf.put_nullable_string(self.protocol_type.as_deref(), flex, "protocol_type")?;
-        } else {
-            ensure_default(self.protocol_type.is_none(), "protocol_type", version)?;
-        }
-        match &self.protocol_name {
-            Some(name) => buf.put_string(name, flex, "protocol_name")?,
-            None if version >= 7 => buf.put_nullable_string(None, flex, "protocol_name")?,
-            None => return Err(EncodeError::NullNotAllowed { field: "protocol_name", version }),
-        }
-        buf.put_string(&self.leader, flex, "leader")?;
-        if version >= 9 {
-            buf.put_bool(self.skip_assignment);
-        } else {
-            ensure_default(!self.skip_assignment, "skip_assignment", version)?;
-        }
-        buf.put_string(&self.member_id, flex, "member_id")?;
-        buf.put_array_len(Some(self.members.len()), flex, "members")?;
-        for m in &self.members {
-            buf.put_string(&m.member_id, flex, "members.member_id")?;
-            if version >= 5 {
-                buf.put_nullable_string(m.group_instance_id.as_deref(), flex, "members.group_instance_id")?;
-            } else {
-                ensure_default(m.group_instance_id.is_none(), "members.group_instance_id", version)?;
-            }
-            buf.put_bytes_field(&m.metadata, flex, "members.metadata")?;
-            put_unknown_tagged(buf, &m.unknown_tagged_fields, flex, "members tagged fields", version)?;
-        }
-        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
-    }
-}
-
-impl Decode for JoinGroupResponse {
-    fn decode(r: &mut Reader, version: i16) -> Result<Self, DecodeError> {
-        check_decode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        let mut m = JoinGroupResponse::default();
-        if version >= 2 {
-            m.throttle_time_ms = r.i32("throttle_time_ms")?;
-        }
-        m.error_code = ErrorCode(r.i16("error_code")?);
-        m.generation_id = r.i32("generation_id")?;
-        if version >= 7 {
-            m.protocol_type = r.nullable_string(flex, "protocol_type")?;
-            m.protocol_name = r.nullable_string(flex, "protocol_name")?;
-        } else {
-            m.protocol_name = Some(r.string(flex, "protocol_name")?);
-        }
-        m.leader = r.string(flex, "leader")?;
-        if version >= 9 {
-            m.skip_assignment = r.bool("skip_assignment")?;
-        }
-        m.member_id = r.string(flex, "member_id")?;
-        // Each member is at least a member id and a metadata length (plus an instance id from v5 and a tagged-field
-        // count when flexible).
-        let min = match (flex, version >= 5) {
-            (true, _) => 4,
-            (false, true) => 8,
-            (false, false) => 6,
-        };
-        let n = r.array_len(flex, min, "members")?;
-        m.members = Vec::with_capacity(n);
-        for _ in 0..n {
-            let member_id = r.string(flex, "members.member_id")?;
-            let group_instance_id =
-                if version >= 5 { r.nullable_string(flex, "members.group_instance_id")? } else { None };
-            m.members.push(JoinGroupResponseMember {
-                member_id,
-                group_instance_id,
-                metadata: r.bytes(flex, "members.metadata")?,
-                unknown_tagged_fields: read_unknown_tagged(r, flex)?,
-            });
-        }
-        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
-        Ok(m)
-    }
-}
-
-impl Message for JoinGroupResponse {
-    const SPEC: MessageSpec = MessageSpec {
-        name: "JoinGroupResponse",
-        api_key: Some(ApiKey::JOIN_GROUP),
-        kind: MessageKind::Response,
-        versions: Versions::range(0, 9),
-        flexible_versions: FLEXIBLE,
-        fields: &[
-            FieldSpec::new("ThrottleTimeMs", "int32", Versions::from(2)),
-            FieldSpec::new("ErrorCode", "int16", Versions::from(0)),
-            FieldSpec::new("GenerationId", "int32", Versions::from(0)),
-            FieldSpec::new("ProtocolType", "string", Versions::from(7)).nullable(Versions::from(7)),
-            FieldSpec::new("ProtocolName", "string", Versions::from(0)).nullable(Versions::from(7)),
-            FieldSpec::new("Leader", "string", Versions::from(0)),
-            FieldSpec::new("SkipAssignment", "bool", Versions::from(9)),
-            FieldSpec::new("MemberId", "string", Versions::from(0)),
-            FieldSpec::new("Members", "[]JoinGroupResponseMember", Versions::from(0)).with_fields(&[
-                FieldSpec::new("MemberId", "string", Versions::from(0)),
-                FieldSpec::new("GroupInstanceId", "string", Versions::from(5)).nullable(Versions::from(5)),
-                FieldSpec::new("Metadata", "bytes", Versions::from(0)),
-            ]),
-        ],
-    };
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::collection::vec;
     use proptest::prelude::*;
 
     use super::*;
+    use crate::EncodeError;
+    use crate::messages::Message;
+    use crate::primitives::{RawTaggedField, Reader, Versions};
+
+    const FLEXIBLE: Versions = Versions::from(6);
     use crate::messages::group_test_support::*;
 
     fn protocol(flex: bool) -> impl Strategy<Value = JoinGroupRequestProtocol> {

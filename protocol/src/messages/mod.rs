@@ -14,11 +14,15 @@ use bytes::{Bytes, BytesMut};
 use crate::primitives::{Reader, Versions};
 use crate::{ApiKey, DecodeError, EncodeError};
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod api_versions;
 pub mod consumer_group_heartbeat;
 pub mod consumer_protocol;
 pub mod create_topics;
 pub mod delete_topics;
+pub mod describe_transactions;
+pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
 #[cfg(test)]
@@ -28,6 +32,7 @@ pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
 pub mod list_offsets;
+pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_fetch;
@@ -37,6 +42,9 @@ pub mod produce;
 mod round_trip_checks;
 mod struct_codec;
 pub mod sync_group;
+pub mod table;
+pub mod txn_offset_commit;
+pub mod write_txn_markers;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,11 +190,7 @@ pub fn check_encode_version<M: Message>(version: i16) -> Result<(), EncodeError>
     }
 }
 
-/// Fails with [`EncodeError::UnsupportedField`] when a field the version lacks holds a non-default value.
-#[inline]
-pub fn ensure_default(is_default: bool, field: &'static str, version: i16) -> Result<(), EncodeError> {
-    if is_default { Ok(()) } else { Err(EncodeError::UnsupportedField { field, version }) }
-}
+pub use table::ensure_default;
 
 /// Why a decode → encode → decode round trip failed (see [`reencode`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -231,7 +235,70 @@ macro_rules! registry {
             )*
             None
         }
+
     };
+}
+
+/// The round trips every table gets for free: values generated from the table at every version.
+#[cfg(test)]
+macro_rules! table_round_trips {
+    ($($t:ty),* $(,)?) => {
+        #[test]
+        fn every_table_round_trips_at_every_version() {
+            $(
+                round_trip_checks::check_every_version::<$t, _>(|version| {
+                    let cx = table::Ctx { version, flex: <$t as Message>::SPEC.flexible_versions.contains(version) };
+                    <$t as table::arb::Arb>::arb(cx, false)
+                });
+            )*
+        }
+    };
+}
+
+#[cfg(test)]
+table_round_trips! {
+    heartbeat::HeartbeatRequest,
+    heartbeat::HeartbeatResponse,
+    init_producer_id::InitProducerIdRequest,
+    init_producer_id::InitProducerIdResponse,
+    find_coordinator::FindCoordinatorRequest,
+    find_coordinator::FindCoordinatorResponse,
+    delete_topics::DeleteTopicsRequest,
+    delete_topics::DeleteTopicsResponse,
+    leave_group::LeaveGroupRequest,
+    leave_group::LeaveGroupResponse,
+    sync_group::SyncGroupRequest,
+    sync_group::SyncGroupResponse,
+    join_group::JoinGroupRequest,
+    join_group::JoinGroupResponse,
+    consumer_group_heartbeat::ConsumerGroupHeartbeatRequest,
+    consumer_group_heartbeat::ConsumerGroupHeartbeatResponse,
+    api_versions::ApiVersionsRequest,
+    api_versions::ApiVersionsResponse,
+    consumer_protocol::ConsumerProtocolSubscription,
+    consumer_protocol::ConsumerProtocolAssignment,
+    create_topics::CreateTopicsRequest,
+    create_topics::CreateTopicsResponse,
+    list_offsets::ListOffsetsRequest,
+    list_offsets::ListOffsetsResponse,
+    offset_for_leader_epoch::OffsetForLeaderEpochRequest,
+    offset_for_leader_epoch::OffsetForLeaderEpochResponse,
+    offset_commit::OffsetCommitRequest,
+    offset_commit::OffsetCommitResponse,
+    add_partitions_to_txn::AddPartitionsToTxnRequest,
+    add_partitions_to_txn::AddPartitionsToTxnResponse,
+    add_offsets_to_txn::AddOffsetsToTxnRequest,
+    add_offsets_to_txn::AddOffsetsToTxnResponse,
+    end_txn::EndTxnRequest,
+    end_txn::EndTxnResponse,
+    txn_offset_commit::TxnOffsetCommitRequest,
+    txn_offset_commit::TxnOffsetCommitResponse,
+    write_txn_markers::WriteTxnMarkersRequest,
+    write_txn_markers::WriteTxnMarkersResponse,
+    describe_transactions::DescribeTransactionsRequest,
+    describe_transactions::DescribeTransactionsResponse,
+    list_transactions::ListTransactionsRequest,
+    list_transactions::ListTransactionsResponse,
 }
 
 // Add each new message type here (one line per type).
@@ -272,4 +339,18 @@ registry! {
     offset_commit::OffsetCommitResponse,
     offset_fetch::OffsetFetchRequest,
     offset_fetch::OffsetFetchResponse,
+    add_partitions_to_txn::AddPartitionsToTxnRequest,
+    add_partitions_to_txn::AddPartitionsToTxnResponse,
+    add_offsets_to_txn::AddOffsetsToTxnRequest,
+    add_offsets_to_txn::AddOffsetsToTxnResponse,
+    end_txn::EndTxnRequest,
+    end_txn::EndTxnResponse,
+    txn_offset_commit::TxnOffsetCommitRequest,
+    txn_offset_commit::TxnOffsetCommitResponse,
+    write_txn_markers::WriteTxnMarkersRequest,
+    write_txn_markers::WriteTxnMarkersResponse,
+    describe_transactions::DescribeTransactionsRequest,
+    describe_transactions::DescribeTransactionsResponse,
+    list_transactions::ListTransactionsRequest,
+    list_transactions::ListTransactionsResponse,
 }

@@ -2,213 +2,56 @@
 //! own. Since version 3 a static member sends its `group.instance.id`; since version 5 both sides carry the group's
 //! protocol type and name (KIP-559), which the coordinator checks against the ones it knows.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
-use super::struct_codec::{put_unknown_tagged, read_unknown_tagged};
-use super::{
-    Decode, Encode, FieldSpec, Message, MessageKind, MessageSpec, Request, check_decode_version, check_encode_version,
-    ensure_default,
-};
-use crate::primitives::{RawTaggedField, Reader, Versions, WriteExt};
-use crate::{ApiKey, DecodeError, EncodeError, ErrorCode};
+use super::table::{message, structure};
+use crate::ErrorCode;
 
-const FLEXIBLE: Versions = Versions::from(4);
-
-/// Writes the v5+ protocol type or name, or checks that an older version has nothing to carry.
-fn put_v5_string(
-    buf: &mut BytesMut,
-    s: Option<&str>,
-    flex: bool,
-    field: &'static str,
-    version: i16,
-) -> Result<(), EncodeError> {
-    if version >= 5 { buf.put_nullable_string(s, flex, field) } else { ensure_default(s.is_none(), field, version) }
-}
-
-/// SyncGroup request.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct SyncGroupRequest {
-    /// The group id.
-    pub group_id: String,
-    /// The generation the member joined.
-    pub generation_id: i32,
-    /// The member id.
-    pub member_id: String,
-    /// The static member's `group.instance.id` (v3+).
-    pub group_instance_id: Option<String>,
-    /// The group's protocol type (v5+).
-    pub protocol_type: Option<String>,
-    /// The group's protocol name (v5+).
-    pub protocol_name: Option<String>,
-    /// Every member's assignment; sent by the leader only (other members send an empty list).
-    pub assignments: Vec<SyncGroupRequestAssignment>,
-    /// Unknown tagged fields (v4+).
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
-}
-
-/// One member's assignment, as computed by the leader.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct SyncGroupRequestAssignment {
-    /// The member the assignment is for.
-    pub member_id: String,
-    /// The assignment (for consumers: a version-prefixed
-    /// [`ConsumerProtocolAssignment`](super::consumer_protocol::ConsumerProtocolAssignment)).
-    pub assignment: Bytes,
-    /// Unknown tagged fields (v4+).
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
-}
-
-impl Encode for SyncGroupRequest {
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
-        check_encode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        buf.put_string(&self.group_id, flex, "group_id")?;
-        buf.put_i32(self.generation_id);
-        buf.put_string(&self.member_id, flex, "member_id")?;
-        if version >= 3 {
-            buf.put_nullable_string(self.group_instance_id.as_deref(), flex, "group_instance_id")?;
-        } else {
-            ensure_default(self.group_instance_id.is_none(), "group_instance_id", version)?;
-        }
-        put_v5_string(buf, self.protocol_type.as_deref(), flex, "protocol_type", version)?;
-        put_v5_string(buf, self.protocol_name.as_deref(), flex, "protocol_name", version)?;
-        buf.put_array_len(Some(self.assignments.len()), flex, "assignments")?;
-        for a in &self.assignments {
-            buf.put_string(&a.member_id, flex, "assignments.member_id")?;
-            buf.put_bytes_field(&a.assignment, flex, "assignments.assignment")?;
-            put_unknown_tagged(buf, &a.unknown_tagged_fields, flex, "assignments tagged fields", version)?;
-        }
-        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
+message! {
+    /// SyncGroup request.
+    pub struct SyncGroupRequest: request(SYNC_GROUP -> SyncGroupResponse), versions "0-5", flexible "4+" {
+        /// The group id.
+        group_id: String = "GroupId" "string" "0+",
+        /// The generation the member joined.
+        generation_id: i32 = "GenerationId" "int32" "0+",
+        /// The member id.
+        member_id: String = "MemberId" "string" "0+",
+        /// The static member's `group.instance.id`.
+        group_instance_id: Option<String> = "GroupInstanceId" "string" "3+" nullable "3+",
+        /// The group's protocol type.
+        protocol_type: Option<String> = "ProtocolType" "string" "5+" nullable "5+",
+        /// The group's protocol name.
+        protocol_name: Option<String> = "ProtocolName" "string" "5+" nullable "5+",
+        /// Every member's assignment; sent by the leader only (other members send an empty list).
+        assignments: Vec<SyncGroupRequestAssignment> = "Assignments" "[]SyncGroupRequestAssignment" "0+",
     }
 }
 
-impl Decode for SyncGroupRequest {
-    fn decode(r: &mut Reader, version: i16) -> Result<Self, DecodeError> {
-        check_decode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        let mut m = SyncGroupRequest {
-            group_id: r.string(flex, "group_id")?,
-            generation_id: r.i32("generation_id")?,
-            member_id: r.string(flex, "member_id")?,
-            ..Default::default()
-        };
-        if version >= 3 {
-            m.group_instance_id = r.nullable_string(flex, "group_instance_id")?;
-        }
-        if version >= 5 {
-            m.protocol_type = r.nullable_string(flex, "protocol_type")?;
-            m.protocol_name = r.nullable_string(flex, "protocol_name")?;
-        }
-        // Each assignment is at least a member id and an assignment length (and a tagged-field count when flexible).
-        let n = r.array_len(flex, if flex { 3 } else { 6 }, "assignments")?;
-        m.assignments = Vec::with_capacity(n);
-        for _ in 0..n {
-            m.assignments.push(SyncGroupRequestAssignment {
-                member_id: r.string(flex, "assignments.member_id")?,
-                assignment: r.bytes(flex, "assignments.assignment")?,
-                unknown_tagged_fields: read_unknown_tagged(r, flex)?,
-            });
-        }
-        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
-        Ok(m)
+structure! {
+    /// One member's assignment, as computed by the leader.
+    pub struct SyncGroupRequestAssignment {
+        /// The member the assignment is for.
+        member_id: String = "MemberId" "string" "0+",
+        /// The assignment (for consumers: a version-prefixed
+        /// [`ConsumerProtocolAssignment`](super::consumer_protocol::ConsumerProtocolAssignment)).
+        assignment: Bytes = "Assignment" "bytes" "0+",
     }
 }
 
-impl Message for SyncGroupRequest {
-    const SPEC: MessageSpec = MessageSpec {
-        name: "SyncGroupRequest",
-        api_key: Some(ApiKey::SYNC_GROUP),
-        kind: MessageKind::Request,
-        versions: Versions::range(0, 5),
-        flexible_versions: FLEXIBLE,
-        fields: &[
-            FieldSpec::new("GroupId", "string", Versions::from(0)),
-            FieldSpec::new("GenerationId", "int32", Versions::from(0)),
-            FieldSpec::new("MemberId", "string", Versions::from(0)),
-            FieldSpec::new("GroupInstanceId", "string", Versions::from(3)).nullable(Versions::from(3)),
-            FieldSpec::new("ProtocolType", "string", Versions::from(5)).nullable(Versions::from(5)),
-            FieldSpec::new("ProtocolName", "string", Versions::from(5)).nullable(Versions::from(5)),
-            FieldSpec::new("Assignments", "[]SyncGroupRequestAssignment", Versions::from(0)).with_fields(&[
-                FieldSpec::new("MemberId", "string", Versions::from(0)),
-                FieldSpec::new("Assignment", "bytes", Versions::from(0)),
-            ]),
-        ],
-    };
-}
-
-impl Request for SyncGroupRequest {
-    const API_KEY: ApiKey = ApiKey::SYNC_GROUP;
-    type Response = SyncGroupResponse;
-}
-
-/// SyncGroup response.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct SyncGroupResponse {
-    /// Throttle time in milliseconds (v1+).
-    pub throttle_time_ms: i32,
-    /// The error code.
-    pub error_code: ErrorCode,
-    /// The group's protocol type (v5+).
-    pub protocol_type: Option<String>,
-    /// The group's protocol name (v5+).
-    pub protocol_name: Option<String>,
-    /// This member's assignment.
-    pub assignment: Bytes,
-    /// Unknown tagged fields (v4+).
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
-}
-
-impl Encode for SyncGroupResponse {
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
-        check_encode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        if version >= 1 {
-            buf.put_i32(self.throttle_time_ms);
-        } else {
-            ensure_default(self.throttle_time_ms == 0, "throttle_time_ms", version)?;
-        }
-        buf.put_i16(self.error_code.0);
-        put_v5_string(buf, self.protocol_type.as_deref(), flex, "protocol_type", version)?;
-        put_v5_string(buf, self.protocol_name.as_deref(), flex, "protocol_name", version)?;
-        buf.put_bytes_field(&self.assignment, flex, "assignment")?;
-        put_unknown_tagged(buf, &self.unknown_tagged_fields, flex, "tagged fields", version)
+message! {
+    /// SyncGroup response.
+    pub struct SyncGroupResponse: response(SYNC_GROUP), versions "0-5", flexible "4+" {
+        /// Throttle time in milliseconds.
+        throttle_time_ms: i32 = "ThrottleTimeMs" "int32" "1+",
+        /// The error code.
+        error_code: ErrorCode = "ErrorCode" "int16" "0+",
+        /// The group's protocol type.
+        protocol_type: Option<String> = "ProtocolType" "string" "5+" nullable "5+",
+        /// The group's protocol name.
+        protocol_name: Option<String> = "ProtocolName" "string" "5+" nullable "5+",
+        /// This member's assignment.
+        assignment: Bytes = "Assignment" "bytes" "0+",
     }
-}
-
-impl Decode for SyncGroupResponse {
-    fn decode(r: &mut Reader, version: i16) -> Result<Self, DecodeError> {
-        check_decode_version::<Self>(version)?;
-        let flex = FLEXIBLE.contains(version);
-        let mut m = SyncGroupResponse::default();
-        if version >= 1 {
-            m.throttle_time_ms = r.i32("throttle_time_ms")?;
-        }
-        m.error_code = ErrorCode(r.i16("error_code")?);
-        if version >= 5 {
-            m.protocol_type = r.nullable_string(flex, "protocol_type")?;
-            m.protocol_name = r.nullable_string(flex, "protocol_name")?;
-        }
-        m.assignment = r.bytes(flex, "assignment")?;
-        m.unknown_tagged_fields = read_unknown_tagged(r, flex)?;
-        Ok(m)
-    }
-}
-
-impl Message for SyncGroupResponse {
-    const SPEC: MessageSpec = MessageSpec {
-        name: "SyncGroupResponse",
-        api_key: Some(ApiKey::SYNC_GROUP),
-        kind: MessageKind::Response,
-        versions: Versions::range(0, 5),
-        flexible_versions: FLEXIBLE,
-        fields: &[
-            FieldSpec::new("ThrottleTimeMs", "int32", Versions::from(1)),
-            FieldSpec::new("ErrorCode", "int16", Versions::from(0)),
-            FieldSpec::new("ProtocolType", "string", Versions::from(5)).nullable(Versions::from(5)),
-            FieldSpec::new("ProtocolName", "string", Versions::from(5)).nullable(Versions::from(5)),
-            FieldSpec::new("Assignment", "bytes", Versions::from(0)),
-        ],
-    };
 }
 
 #[cfg(test)]
@@ -217,6 +60,11 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::EncodeError;
+    use crate::messages::Message;
+    use crate::primitives::{RawTaggedField, Versions};
+
+    const FLEXIBLE: Versions = Versions::from(4);
     use crate::messages::group_test_support::*;
 
     fn assignment(flex: bool) -> impl Strategy<Value = SyncGroupRequestAssignment> {

@@ -275,6 +275,15 @@ impl Reader {
         self.nullable_array_len(compact, min_elem_size, what)?.ok_or(DecodeError::UnexpectedNull { what })
     }
 
+    /// An empty vector for `count` elements read off the wire: its capacity is `count`, but never more than the
+    /// bytes left could hold at the element's in-memory size, so a hostile count (already checked against the bytes
+    /// left at the element's least wire size) cannot make the allocation outgrow the input. Every array decode uses
+    /// it; the vector still grows past the capacity if the elements really are there.
+    #[inline]
+    pub fn vec_for<T>(&self, count: usize) -> Vec<T> {
+        Vec::with_capacity(count.min(self.buf.len() / std::mem::size_of::<T>().max(1)))
+    }
+
     /// Reads an array: the count (see [`Reader::array_len`]) and then each element with `elem`.
     pub fn array<T>(
         &mut self,
@@ -283,7 +292,7 @@ impl Reader {
         mut elem: impl FnMut(&mut Reader) -> Result<T, DecodeError>,
     ) -> Result<Vec<T>, DecodeError> {
         let n = self.array_len(compact, 1, what)?;
-        let mut v = Vec::with_capacity(n);
+        let mut v = self.vec_for(n);
         for _ in 0..n {
             v.push(elem(self)?);
         }
@@ -300,7 +309,7 @@ impl Reader {
         match self.nullable_array_len(compact, 1, what)? {
             None => Ok(None),
             Some(n) => {
-                let mut v = Vec::with_capacity(n);
+                let mut v = self.vec_for(n);
                 for _ in 0..n {
                     v.push(elem(self)?);
                 }

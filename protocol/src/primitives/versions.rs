@@ -33,6 +33,43 @@ impl Versions {
         self.max < self.min
     }
 
+    /// Parses the spec notation at compile time, for the message tables: `"none"`, `"3"`, `"0-4"`, `"9+"`.
+    /// Panics (a compile error in a `const`) on anything else.
+    pub const fn spec(s: &str) -> Versions {
+        let b = s.as_bytes();
+        if b.len() == 4 && b[0] == b'n' && b[1] == b'o' && b[2] == b'n' && b[3] == b'e' {
+            return Versions::NONE;
+        }
+        let (min, i) = Self::number(b, 0);
+        if i == b.len() {
+            return Versions::range(min, min);
+        }
+        if b[i] == b'+' && i + 1 == b.len() {
+            return Versions::from(min);
+        }
+        if b[i] == b'-' {
+            let (max, j) = Self::number(b, i + 1);
+            if j == b.len() && max >= min {
+                return Versions::range(min, max);
+            }
+        }
+        panic!("malformed version range")
+    }
+
+    /// A decimal number at `b[i..]`, and the index after it.
+    const fn number(b: &[u8], mut i: usize) -> (i16, usize) {
+        let start = i;
+        let mut n: i16 = 0;
+        while i < b.len() && b[i].is_ascii_digit() {
+            n = n * 10 + (b[i] - b'0') as i16;
+            i += 1;
+        }
+        if i == start {
+            panic!("malformed version range");
+        }
+        (n, i)
+    }
+
     /// Parses the spec notation: `"none"`, `"3"`, `"0-4"`, `"9+"`.
     pub fn parse(s: &str) -> Option<Versions> {
         let s = s.trim();

@@ -62,7 +62,14 @@ final class MessageVectors {
             "Heartbeat",
             "LeaveGroup",
             "ConsumerGroupHeartbeat",
-            "OffsetForLeaderEpoch");
+            "OffsetForLeaderEpoch",
+            "AddPartitionsToTxn",
+            "AddOffsetsToTxn",
+            "EndTxn",
+            "WriteTxnMarkers",
+            "TxnOffsetCommit",
+            "DescribeTransactions",
+            "ListTransactions");
 
     /** Specs of type "data" (embedded payloads) and "header", by their spec name. */
     static final List<String> OTHERS = List.of(
