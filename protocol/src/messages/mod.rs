@@ -278,6 +278,8 @@ table_round_trips! {
     offset_for_leader_epoch::OffsetForLeaderEpochResponse,
     offset_commit::OffsetCommitRequest,
     offset_commit::OffsetCommitResponse,
+    offset_fetch::OffsetFetchRequest,
+    offset_fetch::OffsetFetchResponse,
 }
 
 // Add each new message type here (one line per type).
