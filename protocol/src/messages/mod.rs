@@ -280,6 +280,8 @@ table_round_trips! {
     offset_commit::OffsetCommitResponse,
     offset_fetch::OffsetFetchRequest,
     offset_fetch::OffsetFetchResponse,
+    metadata::MetadataRequest,
+    metadata::MetadataResponse,
 }
 
 // Add each new message type here (one line per type).
