@@ -35,7 +35,6 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 #[cfg(test)]
 mod round_trip_checks;
-mod struct_codec;
 pub mod sync_group;
 pub mod table;
 
@@ -282,6 +281,8 @@ table_round_trips! {
     offset_fetch::OffsetFetchResponse,
     metadata::MetadataRequest,
     metadata::MetadataResponse,
+    fetch::FetchRequest,
+    fetch::FetchResponse,
 }
 
 // Add each new message type here (one line per type).
