@@ -283,6 +283,8 @@ table_round_trips! {
     metadata::MetadataResponse,
     fetch::FetchRequest,
     fetch::FetchResponse,
+    produce::ProduceRequest,
+    produce::ProduceResponse,
 }
 
 // Add each new message type here (one line per type).
