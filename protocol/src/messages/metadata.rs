@@ -223,137 +223,13 @@ impl MetadataResponse {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use proptest::prelude::*;
 
     use super::*;
     use crate::messages::Message;
-    use crate::messages::round_trip_checks::{
-        check_every_version, error_code, nullable_string, string, unknown_tagged, uuid, vec_of, when,
-    };
     use crate::primitives::{RawTaggedField, Reader};
     use crate::{DecodeError, EncodeError};
 
     // Strategies for values each version can carry: fields it lacks at their defaults, null only where allowed.
-
-    fn request_topic(v: i16) -> impl Strategy<Value = MetadataRequestTopic> {
-        let name = if v >= 10 { nullable_string().boxed() } else { string().prop_map(Some).boxed() };
-        (when(v >= 10, uuid(), Uuid::ZERO), name, unknown_tagged(v >= 9, 0)).prop_map(
-            |(topic_id, name, unknown_tagged_fields)| MetadataRequestTopic { topic_id, name, unknown_tagged_fields },
-        )
-    }
-
-    fn request(v: i16) -> impl Strategy<Value = MetadataRequest> {
-        let topics = if v == 0 {
-            // v0: all topics (None) or a non-empty list; it cannot ask for no topics.
-            prop_oneof![Just(None), proptest::collection::vec(request_topic(v), 1..4).prop_map(Some)].boxed()
-        } else {
-            proptest::option::of(vec_of(request_topic(v))).boxed()
-        };
-        (
-            topics,
-            when(v >= 4, any::<bool>(), true),
-            when((8..=10).contains(&v), any::<bool>(), false),
-            when(v >= 8, any::<bool>(), false),
-            unknown_tagged(v >= 9, 0),
-        )
-            .prop_map(|(topics, allow, cluster_ops, topic_ops, unknown_tagged_fields)| MetadataRequest {
-                topics,
-                allow_auto_topic_creation: allow,
-                include_cluster_authorized_operations: cluster_ops,
-                include_topic_authorized_operations: topic_ops,
-                unknown_tagged_fields,
-            })
-    }
-
-    fn broker(v: i16) -> impl Strategy<Value = MetadataResponseBroker> {
-        (any::<i32>(), string(), any::<i32>(), when(v >= 1, nullable_string(), None), unknown_tagged(v >= 9, 0))
-            .prop_map(|(node_id, host, port, rack, unknown_tagged_fields)| MetadataResponseBroker {
-                node_id,
-                host,
-                port,
-                rack,
-                unknown_tagged_fields,
-            })
-    }
-
-    fn partition(v: i16) -> impl Strategy<Value = MetadataResponsePartition> {
-        (
-            (error_code(), any::<i32>(), any::<i32>(), when(v >= 7, any::<i32>(), -1)),
-            (vec_of(any::<i32>()), vec_of(any::<i32>()), when(v >= 5, vec_of(any::<i32>()), Vec::new())),
-            unknown_tagged(v >= 9, 0),
-        )
-            .prop_map(
-                |((error_code, partition_index, leader_id, leader_epoch), (replicas, isr, offline), tf)| {
-                    MetadataResponsePartition {
-                        error_code,
-                        partition_index,
-                        leader_id,
-                        leader_epoch,
-                        replica_nodes: replicas,
-                        isr_nodes: isr,
-                        offline_replicas: offline,
-                        unknown_tagged_fields: tf,
-                    }
-                },
-            )
-    }
-
-    fn topic(v: i16) -> impl Strategy<Value = MetadataResponseTopic> {
-        let name = if v >= 12 { nullable_string().boxed() } else { string().prop_map(Some).boxed() };
-        (
-            (error_code(), name, when(v >= 10, uuid(), Uuid::ZERO), when(v >= 1, any::<bool>(), false)),
-            vec_of(partition(v)),
-            when(v >= 8, any::<i32>(), AUTHORIZED_OPERATIONS_OMITTED),
-            unknown_tagged(v >= 9, 0),
-        )
-            .prop_map(|((error_code, name, topic_id, is_internal), partitions, ops, tf)| {
-                MetadataResponseTopic {
-                    error_code,
-                    name,
-                    topic_id,
-                    is_internal,
-                    partitions,
-                    topic_authorized_operations: ops,
-                    unknown_tagged_fields: tf,
-                }
-            })
-    }
-
-    fn response(v: i16) -> impl Strategy<Value = MetadataResponse> {
-        (
-            (when(v >= 3, any::<i32>(), 0), vec_of(broker(v)), when(v >= 2, nullable_string(), None)),
-            (when(v >= 1, any::<i32>(), -1), vec_of(topic(v))),
-            (
-                when((8..=10).contains(&v), any::<i32>(), AUTHORIZED_OPERATIONS_OMITTED),
-                when(v >= 13, error_code(), ErrorCode::NONE),
-            ),
-            unknown_tagged(v >= 9, 0),
-        )
-            .prop_map(
-                |((throttle, brokers, cluster_id), (controller_id, topics), (cluster_ops, error_code), tf)| {
-                    MetadataResponse {
-                        throttle_time_ms: throttle,
-                        brokers,
-                        cluster_id,
-                        controller_id,
-                        topics,
-                        cluster_authorized_operations: cluster_ops,
-                        error_code,
-                        unknown_tagged_fields: tf,
-                    }
-                },
-            )
-    }
-
-    #[test]
-    fn request_round_trips_at_every_version() {
-        assert_eq!(check_every_version(request), 14);
-    }
-
-    #[test]
-    fn response_round_trips_at_every_version() {
-        assert_eq!(check_every_version(response), 14);
-    }
 
     fn decode_req(b: &[u8], v: i16) -> Result<MetadataRequest, DecodeError> {
         MetadataRequest::decode_exact(&mut Reader::new(Bytes::copy_from_slice(b)), v)
