@@ -30,7 +30,7 @@ structure! {
     pub struct TopicProduceData {
         /// The topic name (empty in v13+).
         name: String = "Name" "string" "0-12",
-        /// The topic id (zero before).
+        /// The topic id (zero before v13).
         topic_id: Uuid = "TopicId" "uuid" "13+",
         /// Each partition to produce to.
         partition_data: Vec<PartitionProduceData> = "PartitionData" "[]PartitionProduceData" "0+",
@@ -64,7 +64,7 @@ structure! {
     pub struct TopicProduceResponse {
         /// The topic name (empty in v13+).
         name: String = "Name" "string" "0-12",
-        /// The topic id (zero before).
+        /// The topic id (zero before v13).
         topic_id: Uuid = "TopicId" "uuid" "13+",
         /// One entry per partition produced to.
         partition_responses: Vec<PartitionProduceResponse> = "PartitionResponses" "[]PartitionProduceResponse" "0+",
