@@ -278,6 +278,20 @@ macro_rules! __table_tag {
     };
 }
 
+/// A row's constants: its versions `V`, nullable versions `NV`, tag `TAG` and field `AT` (not nullable).
+macro_rules! __table_row_consts {
+    ($f:ident; $vers:literal; $($nv:literal)?; $($tag:literal)?) => {
+        const V: $crate::primitives::Versions = $crate::primitives::Versions::spec($vers);
+        const NV: $crate::primitives::Versions = $crate::messages::table::__table_nullable!($($nv)?);
+        const TAG: ::core::option::Option<u32> = $crate::messages::table::__table_tag!($($tag)?);
+        const AT: $crate::messages::table::At = $crate::messages::table::At {
+            name: stringify!($f),
+            tags: concat!(stringify!($f), " tagged fields"),
+            nullable: false,
+        };
+    };
+}
+
 /// A row's codec: its `with` module, or the field type's [`FieldCodec`].
 macro_rules! __table_codec {
     ($t:ty; []; arb($($arg:expr),*)) => {
@@ -398,14 +412,7 @@ macro_rules! structure {
             ) -> ::core::result::Result<(), $crate::EncodeError> {
                 let mut tagged = $crate::primitives::TaggedFieldsWriter::new();
                 $({
-                    const V: $crate::primitives::Versions = $crate::primitives::Versions::spec($vers);
-                    const NV: $crate::primitives::Versions = $crate::messages::table::__table_nullable!($($nv)?);
-                    const TAG: ::core::option::Option<u32> = $crate::messages::table::__table_tag!($($tag)?);
-                    const AT: $crate::messages::table::At = $crate::messages::table::At {
-                        name: stringify!($f),
-                        tags: concat!(stringify!($f), " tagged fields"),
-                        nullable: false,
-                    };
+                    $crate::messages::table::__table_row_consts!($f; $vers; $($nv)?; $($tag)?);
                     let value = &self.$f;
                     if V.contains(cx.version) {
                         let fat = $crate::messages::table::At { nullable: NV.contains(cx.version), ..AT };
@@ -440,15 +447,9 @@ macro_rules! structure {
                 // then the tagged section, then the struct.
                 $(
                     let mut $f: $t = {
-                        const V: $crate::primitives::Versions = $crate::primitives::Versions::spec($vers);
-                        const NV: $crate::primitives::Versions = $crate::messages::table::__table_nullable!($($nv)?);
-                        const TAG: ::core::option::Option<u32> = $crate::messages::table::__table_tag!($($tag)?);
+                        $crate::messages::table::__table_row_consts!($f; $vers; $($nv)?; $($tag)?);
                         if TAG.is_none() && V.contains(cx.version) {
-                            let fat = $crate::messages::table::At {
-                                name: stringify!($f),
-                                tags: concat!(stringify!($f), " tagged fields"),
-                                nullable: NV.contains(cx.version),
-                            };
+                            let fat = $crate::messages::table::At { nullable: NV.contains(cx.version), ..AT };
                             $crate::messages::table::__table_codec!($t; [$($codec)?]; get(r, cx, &fat))?
                         } else {
                             $crate::messages::table::__table_default!($($def)?)
@@ -457,15 +458,9 @@ macro_rules! structure {
                 )*
                 $crate::messages::table::structure!(@get_tags $mode r cx [$($f),*] |tag: u32, f: &mut $crate::primitives::Reader| {
                     $({
-                        const V: $crate::primitives::Versions = $crate::primitives::Versions::spec($vers);
-                        const NV: $crate::primitives::Versions = $crate::messages::table::__table_nullable!($($nv)?);
-                        const TAG: ::core::option::Option<u32> = $crate::messages::table::__table_tag!($($tag)?);
+                        $crate::messages::table::__table_row_consts!($f; $vers; $($nv)?; $($tag)?);
                         if TAG == ::core::option::Option::Some(tag) && V.contains(cx.version) {
-                            let fat = $crate::messages::table::At {
-                                name: stringify!($f),
-                                tags: concat!(stringify!($f), " tagged fields"),
-                                nullable: NV.contains(cx.version),
-                            };
+                            let fat = $crate::messages::table::At { nullable: NV.contains(cx.version), ..AT };
                             $f = $crate::messages::table::__table_codec!($t; [$($codec)?]; get(f, cx, &fat))?;
                             return ::core::result::Result::Ok(true);
                         }
@@ -618,7 +613,9 @@ macro_rules! message {
     (@kind data) => { $crate::messages::MessageKind::Data };
 }
 
-pub(crate) use {__table_codec, __table_default, __table_nullable, __table_tag, message, structure};
+pub(crate) use {
+    __table_codec, __table_default, __table_nullable, __table_row_consts, __table_tag, message, structure,
+};
 
 /// Property-test strategies for every field type, so that the tables can generate one per message.
 #[cfg(test)]
