@@ -403,6 +403,7 @@ macro_rules! structure {
         impl $crate::messages::table::FieldCodec for $name {
             const FIELDS: &'static [$crate::messages::FieldSpec] = Self::SPEC_FIELDS;
 
+            #[inline]
             #[allow(unused_variables, unused_mut)]
             fn put(
                 &self,
@@ -437,6 +438,7 @@ macro_rules! structure {
                 $crate::messages::table::structure!(@put_tags $mode self buf tagged cx at)
             }
 
+            #[inline]
             #[allow(unused_variables, unused_mut)]
             fn get(
                 r: &mut $crate::primitives::Reader,
