@@ -100,80 +100,10 @@ impl ApiVersionsResponse {
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
 
     use super::*;
     use crate::EncodeError;
     use crate::messages::Message;
-
-    use crate::messages::round_trip_checks::{
-        check_every_version, error_code, nullable_string, string, unknown_tagged, vec_of, when,
-    };
-
-    fn request(v: i16) -> impl Strategy<Value = ApiVersionsRequest> {
-        (
-            when(v >= 3, string(), String::new()),
-            when(v >= 3, string(), String::new()),
-            when(v >= 5, nullable_string(), None),
-            when(v >= 5, any::<i32>(), -1),
-            unknown_tagged(v >= 3, 0),
-        )
-            .prop_map(|(name, version, cluster_id, node_id, tf)| ApiVersionsRequest {
-                client_software_name: name,
-                client_software_version: version,
-                cluster_id,
-                node_id,
-                unknown_tagged_fields: tf,
-            })
-    }
-
-    fn response(v: i16) -> impl Strategy<Value = ApiVersionsResponse> {
-        let flex = v >= 3;
-        let key = (any::<i16>(), any::<i16>(), any::<i16>(), unknown_tagged(flex, 0)).prop_map(|(k, min, max, tf)| {
-            ApiVersion { api_key: k, min_version: min, max_version: max, unknown_tagged_fields: tf }
-        });
-        let supported =
-            (string(), any::<i16>(), any::<i16>(), unknown_tagged(true, 0)).prop_map(|(name, min, max, tf)| {
-                SupportedFeatureKey { name, min_version: min, max_version: max, unknown_tagged_fields: tf }
-            });
-        let finalized =
-            (string(), any::<i16>(), any::<i16>(), unknown_tagged(true, 0)).prop_map(|(name, max, min, tf)| {
-                FinalizedFeatureKey { name, max_version_level: max, min_version_level: min, unknown_tagged_fields: tf }
-            });
-        (
-            (error_code(), vec_of(key), when(v >= 1, any::<i32>(), 0)),
-            (
-                when(flex, vec_of(supported), Vec::new()),
-                when(flex, any::<i64>(), -1),
-                when(flex, vec_of(finalized), Vec::new()),
-                when(flex, any::<bool>(), false),
-            ),
-            // Tags 0-3 are known at the top level.
-            unknown_tagged(flex, 4),
-        )
-            .prop_map(|((error_code, api_keys, throttle), (supported, epoch, finalized, zk), tf)| {
-                ApiVersionsResponse {
-                    error_code,
-                    api_keys,
-                    throttle_time_ms: throttle,
-                    supported_features: supported,
-                    finalized_features_epoch: epoch,
-                    finalized_features: finalized,
-                    zk_migration_ready: zk,
-                    unknown_tagged_fields: tf,
-                }
-            })
-    }
-
-    #[test]
-    fn request_round_trips_at_every_version() {
-        assert_eq!(check_every_version(request), 6);
-    }
-
-    #[test]
-    fn response_round_trips_at_every_version() {
-        assert_eq!(check_every_version(response), 6);
-    }
 
     #[test]
     fn v0_fallback_reply_is_decoded_at_v0() {

@@ -86,94 +86,11 @@ impl ConsumerGroupHeartbeatRequest {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use proptest::collection::vec;
-    use proptest::prelude::*;
 
     use super::*;
     use crate::EncodeError;
     use crate::messages::Message;
-    use crate::messages::group_test_support::*;
     use crate::primitives::Reader;
-
-    fn topic_partitions() -> impl Strategy<Value = TopicPartitions> {
-        (uuid(), partitions(), unknown_tagged(true)).prop_map(|(topic_id, partitions, unknown_tagged_fields)| {
-            TopicPartitions { topic_id, partitions, unknown_tagged_fields }
-        })
-    }
-
-    fn request(v: i16) -> impl Strategy<Value = ConsumerGroupHeartbeatRequest> {
-        (
-            (string(), string(), any::<i32>(), opt_string(), opt_string(), any::<i32>()),
-            (
-                proptest::option::of(vec(string(), 0..3)),
-                when(v >= 1, opt_string(), None),
-                opt_string(),
-                proptest::option::of(vec(topic_partitions(), 0..3)),
-                unknown_tagged(true),
-            ),
-        )
-            .prop_map(|((g, mid, epoch, iid, rack, rt), (names, regex, assignor, tps, unknown))| {
-                ConsumerGroupHeartbeatRequest {
-                    group_id: g,
-                    member_id: mid,
-                    member_epoch: epoch,
-                    instance_id: iid,
-                    rack_id: rack,
-                    rebalance_timeout_ms: rt,
-                    subscribed_topic_names: names,
-                    subscribed_topic_regex: regex,
-                    server_assignor: assignor,
-                    topic_partitions: tps,
-                    unknown_tagged_fields: unknown,
-                }
-            })
-    }
-
-    fn response() -> impl Strategy<Value = ConsumerGroupHeartbeatResponse> {
-        let assignment = (vec(topic_partitions(), 0..3), unknown_tagged(true)).prop_map(
-            |(topic_partitions, unknown_tagged_fields)| Assignment { topic_partitions, unknown_tagged_fields },
-        );
-        (
-            any::<i32>(),
-            error_code(),
-            opt_string(),
-            opt_string(),
-            any::<i32>(),
-            any::<i32>(),
-            proptest::option::of(assignment),
-            unknown_tagged(true),
-        )
-            .prop_map(|(t, e, msg, mid, epoch, hb, assignment, unknown)| ConsumerGroupHeartbeatResponse {
-                throttle_time_ms: t,
-                error_code: e,
-                error_message: msg,
-                member_id: mid,
-                member_epoch: epoch,
-                heartbeat_interval_ms: hb,
-                assignment,
-                unknown_tagged_fields: unknown,
-            })
-    }
-
-    proptest! {
-        #[test]
-        fn request_round_trips(
-            (v, m) in versions::<ConsumerGroupHeartbeatRequest>().prop_flat_map(|v| (Just(v), request(v)))
-        ) {
-            check_codec(&m, v)?;
-        }
-
-        #[test]
-        fn response_round_trips(v in versions::<ConsumerGroupHeartbeatResponse>(), m in response()) {
-            check_codec(&m, v)?;
-        }
-
-        #[test]
-        fn garbage_never_panics(input in vec(any::<u8>(), 0..96)) {
-            check_garbage::<ConsumerGroupHeartbeatRequest>(&input)?;
-            check_garbage::<ConsumerGroupHeartbeatResponse>(&input)?;
-        }
-    }
 
     #[test]
     fn regex_needs_v1() {

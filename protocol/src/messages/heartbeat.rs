@@ -31,54 +31,11 @@ message! {
 
 #[cfg(test)]
 mod tests {
-    use proptest::collection::vec;
-    use proptest::prelude::*;
 
     use super::*;
     use crate::EncodeError;
     use crate::messages::Message;
-    use crate::messages::group_test_support::*;
     use crate::primitives::RawTaggedField;
-
-    fn request(v: i16) -> impl Strategy<Value = HeartbeatRequest> {
-        (string(), any::<i32>(), string(), when(v >= 3, opt_string(), None), unknown_tagged(v >= 4)).prop_map(
-            |(group_id, generation_id, member_id, group_instance_id, unknown_tagged_fields)| HeartbeatRequest {
-                group_id,
-                generation_id,
-                member_id,
-                group_instance_id,
-                unknown_tagged_fields,
-            },
-        )
-    }
-
-    fn response(v: i16) -> impl Strategy<Value = HeartbeatResponse> {
-        (when(v >= 1, any::<i32>(), 0), error_code(), unknown_tagged(v >= 4)).prop_map(
-            |(throttle_time_ms, error_code, unknown_tagged_fields)| HeartbeatResponse {
-                throttle_time_ms,
-                error_code,
-                unknown_tagged_fields,
-            },
-        )
-    }
-
-    proptest! {
-        #[test]
-        fn request_round_trips((v, m) in versions::<HeartbeatRequest>().prop_flat_map(|v| (Just(v), request(v)))) {
-            check_codec(&m, v)?;
-        }
-
-        #[test]
-        fn response_round_trips((v, m) in versions::<HeartbeatResponse>().prop_flat_map(|v| (Just(v), response(v)))) {
-            check_codec(&m, v)?;
-        }
-
-        #[test]
-        fn garbage_never_panics(input in vec(any::<u8>(), 0..48)) {
-            check_garbage::<HeartbeatRequest>(&input)?;
-            check_garbage::<HeartbeatResponse>(&input)?;
-        }
-    }
 
     #[test]
     fn field_outside_version_is_an_error() {

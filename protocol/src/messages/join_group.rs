@@ -91,110 +91,15 @@ impl JoinGroupResponse {
 
 #[cfg(test)]
 mod tests {
-    use proptest::collection::vec;
-    use proptest::prelude::*;
 
     use super::*;
     use crate::EncodeError;
     use crate::messages::Message;
-    use crate::primitives::{RawTaggedField, Reader, Versions};
-
-    const FLEXIBLE: Versions = Versions::from(6);
-    use crate::messages::group_test_support::*;
-
-    fn protocol(flex: bool) -> impl Strategy<Value = JoinGroupRequestProtocol> {
-        (string(), bytes(), unknown_tagged(flex)).prop_map(|(name, metadata, unknown_tagged_fields)| {
-            JoinGroupRequestProtocol { name, metadata, unknown_tagged_fields }
-        })
-    }
-
-    fn request(v: i16) -> impl Strategy<Value = JoinGroupRequest> {
-        let flex = FLEXIBLE.contains(v);
-        (
-            string(),
-            any::<i32>(),
-            when(v >= 1, any::<i32>(), -1),
-            string(),
-            when(v >= 5, opt_string(), None),
-            string(),
-            vec(protocol(flex), 0..3),
-            when(v >= 8, opt_string(), None),
-            unknown_tagged(flex),
-        )
-            .prop_map(|(g, s, rt, mid, gi, pt, protocols, reason, unknown)| JoinGroupRequest {
-                group_id: g,
-                session_timeout_ms: s,
-                rebalance_timeout_ms: rt,
-                member_id: mid,
-                group_instance_id: gi,
-                protocol_type: pt,
-                protocols,
-                reason,
-                unknown_tagged_fields: unknown,
-            })
-    }
-
-    fn member(v: i16) -> impl Strategy<Value = JoinGroupResponseMember> {
-        let flex = FLEXIBLE.contains(v);
-        (string(), when(v >= 5, opt_string(), None), bytes(), unknown_tagged(flex)).prop_map(
-            |(member_id, group_instance_id, metadata, unknown_tagged_fields)| JoinGroupResponseMember {
-                member_id,
-                group_instance_id,
-                metadata,
-                unknown_tagged_fields,
-            },
-        )
-    }
-
-    fn response(v: i16) -> impl Strategy<Value = JoinGroupResponse> {
-        let flex = FLEXIBLE.contains(v);
-        (
-            when(v >= 2, any::<i32>(), 0),
-            error_code(),
-            any::<i32>(),
-            when(v >= 7, opt_string(), None),
-            if v >= 7 { opt_string() } else { string().prop_map(Some).boxed() },
-            string(),
-            when(v >= 9, any::<bool>(), false),
-            string(),
-            vec(member(v), 0..3),
-            unknown_tagged(flex),
-        )
-            .prop_map(|(t, e, g, pt, pn, leader, skip, mid, members, unknown)| JoinGroupResponse {
-                throttle_time_ms: t,
-                error_code: e,
-                generation_id: g,
-                protocol_type: pt,
-                protocol_name: pn,
-                leader,
-                skip_assignment: skip,
-                member_id: mid,
-                members,
-                unknown_tagged_fields: unknown,
-            })
-    }
-
-    proptest! {
-        #[test]
-        fn request_round_trips((v, m) in versions::<JoinGroupRequest>().prop_flat_map(|v| (Just(v), request(v)))) {
-            check_codec(&m, v)?;
-        }
-
-        #[test]
-        fn response_round_trips((v, m) in versions::<JoinGroupResponse>().prop_flat_map(|v| (Just(v), response(v)))) {
-            check_codec(&m, v)?;
-        }
-
-        #[test]
-        fn garbage_never_panics(input in vec(any::<u8>(), 0..96)) {
-            check_garbage::<JoinGroupRequest>(&input)?;
-            check_garbage::<JoinGroupResponse>(&input)?;
-        }
-    }
+    use crate::primitives::{RawTaggedField, Reader};
 
     #[test]
     fn defaults_encode_at_every_version() {
-        for v in versions::<JoinGroupRequest>() {
+        for v in JoinGroupRequest::SPEC.versions.min..=JoinGroupRequest::SPEC.versions.max {
             JoinGroupRequest::default().to_bytes(v).unwrap();
             JoinGroupResponse::default().to_bytes(v).unwrap();
         }

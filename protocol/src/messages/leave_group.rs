@@ -55,86 +55,10 @@ structure! {
 
 #[cfg(test)]
 mod tests {
-    use proptest::collection::vec;
-    use proptest::prelude::*;
 
     use super::*;
     use crate::EncodeError;
     use crate::messages::Message;
-    use crate::primitives::Versions;
-
-    const FLEXIBLE: Versions = Versions::from(4);
-    use crate::messages::group_test_support::*;
-
-    fn identity(v: i16) -> impl Strategy<Value = MemberIdentity> {
-        (string(), opt_string(), when(v >= 5, opt_string(), None), unknown_tagged(FLEXIBLE.contains(v))).prop_map(
-            |(member_id, group_instance_id, reason, unknown_tagged_fields)| MemberIdentity {
-                member_id,
-                group_instance_id,
-                reason,
-                unknown_tagged_fields,
-            },
-        )
-    }
-
-    fn request(v: i16) -> impl Strategy<Value = LeaveGroupRequest> {
-        (
-            string(),
-            when(v <= 2, string(), String::new()),
-            when(v >= 3, vec(identity(v), 0..3), Vec::new()),
-            unknown_tagged(FLEXIBLE.contains(v)),
-        )
-            .prop_map(|(group_id, member_id, members, unknown_tagged_fields)| LeaveGroupRequest {
-                group_id,
-                member_id,
-                members,
-                unknown_tagged_fields,
-            })
-    }
-
-    fn member(v: i16) -> impl Strategy<Value = MemberResponse> {
-        (string(), opt_string(), error_code(), unknown_tagged(FLEXIBLE.contains(v))).prop_map(
-            |(member_id, group_instance_id, error_code, unknown_tagged_fields)| MemberResponse {
-                member_id,
-                group_instance_id,
-                error_code,
-                unknown_tagged_fields,
-            },
-        )
-    }
-
-    fn response(v: i16) -> impl Strategy<Value = LeaveGroupResponse> {
-        (
-            when(v >= 1, any::<i32>(), 0),
-            error_code(),
-            when(v >= 3, vec(member(v), 0..3), Vec::new()),
-            unknown_tagged(FLEXIBLE.contains(v)),
-        )
-            .prop_map(|(throttle_time_ms, error_code, members, unknown_tagged_fields)| LeaveGroupResponse {
-                throttle_time_ms,
-                error_code,
-                members,
-                unknown_tagged_fields,
-            })
-    }
-
-    proptest! {
-        #[test]
-        fn request_round_trips((v, m) in versions::<LeaveGroupRequest>().prop_flat_map(|v| (Just(v), request(v)))) {
-            check_codec(&m, v)?;
-        }
-
-        #[test]
-        fn response_round_trips((v, m) in versions::<LeaveGroupResponse>().prop_flat_map(|v| (Just(v), response(v)))) {
-            check_codec(&m, v)?;
-        }
-
-        #[test]
-        fn garbage_never_panics(input in vec(any::<u8>(), 0..64)) {
-            check_garbage::<LeaveGroupRequest>(&input)?;
-            check_garbage::<LeaveGroupResponse>(&input)?;
-        }
-    }
 
     #[test]
     fn field_outside_version_is_an_error() {

@@ -99,80 +99,11 @@ pub const CONSUMER_REPLICA_ID: i32 = -1;
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
 
     use super::*;
     use crate::EncodeError;
     use crate::messages::Message;
-    use crate::primitives::{RawTaggedField, Versions};
-
-    const FLEXIBLE: Versions = Versions::from(6);
-    use crate::messages::round_trip_checks::{check_every_version, error_code, string, unknown_tagged, vec_of, when};
-
-    fn request(v: i16) -> impl Strategy<Value = ListOffsetsRequest> {
-        let flex = FLEXIBLE.contains(v);
-        let partition = (any::<i32>(), when(v >= 4, any::<i32>(), -1), any::<i64>(), unknown_tagged(flex, 0)).prop_map(
-            |(partition_index, current_leader_epoch, timestamp, u)| ListOffsetsPartition {
-                partition_index,
-                current_leader_epoch,
-                timestamp,
-                unknown_tagged_fields: u,
-            },
-        );
-        let topic = (string(), vec_of(partition), unknown_tagged(flex, 0))
-            .prop_map(|(name, partitions, u)| ListOffsetsTopic { name, partitions, unknown_tagged_fields: u });
-        (
-            any::<i32>(),
-            when(v >= 2, any::<i8>(), 0),
-            vec_of(topic),
-            when(v >= 10, any::<i32>(), 0),
-            unknown_tagged(flex, 0),
-        )
-            .prop_map(|(replica_id, isolation_level, topics, timeout_ms, u)| ListOffsetsRequest {
-                replica_id,
-                isolation_level,
-                topics,
-                timeout_ms,
-                unknown_tagged_fields: u,
-            })
-    }
-
-    fn response(v: i16) -> impl Strategy<Value = ListOffsetsResponse> {
-        let flex = FLEXIBLE.contains(v);
-        let partition = (
-            any::<i32>(),
-            error_code(),
-            any::<i64>(),
-            any::<i64>(),
-            when(v >= 4, any::<i32>(), -1),
-            unknown_tagged(flex, 0),
-        )
-            .prop_map(|(partition_index, error_code, timestamp, offset, leader_epoch, u)| {
-                ListOffsetsPartitionResponse {
-                    partition_index,
-                    error_code,
-                    timestamp,
-                    offset,
-                    leader_epoch,
-                    unknown_tagged_fields: u,
-                }
-            });
-        let topic = (string(), vec_of(partition), unknown_tagged(flex, 0))
-            .prop_map(|(name, partitions, u)| ListOffsetsTopicResponse { name, partitions, unknown_tagged_fields: u });
-        (when(v >= 2, any::<i32>(), 0), vec_of(topic), unknown_tagged(flex, 0)).prop_map(
-            |(throttle_time_ms, topics, u)| ListOffsetsResponse { throttle_time_ms, topics, unknown_tagged_fields: u },
-        )
-    }
-
-    #[test]
-    fn request_round_trips_at_every_version() {
-        assert_eq!(check_every_version(request), 11);
-    }
-
-    #[test]
-    fn response_round_trips_at_every_version() {
-        assert_eq!(check_every_version(response), 11);
-    }
+    use crate::primitives::RawTaggedField;
 
     #[test]
     fn fields_outside_a_version_are_errors() {

@@ -84,98 +84,10 @@ structure! {
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
 
     use super::*;
     use crate::EncodeError;
     use crate::messages::Message;
-    use crate::primitives::Versions;
-
-    const NAMES_UNTIL: i16 = 9;
-    const FLEXIBLE: Versions = Versions::from(8);
-    use crate::messages::round_trip_checks::{
-        check_every_version, error_code, nullable_string, string, unknown_tagged, uuid, vec_of, when,
-    };
-
-    fn request(v: i16) -> impl Strategy<Value = OffsetCommitRequest> {
-        let flex = FLEXIBLE.contains(v);
-        let partition =
-            (any::<i32>(), any::<i64>(), when(v >= 6, any::<i32>(), -1), nullable_string(), unknown_tagged(flex, 0))
-                .prop_map(|(partition_index, committed_offset, committed_leader_epoch, committed_metadata, u)| {
-                    OffsetCommitRequestPartition {
-                        partition_index,
-                        committed_offset,
-                        committed_leader_epoch,
-                        committed_metadata,
-                        unknown_tagged_fields: u,
-                    }
-                });
-        let topic = (
-            when(v <= NAMES_UNTIL, string(), String::new()),
-            when(v > NAMES_UNTIL, uuid(), Uuid::ZERO),
-            vec_of(partition),
-            unknown_tagged(flex, 0),
-        )
-            .prop_map(|(name, topic_id, partitions, u)| OffsetCommitRequestTopic {
-                name,
-                topic_id,
-                partitions,
-                unknown_tagged_fields: u,
-            });
-        (
-            string(),
-            any::<i32>(),
-            string(),
-            when(v >= 7, nullable_string(), None),
-            when(v <= 4, any::<i64>(), -1),
-            vec_of(topic),
-            unknown_tagged(flex, 0),
-        )
-            .prop_map(|(group_id, generation, member_id, group_instance_id, retention_time_ms, topics, u)| {
-                OffsetCommitRequest {
-                    group_id,
-                    generation_id_or_member_epoch: generation,
-                    member_id,
-                    group_instance_id,
-                    retention_time_ms,
-                    topics,
-                    unknown_tagged_fields: u,
-                }
-            })
-    }
-
-    fn response(v: i16) -> impl Strategy<Value = OffsetCommitResponse> {
-        let flex = FLEXIBLE.contains(v);
-        let partition =
-            (any::<i32>(), error_code(), unknown_tagged(flex, 0)).prop_map(|(partition_index, error_code, u)| {
-                OffsetCommitResponsePartition { partition_index, error_code, unknown_tagged_fields: u }
-            });
-        let topic = (
-            when(v <= NAMES_UNTIL, string(), String::new()),
-            when(v > NAMES_UNTIL, uuid(), Uuid::ZERO),
-            vec_of(partition),
-            unknown_tagged(flex, 0),
-        )
-            .prop_map(|(name, topic_id, partitions, u)| OffsetCommitResponseTopic {
-                name,
-                topic_id,
-                partitions,
-                unknown_tagged_fields: u,
-            });
-        (when(v >= 3, any::<i32>(), 0), vec_of(topic), unknown_tagged(flex, 0)).prop_map(
-            |(throttle_time_ms, topics, u)| OffsetCommitResponse { throttle_time_ms, topics, unknown_tagged_fields: u },
-        )
-    }
-
-    #[test]
-    fn request_round_trips_at_every_version() {
-        assert_eq!(check_every_version(request), 9);
-    }
-
-    #[test]
-    fn response_round_trips_at_every_version() {
-        assert_eq!(check_every_version(response), 9);
-    }
 
     #[test]
     fn fields_outside_a_version_are_errors() {

@@ -78,61 +78,11 @@ pub const DEBUGGING_REPLICA_ID: i32 = -2;
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
 
     use super::*;
     use crate::EncodeError;
     use crate::messages::Message;
-    use crate::primitives::{RawTaggedField, Versions};
-
-    const FLEXIBLE: Versions = Versions::from(4);
-    use crate::messages::round_trip_checks::{check_every_version, error_code, string, unknown_tagged, vec_of, when};
-
-    fn request(v: i16) -> impl Strategy<Value = OffsetForLeaderEpochRequest> {
-        let flex = FLEXIBLE.contains(v);
-        let partition = (any::<i32>(), any::<i32>(), any::<i32>(), unknown_tagged(flex, 0)).prop_map(
-            |(partition, current_leader_epoch, leader_epoch, u)| OffsetForLeaderPartition {
-                partition,
-                current_leader_epoch,
-                leader_epoch,
-                unknown_tagged_fields: u,
-            },
-        );
-        let topic = (string(), vec_of(partition), unknown_tagged(flex, 0))
-            .prop_map(|(topic, partitions, u)| OffsetForLeaderTopic { topic, partitions, unknown_tagged_fields: u });
-        (when(v >= 3, any::<i32>(), DEBUGGING_REPLICA_ID), vec_of(topic), unknown_tagged(flex, 0)).prop_map(
-            |(replica_id, topics, u)| OffsetForLeaderEpochRequest { replica_id, topics, unknown_tagged_fields: u },
-        )
-    }
-
-    fn response(v: i16) -> impl Strategy<Value = OffsetForLeaderEpochResponse> {
-        let flex = FLEXIBLE.contains(v);
-        let partition = (error_code(), any::<i32>(), any::<i32>(), any::<i64>(), unknown_tagged(flex, 0)).prop_map(
-            |(error_code, partition, leader_epoch, end_offset, u)| EpochEndOffset {
-                error_code,
-                partition,
-                leader_epoch,
-                end_offset,
-                unknown_tagged_fields: u,
-            },
-        );
-        let topic = (string(), vec_of(partition), unknown_tagged(flex, 0)).prop_map(|(topic, partitions, u)| {
-            OffsetForLeaderTopicResult { topic, partitions, unknown_tagged_fields: u }
-        });
-        (any::<i32>(), vec_of(topic), unknown_tagged(flex, 0)).prop_map(|(throttle_time_ms, topics, u)| {
-            OffsetForLeaderEpochResponse { throttle_time_ms, topics, unknown_tagged_fields: u }
-        })
-    }
-
-    #[test]
-    fn request_round_trips_at_every_version() {
-        assert_eq!(check_every_version(request), 3);
-    }
-
-    #[test]
-    fn response_round_trips_at_every_version() {
-        assert_eq!(check_every_version(response), 3);
-    }
+    use crate::primitives::RawTaggedField;
 
     #[test]
     fn fields_outside_a_version_are_errors() {

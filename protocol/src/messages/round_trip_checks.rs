@@ -1,7 +1,6 @@
 //! Test support for message codecs: the round-trip, canonical-bytes and truncation checks run at every version of
 //! a message, and proptest strategies for the field types messages share.
 
-use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use bytes::Bytes;
@@ -9,8 +8,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use super::Message;
-use crate::ErrorCode;
-use crate::primitives::{RawTaggedField, Reader, Uuid};
+use crate::primitives::Reader;
 
 /// Cases generated per version by [`check_every_version`].
 pub(crate) const CASES_PER_VERSION: u32 = 48;
@@ -68,54 +66,4 @@ fn check_corruptions<M: Message + PartialEq + Debug>(bytes: &Bytes, version: i16
         }
     }
     Ok(())
-}
-
-/// `strategy` when `present`, else always `default`: for a field that a version may lack.
-pub(crate) fn when<T: Clone + Debug + 'static>(
-    present: bool,
-    strategy: impl Strategy<Value = T> + 'static,
-    default: T,
-) -> BoxedStrategy<T> {
-    if present { strategy.boxed() } else { Just(default).boxed() }
-}
-
-/// Short strings, including non-ASCII.
-pub(crate) fn string() -> impl Strategy<Value = String> {
-    "[a-z0-9._é-]{0,12}"
-}
-
-/// Short nullable strings.
-pub(crate) fn nullable_string() -> impl Strategy<Value = Option<String>> {
-    proptest::option::of(string())
-}
-
-/// Any UUID, often zero.
-pub(crate) fn uuid() -> impl Strategy<Value = Uuid> {
-    prop_oneof![Just(Uuid::ZERO), any::<[u8; 16]>().prop_map(Uuid)]
-}
-
-/// Any error code.
-pub(crate) fn error_code() -> impl Strategy<Value = ErrorCode> {
-    any::<i16>().prop_map(ErrorCode)
-}
-
-/// Short byte strings as [`Bytes`].
-pub(crate) fn bytes() -> impl Strategy<Value = Bytes> {
-    proptest::collection::vec(any::<u8>(), 0..40).prop_map(Bytes::from)
-}
-
-/// Unknown tagged fields with tags from `first_free` up (tags a structure does not define), in ascending tag order
-/// as they come back from decoding; always empty when not `flex`.
-pub(crate) fn unknown_tagged(flex: bool, first_free: u32) -> BoxedStrategy<Vec<RawTaggedField>> {
-    if !flex {
-        return Just(Vec::new()).boxed();
-    }
-    proptest::collection::btree_map(first_free..first_free + 200, bytes(), 0..3)
-        .prop_map(|m: BTreeMap<u32, Bytes>| m.into_iter().map(|(tag, data)| RawTaggedField { tag, data }).collect())
-        .boxed()
-}
-
-/// A short vector of `elem`.
-pub(crate) fn vec_of<T: Debug>(elem: impl Strategy<Value = T>) -> impl Strategy<Value = Vec<T>> {
-    proptest::collection::vec(elem, 0..3)
 }

@@ -56,86 +56,11 @@ message! {
 
 #[cfg(test)]
 mod tests {
-    use proptest::collection::vec;
-    use proptest::prelude::*;
 
     use super::*;
     use crate::EncodeError;
     use crate::messages::Message;
-    use crate::primitives::{RawTaggedField, Versions};
-
-    const FLEXIBLE: Versions = Versions::from(4);
-    use crate::messages::group_test_support::*;
-
-    fn assignment(flex: bool) -> impl Strategy<Value = SyncGroupRequestAssignment> {
-        (string(), bytes(), unknown_tagged(flex)).prop_map(|(member_id, assignment, unknown_tagged_fields)| {
-            SyncGroupRequestAssignment { member_id, assignment, unknown_tagged_fields }
-        })
-    }
-
-    fn request(v: i16) -> impl Strategy<Value = SyncGroupRequest> {
-        let flex = FLEXIBLE.contains(v);
-        (
-            string(),
-            any::<i32>(),
-            string(),
-            when(v >= 3, opt_string(), None),
-            when(v >= 5, opt_string(), None),
-            when(v >= 5, opt_string(), None),
-            vec(assignment(flex), 0..3),
-            unknown_tagged(flex),
-        )
-            .prop_map(|(group_id, generation_id, member_id, gi, pt, pn, assignments, unknown)| {
-                SyncGroupRequest {
-                    group_id,
-                    generation_id,
-                    member_id,
-                    group_instance_id: gi,
-                    protocol_type: pt,
-                    protocol_name: pn,
-                    assignments,
-                    unknown_tagged_fields: unknown,
-                }
-            })
-    }
-
-    fn response(v: i16) -> impl Strategy<Value = SyncGroupResponse> {
-        let flex = FLEXIBLE.contains(v);
-        (
-            when(v >= 1, any::<i32>(), 0),
-            error_code(),
-            when(v >= 5, opt_string(), None),
-            when(v >= 5, opt_string(), None),
-            bytes(),
-            unknown_tagged(flex),
-        )
-            .prop_map(|(t, e, pt, pn, assignment, unknown)| SyncGroupResponse {
-                throttle_time_ms: t,
-                error_code: e,
-                protocol_type: pt,
-                protocol_name: pn,
-                assignment,
-                unknown_tagged_fields: unknown,
-            })
-    }
-
-    proptest! {
-        #[test]
-        fn request_round_trips((v, m) in versions::<SyncGroupRequest>().prop_flat_map(|v| (Just(v), request(v)))) {
-            check_codec(&m, v)?;
-        }
-
-        #[test]
-        fn response_round_trips((v, m) in versions::<SyncGroupResponse>().prop_flat_map(|v| (Just(v), response(v)))) {
-            check_codec(&m, v)?;
-        }
-
-        #[test]
-        fn garbage_never_panics(input in vec(any::<u8>(), 0..64)) {
-            check_garbage::<SyncGroupRequest>(&input)?;
-            check_garbage::<SyncGroupResponse>(&input)?;
-        }
-    }
+    use crate::primitives::RawTaggedField;
 
     #[test]
     fn field_outside_version_is_an_error() {

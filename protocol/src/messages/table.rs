@@ -110,58 +110,42 @@ fixed_width! {
     ErrorCode: 2, |v, b| b.put_i16(v.0), |r, w| r.i16(w).map(ErrorCode);
 }
 
-impl FieldCodec for String {
-    #[inline]
-    fn put(&self, buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
-        buf.put_string(self, cx.flex, at.name)
-    }
+/// Length-prefixed types with a null form: strings and byte fields (record fields are nullable bytes on the wire);
+/// bytes are read as slices of the received buffer.
+macro_rules! length_prefixed {
+    ($($t:ty: $classic_min:expr, $put:ident, $get:ident, $put_nullable:ident, $get_nullable:ident;)*) => {$(
+        impl FieldCodec for $t {
+            #[inline]
+            fn put(&self, buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
+                buf.$put(self, cx.flex, at.name)
+            }
 
-    #[inline]
-    fn get(r: &mut Reader, cx: Ctx, at: &At) -> Result<Self, DecodeError> {
-        r.string(cx.flex, at.name)
-    }
+            #[inline]
+            fn get(r: &mut Reader, cx: Ctx, at: &At) -> Result<Self, DecodeError> {
+                r.$get(cx.flex, at.name)
+            }
 
-    fn min_size(cx: Ctx) -> usize {
-        if cx.flex { 1 } else { 2 }
-    }
+            fn min_size(cx: Ctx) -> usize {
+                if cx.flex { 1 } else { $classic_min }
+            }
+        }
+
+        impl NullableCodec for $t {
+            fn put_null(buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
+                buf.$put_nullable(None, cx.flex, at.name)
+            }
+
+            #[inline]
+            fn get_nullable(r: &mut Reader, cx: Ctx, at: &At) -> Result<Option<Self>, DecodeError> {
+                r.$get_nullable(cx.flex, at.name)
+            }
+        }
+    )*};
 }
 
-impl NullableCodec for String {
-    fn put_null(buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
-        buf.put_nullable_string(None, cx.flex, at.name)
-    }
-
-    fn get_nullable(r: &mut Reader, cx: Ctx, at: &At) -> Result<Option<Self>, DecodeError> {
-        r.nullable_string(cx.flex, at.name)
-    }
-}
-
-/// Byte fields (and record fields, which are nullable bytes on the wire): read as slices of the received buffer.
-impl FieldCodec for Bytes {
-    #[inline]
-    fn put(&self, buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
-        buf.put_bytes_field(self, cx.flex, at.name)
-    }
-
-    #[inline]
-    fn get(r: &mut Reader, cx: Ctx, at: &At) -> Result<Self, DecodeError> {
-        r.bytes(cx.flex, at.name)
-    }
-
-    fn min_size(cx: Ctx) -> usize {
-        if cx.flex { 1 } else { 4 }
-    }
-}
-
-impl NullableCodec for Bytes {
-    fn put_null(buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
-        buf.put_nullable_bytes(None, cx.flex, at.name)
-    }
-
-    #[inline]
-    fn get_nullable(r: &mut Reader, cx: Ctx, at: &At) -> Result<Option<Self>, DecodeError> {
-        r.nullable_bytes(cx.flex, at.name)
-    }
+length_prefixed! {
+    String: 2, put_string, string, put_nullable_string, nullable_string;
+    Bytes: 4, put_bytes_field, bytes, put_nullable_bytes, nullable_bytes;
 }
 
 /// Arrays: a count (int32, or compact) and the elements, each with its own codec.
@@ -294,6 +278,20 @@ macro_rules! __table_tag {
     };
 }
 
+/// A row's constants: its versions `V`, nullable versions `NV`, tag `TAG` and field `AT` (not nullable).
+macro_rules! __table_row_consts {
+    ($f:ident; $vers:literal; $($nv:literal)?; $($tag:literal)?) => {
+        const V: $crate::primitives::Versions = $crate::primitives::Versions::spec($vers);
+        const NV: $crate::primitives::Versions = $crate::messages::table::__table_nullable!($($nv)?);
+        const TAG: ::core::option::Option<u32> = $crate::messages::table::__table_tag!($($tag)?);
+        const AT: $crate::messages::table::At = $crate::messages::table::At {
+            name: stringify!($f),
+            tags: concat!(stringify!($f), " tagged fields"),
+            nullable: false,
+        };
+    };
+}
+
 /// A row's codec: its `with` module, or the field type's [`FieldCodec`].
 macro_rules! __table_codec {
     ($t:ty; []; arb($($arg:expr),*)) => {
@@ -358,12 +356,14 @@ macro_rules! structure {
         let _ = $tagged;
         ::core::result::Result::Ok(())
     }};
-    (@get_tags tagged $m:ident $r:ident $cx:ident $known:expr) => {
-        if $cx.flex {
-            $m.unknown_tagged_fields = $r.tagged_fields($known)?;
-        }
+    (@get_tags tagged $r:ident $cx:ident [$($f:ident),*] $known:expr) => {{
+        let unknown_tagged_fields =
+            if $cx.flex { $r.tagged_fields($known)? } else { ::std::vec::Vec::new() };
+        ::core::result::Result::Ok(Self { $($f,)* unknown_tagged_fields })
+    }};
+    (@get_tags untagged $r:ident $cx:ident [$($f:ident),*] $known:expr) => {
+        ::core::result::Result::Ok(Self { $($f,)* })
     };
-    (@get_tags untagged $m:ident $r:ident $cx:ident $known:expr) => {};
     (@arb_tags tagged $s:ident $cx:ident $first_free:ident) => {
         let $s = ($s, $crate::messages::table::arb::unknown_tagged($cx, $first_free)).prop_map(|(mut m, v)| {
             m.unknown_tagged_fields = v;
@@ -403,6 +403,7 @@ macro_rules! structure {
         impl $crate::messages::table::FieldCodec for $name {
             const FIELDS: &'static [$crate::messages::FieldSpec] = Self::SPEC_FIELDS;
 
+            #[inline]
             #[allow(unused_variables, unused_mut)]
             fn put(
                 &self,
@@ -412,14 +413,7 @@ macro_rules! structure {
             ) -> ::core::result::Result<(), $crate::EncodeError> {
                 let mut tagged = $crate::primitives::TaggedFieldsWriter::new();
                 $({
-                    const V: $crate::primitives::Versions = $crate::primitives::Versions::spec($vers);
-                    const NV: $crate::primitives::Versions = $crate::messages::table::__table_nullable!($($nv)?);
-                    const TAG: ::core::option::Option<u32> = $crate::messages::table::__table_tag!($($tag)?);
-                    const AT: $crate::messages::table::At = $crate::messages::table::At {
-                        name: stringify!($f),
-                        tags: concat!(stringify!($f), " tagged fields"),
-                        nullable: false,
-                    };
+                    $crate::messages::table::__table_row_consts!($f; $vers; $($nv)?; $($tag)?);
                     let value = &self.$f;
                     if V.contains(cx.version) {
                         let fat = $crate::messages::table::At { nullable: NV.contains(cx.version), ..AT };
@@ -444,44 +438,37 @@ macro_rules! structure {
                 $crate::messages::table::structure!(@put_tags $mode self buf tagged cx at)
             }
 
+            #[inline]
             #[allow(unused_variables, unused_mut)]
             fn get(
                 r: &mut $crate::primitives::Reader,
                 cx: $crate::messages::table::Ctx,
                 at: &$crate::messages::table::At,
             ) -> ::core::result::Result<Self, $crate::DecodeError> {
-                let mut m = <Self as ::core::default::Default>::default();
-                $({
-                    const V: $crate::primitives::Versions = $crate::primitives::Versions::spec($vers);
-                    const NV: $crate::primitives::Versions = $crate::messages::table::__table_nullable!($($nv)?);
-                    const TAG: ::core::option::Option<u32> = $crate::messages::table::__table_tag!($($tag)?);
-                    if TAG.is_none() && V.contains(cx.version) {
-                        let fat = $crate::messages::table::At {
-                            name: stringify!($f),
-                            tags: concat!(stringify!($f), " tagged fields"),
-                            nullable: NV.contains(cx.version),
-                        };
-                        m.$f = $crate::messages::table::__table_codec!($t; [$($codec)?]; get(r, cx, &fat))?;
-                    }
-                })*
-                $crate::messages::table::structure!(@get_tags $mode m r cx |tag: u32, f: &mut $crate::primitives::Reader| {
+                // Each field in wire order into a local (its default where the version lacks it or it is tagged),
+                // then the tagged section, then the struct.
+                $(
+                    let mut $f: $t = {
+                        $crate::messages::table::__table_row_consts!($f; $vers; $($nv)?; $($tag)?);
+                        if TAG.is_none() && V.contains(cx.version) {
+                            let fat = $crate::messages::table::At { nullable: NV.contains(cx.version), ..AT };
+                            $crate::messages::table::__table_codec!($t; [$($codec)?]; get(r, cx, &fat))?
+                        } else {
+                            $crate::messages::table::__table_default!($($def)?)
+                        }
+                    };
+                )*
+                $crate::messages::table::structure!(@get_tags $mode r cx [$($f),*] |tag: u32, f: &mut $crate::primitives::Reader| {
                     $({
-                        const V: $crate::primitives::Versions = $crate::primitives::Versions::spec($vers);
-                        const NV: $crate::primitives::Versions = $crate::messages::table::__table_nullable!($($nv)?);
-                        const TAG: ::core::option::Option<u32> = $crate::messages::table::__table_tag!($($tag)?);
+                        $crate::messages::table::__table_row_consts!($f; $vers; $($nv)?; $($tag)?);
                         if TAG == ::core::option::Option::Some(tag) && V.contains(cx.version) {
-                            let fat = $crate::messages::table::At {
-                                name: stringify!($f),
-                                tags: concat!(stringify!($f), " tagged fields"),
-                                nullable: NV.contains(cx.version),
-                            };
-                            m.$f = $crate::messages::table::__table_codec!($t; [$($codec)?]; get(f, cx, &fat))?;
+                            let fat = $crate::messages::table::At { nullable: NV.contains(cx.version), ..AT };
+                            $f = $crate::messages::table::__table_codec!($t; [$($codec)?]; get(f, cx, &fat))?;
                             return ::core::result::Result::Ok(true);
                         }
                     })*
                     ::core::result::Result::Ok(false)
-                });
-                ::core::result::Result::Ok(m)
+                })
             }
 
             #[allow(unused_mut)]
@@ -628,7 +615,9 @@ macro_rules! message {
     (@kind data) => { $crate::messages::MessageKind::Data };
 }
 
-pub(crate) use {__table_codec, __table_default, __table_nullable, __table_tag, message, structure};
+pub(crate) use {
+    __table_codec, __table_default, __table_nullable, __table_row_consts, __table_tag, message, structure,
+};
 
 /// Property-test strategies for every field type, so that the tables can generate one per message.
 #[cfg(test)]

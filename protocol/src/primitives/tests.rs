@@ -185,3 +185,14 @@ fn uuid_matches_kafka_text_form() {
     assert_eq!(Uuid::from_u64_pair(1, 2).to_string(), "AAAAAAAAAAEAAAAAAAAAAg");
     assert!(Uuid::parse_base64("AAAAAAAAAAEAAAAAAAAAAh").is_none(), "non-canonical trailing bits");
 }
+
+#[test]
+fn array_capacity_is_bounded_by_the_bytes_left_at_the_element_size() {
+    // 1,000 bytes left: a count of 1,000 one-byte elements may be pre-allocated in full, but elements of 64 bytes in
+    // memory only up to 1,000 / 64 of them (the vector still grows if they are really there).
+    let r = reader(&[0u8; 1000]);
+    assert_eq!(r.vec_for::<u8>(1000).capacity(), 1000);
+    assert!(r.vec_for::<[u64; 8]>(1000).capacity() <= 1000 / 64 + 1);
+    assert_eq!(r.vec_for::<u8>(3).capacity(), 3);
+    assert_eq!(Reader::default().vec_for::<u32>(1_000_000).capacity(), 0);
+}
