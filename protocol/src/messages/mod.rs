@@ -40,6 +40,8 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 #[cfg(test)]
 mod round_trip_checks;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
 mod struct_codec;
 pub mod sync_group;
 pub mod table;
@@ -299,6 +301,10 @@ table_round_trips! {
     describe_transactions::DescribeTransactionsResponse,
     list_transactions::ListTransactionsRequest,
     list_transactions::ListTransactionsResponse,
+    sasl_handshake::SaslHandshakeRequest,
+    sasl_handshake::SaslHandshakeResponse,
+    sasl_authenticate::SaslAuthenticateRequest,
+    sasl_authenticate::SaslAuthenticateResponse,
 }
 
 // Add each new message type here (one line per type).
@@ -353,4 +359,8 @@ registry! {
     describe_transactions::DescribeTransactionsResponse,
     list_transactions::ListTransactionsRequest,
     list_transactions::ListTransactionsResponse,
+    sasl_handshake::SaslHandshakeRequest,
+    sasl_handshake::SaslHandshakeResponse,
+    sasl_authenticate::SaslAuthenticateRequest,
+    sasl_authenticate::SaslAuthenticateResponse,
 }
