@@ -19,12 +19,13 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafkar_protocol::header::{RequestHeader, request_header_version, response_header_version};
 use kafkar_protocol::messages::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
+use kafkar_protocol::messages::sasl_authenticate::SaslAuthenticateRequest;
+use kafkar_protocol::messages::sasl_handshake::SaslHandshakeRequest;
 use kafkar_protocol::messages::{Message, Request};
 use kafkar_protocol::primitives::Reader;
 use kafkar_protocol::{ApiKey, ErrorCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{Instrument, debug, debug_span, trace};
@@ -145,19 +146,52 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Dials `addr` (`host:port`; every address the name resolves to is tried in turn), then negotiates API
-    /// versions. The whole set-up is bounded by `config.connect_timeout`.
+    /// Dials `addr` (`host:port`; every address the name resolves to is tried in turn), runs the TLS handshake
+    /// when `security.protocol` is SSL or SASL_SSL (the certificate must name the host of `addr`), negotiates API
+    /// versions, then authenticates with SASL when the protocol is SASL_PLAINTEXT or SASL_SSL. The whole set-up is
+    /// bounded by `config.connect_timeout`. A refused authentication is [`ErrorKind::Authentication`], a failed
+    /// TLS handshake [`ErrorKind::Tls`]; neither is retriable.
     pub async fn connect(addr: &str, config: &ClientConfig) -> Result<Connection> {
         let span = debug_span!("connect", broker = addr);
         async {
-            let stream = tokio::time::timeout(config.connect_timeout, dial(addr))
+            let timeout = |api: Option<ApiKey>| {
+                let e = Error::new(ErrorKind::Timeout).with_broker(addr);
+                match api {
+                    Some(api) => e.with_api(api),
+                    None => e,
+                }
+            };
+            let deadline = Instant::now() + config.connect_timeout;
+            let stream = tokio::time::timeout_at(deadline, dial(addr)).await.map_err(|_| timeout(None))??;
+            let _ = stream.set_nodelay(true);
+            let mut conn = if config.security_protocol.uses_tls() {
+                let tls = tokio::time::timeout_at(deadline, tls_handshake(stream, addr, config))
+                    .await
+                    .map_err(|_| timeout(None))??;
+                let (rd, wr) = tokio::io::split(tls);
+                Connection::start(rd, wr, addr, config)
+            } else {
+                let (rd, wr) = stream.into_split();
+                Connection::start(rd, wr, addr, config)
+            };
+            let versions = tokio::time::timeout_at(deadline, conn.negotiate())
                 .await
-                .map_err(|_| Error::new(ErrorKind::Timeout).with_broker(addr))??;
-            let mut conn = Connection::start(stream, addr, config);
-            let versions = tokio::time::timeout(config.connect_timeout, conn.negotiate())
-                .await
-                .map_err(|_| Error::new(ErrorKind::Timeout).with_api(ApiKey::API_VERSIONS).with_broker(addr))??;
+                .map_err(|_| timeout(Some(ApiKey::API_VERSIONS)))??;
             conn.versions = Arc::new(versions);
+            if config.security_protocol.uses_sasl() {
+                let authenticated = tokio::time::timeout_at(deadline, conn.sasl_authenticate(config)).await;
+                match authenticated {
+                    Ok(Ok(_session)) => {}
+                    Ok(Err(e)) => {
+                        conn.close();
+                        return Err(e.with_broker(addr));
+                    }
+                    Err(_) => {
+                        conn.close();
+                        return Err(timeout(Some(ApiKey::SASL_AUTHENTICATE)));
+                    }
+                }
+            }
             debug!("connected");
             Ok(conn)
         }
@@ -165,10 +199,33 @@ impl Connection {
         .await
     }
 
-    /// Starts the driver tasks on an established stream, without negotiating versions.
-    fn start(stream: TcpStream, addr: &str, config: &ClientConfig) -> Connection {
-        let _ = stream.set_nodelay(true);
-        let (rd, wr) = stream.into_split();
+    /// Authenticates this connection with the configured SASL mechanism (after ApiVersions).
+    async fn sasl_authenticate(&self, config: &ClientConfig) -> Result<crate::net::sasl::SaslSession> {
+        let mut mechanism = config.sasl.mechanism().await?;
+        let name = mechanism.name().to_owned();
+        let mut transport = self.clone();
+        crate::net::sasl::authenticate(&mut transport, mechanism.as_mut()).await.map_err(|e| {
+            use crate::net::sasl::AuthenticationError;
+            let message = match &e {
+                // A dead or timed-out connection keeps its own kind: the broker may just be unreachable.
+                AuthenticationError::Io { source, .. } => {
+                    if let Some(inner) = source.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
+                        return inner.clone();
+                    }
+                    e.to_string()
+                }
+                _ => e.to_string(),
+            };
+            Error::new(ErrorKind::Authentication { mechanism: name, message })
+        })
+    }
+
+    /// Starts the driver tasks on the two halves of an established stream, without negotiating versions.
+    fn start<R, W>(rd: R, wr: W, addr: &str, config: &ClientConfig) -> Connection
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let (tx, rx) = mpsc::channel(1024);
         let (dead_tx, dead_rx) = watch::channel(None);
         let shared = Arc::new(Shared {
@@ -402,6 +459,68 @@ impl<R: Request> PendingReply<R> {
     }
 }
 
+/// The host part of `host:port` (brackets of an IPv6 literal removed): the TLS server name.
+#[cfg(feature = "tls")]
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
+}
+
+#[cfg(feature = "tls")]
+async fn tls_handshake(
+    stream: TcpStream,
+    addr: &str,
+    config: &ClientConfig,
+) -> Result<crate::net::tls::TlsStream<TcpStream>> {
+    use crate::net::tls;
+    let tls_error = |e: tls::TlsError| Error::new(ErrorKind::Tls(e.to_string())).with_broker(addr);
+    let client_config = tls::client_config(&config.tls).map_err(tls_error)?;
+    tls::tls_connect(stream, host_of(addr), client_config).await.map_err(tls_error)
+}
+
+#[cfg(not(feature = "tls"))]
+async fn tls_handshake(stream: TcpStream, addr: &str, _config: &ClientConfig) -> Result<TcpStream> {
+    drop(stream);
+    Err(Error::config_key("security.protocol", format!("TLS to {addr}: kafkar was built without the `tls` feature")))
+}
+
+/// The SASL requests on a connection: SaslHandshake v1, then SaslAuthenticate at the highest version both sides
+/// support (at least 1, for the session lifetime).
+impl crate::net::sasl::SaslTransport for Connection {
+    fn handshake(
+        &mut self,
+        mechanism: &str,
+    ) -> impl std::future::Future<Output = std::io::Result<crate::net::sasl::HandshakeReply>> + Send {
+        let req = SaslHandshakeRequest { mechanism: mechanism.to_owned(), ..Default::default() };
+        let conn = self.clone();
+        async move {
+            let r = conn.send_at(&req, 1).await.map_err(std::io::Error::other)?;
+            Ok(crate::net::sasl::HandshakeReply { error_code: r.error_code, enabled_mechanisms: r.mechanisms })
+        }
+    }
+
+    fn authenticate(
+        &mut self,
+        auth_bytes: Vec<u8>,
+    ) -> impl std::future::Future<Output = std::io::Result<crate::net::sasl::AuthenticateReply>> + Send {
+        let req = SaslAuthenticateRequest { auth_bytes: Bytes::from(auth_bytes), ..Default::default() };
+        let conn = self.clone();
+        async move {
+            let version = conn.versions.pick::<SaslAuthenticateRequest>().map_err(std::io::Error::other)?;
+            if version < 1 {
+                return Err(std::io::Error::other("the broker does not support SaslAuthenticate v1"));
+            }
+            let r = conn.send_at(&req, version).await.map_err(std::io::Error::other)?;
+            Ok(crate::net::sasl::AuthenticateReply {
+                error_code: r.error_code,
+                error_message: r.error_message,
+                auth_bytes: r.auth_bytes.to_vec(),
+                session_lifetime_ms: r.session_lifetime_ms,
+            })
+        }
+    }
+}
+
 async fn dial(addr: &str) -> Result<TcpStream> {
     let mut last = None;
     let addrs = tokio::net::lookup_host(addr).await.map_err(|e| Error::from(e).with_broker(addr))?;
@@ -417,7 +536,7 @@ async fn dial(addr: &str) -> Result<TcpStream> {
     })
 }
 
-async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>, shared: Arc<Shared>) {
+async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Pending>, shared: Arc<Shared>) {
     let mut dead = shared.dead.subscribe();
     let mut next_id: i32 = 0;
     let mut frames: Vec<Bytes> = Vec::new();
@@ -483,7 +602,7 @@ async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>, sha
     let _ = wr.shutdown().await;
 }
 
-async fn write_frames(wr: &mut OwnedWriteHalf, frames: &mut Vec<Bytes>) -> std::io::Result<()> {
+async fn write_frames<W: AsyncWrite + Unpin>(wr: &mut W, frames: &mut Vec<Bytes>) -> std::io::Result<()> {
     let mut i = 0;
     while i < frames.len() {
         let slices: Vec<IoSlice<'_>> = frames[i..].iter().take(64).map(|b| IoSlice::new(b)).collect();
@@ -528,7 +647,7 @@ fn frame_reserve(total: usize, have: usize) -> usize {
 
 /// Reads reply frames off the socket and delivers each to its waiter. `max_frame` is `receive.message.max.bytes`:
 /// a larger size prefix fails the connection with [`ErrorKind::Protocol`] before anything is allocated for it.
-async fn read_loop(mut rd: OwnedReadHalf, shared: Arc<Shared>, max_frame: usize) {
+async fn read_loop<R: AsyncRead + Unpin>(mut rd: R, shared: Arc<Shared>, max_frame: usize) {
     let mut dead = shared.dead.subscribe();
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
@@ -627,6 +746,14 @@ fn deliver(shared: &Shared, frame: Bytes) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn the_tls_server_name_is_the_host_of_the_address() {
+        assert_eq!(host_of("broker-1.example:9093"), "broker-1.example");
+        assert_eq!(host_of("127.0.0.1:9093"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:9093"), "::1");
+    }
 
     #[test]
     fn a_size_prefix_alone_reserves_at_most_one_step() {
