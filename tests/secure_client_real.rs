@@ -281,3 +281,34 @@ async fn secrets_stay_out_of_debug() {
     }
     assert!(shown.contains("SaslSsl") && shown.contains("alice"), "{shown}");
 }
+
+#[tokio::test]
+async fn a_refused_login_is_redialled_with_backoff_bounded_by_reconnect_backoff_max() {
+    let Some(broker) = SecureBroker::from_env() else { return };
+    let mut config = kafkar::ClientConfig::new(&broker.address("SASL_PLAINTEXT"));
+    for (k, v) in [
+        ("security.protocol", "SASL_PLAINTEXT".to_owned()),
+        ("sasl.mechanism", "SCRAM-SHA-256".into()),
+        ("sasl.username", broker.var("SCRAM_USERNAME")),
+        ("sasl.password", "wrong".into()),
+        ("reconnect.backoff.ms", "100".into()),
+        ("reconnect.backoff.max.ms", "400".into()),
+    ] {
+        config.set(k, &v).unwrap();
+    }
+    let pool = kafkar::__private::BrokerPool::new(Arc::new(config)).unwrap();
+    let addr = broker.address("SASL_PLAINTEXT");
+    let started = Instant::now();
+    let mut attempts = Vec::new();
+    while started.elapsed() < Duration::from_secs(3) {
+        let at = started.elapsed();
+        let e = pool.get(&addr).await.expect_err("the login is refused");
+        assert!(matches!(e.kind(), ErrorKind::Authentication { .. }), "{e:?}");
+        attempts.push(at);
+    }
+    let gaps: Vec<Duration> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
+    // 100, 200, then 400 ms (±20 %) between dials, plus the broker's delay before it answers a failed login.
+    assert!((5..=14).contains(&attempts.len()), "{} attempts: {gaps:?}", attempts.len());
+    assert!(gaps.iter().all(|g| *g >= Duration::from_millis(80)), "backoff between dials: {gaps:?}");
+    assert!(gaps.iter().skip(2).all(|g| *g <= Duration::from_millis(480 + 400)), "capped at 400 ms: {gaps:?}");
+}
