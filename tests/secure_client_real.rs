@@ -3,6 +3,9 @@
 //! SASL_PLAINTEXT and SASL_SSL with PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER; and the failures a user can cause
 //! (wrong password, unknown user, untrusted CA, a certificate for another host), each a typed error in time.
 //!
+//! The re-authentication test needs the broker started with `--prop connections.max.reauth.ms=5000` (as
+//! `scripts/test` does): `KAFKAR_KAFKA_PORT=19192 scripts/kafka start --secure --prop connections.max.reauth.ms=5000`.
+//!
 //! Without `KAFKAR_SECURE_SSL_BOOTSTRAP` (exported from `scripts/kafka secure-info`) every test reports itself
 //! skipped; under `CI=true` it fails instead.
 
@@ -311,4 +314,48 @@ async fn a_refused_login_is_redialled_with_backoff_bounded_by_reconnect_backoff_
     assert!((5..=14).contains(&attempts.len()), "{} attempts: {gaps:?}", attempts.len());
     assert!(gaps.iter().all(|g| *g >= Duration::from_millis(80)), "backoff between dials: {gaps:?}");
     assert!(gaps.iter().skip(2).all(|g| *g <= Duration::from_millis(480 + 400)), "capped at 400 ms: {gaps:?}");
+}
+
+#[tokio::test]
+async fn the_connection_reauthenticates_before_its_session_expires_without_failing_requests() {
+    use kafkar::protocol::messages::metadata::MetadataRequest;
+    let Some(broker) = SecureBroker::from_env() else { return };
+    let address = broker.address("SASL_PLAINTEXT");
+    let mut config = kafkar::ClientConfig::new(&address);
+    for (k, v) in [
+        ("security.protocol", "SASL_PLAINTEXT".to_owned()),
+        ("sasl.mechanism", "SCRAM-SHA-512".into()),
+        ("sasl.username", broker.var("SCRAM_USERNAME")),
+        ("sasl.password", broker.var("SCRAM_PASSWORD")),
+    ] {
+        config.set(k, &v).unwrap();
+    }
+    let conn = kafkar::__private::Connection::connect(&address, &config).await.unwrap();
+    // scripts/test (and the command in this file's header) start the broker with connections.max.reauth.ms, which
+    // the SASL_PLAINTEXT listener takes (SASL_SSL has its own hour).
+    let lifetime = conn
+        .session_lifetime()
+        .expect("the broker grants a session lifetime: start it with --prop connections.max.reauth.ms=5000");
+    assert!(lifetime <= Duration::from_secs(10), "a lifetime short enough to test: {lifetime:?}");
+    let until = Instant::now() + lifetime * 5 / 2;
+    let mut loops = Vec::new();
+    for _ in 0..4 {
+        let conn = conn.clone();
+        loops.push(tokio::spawn(async move {
+            let mut sent = 0u32;
+            while Instant::now() < until {
+                let req = MetadataRequest { topics: Some(vec![]), ..Default::default() };
+                conn.send(&req).await.unwrap_or_else(|e| panic!("request {sent} failed: {e}"));
+                sent += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            sent
+        }));
+    }
+    let mut total = 0;
+    for l in loops {
+        total += l.await.unwrap();
+    }
+    assert!(!conn.is_closed(), "{:?}", conn.close_cause());
+    assert!(total > 100, "{total} requests");
 }

@@ -137,6 +137,13 @@ pub struct Connection {
     addr: Arc<str>,
     client_id: Arc<str>,
     request_timeout: Duration,
+    /// On a SASL connection: held shared while a request is queued, exclusively while re-authenticating (KIP-368),
+    /// so that no other request goes out between SaslHandshake and the last SaslAuthenticate. `None` otherwise.
+    sasl_gate: Option<Arc<tokio::sync::RwLock<()>>>,
+    /// Set on the handle the re-authentication runs through, which holds the gate exclusively already.
+    bypass_gate: bool,
+    /// The SASL session lifetime the broker granted at connect (KIP-368), if any.
+    session_lifetime: Option<Duration>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -181,7 +188,10 @@ impl Connection {
             if config.security_protocol.uses_sasl() {
                 let authenticated = tokio::time::timeout_at(deadline, conn.sasl_authenticate(config)).await;
                 match authenticated {
-                    Ok(Ok(_session)) => {}
+                    Ok(Ok(session)) => {
+                        conn.session_lifetime = session.lifetime;
+                        conn.schedule_reauthentication(session, config);
+                    }
                     Ok(Err(e)) => {
                         conn.close();
                         return Err(e.with_broker(addr));
@@ -199,9 +209,79 @@ impl Connection {
         .await
     }
 
+    /// Re-authenticates before the session the broker granted runs out (KIP-368): at 85-95 % of its lifetime,
+    /// the same exchange again on this connection, with no other request sent meanwhile (requests already queued
+    /// go first, later ones wait). A refused or failed re-authentication closes the connection with its error, so
+    /// the pool redials. The task holds no strong handle: it ends when the connection closes or every handle is
+    /// dropped.
+    fn schedule_reauthentication(&self, session: crate::net::sasl::SaslSession, config: &ClientConfig) {
+        let Some(gate) = self.sasl_gate.clone() else { return };
+        let weak = self.tx.downgrade();
+        let template = (self.shared.clone(), self.dead.clone(), self.versions.clone(), self.addr.clone());
+        let (client_id, request_timeout) = (self.client_id.clone(), self.request_timeout);
+        let settings = config.sasl.clone();
+        let limit = config.connect_timeout.max(request_timeout);
+        let mut dead = self.dead.clone();
+        let span = debug_span!("reauthenticate", broker = &*self.addr);
+        let task = async move {
+            let mut session = session;
+            loop {
+                let Some(after) = session.reauthenticate_after(crate::net::sasl::random_jitter()) else { return };
+                tokio::select! {
+                    _ = tokio::time::sleep(after) => {}
+                    _ = dead.wait_for(Option::is_some) => return,
+                }
+                let Some(tx) = weak.upgrade() else { return };
+                let (shared, dead_rx, versions, addr) = template.clone();
+                let conn = Connection {
+                    tx,
+                    shared,
+                    dead: dead_rx,
+                    versions,
+                    addr,
+                    client_id: client_id.clone(),
+                    request_timeout,
+                    sasl_gate: None,
+                    bypass_gate: true,
+                    session_lifetime: None,
+                };
+                if conn.is_closed() {
+                    return;
+                }
+                let exclusive = gate.write().await;
+                let outcome = tokio::time::timeout(limit, conn.sasl_exchange(&settings)).await;
+                drop(exclusive);
+                match outcome {
+                    Ok(Ok(next)) => {
+                        debug!(lifetime = ?next.lifetime, "re-authenticated");
+                        session = next;
+                    }
+                    Ok(Err(e)) => {
+                        debug!(error = %e, "re-authentication failed; closing the connection");
+                        conn.shared.fail(e);
+                        return;
+                    }
+                    Err(_) => {
+                        conn.shared.fail(Error::new(ErrorKind::Timeout).with_api(ApiKey::SASL_AUTHENTICATE));
+                        return;
+                    }
+                }
+            }
+        };
+        tokio::spawn(task.instrument(span));
+    }
+
     /// Authenticates this connection with the configured SASL mechanism (after ApiVersions).
     async fn sasl_authenticate(&self, config: &ClientConfig) -> Result<crate::net::sasl::SaslSession> {
-        let mut mechanism = config.sasl.mechanism().await?;
+        self.sasl_exchange(&config.sasl).await
+    }
+
+    /// One SASL exchange with `settings`: a fresh mechanism, SaslHandshake, SaslAuthenticate rounds.
+    async fn sasl_exchange(
+        &self,
+        settings: &crate::net::security::SaslSettings,
+    ) -> Result<crate::net::sasl::SaslSession> {
+        let mut mechanism = settings.mechanism().await?;
         let name = mechanism.name().to_owned();
         let mut transport = self.clone();
         crate::net::sasl::authenticate(&mut transport, mechanism.as_mut()).await.map_err(|e| {
@@ -244,6 +324,9 @@ impl Connection {
             addr: addr.into(),
             client_id: config.client_id.as_str().into(),
             request_timeout: config.request_timeout,
+            sasl_gate: config.security_protocol.uses_sasl().then(|| Arc::new(tokio::sync::RwLock::new(()))),
+            bypass_gate: false,
+            session_lifetime: None,
         }
     }
 
@@ -282,6 +365,12 @@ impl Connection {
     /// The address this connection was dialled at.
     pub fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// How long the broker keeps this connection's SASL session (KIP-368 `connections.max.reauth.ms`), as granted
+    /// when it connected; the connection re-authenticates before it runs out. `None` without SASL or a limit.
+    pub fn session_lifetime(&self) -> Option<Duration> {
+        self.session_lifetime
     }
 
     /// The versions the broker supports.
@@ -393,6 +482,10 @@ impl Connection {
         }
         let (reply, rx) = oneshot::channel();
         let p = Pending { frame, api, version, flexible, expect_reply, timeout, reply };
+        let _shared = match (&self.sasl_gate, self.bypass_gate) {
+            (Some(gate), false) => Some(gate.read().await),
+            _ => None,
+        };
         if self.tx.send(p).await.is_err() {
             return Err(self.closed_error(api));
         }
