@@ -678,6 +678,38 @@ mod tests {
     }
 
     #[test]
+    fn security_properties_from_the_environment() {
+        let mut c = ConsumerConfig::default();
+        apply_env(
+            &mut c,
+            "KAFKA_",
+            vars(&[
+                ("KAFKA_SECURITY_PROTOCOL", "sasl_ssl"),
+                ("KAFKA_SASL_MECHANISM", "SCRAM-SHA-256"),
+                ("KAFKA_SASL_USERNAME", "alice"),
+                ("KAFKA_SASL_PASSWORD", "pw-from-env"),
+                ("KAFKA_SSL_CA_LOCATION", "/etc/kafka/ca.pem"),
+                ("KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM", ""),
+            ]),
+        )
+        .unwrap();
+        let cc = c.client_config();
+        assert_eq!(cc.security_protocol, SecurityProtocol::SaslSsl);
+        assert_eq!(cc.sasl.mechanism, Some(SaslMechanismName::ScramSha256));
+        assert_eq!(cc.sasl.password.as_deref(), Some("pw-from-env"));
+        #[cfg(feature = "tls")]
+        {
+            assert_eq!(cc.tls.ca_location.as_deref(), Some(Path::new("/etc/kafka/ca.pem")));
+            assert_eq!(cc.tls.endpoint_identification, EndpointIdentification::None);
+        }
+        assert!(!format!("{c:?}").contains("pw-from-env"));
+        let e = apply_env(&mut c, "KAFKA_", vars(&[("KAFKA_SECURITY_PROTOCOL", "TLS")])).unwrap_err();
+        assert!(e.to_string().contains("security.protocol"), "{e}");
+        let e = apply_env(&mut c, "KAFKA_", vars(&[("KAFKA_SASL_MECHANISM", "GSSAPI")])).unwrap_err();
+        assert!(e.to_string().contains("sasl.mechanism"), "{e}");
+    }
+
+    #[test]
     fn env_sets_known_properties_and_ignores_the_rest() {
         let mut c = ProducerConfig::default();
         apply_env(
