@@ -9,6 +9,8 @@
 //! Without `KAFKAR_SECURE_SSL_BOOTSTRAP` (exported from `scripts/kafka secure-info`) every test reports itself
 //! skipped; under `CI=true` it fails instead.
 
+#[path = "support/oauth.rs"]
+mod oauth;
 #[path = "support/secure.rs"]
 mod secure;
 
@@ -358,4 +360,44 @@ async fn the_connection_reauthenticates_before_its_session_expires_without_faili
     }
     assert!(!conn.is_closed(), "{:?}", conn.close_cause());
     assert!(total > 100, "{total} requests");
+}
+
+#[tokio::test]
+async fn produce_and_consume_with_oauthbearer_client_credentials() {
+    let Some(broker) = SecureBroker::from_env() else { return };
+    let endpoint = oauth::OAuthTokenEndpoint::start("kafkar-app", "app-secret", Duration::from_secs(600)).await;
+    // librdkafka's property names.
+    let extra = vec![
+        ("security.protocol", "SASL_SSL".to_owned()),
+        ("ssl.ca.location", broker.var("CA_PEM")),
+        ("sasl.mechanism", "OAUTHBEARER".into()),
+        ("sasl.oauthbearer.token.endpoint.url", endpoint.url().to_owned()),
+        ("sasl.oauthbearer.client.id", "kafkar-app".into()),
+        ("sasl.oauthbearer.client.secret", "app-secret".into()),
+        ("sasl.oauthbearer.scope", "kafka".into()),
+    ];
+    produce_and_consume(&props(&broker, "SASL_SSL", &extra), 5).await;
+    assert!(endpoint.requests() >= 1);
+    assert!(endpoint.log().iter().all(|r| r.scope.as_deref() == Some("kafka") && r.status == 200));
+
+    // Java's: the client id and secret in the JAAS line; a wrong secret is an authentication error.
+    let jaas = |secret: &str| {
+        format!(
+            r#"org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="kafkar-app" clientSecret="{secret}" scope="kafka";"#
+        )
+    };
+    let java = |secret: &str| {
+        vec![
+            ("security.protocol", "SASL_PLAINTEXT".to_owned()),
+            ("sasl.mechanism", "OAUTHBEARER".into()),
+            ("sasl.oauthbearer.token.endpoint.url", endpoint.url().to_owned()),
+            ("sasl.jaas.config", jaas(secret)),
+        ]
+    };
+    let before = endpoint.requests();
+    produce_and_consume(&props(&broker, "SASL_PLAINTEXT", &java("app-secret")), 5).await;
+    assert!(endpoint.requests() > before);
+    let e = connect_error(&props(&broker, "SASL_PLAINTEXT", &java("wrong-secret"))).await;
+    assert!(matches!(e.kind(), ErrorKind::Authentication { mechanism, .. } if mechanism == "OAUTHBEARER"), "{e:?}");
+    assert!(!format!("{e:?}").contains("wrong-secret"));
 }
