@@ -32,6 +32,7 @@ use tracing::{Instrument, debug, debug_span, trace};
 
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::net::security::PreparedSecurity;
 
 /// The highest ApiVersions version this client sends first.
 const API_VERSIONS_VERSION: i16 = 4;
@@ -159,6 +160,16 @@ impl Connection {
     /// bounded by `config.connect_timeout`. A refused authentication is [`ErrorKind::Authentication`], a failed
     /// TLS handshake [`ErrorKind::Tls`]; neither is retriable.
     pub async fn connect(addr: &str, config: &ClientConfig) -> Result<Connection> {
+        let prepared = PreparedSecurity::new(config)?;
+        Connection::connect_prepared(addr, config, &prepared).await
+    }
+
+    /// [`Connection::connect`] with the TLS configuration and token provider a client prepared once (the pool's).
+    pub(crate) async fn connect_prepared(
+        addr: &str,
+        config: &ClientConfig,
+        prepared: &PreparedSecurity,
+    ) -> Result<Connection> {
         let span = debug_span!("connect", broker = addr);
         async {
             let timeout = |api: Option<ApiKey>| {
@@ -172,7 +183,7 @@ impl Connection {
             let stream = tokio::time::timeout_at(deadline, dial(addr)).await.map_err(|_| timeout(None))??;
             let _ = stream.set_nodelay(true);
             let mut conn = if config.security_protocol.uses_tls() {
-                let tls = tokio::time::timeout_at(deadline, tls_handshake(stream, addr, config))
+                let tls = tokio::time::timeout_at(deadline, tls_handshake(stream, addr, config, prepared))
                     .await
                     .map_err(|_| timeout(None))??;
                 let (rd, wr) = tokio::io::split(tls);
@@ -186,11 +197,11 @@ impl Connection {
                 .map_err(|_| timeout(Some(ApiKey::API_VERSIONS)))??;
             conn.versions = Arc::new(versions);
             if config.security_protocol.uses_sasl() {
-                let authenticated = tokio::time::timeout_at(deadline, conn.sasl_authenticate(config)).await;
+                let authenticated = tokio::time::timeout_at(deadline, conn.sasl_exchange(&config.sasl, prepared)).await;
                 match authenticated {
                     Ok(Ok(session)) => {
                         conn.session_lifetime = session.lifetime;
-                        conn.schedule_reauthentication(session, config);
+                        conn.schedule_reauthentication(session, config, prepared);
                     }
                     Ok(Err(e)) => {
                         conn.close();
@@ -214,12 +225,18 @@ impl Connection {
     /// go first, later ones wait). A refused or failed re-authentication closes the connection with its error, so
     /// the pool redials. The task holds no strong handle: it ends when the connection closes or every handle is
     /// dropped.
-    fn schedule_reauthentication(&self, session: crate::net::sasl::SaslSession, config: &ClientConfig) {
+    fn schedule_reauthentication(
+        &self,
+        session: crate::net::sasl::SaslSession,
+        config: &ClientConfig,
+        prepared: &PreparedSecurity,
+    ) {
         let Some(gate) = self.sasl_gate.clone() else { return };
         let weak = self.tx.downgrade();
         let template = (self.shared.clone(), self.dead.clone(), self.versions.clone(), self.addr.clone());
         let (client_id, request_timeout) = (self.client_id.clone(), self.request_timeout);
         let settings = config.sasl.clone();
+        let prepared = prepared.clone();
         let limit = config.connect_timeout.max(request_timeout);
         let mut dead = self.dead.clone();
         let span = debug_span!("reauthenticate", broker = &*self.addr);
@@ -249,7 +266,7 @@ impl Connection {
                     return;
                 }
                 let exclusive = gate.write().await;
-                let outcome = tokio::time::timeout(limit, conn.sasl_exchange(&settings)).await;
+                let outcome = tokio::time::timeout(limit, conn.sasl_exchange(&settings, &prepared)).await;
                 drop(exclusive);
                 match outcome {
                     Ok(Ok(next)) => {
@@ -271,17 +288,13 @@ impl Connection {
         tokio::spawn(task.instrument(span));
     }
 
-    /// Authenticates this connection with the configured SASL mechanism (after ApiVersions).
-    async fn sasl_authenticate(&self, config: &ClientConfig) -> Result<crate::net::sasl::SaslSession> {
-        self.sasl_exchange(&config.sasl).await
-    }
-
     /// One SASL exchange with `settings`: a fresh mechanism, SaslHandshake, SaslAuthenticate rounds.
     async fn sasl_exchange(
         &self,
         settings: &crate::net::security::SaslSettings,
+        prepared: &PreparedSecurity,
     ) -> Result<crate::net::sasl::SaslSession> {
-        let mut mechanism = settings.mechanism().await?;
+        let mut mechanism = settings.mechanism(prepared).await?;
         let name = mechanism.name().to_owned();
         let mut transport = self.clone();
         crate::net::sasl::authenticate(&mut transport, mechanism.as_mut()).await.map_err(|e| {
@@ -564,15 +577,24 @@ async fn tls_handshake(
     stream: TcpStream,
     addr: &str,
     config: &ClientConfig,
+    prepared: &PreparedSecurity,
 ) -> Result<crate::net::tls::TlsStream<TcpStream>> {
     use crate::net::tls;
     let tls_error = |e: tls::TlsError| Error::new(ErrorKind::Tls(e.to_string())).with_broker(addr);
-    let client_config = tls::client_config(&config.tls).map_err(tls_error)?;
+    let client_config = match &prepared.tls {
+        Some(c) => c.clone(),
+        None => tls::client_config(&config.tls).map_err(tls_error)?,
+    };
     tls::tls_connect(stream, host_of(addr), client_config).await.map_err(tls_error)
 }
 
 #[cfg(not(feature = "tls"))]
-async fn tls_handshake(stream: TcpStream, addr: &str, _config: &ClientConfig) -> Result<TcpStream> {
+async fn tls_handshake(
+    stream: TcpStream,
+    addr: &str,
+    _config: &ClientConfig,
+    _prepared: &PreparedSecurity,
+) -> Result<TcpStream> {
     drop(stream);
     Err(Error::config_key("security.protocol", format!("TLS to {addr}: kafkar was built without the `tls` feature")))
 }

@@ -272,8 +272,11 @@ impl SaslSettings {
         self.login(m).map(|_| ())
     }
 
-    /// A fresh mechanism for one SASL exchange (an OAUTHBEARER token is fetched or made here).
-    pub(crate) async fn mechanism(&self) -> Result<Box<dyn SaslMechanism>> {
+    /// A fresh mechanism for one SASL exchange (an OAUTHBEARER token is fetched or made here). `prepared` holds
+    /// the client's shared token provider, so that a token is fetched once and reused until it needs refreshing.
+    pub(crate) async fn mechanism(&self, prepared: &PreparedSecurity) -> Result<Box<dyn SaslMechanism>> {
+        #[cfg(not(feature = "oauth"))]
+        let _ = prepared;
         let name = self.resolved_mechanism()?;
         let auth_error =
             |message: String| Error::new(ErrorKind::Authentication { mechanism: name.as_str().into(), message });
@@ -294,8 +297,15 @@ impl SaslSettings {
             #[cfg(feature = "oauth")]
             Login::OAuthClientCredentials { settings, extensions } => {
                 use crate::net::oauth::TokenProvider;
-                let provider = crate::net::oauth::ClientCredentialsProvider::new(*settings)
-                    .map_err(|e| auth_error(e.to_string()))?;
+                let own;
+                let provider = match &prepared.token_provider {
+                    Some(shared) => shared.as_ref(),
+                    None => {
+                        own = crate::net::oauth::ClientCredentialsProvider::new(*settings)
+                            .map_err(|e| auth_error(e.to_string()))?;
+                        &own
+                    }
+                };
                 let token = provider.token().await.map_err(|e| auth_error(e.to_string()))?;
                 Box::new(
                     kafkar_protocol::sasl::OAuthBearerClient::new(token.value(), extensions)
@@ -303,6 +313,60 @@ impl SaslSettings {
                 )
             }
         })
+    }
+}
+
+/// What a client prepares once from its security settings and shares between its connections: the rustls
+/// configuration (certificates and keys read once) and the OAUTHBEARER client-credentials token provider (tokens
+/// cached until they need refreshing).
+#[derive(Clone, Default)]
+pub(crate) struct PreparedSecurity {
+    /// The TLS configuration, for SSL and SASL_SSL.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// The client-credentials provider, for OAUTHBEARER with a token endpoint.
+    #[cfg(feature = "oauth")]
+    pub(crate) token_provider: Option<std::sync::Arc<crate::net::oauth::ClientCredentialsProvider>>,
+}
+
+impl PreparedSecurity {
+    /// Prepares what `config` needs; a file that cannot be read or a bad key fails here.
+    pub(crate) fn new(config: &ClientConfig) -> Result<PreparedSecurity> {
+        #[cfg(not(any(feature = "tls", feature = "oauth")))]
+        let _ = config;
+        #[allow(unused_mut)]
+        let mut prepared = PreparedSecurity::default();
+        #[cfg(feature = "tls")]
+        if config.security_protocol.uses_tls() {
+            let tls =
+                crate::net::tls::client_config(&config.tls).map_err(|e| Error::new(ErrorKind::Tls(e.to_string())))?;
+            prepared.tls = Some(tls);
+        }
+        #[cfg(feature = "oauth")]
+        if config.security_protocol.uses_sasl() {
+            let mechanism = config.sasl.resolved_mechanism()?;
+            if let Login::OAuthClientCredentials { settings, .. } = config.sasl.login(mechanism)? {
+                let provider = crate::net::oauth::ClientCredentialsProvider::new(*settings).map_err(|e| {
+                    Error::new(ErrorKind::Authentication {
+                        mechanism: mechanism.as_str().into(),
+                        message: e.to_string(),
+                    })
+                })?;
+                prepared.token_provider = Some(std::sync::Arc::new(provider));
+            }
+        }
+        Ok(prepared)
+    }
+}
+
+impl fmt::Debug for PreparedSecurity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("PreparedSecurity");
+        #[cfg(feature = "tls")]
+        d.field("tls", &self.tls.is_some());
+        #[cfg(feature = "oauth")]
+        d.field("token_provider", &self.token_provider.is_some());
+        d.finish()
     }
 }
 
