@@ -279,9 +279,11 @@ async fn secrets_stay_out_of_debug() {
         r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="a" password="jaas-secret";"#
             .into(),
     ));
+    extra.push(("sasl.oauthbearer.client.secret", "oauth-client-secret".into()));
+    extra.push(("ssl.keystore.password", "keystore-secret".into()));
     let c = admin_config(&props(&broker, "SASL_SSL", &extra));
     let shown = format!("{c:?}");
-    for secret in ["hunter2-secret", "key-pass-secret", "jaas-secret"] {
+    for secret in ["hunter2-secret", "key-pass-secret", "jaas-secret", "oauth-client-secret", "keystore-secret"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
     assert!(shown.contains("SaslSsl") && shown.contains("alice"), "{shown}");
