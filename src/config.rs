@@ -47,6 +47,9 @@ use std::time::Duration;
 use tracing::debug;
 
 use crate::error::{Error, Result};
+pub use crate::net::security::{SaslMechanismName, SaslSettings, SecurityProtocol};
+#[cfg(feature = "tls")]
+pub use crate::net::tls::{EndpointIdentification, TlsSettings};
 
 /// Settings every kafkar client (producer, consumer, admin) shares.
 ///
@@ -84,13 +87,20 @@ pub struct ClientConfig {
     /// batch larger than `fetch.max.bytes` (up to the topic's `max.message.bytes`) so that a consumer makes
     /// progress; raise this limit too when topics allow batches near it.
     pub max_response_size: usize,
+    /// `security.protocol`: plain TCP (the default), TLS, SASL, or SASL over TLS.
+    pub security_protocol: SecurityProtocol,
+    /// The `ssl.*` settings (feature `tls`), used with `SSL` and `SASL_SSL`.
+    #[cfg(feature = "tls")]
+    pub tls: TlsSettings,
+    /// The `sasl.*` settings, used with `SASL_PLAINTEXT` and `SASL_SSL`.
+    pub sasl: SaslSettings,
 }
 
 impl std::fmt::Debug for ClientConfig {
     /// Written out field by field so that credentials, once the client has them, can be left out.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientConfig")
-            .field("bootstrap_servers", &self.bootstrap_servers)
+        let mut d = f.debug_struct("ClientConfig");
+        d.field("bootstrap_servers", &self.bootstrap_servers)
             .field("client_id", &self.client_id)
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -100,7 +110,10 @@ impl std::fmt::Debug for ClientConfig {
             .field("retry_backoff_max", &self.retry_backoff_max)
             .field("metadata_max_age", &self.metadata_max_age)
             .field("max_response_size", &self.max_response_size)
-            .finish()
+            .field("security_protocol", &self.security_protocol);
+        #[cfg(feature = "tls")]
+        d.field("tls", &self.tls);
+        d.field("sasl", &self.sasl).finish()
     }
 }
 
@@ -117,6 +130,10 @@ impl Default for ClientConfig {
             retry_backoff_max: Duration::from_secs(1),
             metadata_max_age: Duration::from_secs(300),
             max_response_size: 100_000_000,
+            security_protocol: SecurityProtocol::Plaintext,
+            #[cfg(feature = "tls")]
+            tls: TlsSettings::default(),
+            sasl: SaslSettings::default(),
         }
     }
 }
@@ -193,13 +210,7 @@ impl ClientConfig {
             "metadata.max.age.ms" | "topic.metadata.refresh.interval.ms" => {
                 self.metadata_max_age = parse_ms(key, value)?
             }
-            "security.protocol" => {
-                // Only plaintext for now; saying SSL or SASL and getting plaintext would be worse than an error.
-                if !value.trim().eq_ignore_ascii_case("plaintext") {
-                    return Err(Error::config_value(key, value, "only PLAINTEXT is supported so far"));
-                }
-            }
-            _ => return Ok(false),
+            _ => return self.set_security(key, value),
         }
         Ok(true)
     }
@@ -255,7 +266,8 @@ impl ClientConfig {
         self.retry_backoff.saturating_mul(1 << doublings).min(self.retry_backoff_max.max(self.retry_backoff))
     }
 
-    /// Checks the configuration: a non-empty bootstrap list of `host:port` entries.
+    /// Checks the configuration: a non-empty bootstrap list of `host:port` entries; with SASL, a mechanism this
+    /// client implements and its credentials; with TLS, that the `ssl.*` files and PEM can be read.
     pub fn validate(&self) -> Result<()> {
         if self.bootstrap_servers.is_empty() {
             return Err(Error::config_key("bootstrap.servers", "is empty"));
@@ -265,6 +277,13 @@ impl ClientConfig {
                 Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() => {}
                 _ => return Err(Error::config_value("bootstrap.servers", s, "entry is not host:port")),
             }
+        }
+        if self.security_protocol.uses_sasl() {
+            self.sasl.validate()?;
+        }
+        #[cfg(feature = "tls")]
+        if self.security_protocol.uses_tls() {
+            crate::net::tls::client_config(&self.tls).map_err(|e| Error::new(crate::ErrorKind::Tls(e.to_string())))?;
         }
         Ok(())
     }
@@ -656,6 +675,38 @@ mod tests {
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, OsString)> {
         pairs.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect()
+    }
+
+    #[test]
+    fn security_properties_from_the_environment() {
+        let mut c = ConsumerConfig::default();
+        apply_env(
+            &mut c,
+            "KAFKA_",
+            vars(&[
+                ("KAFKA_SECURITY_PROTOCOL", "sasl_ssl"),
+                ("KAFKA_SASL_MECHANISM", "SCRAM-SHA-256"),
+                ("KAFKA_SASL_USERNAME", "alice"),
+                ("KAFKA_SASL_PASSWORD", "pw-from-env"),
+                ("KAFKA_SSL_CA_LOCATION", "/etc/kafka/ca.pem"),
+                ("KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM", ""),
+            ]),
+        )
+        .unwrap();
+        let cc = c.client_config();
+        assert_eq!(cc.security_protocol, SecurityProtocol::SaslSsl);
+        assert_eq!(cc.sasl.mechanism, Some(SaslMechanismName::ScramSha256));
+        assert_eq!(cc.sasl.password.as_deref(), Some("pw-from-env"));
+        #[cfg(feature = "tls")]
+        {
+            assert_eq!(cc.tls.ca_location.as_deref(), Some(Path::new("/etc/kafka/ca.pem")));
+            assert_eq!(cc.tls.endpoint_identification, EndpointIdentification::None);
+        }
+        assert!(!format!("{c:?}").contains("pw-from-env"));
+        let e = apply_env(&mut c, "KAFKA_", vars(&[("KAFKA_SECURITY_PROTOCOL", "TLS")])).unwrap_err();
+        assert!(e.to_string().contains("security.protocol"), "{e}");
+        let e = apply_env(&mut c, "KAFKA_", vars(&[("KAFKA_SASL_MECHANISM", "GSSAPI")])).unwrap_err();
+        assert!(e.to_string().contains("sasl.mechanism"), "{e}");
     }
 
     #[test]

@@ -75,6 +75,17 @@ pub enum ErrorKind {
     /// A transactional call made in a state that does not allow it (send outside a transaction, begin twice,
     /// commit before init): an application bug; the producer's state is unchanged.
     TransactionState(String),
+    /// SASL authentication failed: the broker refused the credentials, does not enable the mechanism, or the
+    /// exchange broke off. Not retriable: the same credentials fail again.
+    Authentication {
+        /// The SASL mechanism (`PLAIN`, `SCRAM-SHA-512`, ...).
+        mechanism: String,
+        /// What went wrong, with the broker's message when it sent one (never a credential).
+        message: String,
+    },
+    /// TLS could not be set up or the handshake failed (an untrusted certificate, a certificate for another
+    /// host, an unreadable key). Says which setting or check failed; not retriable.
+    Tls(String),
 }
 
 /// What is wrong with a configuration: the property (when one is to blame), the value given, and why.
@@ -218,7 +229,9 @@ impl Error {
             | ErrorKind::LogTruncation { .. }
             | ErrorKind::TransactionAbortable(_)
             | ErrorKind::TransactionFatal(_)
-            | ErrorKind::TransactionState(_) => false,
+            | ErrorKind::TransactionState(_)
+            | ErrorKind::Authentication { .. }
+            | ErrorKind::Tls(_) => false,
         }
     }
 
@@ -323,6 +336,10 @@ impl fmt::Display for Error {
             ErrorKind::TransactionAbortable(e) => write!(f, "transaction must be aborted: {e}")?,
             ErrorKind::TransactionFatal(e) => write!(f, "transactional producer failed for good: {e}")?,
             ErrorKind::TransactionState(m) => write!(f, "invalid transaction state: {m}")?,
+            ErrorKind::Authentication { mechanism, message } => {
+                write!(f, "SASL {mechanism} authentication failed: {message}")?
+            }
+            ErrorKind::Tls(m) => write!(f, "TLS: {m}")?,
         }
         let c = &self.context;
         if let Some(api) = c.api {

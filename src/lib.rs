@@ -18,7 +18,7 @@ pub mod producer;
 /// TLS and SASL: the rustls configuration ([`security::tls`], feature `tls`), SASL mechanisms driven through
 /// SaslHandshake and SaslAuthenticate ([`security::sasl`]), `sasl.jaas.config` parsing ([`security::jaas`]) and
 /// OAUTHBEARER token providers ([`security::oauth`], feature `oauth`). The sans-IO mechanisms themselves (PLAIN,
-/// SCRAM, OAUTHBEARER) are in [`protocol::sasl`](kafkar_protocol::sasl).
+/// SCRAM, OAUTHBEARER) are in [`protocol::sasl`].
 pub mod security {
     #[cfg(feature = "oauth")]
     pub use crate::net::oauth;

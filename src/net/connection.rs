@@ -19,18 +19,20 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafkar_protocol::header::{RequestHeader, request_header_version, response_header_version};
 use kafkar_protocol::messages::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
+use kafkar_protocol::messages::sasl_authenticate::SaslAuthenticateRequest;
+use kafkar_protocol::messages::sasl_handshake::SaslHandshakeRequest;
 use kafkar_protocol::messages::{Message, Request};
 use kafkar_protocol::primitives::Reader;
 use kafkar_protocol::{ApiKey, ErrorCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{Instrument, debug, debug_span, trace};
 
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::net::security::PreparedSecurity;
 
 /// The highest ApiVersions version this client sends first.
 const API_VERSIONS_VERSION: i16 = 4;
@@ -136,6 +138,13 @@ pub struct Connection {
     addr: Arc<str>,
     client_id: Arc<str>,
     request_timeout: Duration,
+    /// On a SASL connection: held shared while a request is queued, exclusively while re-authenticating (KIP-368),
+    /// so that no other request goes out between SaslHandshake and the last SaslAuthenticate. `None` otherwise.
+    sasl_gate: Option<Arc<tokio::sync::RwLock<()>>>,
+    /// Set on the handle the re-authentication runs through, which holds the gate exclusively already.
+    bypass_gate: bool,
+    /// The SASL session lifetime the broker granted at connect (KIP-368), if any.
+    session_lifetime: Option<Duration>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -145,19 +154,65 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Dials `addr` (`host:port`; every address the name resolves to is tried in turn), then negotiates API
-    /// versions. The whole set-up is bounded by `config.connect_timeout`.
+    /// Dials `addr` (`host:port`; every address the name resolves to is tried in turn), runs the TLS handshake
+    /// when `security.protocol` is SSL or SASL_SSL (the certificate must name the host of `addr`), negotiates API
+    /// versions, then authenticates with SASL when the protocol is SASL_PLAINTEXT or SASL_SSL. The whole set-up is
+    /// bounded by `config.connect_timeout`. A refused authentication is [`ErrorKind::Authentication`], a failed
+    /// TLS handshake [`ErrorKind::Tls`]; neither is retriable.
     pub async fn connect(addr: &str, config: &ClientConfig) -> Result<Connection> {
+        let prepared = PreparedSecurity::new(config)?;
+        Connection::connect_prepared(addr, config, &prepared).await
+    }
+
+    /// [`Connection::connect`] with the TLS configuration and token provider a client prepared once (the pool's).
+    pub(crate) async fn connect_prepared(
+        addr: &str,
+        config: &ClientConfig,
+        prepared: &PreparedSecurity,
+    ) -> Result<Connection> {
         let span = debug_span!("connect", broker = addr);
         async {
-            let stream = tokio::time::timeout(config.connect_timeout, dial(addr))
+            let timeout = |api: Option<ApiKey>| {
+                let e = Error::new(ErrorKind::Timeout).with_broker(addr);
+                match api {
+                    Some(api) => e.with_api(api),
+                    None => e,
+                }
+            };
+            let deadline = Instant::now() + config.connect_timeout;
+            let stream = tokio::time::timeout_at(deadline, dial(addr)).await.map_err(|_| timeout(None))??;
+            let _ = stream.set_nodelay(true);
+            let mut conn = if config.security_protocol.uses_tls() {
+                let tls = tokio::time::timeout_at(deadline, tls_handshake(stream, addr, config, prepared))
+                    .await
+                    .map_err(|_| timeout(None))??;
+                let (rd, wr) = tokio::io::split(tls);
+                Connection::start(rd, wr, addr, config)
+            } else {
+                let (rd, wr) = stream.into_split();
+                Connection::start(rd, wr, addr, config)
+            };
+            let versions = tokio::time::timeout_at(deadline, conn.negotiate())
                 .await
-                .map_err(|_| Error::new(ErrorKind::Timeout).with_broker(addr))??;
-            let mut conn = Connection::start(stream, addr, config);
-            let versions = tokio::time::timeout(config.connect_timeout, conn.negotiate())
-                .await
-                .map_err(|_| Error::new(ErrorKind::Timeout).with_api(ApiKey::API_VERSIONS).with_broker(addr))??;
+                .map_err(|_| timeout(Some(ApiKey::API_VERSIONS)))??;
             conn.versions = Arc::new(versions);
+            if config.security_protocol.uses_sasl() {
+                let authenticated = tokio::time::timeout_at(deadline, conn.sasl_exchange(&config.sasl, prepared)).await;
+                match authenticated {
+                    Ok(Ok(session)) => {
+                        conn.session_lifetime = session.lifetime;
+                        conn.schedule_reauthentication(session, config, prepared);
+                    }
+                    Ok(Err(e)) => {
+                        conn.close();
+                        return Err(e.with_broker(addr));
+                    }
+                    Err(_) => {
+                        conn.close();
+                        return Err(timeout(Some(ApiKey::SASL_AUTHENTICATE)));
+                    }
+                }
+            }
             debug!("connected");
             Ok(conn)
         }
@@ -165,10 +220,105 @@ impl Connection {
         .await
     }
 
-    /// Starts the driver tasks on an established stream, without negotiating versions.
-    fn start(stream: TcpStream, addr: &str, config: &ClientConfig) -> Connection {
-        let _ = stream.set_nodelay(true);
-        let (rd, wr) = stream.into_split();
+    /// Re-authenticates before the session the broker granted runs out (KIP-368): at 85-95 % of its lifetime,
+    /// the same exchange again on this connection, with no other request sent meanwhile (requests already queued
+    /// go first, later ones wait). A refused or failed re-authentication closes the connection with its error, so
+    /// the pool redials. The task holds no strong handle: it ends when the connection closes or every handle is
+    /// dropped.
+    fn schedule_reauthentication(
+        &self,
+        session: crate::net::sasl::SaslSession,
+        config: &ClientConfig,
+        prepared: &PreparedSecurity,
+    ) {
+        let Some(gate) = self.sasl_gate.clone() else { return };
+        let weak = self.tx.downgrade();
+        let template = (self.shared.clone(), self.dead.clone(), self.versions.clone(), self.addr.clone());
+        let (client_id, request_timeout) = (self.client_id.clone(), self.request_timeout);
+        let settings = config.sasl.clone();
+        let prepared = prepared.clone();
+        let limit = config.connect_timeout.max(request_timeout);
+        let mut dead = self.dead.clone();
+        let span = debug_span!("reauthenticate", broker = &*self.addr);
+        let task = async move {
+            let mut session = session;
+            loop {
+                let Some(after) = session.reauthenticate_after(crate::net::sasl::random_jitter()) else { return };
+                tokio::select! {
+                    _ = tokio::time::sleep(after) => {}
+                    _ = dead.wait_for(Option::is_some) => return,
+                }
+                let Some(tx) = weak.upgrade() else { return };
+                let (shared, dead_rx, versions, addr) = template.clone();
+                let conn = Connection {
+                    tx,
+                    shared,
+                    dead: dead_rx,
+                    versions,
+                    addr,
+                    client_id: client_id.clone(),
+                    request_timeout,
+                    sasl_gate: None,
+                    bypass_gate: true,
+                    session_lifetime: None,
+                };
+                if conn.is_closed() {
+                    return;
+                }
+                let exclusive = gate.write().await;
+                let outcome = tokio::time::timeout(limit, conn.sasl_exchange(&settings, &prepared)).await;
+                drop(exclusive);
+                match outcome {
+                    Ok(Ok(next)) => {
+                        debug!(lifetime = ?next.lifetime, "re-authenticated");
+                        session = next;
+                    }
+                    Ok(Err(e)) => {
+                        debug!(error = %e, "re-authentication failed; closing the connection");
+                        conn.shared.fail(e);
+                        return;
+                    }
+                    Err(_) => {
+                        conn.shared.fail(Error::new(ErrorKind::Timeout).with_api(ApiKey::SASL_AUTHENTICATE));
+                        return;
+                    }
+                }
+            }
+        };
+        tokio::spawn(task.instrument(span));
+    }
+
+    /// One SASL exchange with `settings`: a fresh mechanism, SaslHandshake, SaslAuthenticate rounds.
+    async fn sasl_exchange(
+        &self,
+        settings: &crate::net::security::SaslSettings,
+        prepared: &PreparedSecurity,
+    ) -> Result<crate::net::sasl::SaslSession> {
+        let mut mechanism = settings.mechanism(prepared).await?;
+        let name = mechanism.name().to_owned();
+        let mut transport = self.clone();
+        crate::net::sasl::authenticate(&mut transport, mechanism.as_mut()).await.map_err(|e| {
+            use crate::net::sasl::AuthenticationError;
+            let message = match &e {
+                // A dead or timed-out connection keeps its own kind: the broker may just be unreachable.
+                AuthenticationError::Io { source, .. } => {
+                    if let Some(inner) = source.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
+                        return inner.clone();
+                    }
+                    e.to_string()
+                }
+                _ => e.to_string(),
+            };
+            Error::new(ErrorKind::Authentication { mechanism: name, message })
+        })
+    }
+
+    /// Starts the driver tasks on the two halves of an established stream, without negotiating versions.
+    fn start<R, W>(rd: R, wr: W, addr: &str, config: &ClientConfig) -> Connection
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let (tx, rx) = mpsc::channel(1024);
         let (dead_tx, dead_rx) = watch::channel(None);
         let shared = Arc::new(Shared {
@@ -187,6 +337,9 @@ impl Connection {
             addr: addr.into(),
             client_id: config.client_id.as_str().into(),
             request_timeout: config.request_timeout,
+            sasl_gate: config.security_protocol.uses_sasl().then(|| Arc::new(tokio::sync::RwLock::new(()))),
+            bypass_gate: false,
+            session_lifetime: None,
         }
     }
 
@@ -225,6 +378,12 @@ impl Connection {
     /// The address this connection was dialled at.
     pub fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// How long the broker keeps this connection's SASL session (KIP-368 `connections.max.reauth.ms`), as granted
+    /// when it connected; the connection re-authenticates before it runs out. `None` without SASL or a limit.
+    pub fn session_lifetime(&self) -> Option<Duration> {
+        self.session_lifetime
     }
 
     /// The versions the broker supports.
@@ -336,6 +495,10 @@ impl Connection {
         }
         let (reply, rx) = oneshot::channel();
         let p = Pending { frame, api, version, flexible, expect_reply, timeout, reply };
+        let _shared = match (&self.sasl_gate, self.bypass_gate) {
+            (Some(gate), false) => Some(gate.read().await),
+            _ => None,
+        };
         if self.tx.send(p).await.is_err() {
             return Err(self.closed_error(api));
         }
@@ -402,6 +565,77 @@ impl<R: Request> PendingReply<R> {
     }
 }
 
+/// The host part of `host:port` (brackets of an IPv6 literal removed): the TLS server name.
+#[cfg(feature = "tls")]
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
+}
+
+#[cfg(feature = "tls")]
+async fn tls_handshake(
+    stream: TcpStream,
+    addr: &str,
+    config: &ClientConfig,
+    prepared: &PreparedSecurity,
+) -> Result<crate::net::tls::TlsStream<TcpStream>> {
+    use crate::net::tls;
+    let tls_error = |e: tls::TlsError| Error::new(ErrorKind::Tls(e.to_string())).with_broker(addr);
+    let client_config = match &prepared.tls {
+        Some(c) => c.clone(),
+        None => tls::client_config(&config.tls).map_err(tls_error)?,
+    };
+    tls::tls_connect(stream, host_of(addr), client_config).await.map_err(tls_error)
+}
+
+#[cfg(not(feature = "tls"))]
+async fn tls_handshake(
+    stream: TcpStream,
+    addr: &str,
+    _config: &ClientConfig,
+    _prepared: &PreparedSecurity,
+) -> Result<TcpStream> {
+    drop(stream);
+    Err(Error::config_key("security.protocol", format!("TLS to {addr}: kafkar was built without the `tls` feature")))
+}
+
+/// The SASL requests on a connection: SaslHandshake v1, then SaslAuthenticate at the highest version both sides
+/// support (at least 1, for the session lifetime).
+impl crate::net::sasl::SaslTransport for Connection {
+    fn handshake(
+        &mut self,
+        mechanism: &str,
+    ) -> impl std::future::Future<Output = std::io::Result<crate::net::sasl::HandshakeReply>> + Send {
+        let req = SaslHandshakeRequest { mechanism: mechanism.to_owned(), ..Default::default() };
+        let conn = self.clone();
+        async move {
+            let r = conn.send_at(&req, 1).await.map_err(std::io::Error::other)?;
+            Ok(crate::net::sasl::HandshakeReply { error_code: r.error_code, enabled_mechanisms: r.mechanisms })
+        }
+    }
+
+    fn authenticate(
+        &mut self,
+        auth_bytes: Vec<u8>,
+    ) -> impl std::future::Future<Output = std::io::Result<crate::net::sasl::AuthenticateReply>> + Send {
+        let req = SaslAuthenticateRequest { auth_bytes: Bytes::from(auth_bytes), ..Default::default() };
+        let conn = self.clone();
+        async move {
+            let version = conn.versions.pick::<SaslAuthenticateRequest>().map_err(std::io::Error::other)?;
+            if version < 1 {
+                return Err(std::io::Error::other("the broker does not support SaslAuthenticate v1"));
+            }
+            let r = conn.send_at(&req, version).await.map_err(std::io::Error::other)?;
+            Ok(crate::net::sasl::AuthenticateReply {
+                error_code: r.error_code,
+                error_message: r.error_message,
+                auth_bytes: r.auth_bytes.to_vec(),
+                session_lifetime_ms: r.session_lifetime_ms,
+            })
+        }
+    }
+}
+
 async fn dial(addr: &str) -> Result<TcpStream> {
     let mut last = None;
     let addrs = tokio::net::lookup_host(addr).await.map_err(|e| Error::from(e).with_broker(addr))?;
@@ -417,7 +651,7 @@ async fn dial(addr: &str) -> Result<TcpStream> {
     })
 }
 
-async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>, shared: Arc<Shared>) {
+async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Pending>, shared: Arc<Shared>) {
     let mut dead = shared.dead.subscribe();
     let mut next_id: i32 = 0;
     let mut frames: Vec<Bytes> = Vec::new();
@@ -483,7 +717,7 @@ async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>, sha
     let _ = wr.shutdown().await;
 }
 
-async fn write_frames(wr: &mut OwnedWriteHalf, frames: &mut Vec<Bytes>) -> std::io::Result<()> {
+async fn write_frames<W: AsyncWrite + Unpin>(wr: &mut W, frames: &mut Vec<Bytes>) -> std::io::Result<()> {
     let mut i = 0;
     while i < frames.len() {
         let slices: Vec<IoSlice<'_>> = frames[i..].iter().take(64).map(|b| IoSlice::new(b)).collect();
@@ -528,7 +762,7 @@ fn frame_reserve(total: usize, have: usize) -> usize {
 
 /// Reads reply frames off the socket and delivers each to its waiter. `max_frame` is `receive.message.max.bytes`:
 /// a larger size prefix fails the connection with [`ErrorKind::Protocol`] before anything is allocated for it.
-async fn read_loop(mut rd: OwnedReadHalf, shared: Arc<Shared>, max_frame: usize) {
+async fn read_loop<R: AsyncRead + Unpin>(mut rd: R, shared: Arc<Shared>, max_frame: usize) {
     let mut dead = shared.dead.subscribe();
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
@@ -627,6 +861,14 @@ fn deliver(shared: &Shared, frame: Bytes) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn the_tls_server_name_is_the_host_of_the_address() {
+        assert_eq!(host_of("broker-1.example:9093"), "broker-1.example");
+        assert_eq!(host_of("127.0.0.1:9093"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:9093"), "::1");
+    }
 
     #[test]
     fn a_size_prefix_alone_reserves_at_most_one_step() {

@@ -9,6 +9,7 @@ pub mod jaas;
 pub mod oauth;
 mod pool;
 pub mod sasl;
+pub(crate) mod security;
 #[cfg(feature = "tls")]
 pub mod tls;
 

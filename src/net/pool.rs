@@ -18,6 +18,7 @@ use tracing::debug;
 use super::Connection;
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
+use crate::net::security::PreparedSecurity;
 
 /// What a connection is used for; each class has its own connection to a broker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +50,8 @@ struct Slot {
 /// metadata.
 pub struct BrokerPool {
     config: Arc<ClientConfig>,
+    /// The TLS configuration and token provider every connection of this client shares, prepared once.
+    security: PreparedSecurity,
     slots: Mutex<HashMap<SlotKey, Arc<tokio::sync::Mutex<Slot>>>>,
     nodes: Mutex<HashMap<i32, String>>,
     seed: AtomicU64,
@@ -69,7 +72,14 @@ impl BrokerPool {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0x9e37_79b9_7f4a_7c15)
             | 1;
-        Ok(BrokerPool { config, slots: Mutex::default(), nodes: Mutex::default(), seed: AtomicU64::new(seed) })
+        let security = PreparedSecurity::new(&config)?;
+        Ok(BrokerPool {
+            config,
+            security,
+            slots: Mutex::default(),
+            nodes: Mutex::default(),
+            seed: AtomicU64::new(seed),
+        })
     }
 
     /// The configuration.
@@ -121,7 +131,7 @@ impl BrokerPool {
         if let Some(t) = s.retry_at {
             tokio::time::sleep_until(t).await;
         }
-        match Connection::connect(addr, &self.config).await {
+        match Connection::connect_prepared(addr, &self.config, &self.security).await {
             Ok(c) => {
                 s.failures = 0;
                 s.retry_at = None;

@@ -3,8 +3,8 @@
 //! typed [`AuthenticationError`] that names the mechanism and the broker's message.
 //!
 //! The requests themselves go through a [`SaslTransport`], which the connection implements with the
-//! SaslHandshake v1 / SaslAuthenticate v1+ codecs of the message tables (and the integration tests with
-//! hand-encoded frames until then), so this module depends on neither the codecs nor the connection's internals.
+//! SaslHandshake v1 / SaslAuthenticate v1+ codecs of the message tables (and `tests/secure_real.rs` with
+//! hand-encoded frames), so this module depends on neither the codecs nor the connection's internals.
 //!
 //! Sequence, after ApiVersions: SaslHandshake v1 naming the mechanism (refused:
 //! [`AuthenticationError::UnsupportedMechanism`] with the broker's list); then SaslAuthenticate rounds, the first

@@ -84,6 +84,8 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 #[cfg(test)]
 mod round_trip_checks;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
 pub mod sync_group;
 pub mod table;
 pub mod txn_offset_commit;
@@ -346,4 +348,8 @@ registry! {
     describe_transactions::DescribeTransactionsResponse,
     list_transactions::ListTransactionsRequest,
     list_transactions::ListTransactionsResponse,
+    sasl_handshake::SaslHandshakeRequest,
+    sasl_handshake::SaslHandshakeResponse,
+    sasl_authenticate::SaslAuthenticateRequest,
+    sasl_authenticate::SaslAuthenticateResponse,
 }

@@ -69,7 +69,9 @@ final class MessageVectors {
             "WriteTxnMarkers",
             "TxnOffsetCommit",
             "DescribeTransactions",
-            "ListTransactions");
+            "ListTransactions",
+            "SaslHandshake",
+            "SaslAuthenticate");
 
     /** Specs of type "data" (embedded payloads) and "header", by their spec name. */
     static final List<String> OTHERS = List.of(
