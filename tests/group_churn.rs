@@ -27,18 +27,26 @@ fn knob(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// The member program, built by `cargo test` beside the test binaries.
+/// The member program (examples/journaled_member.rs), built once per test run: `cargo test --all-targets` builds
+/// examples as test harnesses, not as the program.
 fn member_program() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    // target/debug/deps/group_churn-HASH → target/debug/examples/journaled_member
-    let debug = exe.parent().and_then(Path::parent).expect("target/debug");
-    let program = debug.join("examples").join("journaled_member");
-    assert!(
-        program.exists(),
-        "{} is missing: cargo test builds the examples (cargo build --examples)",
-        program.display()
-    );
-    program
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--example", "journaled_member"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("run cargo build --example journaled_member");
+            assert!(status.success(), "cargo build --example journaled_member failed");
+            let exe = std::env::current_exe().expect("the test binary's path");
+            // target/debug/deps/group_churn-HASH → target/debug/examples/journaled_member
+            let debug = exe.parent().and_then(Path::parent).expect("target/debug");
+            let program = debug.join("examples").join("journaled_member");
+            assert!(program.exists(), "{} is missing after the build", program.display());
+            program
+        })
+        .clone()
 }
 
 /// One member process and its journal.
