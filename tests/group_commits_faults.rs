@@ -18,7 +18,6 @@ use kafkar::consumer::{Consumer, ConsumerConfig, OffsetAndMetadata, TopicPartiti
 use kafkar::protocol::messages::consumer_protocol::{
     ConsumerProtocolAssignment, TopicPartition as ProtocolTopicPartition,
 };
-use kafkar::protocol::messages::find_coordinator::{Coordinator, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafkar::protocol::messages::heartbeat::{HeartbeatRequest, HeartbeatResponse};
 use kafkar::protocol::messages::join_group::{JoinGroupRequest, JoinGroupResponse};
 use kafkar::protocol::messages::leave_group::{LeaveGroupRequest, LeaveGroupResponse};
@@ -101,19 +100,7 @@ async fn coordinator(script: Script) -> (FakeBroker, Arc<Mutex<Group>>) {
         let port = i32::from(*p.get().unwrap_or(&0));
         let now = Instant::now();
         match ApiKey(r.header.api_key) {
-            ApiKey::FIND_COORDINATOR => {
-                let req: FindCoordinatorRequest = decode(r);
-                let c = Coordinator { node_id: 0, host: "127.0.0.1".into(), port, ..Default::default() };
-                let resp = if v >= 4 {
-                    FindCoordinatorResponse {
-                        coordinators: vec![Coordinator { key: req.coordinator_keys[0].clone(), ..c }],
-                        ..Default::default()
-                    }
-                } else {
-                    FindCoordinatorResponse { node_id: 0, host: c.host, port, ..Default::default() }
-                };
-                reply::<FindCoordinatorRequest>(&resp, v)
-            }
+            ApiKey::FIND_COORDINATOR => support::find_coordinator_reply(r, port),
             ApiKey::METADATA => {
                 let broker =
                     MetadataResponseBroker { node_id: 0, host: "127.0.0.1".into(), port, ..Default::default() };

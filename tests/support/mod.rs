@@ -112,6 +112,24 @@ pub fn reply<R: Request>(resp: &R::Response, version: i16) -> Action {
     Action::Reply(b)
 }
 
+/// The answer of a fake that is its own group coordinator (node 0 at 127.0.0.1:`port`) to a FindCoordinator
+/// request: batched keys from version 4, the single-coordinator form before.
+pub fn find_coordinator_reply(r: &Received, port: i32) -> Action {
+    use kafkar::protocol::messages::find_coordinator::{Coordinator, FindCoordinatorRequest, FindCoordinatorResponse};
+    let v = r.header.api_version;
+    let req: FindCoordinatorRequest = decode(r);
+    let c = Coordinator { node_id: 0, host: "127.0.0.1".into(), port, ..Default::default() };
+    let resp = if v >= 4 {
+        FindCoordinatorResponse {
+            coordinators: req.coordinator_keys.iter().map(|k| Coordinator { key: k.clone(), ..c.clone() }).collect(),
+            ..Default::default()
+        }
+    } else {
+        FindCoordinatorResponse { node_id: 0, host: c.host, port, ..Default::default() }
+    };
+    reply::<FindCoordinatorRequest>(&resp, v)
+}
+
 /// Decodes the request body of `r` as `R`.
 pub fn decode<R: Request>(r: &Received) -> R {
     R::decode_exact(&mut Reader::new(r.body.clone()), r.header.api_version).expect("fake broker decodes request")
