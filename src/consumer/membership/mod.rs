@@ -29,6 +29,8 @@ use crate::error::{Error, Result};
 
 pub mod classic;
 pub mod consumer_group;
+#[cfg(test)]
+mod test_actions;
 
 pub use classic::{ClassicApiVersions, ClassicMembership, ClassicState, GroupRequest};
 pub use consumer_group::{ConsumerGroupMembership, ConsumerGroupState};

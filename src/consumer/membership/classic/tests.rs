@@ -5,6 +5,7 @@ use kafkar_protocol::messages::join_group::JoinGroupResponseMember;
 use kafkar_protocol::messages::leave_group::MemberResponse;
 
 use super::*;
+use crate::consumer::membership::test_actions::*;
 use crate::consumer::assignor::{assignors_from_config, from_wire_partitions, to_wire_partitions};
 
 const V: ClassicApiVersions = ClassicApiVersions::LATEST;
@@ -94,26 +95,6 @@ impl H {
     }
 }
 
-fn kinds(actions: &[Action]) -> Vec<&'static str> {
-    actions
-        .iter()
-        .map(|a| match a {
-            Action::FindCoordinator => "FindCoordinator",
-            Action::SendJoinGroup { .. } => "JoinGroup",
-            Action::SendSyncGroup { .. } => "SyncGroup",
-            Action::SendHeartbeat { .. } => "Heartbeat",
-            Action::SendLeaveGroup { .. } => "LeaveGroup",
-            Action::SendConsumerGroupHeartbeat { .. } => "ConsumerGroupHeartbeat",
-            Action::RefreshMetadata { .. } => "RefreshMetadata",
-            Action::CommitBeforeRevoke(_) => "Commit",
-            Action::Revoked(_) => "Revoked",
-            Action::Assigned(_) => "Assigned",
-            Action::Lost(_) => "Lost",
-            Action::Fatal(_) => "Fatal",
-        })
-        .collect()
-}
-
 fn join_of(actions: &[Action]) -> JoinGroupRequest {
     let found = actions.iter().find_map(|a| match a {
         Action::SendJoinGroup { request, version, timeout } => {
@@ -158,29 +139,6 @@ fn leave_of(actions: &[Action]) -> (LeaveGroupRequest, i16) {
         _ => None,
     });
     found.unwrap_or_else(|| panic!("no LeaveGroup in {:?}", kinds(actions)))
-}
-
-fn partitions_of(actions: &[Action], pick: fn(&Action) -> Option<&Vec<TopicPartition>>) -> Vec<TopicPartition> {
-    actions.iter().find_map(pick).cloned().unwrap_or_else(|| panic!("missing action in {:?}", kinds(actions)))
-}
-
-fn assigned_of(actions: &[Action]) -> Vec<TopicPartition> {
-    partitions_of(actions, |a| if let Action::Assigned(p) = a { Some(p) } else { None })
-}
-
-fn revoked_of(actions: &[Action]) -> Vec<TopicPartition> {
-    partitions_of(actions, |a| if let Action::Revoked(p) = a { Some(p) } else { None })
-}
-
-fn lost_of(actions: &[Action]) -> Vec<TopicPartition> {
-    partitions_of(actions, |a| if let Action::Lost(p) = a { Some(p) } else { None })
-}
-
-fn fatal_of(actions: &[Action]) -> &Error {
-    actions
-        .iter()
-        .find_map(|a| if let Action::Fatal(e) = a { Some(e) } else { None })
-        .unwrap_or_else(|| panic!("no Fatal in {:?}", kinds(actions)))
 }
 
 fn subscription_of(join: &JoinGroupRequest, protocol: usize) -> ConsumerProtocolSubscription {

@@ -2,6 +2,7 @@ use kafkar_protocol::messages::Message;
 use kafkar_protocol::messages::consumer_group_heartbeat::Assignment;
 
 use super::*;
+use crate::consumer::membership::test_actions::*;
 use crate::error::ErrorKind;
 
 const V: i16 = 1;
@@ -81,23 +82,6 @@ impl H {
     }
 }
 
-fn kinds(actions: &[Action]) -> Vec<&'static str> {
-    actions
-        .iter()
-        .map(|a| match a {
-            Action::FindCoordinator => "FindCoordinator",
-            Action::SendConsumerGroupHeartbeat { .. } => "ConsumerGroupHeartbeat",
-            Action::RefreshMetadata { .. } => "RefreshMetadata",
-            Action::CommitBeforeRevoke(_) => "Commit",
-            Action::Revoked(_) => "Revoked",
-            Action::Assigned(_) => "Assigned",
-            Action::Lost(_) => "Lost",
-            Action::Fatal(_) => "Fatal",
-            _ => "classic request",
-        })
-        .collect()
-}
-
 fn hb_of(actions: &[Action]) -> ConsumerGroupHeartbeatRequest {
     let found = actions.iter().find_map(|a| match a {
         Action::SendConsumerGroupHeartbeat { request, version } => {
@@ -107,29 +91,6 @@ fn hb_of(actions: &[Action]) -> ConsumerGroupHeartbeatRequest {
         _ => None,
     });
     found.unwrap_or_else(|| panic!("no heartbeat in {:?}", kinds(actions)))
-}
-
-fn pick(actions: &[Action], f: fn(&Action) -> Option<&Vec<TopicPartition>>) -> Vec<TopicPartition> {
-    actions.iter().find_map(f).cloned().unwrap_or_else(|| panic!("missing in {:?}", kinds(actions)))
-}
-
-fn assigned_of(a: &[Action]) -> Vec<TopicPartition> {
-    pick(a, |x| if let Action::Assigned(p) = x { Some(p) } else { None })
-}
-
-fn revoked_of(a: &[Action]) -> Vec<TopicPartition> {
-    pick(a, |x| if let Action::Revoked(p) = x { Some(p) } else { None })
-}
-
-fn lost_of(a: &[Action]) -> Vec<TopicPartition> {
-    pick(a, |x| if let Action::Lost(p) = x { Some(p) } else { None })
-}
-
-fn fatal_of(actions: &[Action]) -> &Error {
-    actions
-        .iter()
-        .find_map(|a| if let Action::Fatal(e) = a { Some(e) } else { None })
-        .unwrap_or_else(|| panic!("no Fatal in {:?}", kinds(actions)))
 }
 
 fn wire(assignment: &[(Uuid, &[i32])]) -> Vec<TopicPartitions> {
