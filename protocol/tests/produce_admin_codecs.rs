@@ -8,12 +8,12 @@
 //! for these five messages, which the generated ones replaced.
 
 use bytes::{Bytes, BytesMut};
+use kafkar_protocol::messages::Message;
 use kafkar_protocol::messages::create_topics::*;
 use kafkar_protocol::messages::delete_topics::*;
 use kafkar_protocol::messages::find_coordinator::*;
 use kafkar_protocol::messages::init_producer_id::*;
 use kafkar_protocol::messages::produce::*;
-use kafkar_protocol::messages::Message;
 use kafkar_protocol::primitives::{RawTaggedField, Reader, Uuid};
 use kafkar_protocol::{EncodeError, ErrorCode};
 

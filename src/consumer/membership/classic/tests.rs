@@ -5,8 +5,8 @@ use kafkar_protocol::messages::join_group::JoinGroupResponseMember;
 use kafkar_protocol::messages::leave_group::MemberResponse;
 
 use super::*;
-use crate::consumer::membership::test_actions::*;
 use crate::consumer::assignor::{assignors_from_config, from_wire_partitions, to_wire_partitions};
+use crate::consumer::membership::test_actions::*;
 
 const V: ClassicApiVersions = ClassicApiVersions::LATEST;
 const HB: Duration = Duration::from_secs(1);
