@@ -26,6 +26,11 @@ pub struct ConsumerMetrics {
     /// Per assigned partition with a known position and high watermark: high watermark (last stable offset under
     /// read_committed) minus position, from the last fetch.
     pub lag: Vec<(TopicPartition, i64)>,
+    /// Responses in which a broker asked this client to back off for a quota (KIP-219 `throttle_time_ms` > 0),
+    /// over all its connections.
+    pub throttled_responses: u64,
+    /// The sum of those throttle times: how long connections held requests back for quotas.
+    pub throttle_time: Duration,
 }
 
 /// The running counters behind [`ConsumerMetrics`].
@@ -62,6 +67,8 @@ impl MetricsCounters {
             fetch_latency_max: self.fetch_latency_max,
             buffered_bytes,
             lag,
+            throttled_responses: 0,
+            throttle_time: Duration::ZERO,
         }
     }
 }

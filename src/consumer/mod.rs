@@ -511,7 +511,11 @@ impl Consumer {
 
     /// A metrics snapshot.
     pub fn metrics(&self) -> ConsumerMetrics {
-        self.fetcher.metrics()
+        let mut m = self.fetcher.metrics();
+        let throttle = self.cluster.pool().throttle_stats();
+        m.throttled_responses = throttle.throttled_responses();
+        m.throttle_time = throttle.total();
+        m
     }
 
     // ---- offsets ----

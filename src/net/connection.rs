@@ -13,6 +13,7 @@
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -91,6 +92,9 @@ struct InFlight {
 
 struct Shared {
     in_flight: Mutex<VecDeque<InFlight>>,
+    /// Until when the broker asked this connection to send nothing (KIP-219 `throttle_time_ms`); the writer holds
+    /// new frames until then.
+    throttled_until: Mutex<Option<Instant>>,
     /// Wakes the reader when new requests wait, so it re-arms its timeout.
     added: tokio::sync::Notify,
     dead: watch::Sender<Option<Error>>,
@@ -126,6 +130,29 @@ impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<InFlight>> {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn throttled_until(&self) -> Option<Instant> {
+        *self.throttled_until.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Quota throttling (KIP-219) a client's connections were asked for, summed over all of them.
+#[derive(Debug, Default)]
+pub struct ThrottleStats {
+    responses: AtomicU64,
+    total_ms: AtomicU64,
+}
+
+impl ThrottleStats {
+    /// Responses that carried a non-zero `throttle_time_ms`.
+    pub fn throttled_responses(&self) -> u64 {
+        self.responses.load(Ordering::Relaxed)
+    }
+
+    /// The sum of the throttle times brokers asked for.
+    pub fn total(&self) -> Duration {
+        Duration::from_millis(self.total_ms.load(Ordering::Relaxed))
+    }
 }
 
 /// A handle to one broker connection. Cloning is cheap; all clones share the socket.
@@ -145,6 +172,8 @@ pub struct Connection {
     bypass_gate: bool,
     /// The SASL session lifetime the broker granted at connect (KIP-368), if any.
     session_lifetime: Option<Duration>,
+    /// Where throttle times are counted (the pool's, shared by all its connections).
+    throttle_stats: Arc<ThrottleStats>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -261,6 +290,7 @@ impl Connection {
                     sasl_gate: None,
                     bypass_gate: true,
                     session_lifetime: None,
+                    throttle_stats: Arc::default(),
                 };
                 if conn.is_closed() {
                     return;
@@ -323,6 +353,7 @@ impl Connection {
         let (dead_tx, dead_rx) = watch::channel(None);
         let shared = Arc::new(Shared {
             in_flight: Mutex::new(VecDeque::new()),
+            throttled_until: Mutex::new(None),
             added: tokio::sync::Notify::new(),
             dead: dead_tx,
         });
@@ -340,7 +371,32 @@ impl Connection {
             sasl_gate: config.security_protocol.uses_sasl().then(|| Arc::new(tokio::sync::RwLock::new(()))),
             bypass_gate: false,
             session_lifetime: None,
+            throttle_stats: Arc::default(),
         }
+    }
+
+    /// Counts this connection's throttling in `stats` (a pool shares one among its connections).
+    pub(crate) fn with_throttle_stats(mut self, stats: Arc<ThrottleStats>) -> Connection {
+        self.throttle_stats = stats;
+        self
+    }
+
+    /// Decodes a reply body and honours its `throttle_time_ms` (KIP-219): the broker has muted this connection
+    /// for that long, so nothing more is written to it until the time has passed.
+    fn decode_reply<M: Message>(&self, body: Bytes, version: i16, api: ApiKey) -> Result<M> {
+        let m = M::decode_exact(&mut Reader::new(body), version)
+            .map_err(|e| Error::from(e).with_api(api).with_broker(&self.addr))?;
+        if let Some(ms) = m.throttle_time_ms().filter(|&ms| ms > 0) {
+            let until = Instant::now() + Duration::from_millis(ms as u64);
+            {
+                let mut t = self.shared.throttled_until.lock().unwrap_or_else(|p| p.into_inner());
+                *t = Some(t.map_or(until, |old| old.max(until)));
+            }
+            self.throttle_stats.responses.fetch_add(1, Ordering::Relaxed);
+            self.throttle_stats.total_ms.fetch_add(ms as u64, Ordering::Relaxed);
+            debug!(broker = %self.addr, api = %api, throttle_ms = ms, "throttled by a broker quota");
+        }
+        Ok(m)
     }
 
     async fn negotiate(&self) -> Result<BrokerVersions> {
@@ -430,9 +486,7 @@ impl Connection {
         timeout: Duration,
     ) -> Result<R::Response> {
         let body = self.send_raw(req, version, timeout).await?;
-        let mut r = Reader::new(body);
-        R::Response::decode_exact(&mut r, version)
-            .map_err(|e| Error::from(e).with_api(R::API_KEY).with_broker(&self.addr))
+        self.decode_reply(body, version, R::API_KEY)
     }
 
     /// Sends `req` at `version` without waiting for a reply (a Produce with acks=0, to which brokers send none).
@@ -554,9 +608,7 @@ impl<R: Request> PendingReply<R> {
     /// Waits for the reply and decodes it.
     pub async fn wait(self) -> Result<R::Response> {
         let body = self.conn.await_reply(self.rx, R::API_KEY).await?;
-        let mut r = Reader::new(body);
-        R::Response::decode_exact(&mut r, self.version)
-            .map_err(|e| Error::from(e).with_api(R::API_KEY).with_broker(&self.conn.addr))
+        self.conn.decode_reply(body, self.version, R::API_KEY)
     }
 
     /// Waits until the request is written (for requests queued with [`Connection::queue_no_reply`]).
@@ -664,6 +716,15 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Pen
             },
             _ = dead.changed() => break,
         };
+        // A broker that throttled this connection (KIP-219) gets nothing until the throttle time is over. Request
+        // deadlines start once a frame is written, so waiting here never times a request out.
+        if let Some(until) = shared.throttled_until().filter(|&u| u > Instant::now()) {
+            trace!(wait_ms = (until - Instant::now()).as_millis() as u64, "holding frames: throttled");
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => {}
+                _ = dead.changed() => break,
+            }
+        }
         // Take everything already queued: one write for all of it.
         let mut batch = vec![first];
         while batch.len() < 256 {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::debug;
 
-use super::Connection;
+use super::{Connection, ThrottleStats};
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
 use crate::net::security::PreparedSecurity;
@@ -55,6 +55,7 @@ pub struct BrokerPool {
     slots: Mutex<HashMap<SlotKey, Arc<tokio::sync::Mutex<Slot>>>>,
     nodes: Mutex<HashMap<i32, String>>,
     seed: AtomicU64,
+    throttle: Arc<ThrottleStats>,
 }
 
 impl std::fmt::Debug for BrokerPool {
@@ -79,7 +80,13 @@ impl BrokerPool {
             slots: Mutex::default(),
             nodes: Mutex::default(),
             seed: AtomicU64::new(seed),
+            throttle: Arc::default(),
         })
+    }
+
+    /// The quota throttling (KIP-219) brokers asked of this pool's connections.
+    pub fn throttle_stats(&self) -> &ThrottleStats {
+        &self.throttle
     }
 
     /// The configuration.
@@ -133,6 +140,7 @@ impl BrokerPool {
         }
         match Connection::connect_prepared(addr, &self.config, &self.security).await {
             Ok(c) => {
+                let c = c.with_throttle_stats(self.throttle.clone());
                 s.failures = 0;
                 s.retry_at = None;
                 s.conn = Some(c.clone());

@@ -34,6 +34,11 @@ pub struct ProducerMetrics {
     pub request_latency_avg: Duration,
     /// Longest time from writing a Produce request to its reply.
     pub request_latency_max: Duration,
+    /// Responses in which a broker asked this client to back off for a quota (KIP-219 `throttle_time_ms` > 0),
+    /// over all its connections.
+    pub throttled_responses: u64,
+    /// The sum of those throttle times: how long connections held requests back for quotas.
+    pub throttle_time: Duration,
 }
 
 /// The live counters behind [`ProducerMetrics`].
@@ -85,6 +90,8 @@ impl Counters {
                 self.latency_total_us.load(Ordering::Relaxed).checked_div(n).unwrap_or(0),
             ),
             request_latency_max: Duration::from_micros(self.latency_max_us.load(Ordering::Relaxed)),
+            throttled_responses: 0,
+            throttle_time: Duration::ZERO,
         }
     }
 }

@@ -414,7 +414,12 @@ impl Producer {
 
     /// A snapshot of the producer's counters.
     pub fn metrics(&self) -> ProducerMetrics {
-        self.shared.counters.snapshot(self.shared.memory.used(), self.shared.accumulator.incomplete_batches())
+        let mut m =
+            self.shared.counters.snapshot(self.shared.memory.used(), self.shared.accumulator.incomplete_batches());
+        let throttle = self.shared.cluster.pool().throttle_stats();
+        m.throttled_responses = throttle.throttled_responses();
+        m.throttle_time = throttle.total();
+        m
     }
 
     /// The cluster metadata this producer uses.

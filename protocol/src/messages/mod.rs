@@ -201,6 +201,12 @@ pub trait Message: Encode + Decode {
         Ok(m)
     }
 
+    /// The `ThrottleTimeMs` of a response that has one (KIP-219: how long the broker asks the client not to send
+    /// on this connection because a quota was exceeded); `None` for messages without the field.
+    fn throttle_time_ms(&self) -> Option<i32> {
+        None
+    }
+
     /// Encodes into a new buffer.
     fn to_bytes(&self, version: i16) -> Result<BytesMut, EncodeError> {
         let mut b = BytesMut::new();
@@ -352,4 +358,25 @@ registry! {
     sasl_handshake::SaslHandshakeResponse,
     sasl_authenticate::SaslAuthenticateRequest,
     sasl_authenticate::SaslAuthenticateResponse,
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::Message;
+    use super::end_txn::{EndTxnRequest, EndTxnResponse};
+    use super::fetch::FetchResponse;
+    use super::produce::ProduceResponse;
+
+    #[test]
+    fn responses_expose_their_throttle_time_wherever_the_field_stands() {
+        let r = EndTxnResponse { throttle_time_ms: 7, ..Default::default() };
+        assert_eq!(r.throttle_time_ms(), Some(7));
+        // Produce carries it after the topic responses, Fetch first: the field is found by name, not position.
+        let r = ProduceResponse { throttle_time_ms: 250, ..Default::default() };
+        assert_eq!(r.throttle_time_ms(), Some(250));
+        let r = FetchResponse { throttle_time_ms: 0, ..Default::default() };
+        assert_eq!(r.throttle_time_ms(), Some(0));
+        // A message without the field.
+        assert_eq!(EndTxnRequest::default().throttle_time_ms(), None);
+    }
 }

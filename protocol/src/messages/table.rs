@@ -385,6 +385,19 @@ macro_rules! structure {
         });
 
         impl $name {
+            /// The value of the `i32` field called `name` (a Rust field name), if this structure has one.
+            #[doc(hidden)]
+            #[inline]
+            #[allow(unused_variables)]
+            pub fn __i32_field(&self, name: &str) -> ::core::option::Option<i32> {
+                $(
+                    if stringify!($f) == name {
+                        return (&self.$f as &dyn ::core::any::Any).downcast_ref::<i32>().copied();
+                    }
+                )*
+                ::core::option::Option::None
+            }
+
             /// The fields of this structure, as the JSON spec lists them.
             pub const SPEC_FIELDS: &'static [$crate::messages::FieldSpec] = &[$(
                 {
@@ -599,6 +612,11 @@ macro_rules! message {
                 flexible_versions: Self::FLEXIBLE,
                 fields: Self::SPEC_FIELDS,
             };
+
+            #[inline]
+            fn throttle_time_ms(&self) -> ::core::option::Option<i32> {
+                self.__i32_field("throttle_time_ms")
+            }
         }
 
         $($(
