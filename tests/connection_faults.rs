@@ -158,6 +158,36 @@ async fn unsupported_api_versions_version_falls_back_to_the_brokers() {
 }
 
 #[tokio::test]
+async fn a_throttled_connection_holds_its_next_request_until_the_throttle_ends_without_timing_it_out() {
+    // KIP-219: the first reply asks for 600 ms of silence; the fake notes when the next request arrives.
+    let next_at = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let seen = next_at.clone();
+    let fake = FakeBroker::start(after_handshake(move |i| {
+        if i == 2 {
+            *seen.lock().unwrap() = Some(Instant::now());
+        }
+        let resp = ApiVersionsResponse { throttle_time_ms: if i == 1 { 600 } else { 0 }, ..Default::default() };
+        support::reply::<ApiVersionsRequest>(&resp, 3)
+    }))
+    .await;
+    // A request timeout shorter than the throttle: it must count from the write, not from the call.
+    let mut cfg = config(&fake.bootstrap());
+    cfg.request_timeout = Duration::from_millis(300);
+    let conn = Connection::connect(&fake.bootstrap(), &cfg).await.unwrap();
+    let first = conn.send_at(&ApiVersionsRequest::default(), 3).await.unwrap();
+    let replied = Instant::now();
+    assert_eq!(first.throttle_time_ms, 600);
+    let second = conn.send_at(&ApiVersionsRequest::default(), 3).await;
+    assert!(second.is_ok(), "a throttle wait never times a request out: {second:?}");
+    let arrived = next_at.lock().unwrap().expect("the second request reached the broker");
+    assert!(
+        arrived.duration_since(replied) >= Duration::from_millis(550),
+        "sent {:?} after a 600 ms throttle",
+        arrived.duration_since(replied)
+    );
+}
+
+#[tokio::test]
 async fn connect_to_a_closed_port_fails_fast() {
     let t = Instant::now();
     let e = Connection::connect("127.0.0.1:1", &config("127.0.0.1:1")).await.unwrap_err();
