@@ -77,6 +77,12 @@ pub struct ClientConfig {
     pub retry_backoff_max: Duration,
     /// `metadata.max.age.ms`: metadata is refreshed at least this often (default 5 min).
     pub metadata_max_age: Duration,
+    /// `metadata.recovery.strategy`: what to do when no broker the metadata names can be reached (default
+    /// [`MetadataRecovery::Rebootstrap`], as the Java client from 4.0).
+    pub metadata_recovery: MetadataRecovery,
+    /// `metadata.recovery.rebootstrap.trigger.ms`: how long no known broker may be reachable before the client
+    /// goes back to `bootstrap.servers` (default 5 min, as Java).
+    pub rebootstrap_trigger: Duration,
     /// `receive.message.max.bytes` (librdkafka's name): the largest reply frame accepted from a broker, size prefix
     /// excluded. Default 100 000 000, as librdkafka. A larger size prefix fails the connection with a protocol error
     /// (every request waiting on it gets the shared error) before anything is allocated for the frame; below it, the
@@ -96,6 +102,17 @@ pub struct ClientConfig {
     pub sasl: SaslSettings,
 }
 
+/// `metadata.recovery.strategy`: how a client recovers when every broker its metadata names is out of reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetadataRecovery {
+    /// Keep trying the brokers the metadata named; `bootstrap.servers` is used only before the first metadata.
+    None,
+    /// After `metadata.recovery.rebootstrap.trigger.ms` without reaching any known broker, or when a broker answers
+    /// `REBOOTSTRAP_REQUIRED`, forget the known brokers and start again from `bootstrap.servers` (their names
+    /// resolved again, since every dial resolves its address).
+    Rebootstrap,
+}
+
 impl std::fmt::Debug for ClientConfig {
     /// Written out field by field so that credentials, once the client has them, can be left out.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,6 +126,8 @@ impl std::fmt::Debug for ClientConfig {
             .field("retry_backoff", &self.retry_backoff)
             .field("retry_backoff_max", &self.retry_backoff_max)
             .field("metadata_max_age", &self.metadata_max_age)
+            .field("metadata_recovery", &self.metadata_recovery)
+            .field("rebootstrap_trigger", &self.rebootstrap_trigger)
             .field("max_response_size", &self.max_response_size)
             .field("security_protocol", &self.security_protocol);
         #[cfg(feature = "tls")]
@@ -129,6 +148,8 @@ impl Default for ClientConfig {
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(1),
             metadata_max_age: Duration::from_secs(300),
+            metadata_recovery: MetadataRecovery::Rebootstrap,
+            rebootstrap_trigger: Duration::from_secs(300),
             max_response_size: 100_000_000,
             security_protocol: SecurityProtocol::Plaintext,
             #[cfg(feature = "tls")]
@@ -210,6 +231,14 @@ impl ClientConfig {
             "metadata.max.age.ms" | "topic.metadata.refresh.interval.ms" => {
                 self.metadata_max_age = parse_ms(key, value)?
             }
+            "metadata.recovery.strategy" => {
+                self.metadata_recovery = match value.trim().to_ascii_lowercase().as_str() {
+                    "rebootstrap" => MetadataRecovery::Rebootstrap,
+                    "none" => MetadataRecovery::None,
+                    _ => return Err(Error::config_value(key, value, "expected rebootstrap or none")),
+                }
+            }
+            "metadata.recovery.rebootstrap.trigger.ms" => self.rebootstrap_trigger = parse_ms(key, value)?,
             _ => return self.set_security(key, value),
         }
         Ok(true)

@@ -28,7 +28,7 @@ pub mod security {
 }
 
 pub use admin::{Admin, AdminConfig};
-pub use config::{ClientConfig, ConfigSources};
+pub use config::{ClientConfig, ConfigSources, MetadataRecovery};
 pub use consumer::{Consumer, ConsumerConfig};
 pub use error::{ConfigError, Error, ErrorKind, Result};
 pub use kafkar_protocol as protocol;

@@ -266,7 +266,15 @@ impl Cluster {
         let all = self.all_topics.load(Ordering::Relaxed);
         let topics: Vec<String> = self.wanted.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
         let conn = self.pool.any().await?;
-        let resp = self.fetch(&conn, if all { None } else { Some(&topics[..]) }).await?;
+        let resp = match self.fetch(&conn, if all { None } else { Some(&topics[..]) }).await {
+            // KIP-1102: the broker says this client's view of the cluster is stale; ask the bootstrap servers at once.
+            Err(e) if e.code() == Some(ErrorCode::REBOOTSTRAP_REQUIRED) => {
+                self.pool.request_rebootstrap();
+                let conn = self.pool.any().await?;
+                self.fetch(&conn, if all { None } else { Some(&topics[..]) }).await?
+            }
+            r => r?,
+        };
         let snap = self.merge(resp, all);
         *self.last_refresh.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         self.updates.send_modify(|n| *n = n.wrapping_add(1));

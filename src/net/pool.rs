@@ -8,15 +8,15 @@
 //! own class, as the Java client keeps a separate connection to the group coordinator.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tracing::debug;
+use tracing::{debug, info};
 
 use super::{Connection, ThrottleStats};
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, MetadataRecovery};
 use crate::error::{Error, Result};
 use crate::net::security::PreparedSecurity;
 
@@ -56,6 +56,12 @@ pub struct BrokerPool {
     nodes: Mutex<HashMap<i32, String>>,
     seed: AtomicU64,
     throttle: Arc<ThrottleStats>,
+    /// The last time a broker of this client was reached (a dial that succeeded, or a live connection handed out
+    /// by [`BrokerPool::any`]); the rebootstrap trigger counts from it.
+    last_reached: Mutex<Instant>,
+    /// Set by a `REBOOTSTRAP_REQUIRED` answer: the next [`BrokerPool::any`] starts again from the bootstrap list.
+    rebootstrap_requested: AtomicBool,
+    rebootstraps: AtomicU64,
 }
 
 impl std::fmt::Debug for BrokerPool {
@@ -81,6 +87,9 @@ impl BrokerPool {
             nodes: Mutex::default(),
             seed: AtomicU64::new(seed),
             throttle: Arc::default(),
+            last_reached: Mutex::new(Instant::now()),
+            rebootstrap_requested: AtomicBool::new(false),
+            rebootstraps: AtomicU64::new(0),
         })
     }
 
@@ -140,6 +149,7 @@ impl BrokerPool {
         }
         match Connection::connect_prepared(addr, &self.config, &self.security).await {
             Ok(c) => {
+                self.reached();
                 let c = c.with_throttle_stats(self.throttle.clone());
                 s.failures = 0;
                 s.retry_at = None;
@@ -156,13 +166,16 @@ impl BrokerPool {
         }
     }
 
-    /// A [`ConnectionClass::Control`] connection to any broker: a live one if there is one, else known nodes first,
-    /// then the bootstrap list, starting at a random entry so load spreads. Fails with the last error when none
-    /// answers.
+    /// A [`ConnectionClass::Control`] connection to any broker: a live one if there is one, else the known nodes
+    /// (before the first metadata: the bootstrap list), starting at a random entry so load spreads. Fails with the
+    /// last error when none answers.
+    ///
+    /// With `metadata.recovery.strategy=rebootstrap` the bootstrap list comes back when no broker has been reached
+    /// for `metadata.recovery.rebootstrap.trigger.ms`, or after [`BrokerPool::request_rebootstrap`]: the known nodes
+    /// are forgotten (the next metadata names them again) and only the bootstrap list is dialled.
     pub async fn any(&self) -> Result<Connection> {
         let class = ConnectionClass::Control;
-        // A live connection needs no dial.
-        {
+        if !self.rebootstrap_requested.load(Ordering::Relaxed) {
             let slots: Vec<_> = self
                 .slots
                 .lock()
@@ -174,18 +187,28 @@ impl BrokerPool {
             for s in slots {
                 if let Ok(s) = s.try_lock() {
                     if let Some(c) = s.conn.as_ref().filter(|c| !c.is_closed()) {
+                        self.reached();
                         return Ok(c.clone());
                     }
                 }
             }
         }
+        if self.rebootstrap_due() {
+            self.rebootstrap_requested.store(false, Ordering::Relaxed);
+            let forgotten = std::mem::take(&mut *self.nodes.lock().unwrap_or_else(|p| p.into_inner()));
+            info!(
+                bootstrap = ?self.config.bootstrap_servers,
+                forgotten = forgotten.len(),
+                "rebootstrapping: going back to the bootstrap servers"
+            );
+            self.rebootstraps.fetch_add(1, Ordering::Relaxed);
+        }
         let mut candidates: Vec<String> =
             self.nodes.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
         candidates.sort();
-        for b in &self.config.bootstrap_servers {
-            if !candidates.contains(b) {
-                candidates.push(b.clone());
-            }
+        candidates.dedup();
+        if candidates.is_empty() {
+            candidates = self.config.bootstrap_servers.clone();
         }
         let n = candidates.len();
         if n > 1 {
@@ -199,6 +222,33 @@ impl BrokerPool {
             }
         }
         Err(last.unwrap_or_else(|| Error::config("no brokers to connect to")))
+    }
+
+    /// A broker answered `REBOOTSTRAP_REQUIRED` (KIP-1102): with `metadata.recovery.strategy=rebootstrap`, the next
+    /// [`BrokerPool::any`] forgets the known brokers and dials the bootstrap list.
+    pub fn request_rebootstrap(&self) {
+        if self.config.metadata_recovery == MetadataRecovery::Rebootstrap {
+            self.rebootstrap_requested.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// How many times this pool went back to the bootstrap servers.
+    pub fn rebootstraps(&self) -> u64 {
+        self.rebootstraps.load(Ordering::Relaxed)
+    }
+
+    fn rebootstrap_due(&self) -> bool {
+        if self.config.metadata_recovery != MetadataRecovery::Rebootstrap
+            || self.nodes.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+        {
+            return false;
+        }
+        self.rebootstrap_requested.load(Ordering::Relaxed)
+            || self.last_reached.lock().unwrap_or_else(|p| p.into_inner()).elapsed() >= self.config.rebootstrap_trigger
+    }
+
+    fn reached(&self) {
+        *self.last_reached.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     }
 
     /// Closes every connection.
