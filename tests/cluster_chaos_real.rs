@@ -1,0 +1,286 @@
+//! Chaos on three real brokers (RF 3, min.insync.replicas 2), each node also a controller: the test runs its own
+//! 3-node cluster on base port 49092 (`scripts/kafka start --nodes 3`), so the shared broker is not disturbed.
+//!
+//! A node is killed or stopped only when the cluster is healthy: all three brokers registered and no partition of
+//! the test's topic under-replicated (killing a second node before the first has rejoined would lose the
+//! controller quorum and min.insync.replicas).
+//!
+//! - Leader kills: an idempotent producer writes while the leader of a written partition is SIGKILLed and
+//!   restarted; every acknowledged record is in the log exactly once, at the offset its acknowledgement gave, in
+//!   send order per partition.
+//! - Rolling restart: every broker in turn is stopped with SIGTERM and restarted while a producer writes and a
+//!   group member reads; no error reaches either, and every record is read.
+//!
+//! One test runs both on one cluster. CI runs 3 kills and one rolling pass; `scripts/chaos cluster` runs 20 kills and two passes
+//! (`KAFKAR_CHAOS_KILLS`, `KAFKAR_CHAOS_ROLLS`) and prints the figures for tests/CHAOS.md.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kafkar::ClientConfig;
+use kafkar::admin::Admin;
+use kafkar::cluster::Cluster;
+use kafkar::consumer::{Consumer, ConsumerConfig};
+use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
+
+const PORT: &str = "49092";
+const PARTITIONS: i32 = 3;
+
+fn kafka(args: &[&str]) -> String {
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka"))
+        .args(args)
+        .env("KAFKAR_KAFKA_PORT", PORT)
+        .output()
+        .expect("run scripts/kafka");
+    assert!(out.status.success(), "scripts/kafka {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+async fn kafka_async(args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || kafka(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
+}
+
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The test's own cluster, stopped however the test ends.
+struct OwnCluster;
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka"))
+            .arg("stop")
+            .env("KAFKAR_KAFKA_PORT", PORT)
+            .status();
+    }
+}
+
+/// Waits (up to 90 s) until three brokers are registered and no partition of `topic` is under-replicated.
+async fn wait_healthy(bootstrap: &str, topic: &str) {
+    let cluster = Cluster::new(ClientConfig::new(bootstrap), false).unwrap();
+    cluster.want([topic.to_owned()]);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(snap) = cluster.refresh().await {
+            let full = snap.topic(topic).is_some_and(|t| {
+                t.partitions.iter().all(|p| p.leader >= 0 && p.isr.len() == 3 && p.replicas.len() == 3)
+            });
+            if snap.brokers.len() == 3 && full {
+                cluster.close();
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "the cluster did not become healthy in 90 s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn leader_of(bootstrap: &str, topic: &str, partition: i32) -> i32 {
+    let cluster = Cluster::new(ClientConfig::new(bootstrap), false).unwrap();
+    let info = cluster.topic(topic, Duration::from_secs(10)).await.unwrap();
+    let leader = info.partitions[partition as usize].leader;
+    cluster.close();
+    leader
+}
+
+/// A new RF-3 topic on the healthy cluster.
+async fn new_topic(bootstrap: &str, prefix: &str) -> String {
+    let topic = support::unique_topic(prefix);
+    let admin = Admin::new(ClientConfig::new(bootstrap)).await.unwrap();
+    admin.create_topic(&topic, PARTITIONS, 3, &[]).await.unwrap();
+    wait_healthy(bootstrap, &topic).await;
+    topic
+}
+
+fn producer_config(bootstrap: &str) -> ProducerConfig {
+    let mut c = ProducerConfig::new(bootstrap);
+    for (k, v) in [
+        ("acks", "all"),
+        ("enable.idempotence", "true"),
+        ("linger.ms", "5"),
+        ("delivery.timeout.ms", "180000"),
+        ("max.block.ms", "120000"),
+        ("request.timeout.ms", "10000"),
+    ] {
+        c.set(k, v).unwrap();
+    }
+    c
+}
+
+/// Acknowledgements: (partition, offset, record number); failures counted.
+#[derive(Default)]
+struct Acks {
+    ok: Mutex<Vec<(i32, i64, u64)>>,
+    failed: AtomicU64,
+}
+
+/// Sends records 0, 1, ... (record i to partition i % 3, value = i) at up to `rate` per second until `stop`.
+fn spawn_sender(
+    producer: Producer,
+    topic: &str,
+    rate: u64,
+    stop: Arc<AtomicBool>,
+    acks: Arc<Acks>,
+) -> tokio::task::JoinHandle<u64> {
+    let topic: Arc<str> = topic.into();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let mut i = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let record = ProducerRecord::new(topic.clone())
+                .partition((i % PARTITIONS as u64) as i32)
+                .value(i.to_be_bytes().to_vec());
+            let a = acks.clone();
+            producer
+                .send_with_callback(record, move |r| match r {
+                    Ok(m) => a.ok.lock().unwrap().push((m.partition, m.offset, i)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, record = i, "send failed");
+                        a.failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+                .await
+                .expect("record queued");
+            i += 1;
+            if i % 100 == 0 {
+                let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+                tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
+            }
+        }
+        producer.flush().await;
+        i
+    })
+}
+
+/// Every acknowledged record is in the log once, at its acknowledged offset, in send order per partition; and
+/// the log holds nothing else.
+async fn assert_log_matches(bootstrap: &str, topic: &str, acks: &Acks, sent: u64) {
+    let ok = acks.ok.lock().unwrap().clone();
+    assert_eq!(acks.failed.load(Ordering::Relaxed), 0, "no record failed");
+    assert_eq!(ok.len() as u64, sent, "every record acknowledged");
+    let log = support::read_all(bootstrap, topic).await;
+    assert_eq!(log.len(), ok.len(), "one log record per acknowledged record (no duplicates)");
+    let at: HashMap<(i32, i64), u64> = log
+        .iter()
+        .map(|f| {
+            let v = f.value.as_deref().expect("value");
+            ((f.partition, f.offset), u64::from_be_bytes(v[..8].try_into().expect("8-byte value")))
+        })
+        .collect();
+    for (p, o, i) in ok {
+        assert_eq!(at.get(&(p, o)), Some(&i), "record {i} at its acknowledged offset {p}/{o}");
+    }
+    let mut last: HashMap<i32, u64> = HashMap::new();
+    for f in &log {
+        let i = at[&(f.partition, f.offset)];
+        if let Some(prev) = last.insert(f.partition, i) {
+            assert!(i > prev, "partition {}: record {i} after {prev}", f.partition);
+        }
+    }
+}
+
+/// Both scenarios on one cluster, one after the other (a kill must not land in the other's health check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_brokers_killed_and_restarted_under_traffic_lose_nothing() {
+    if support::real_broker().is_none() {
+        return;
+    }
+    let bootstrap = kafka_async(&["start", "--nodes", "3"]).await;
+    let _cluster = OwnCluster;
+    leader_kills(&bootstrap).await;
+    rolling_restart(&bootstrap).await;
+}
+
+async fn leader_kills(bootstrap: &str) {
+    let bootstrap = bootstrap.to_owned();
+    let topic = new_topic(&bootstrap, "chaos-kill").await;
+    let kills = env_count("KAFKAR_CHAOS_KILLS", 3);
+    let producer = Producer::new(producer_config(&bootstrap)).await.unwrap();
+    let (stop, acks) = (Arc::new(AtomicBool::new(false)), Arc::new(Acks::default()));
+    let sender = spawn_sender(producer.clone(), &topic, 5_000, stop.clone(), acks.clone());
+    let mut max_stall = Duration::ZERO;
+    for k in 0..kills {
+        wait_healthy(&bootstrap, &topic).await;
+        let before = acks.ok.lock().unwrap().len();
+        let node = leader_of(&bootstrap, &topic, (k % PARTITIONS as usize) as i32).await;
+        let node = node.to_string();
+        let killed_at = Instant::now();
+        kafka_async(&["kill-node", &node]).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        kafka_async(&["start-node", &node]).await;
+        // The stall: from the kill until acknowledgements flow again.
+        while acks.ok.lock().unwrap().len() <= before + 100 {
+            assert!(killed_at.elapsed() < Duration::from_secs(120), "no acknowledgements for 120 s after kill {k}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        max_stall = max_stall.max(killed_at.elapsed());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let sent = sender.await.unwrap();
+    let m = producer.metrics();
+    producer.close().await;
+    assert_log_matches(&bootstrap, &topic, &acks, sent).await;
+    eprintln!(
+        "chaos[kill]: {kills} leader kills, {sent} records, 0 lost, 0 duplicated, 0 reordered, retries {}, max stall {max_stall:?}",
+        m.retries
+    );
+}
+
+async fn rolling_restart(bootstrap: &str) {
+    let bootstrap = bootstrap.to_owned();
+    let topic = new_topic(&bootstrap, "chaos-roll").await;
+    let rolls = env_count("KAFKAR_CHAOS_ROLLS", 1);
+    let producer = Producer::new(producer_config(&bootstrap)).await.unwrap();
+    let (stop, acks) = (Arc::new(AtomicBool::new(false)), Arc::new(Acks::default()));
+    let sender = spawn_sender(producer.clone(), &topic, 2_000, stop.clone(), acks.clone());
+
+    let mut cc = ConsumerConfig::new(&bootstrap);
+    for (k, v) in [("group.id", topic.as_str()), ("auto.offset.reset", "earliest"), ("request.timeout.ms", "10000")] {
+        cc.set(k, v).unwrap();
+    }
+    let mut consumer = Consumer::new(cc).await.unwrap();
+    consumer.subscribe([topic.as_str()]).unwrap();
+    let seen = Arc::new(Mutex::new(HashSet::new()));
+    let reading = Arc::new(AtomicBool::new(true));
+    let reader = {
+        let (seen, reading) = (seen.clone(), reading.clone());
+        tokio::spawn(async move {
+            while reading.load(Ordering::Relaxed) {
+                let batch = consumer.poll(1000, Duration::from_millis(200)).await.expect("no consumer error");
+                let mut s = seen.lock().unwrap();
+                for r in batch {
+                    s.insert(u64::from_be_bytes(r.value.as_deref().expect("value")[..8].try_into().unwrap()));
+                }
+            }
+            consumer.close().await.expect("consumer closes cleanly");
+        })
+    };
+    let mut restarts = 0;
+    for _ in 0..rolls {
+        for node in ["1", "2", "3"] {
+            wait_healthy(&bootstrap, &topic).await;
+            kafka_async(&["stop-node", node]).await;
+            kafka_async(&["start-node", node]).await;
+            restarts += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let sent = sender.await.unwrap();
+    producer.close().await;
+    assert_log_matches(&bootstrap, &topic, &acks, sent).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (seen.lock().unwrap().len() as u64) < sent {
+        assert!(Instant::now() < deadline, "read {} of {sent} records", seen.lock().unwrap().len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    reading.store(false, Ordering::Relaxed);
+    reader.await.unwrap();
+    eprintln!("chaos[roll]: {restarts} controlled restarts, {sent} records written and read, 0 errors");
+}
