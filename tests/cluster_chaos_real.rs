@@ -17,7 +17,6 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,35 +30,8 @@ use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
 const PORT: &str = "49092";
 const PARTITIONS: i32 = 3;
 
-fn kafka(args: &[&str]) -> String {
-    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka"))
-        .args(args)
-        .env("KAFKAR_KAFKA_PORT", PORT)
-        .output()
-        .expect("run scripts/kafka");
-    assert!(out.status.success(), "scripts/kafka {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-async fn kafka_async(args: &[&str]) -> String {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || kafka(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
-}
-
 fn env_count(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// The test's own cluster, stopped however the test ends.
-struct OwnCluster;
-
-impl Drop for OwnCluster {
-    fn drop(&mut self) {
-        let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka"))
-            .arg("stop")
-            .env("KAFKAR_KAFKA_PORT", PORT)
-            .status();
-    }
 }
 
 /// Waits (up to 90 s) until three brokers are registered and no partition of `topic` is under-replicated.
@@ -192,29 +164,37 @@ async fn three_brokers_killed_and_restarted_under_traffic_lose_nothing() {
     if support::real_broker().is_none() {
         return;
     }
-    let bootstrap = kafka_async(&["start", "--nodes", "3"]).await;
-    let _cluster = OwnCluster;
-    leader_kills(&bootstrap).await;
-    rolling_restart(&bootstrap).await;
+    let (kafka, bootstrap) = support::OwnKafka::start(PORT, &["--nodes", "3"]).await;
+    leader_kills(&kafka, &bootstrap).await;
+    rolling_restart(&kafka, &bootstrap).await;
 }
 
-async fn leader_kills(bootstrap: &str) {
-    let bootstrap = bootstrap.to_owned();
-    let topic = new_topic(&bootstrap, "chaos-kill").await;
-    let kills = env_count("KAFKAR_CHAOS_KILLS", 3);
-    let producer = Producer::new(producer_config(&bootstrap)).await.unwrap();
+/// A new topic, and a producer writing to it at `rate` until the returned flag is set.
+async fn traffic(
+    bootstrap: &str,
+    prefix: &str,
+    rate: u64,
+) -> (String, Producer, Arc<AtomicBool>, Arc<Acks>, tokio::task::JoinHandle<u64>) {
+    let topic = new_topic(bootstrap, prefix).await;
+    let producer = Producer::new(producer_config(bootstrap)).await.unwrap();
     let (stop, acks) = (Arc::new(AtomicBool::new(false)), Arc::new(Acks::default()));
-    let sender = spawn_sender(producer.clone(), &topic, 5_000, stop.clone(), acks.clone());
+    let sender = spawn_sender(producer.clone(), &topic, rate, stop.clone(), acks.clone());
+    (topic, producer, stop, acks, sender)
+}
+
+async fn leader_kills(kafka: &support::OwnKafka, bootstrap: &str) {
+    let kills = env_count("KAFKAR_CHAOS_KILLS", 3);
+    let (topic, producer, stop, acks, sender) = traffic(bootstrap, "chaos-kill", 5_000).await;
     let mut max_stall = Duration::ZERO;
     for k in 0..kills {
-        wait_healthy(&bootstrap, &topic).await;
+        wait_healthy(bootstrap, &topic).await;
         let before = acks.ok.lock().unwrap().len();
-        let node = leader_of(&bootstrap, &topic, (k % PARTITIONS as usize) as i32).await;
+        let node = leader_of(bootstrap, &topic, (k % PARTITIONS as usize) as i32).await;
         let node = node.to_string();
         let killed_at = Instant::now();
-        kafka_async(&["kill-node", &node]).await;
+        kafka.run(&["kill-node", &node]).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
-        kafka_async(&["start-node", &node]).await;
+        kafka.run(&["start-node", &node]).await;
         // The stall: from the kill until acknowledgements flow again.
         while acks.ok.lock().unwrap().len() <= before + 100 {
             assert!(killed_at.elapsed() < Duration::from_secs(120), "no acknowledgements for 120 s after kill {k}");
@@ -226,22 +206,18 @@ async fn leader_kills(bootstrap: &str) {
     let sent = sender.await.unwrap();
     let m = producer.metrics();
     producer.close().await;
-    assert_log_matches(&bootstrap, &topic, &acks, sent).await;
+    assert_log_matches(bootstrap, &topic, &acks, sent).await;
     eprintln!(
         "chaos[kill]: {kills} leader kills, {sent} records, 0 lost, 0 duplicated, 0 reordered, retries {}, max stall {max_stall:?}",
         m.retries
     );
 }
 
-async fn rolling_restart(bootstrap: &str) {
-    let bootstrap = bootstrap.to_owned();
-    let topic = new_topic(&bootstrap, "chaos-roll").await;
+async fn rolling_restart(kafka: &support::OwnKafka, bootstrap: &str) {
     let rolls = env_count("KAFKAR_CHAOS_ROLLS", 1);
-    let producer = Producer::new(producer_config(&bootstrap)).await.unwrap();
-    let (stop, acks) = (Arc::new(AtomicBool::new(false)), Arc::new(Acks::default()));
-    let sender = spawn_sender(producer.clone(), &topic, 2_000, stop.clone(), acks.clone());
+    let (topic, producer, stop, acks, sender) = traffic(bootstrap, "chaos-roll", 2_000).await;
 
-    let mut cc = ConsumerConfig::new(&bootstrap);
+    let mut cc = ConsumerConfig::new(bootstrap);
     for (k, v) in [("group.id", topic.as_str()), ("auto.offset.reset", "earliest"), ("request.timeout.ms", "10000")] {
         cc.set(k, v).unwrap();
     }
@@ -265,16 +241,16 @@ async fn rolling_restart(bootstrap: &str) {
     let mut restarts = 0;
     for _ in 0..rolls {
         for node in ["1", "2", "3"] {
-            wait_healthy(&bootstrap, &topic).await;
-            kafka_async(&["stop-node", node]).await;
-            kafka_async(&["start-node", node]).await;
+            wait_healthy(bootstrap, &topic).await;
+            kafka.run(&["stop-node", node]).await;
+            kafka.run(&["start-node", node]).await;
             restarts += 1;
         }
     }
     stop.store(true, Ordering::Relaxed);
     let sent = sender.await.unwrap();
     producer.close().await;
-    assert_log_matches(&bootstrap, &topic, &acks, sent).await;
+    assert_log_matches(bootstrap, &topic, &acks, sent).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while (seen.lock().unwrap().len() as u64) < sent {
         assert!(Instant::now() < deadline, "read {} of {sent} records", seen.lock().unwrap().len());

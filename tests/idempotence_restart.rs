@@ -7,7 +7,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -19,28 +18,6 @@ use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
 const PORT: &str = "29092";
 const RECORDS: u64 = 1_000_000;
 const PARTITIONS: i32 = 3;
-
-fn kafka(args: &[&str]) -> String {
-    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka"))
-        .args(args)
-        .env("KAFKAR_KAFKA_PORT", PORT)
-        .output()
-        .expect("run scripts/kafka");
-    assert!(out.status.success(), "scripts/kafka {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// Stops the test's own broker however the test ends.
-struct OwnBroker;
-
-impl Drop for OwnBroker {
-    fn drop(&mut self) {
-        let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka"))
-            .arg("stop")
-            .env("KAFKAR_KAFKA_PORT", PORT)
-            .status();
-    }
-}
 
 fn value(i: u64) -> Bytes {
     let mut v = BytesMut::with_capacity(100);
@@ -54,8 +31,7 @@ async fn a_million_records_survive_a_broker_kill_exactly_once_and_in_order() {
     if support::real_broker().is_none() {
         return;
     }
-    let bootstrap = tokio::task::spawn_blocking(|| kafka(&["start"])).await.unwrap();
-    let _guard = OwnBroker;
+    let (kafka, bootstrap) = support::OwnKafka::start(PORT, &[]).await;
 
     let admin = Admin::new(kafkar::ClientConfig::new(&bootstrap)).await.unwrap();
     let topic = support::unique_topic("idem-restart");
@@ -106,10 +82,10 @@ async fn a_million_records_survive_a_broker_kill_exactly_once_and_in_order() {
     while acked.load(Ordering::Relaxed) < RECORDS / 4 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tokio::task::spawn_blocking(|| kafka(&["kill-node", "1"])).await.unwrap();
+    kafka.run(&["kill-node", "1"]).await;
     let acked_at_kill = acked.load(Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    tokio::task::spawn_blocking(|| kafka(&["start-node", "1"])).await.unwrap();
+    kafka.run(&["start-node", "1"]).await;
 
     sender.await.unwrap();
     producer.flush().await;

@@ -378,3 +378,44 @@ pub async fn read_at_least(bootstrap: &str, topic: &str, n: usize, timeout: Dura
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A Kafka of the test's own, on base port `port` (`scripts/kafka` with `KAFKAR_KAFKA_PORT`), so the shared test
+/// broker is not disturbed; stopped (data removed) when dropped, however the test ends.
+pub struct OwnKafka {
+    port: &'static str,
+}
+
+impl OwnKafka {
+    /// Starts it with `scripts/kafka start ARGS...`; returns it and its bootstrap.
+    pub async fn start(port: &'static str, args: &[&str]) -> (OwnKafka, String) {
+        let own = OwnKafka { port };
+        let bootstrap = own.run(&[&["start"], args].concat()).await;
+        (own, bootstrap)
+    }
+
+    /// Runs `scripts/kafka ARGS...` against it (kill-node, start-node, ...); its stdout. Panics on failure.
+    pub async fn run(&self, args: &[&str]) -> String {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let port = self.port;
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka"))
+                .args(&args)
+                .env("KAFKAR_KAFKA_PORT", port)
+                .output()
+                .expect("run scripts/kafka");
+            assert!(out.status.success(), "scripts/kafka {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        })
+        .await
+        .expect("scripts/kafka task")
+    }
+}
+
+impl Drop for OwnKafka {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka"))
+            .arg("stop")
+            .env("KAFKAR_KAFKA_PORT", self.port)
+            .status();
+    }
+}
