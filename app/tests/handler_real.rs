@@ -16,7 +16,8 @@ use kafkar_app::dead_letter::{
 };
 use kafkar_app::trace::{TRACEPARENT, X_TRACE_ID, send_traced};
 use kafkar_app::{
-    Classification, DeadLetterConfig, Delivery, HandlerError, Permanent, Retriable, RetryPolicy, TraceContext,
+    Classification, DeadLetterConfig, Delivery, HandlerConsumer, HandlerError, Permanent, Retriable, RetryPolicy,
+    TraceContext,
 };
 use support::*;
 
@@ -339,6 +340,76 @@ async fn trace_ids_survive_a_produce_consume_hop() {
         assert_eq!(parsed.trace_id, ctx.trace_id);
         assert_ne!(parsed.span_id, ctx.span_id);
         assert_eq!(header(reply, X_TRACE_ID).as_deref(), Some(ctx.x_trace_id.as_bytes()));
+    }
+    producer.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebalance_commits_the_revoked_partitions_finished_work_so_nothing_is_handled_twice() {
+    rebalance_hands_over_finished_work("classic").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kip848_rebalance_commits_the_revoked_partitions_finished_work_so_nothing_is_handled_twice() {
+    rebalance_hands_over_finished_work("consumer").await;
+}
+
+/// Two members share four partitions: the second joins while the first works (60 ms per record), the first's
+/// revoked partitions are committed at their finished prefix, and the second goes on from there.
+async fn rebalance_hands_over_finished_work(protocol: &str) {
+    let Some(bootstrap) = real_broker() else { return };
+    let topic = unique("app-rebalance");
+    create_topic(&bootstrap, &topic, 4).await;
+    let producer = producer(&bootstrap).await;
+    for i in 0..200 {
+        producer
+            .send_forget(ProducerRecord::new(topic.as_str()).partition(i % 4).value(format!("r{i}")))
+            .await
+            .unwrap();
+    }
+    producer.flush().await;
+    let group = unique("app-rebalance-group");
+    let seen: Seen = Arc::default();
+    let mut settings = settings();
+    // Commits come from revocations and shutdowns only.
+    settings.commit_interval = Duration::from_secs(3600);
+    let member = |seen: Seen| {
+        let settings = settings.clone();
+        let (bootstrap, group, topic) = (bootstrap.clone(), group.clone(), topic.clone());
+        async move {
+            let mut config = consumer_config(&bootstrap, &group);
+            config.set("heartbeat.interval.ms", "100").unwrap();
+            config.set("group.protocol", protocol).unwrap();
+            HandlerConsumer::new(config, [topic.as_str()], settings, move |d: Delivery| {
+                note(&seen, &d);
+                async {
+                    tokio::time::sleep(Duration::from_millis(60)).await;
+                    Ok(())
+                }
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let first = member(seen.clone()).await;
+    let first_monitor = first.monitor();
+    let (stop_first, run_first) = spawn_run(first);
+    eventually("the first member at work", || seen.lock().unwrap().len() >= 20).await;
+    let second = member(seen.clone()).await;
+    let second_monitor = second.monitor();
+    let (stop_second, run_second) = spawn_run(second);
+    eventually("every record handled", || seen.lock().unwrap().len() == 200).await;
+    assert!(second_monitor.metrics().records_handled > 0, "the second member got partitions");
+    assert!(first_monitor.metrics().commits > 0, "the first member committed on revocation");
+    stop_first.trigger();
+    stop_second.trigger();
+    run_first.await.unwrap().unwrap();
+    run_second.await.unwrap().unwrap();
+    let twice: Vec<_> = seen.lock().unwrap().iter().filter(|(_, n)| **n > 1).map(|(k, _)| *k).collect();
+    assert!(twice.is_empty(), "handled twice: {twice:?}");
+    let committed = committed(&bootstrap, &group, &topic, 4).await;
+    for p in 0..4 {
+        assert_eq!(committed[&p], Some(50), "partition {p}");
     }
     producer.close().await;
 }
