@@ -3,7 +3,8 @@
 //! - The poll loop owns the [`Consumer`]: it polls, hands each record to its partition's worker task, commits on an
 //!   interval, pauses partitions whose work piles up and resumes them when it drains, and applies assignment changes
 //!   (through a [`RebalanceListener`]).
-//! - One worker task per partition runs the handler for one record at a time, in offset order, with retries
+//! - One worker task per partition runs the handler for one record at a time, in offset order (or, opted in with
+//!   [`HandlerSettings::key_concurrency`], several at once, one per key, each key in order), with retries
 //!   (in-memory backoff, so other partitions go on) and the dead-letter topic after the last attempt.
 //! - Per partition an [`OffsetTracker`] keeps which records finished; only the contiguous finished prefix is ever
 //!   committed, so a crash redelivers what was not finished and never skips it.
@@ -12,19 +13,20 @@
 //! - On shutdown: stop fetching, let running handlers finish within `shutdown_timeout`, flush the dead-letter
 //!   producer, commit, leave the group.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use kafkar::consumer::{
     Consumer, ConsumerConfig, ConsumerRecord, OffsetAndMetadata, RebalanceListener, TopicPartition,
 };
 use kafkar::{Error, ErrorKind};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tracing::{Instrument, debug, error, info, warn};
 
 use crate::dead_letter::DeadLetterConfig;
@@ -67,6 +69,9 @@ pub struct HandlerSettings {
     pub shutdown_timeout: Duration,
     /// How long one poll waits for records (also the longest a shutdown waits for the poll loop).
     pub poll_timeout: Duration,
+    /// `None` (the default): one record at a time per partition. `Some(n)`: up to `n` records of a partition at
+    /// once, never two of the same key, and each key's records in offset order (keyless records share one key).
+    pub key_concurrency: Option<usize>,
 }
 
 impl Default for HandlerSettings {
@@ -81,6 +86,7 @@ impl Default for HandlerSettings {
             revoke_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(30),
             poll_timeout: Duration::from_millis(100),
+            key_concurrency: None,
         }
     }
 }
@@ -430,6 +436,9 @@ async fn run_partition(
     mut records: mpsc::UnboundedReceiver<ConsumerRecord>,
 ) {
     let mut stop = work.stop.subscribe();
+    if let Some(n) = ctx.settings.key_concurrency.filter(|n| *n > 1) {
+        return run_partition_by_key(ctx, work, records, stop, n).await;
+    }
     loop {
         let record = tokio::select! {
             biased;
@@ -442,6 +451,66 @@ async fn run_partition(
         }
         work.tracker().finished(record.offset);
     }
+}
+
+/// A partition's worker with per-key concurrency: up to `max` records at once, one per key, each key in order.
+async fn run_partition_by_key(
+    ctx: Arc<WorkerContext>,
+    work: Arc<PartitionWork>,
+    mut records: mpsc::UnboundedReceiver<ConsumerRecord>,
+    mut stop: watch::Receiver<bool>,
+    max: usize,
+) {
+    let mut backlog: VecDeque<ConsumerRecord> = VecDeque::new();
+    let mut busy: HashSet<Option<Bytes>> = HashSet::new();
+    let mut running: JoinSet<(Option<Bytes>, i64, bool)> = JoinSet::new();
+    let mut open = true;
+    loop {
+        if open && !*stop.borrow() {
+            while running.len() < max {
+                let Some(record) = next_startable(&mut backlog, &busy) else { break };
+                busy.insert(record.key.clone());
+                let (ctx, mut stop) = (ctx.clone(), work.stop.subscribe());
+                running.spawn(async move {
+                    let done = process(&ctx, &mut stop, &record).await;
+                    (record.key, record.offset, done)
+                });
+            }
+        }
+        if !open && running.is_empty() {
+            return;
+        }
+        tokio::select! {
+            biased;
+            Some(joined) = running.join_next(), if !running.is_empty() => match joined {
+                Ok((key, offset, done)) => {
+                    busy.remove(&key);
+                    if done {
+                        work.tracker().finished(offset);
+                    }
+                }
+                Err(e) => warn!(error = %e, "handler task failed; its record stays unfinished"),
+            },
+            () = stopped(&mut stop), if open => {
+                // Take no more records; the running ones finish (or give up their waits) first.
+                open = false;
+                backlog.clear();
+            }
+            r = records.recv(), if open => match r {
+                Some(record) => backlog.push_back(record),
+                None => {
+                    open = false;
+                    backlog.clear();
+                }
+            },
+        }
+    }
+}
+
+/// The first record of the backlog whose key is not running (being the first, no earlier record of its key waits).
+fn next_startable(backlog: &mut VecDeque<ConsumerRecord>, busy: &HashSet<Option<Bytes>>) -> Option<ConsumerRecord> {
+    let i = backlog.iter().position(|r| !busy.contains(&r.key))?;
+    backlog.remove(i)
 }
 
 /// Runs the handler on `record` with retries, then dead-letters it if it still fails. True when the record is done

@@ -413,3 +413,75 @@ async fn rebalance_hands_over_finished_work(protocol: &str) {
     }
     producer.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_key_concurrency_keeps_each_keys_order_and_commits_only_the_finished_prefix() {
+    let Some(bootstrap) = real_broker() else { return };
+    let topic = unique("app-keys");
+    create_topic(&bootstrap, &topic, 1).await;
+    let producer = producer(&bootstrap).await;
+    // 60 records over keys k0..k5; offset 7 (key k1) hangs.
+    for i in 0..60 {
+        producer
+            .send_forget(ProducerRecord::new(topic.as_str()).key(format!("k{}", i % 6)).value(format!("{i}")))
+            .await
+            .unwrap();
+    }
+    producer.flush().await;
+    let group = unique("app-keys-group");
+    let mut settings = settings();
+    settings.key_concurrency = Some(4);
+    settings.shutdown_timeout = Duration::from_millis(300);
+    // (key, offset, true at the start / false at the end of a handler call), in the order they happened.
+    type Log = Arc<Mutex<Vec<(String, i64, bool)>>>;
+    let events: Log = Arc::default();
+    let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (e, r, m) = (events.clone(), running.clone(), most.clone());
+    let consumer = start(&bootstrap, &group, &topic, settings, move |d: Delivery| {
+        let key = String::from_utf8(d.record.key.clone().unwrap().to_vec()).unwrap();
+        let offset = d.record.offset;
+        e.lock().unwrap().push((key.clone(), offset, true));
+        let (e, r, m) = (e.clone(), r.clone(), m.clone());
+        async move {
+            use std::sync::atomic::Ordering;
+            let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(now, Ordering::SeqCst);
+            if offset == 7 {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            r.fetch_sub(1, Ordering::SeqCst);
+            e.lock().unwrap().push((key, offset, false));
+            Ok(())
+        }
+    })
+    .await;
+    let (shutdown, run) = spawn_run(consumer);
+    // Every key but k1 runs to its end; k1 stops at offset 7.
+    let ends = |events: &Log| events.lock().unwrap().iter().filter(|(_, _, start)| !start).count();
+    eventually("the other keys done", || ends(&events) == 60 - 9).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(committed(&bootstrap, &group, &topic, 1).await[&0], Some(7), "the prefix ends at the stuck record");
+    shutdown.trigger();
+    run.await.unwrap().unwrap();
+    assert_eq!(committed(&bootstrap, &group, &topic, 1).await[&0], Some(7));
+    let most = most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((2..=4).contains(&most), "records ran concurrently, at most 4: {most}");
+    // Each key's records ran one at a time, in offset order: start, end, start, end...
+    let events = events.lock().unwrap().clone();
+    for k in 0..6 {
+        let key = format!("k{k}");
+        let mine: Vec<(i64, bool)> = events.iter().filter(|(s, _, _)| *s == key).map(|(_, o, b)| (*o, *b)).collect();
+        let mut expected = Vec::new();
+        for o in (0..60).filter(|i| i % 6 == k) {
+            expected.push((o, true));
+            if o == 7 {
+                break;
+            }
+            expected.push((o, false));
+        }
+        assert_eq!(mine, expected, "key {key}");
+    }
+    producer.close().await;
+}
