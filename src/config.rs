@@ -349,11 +349,12 @@ pub(crate) fn set_property<C: RoleConfig>(config: &mut C, key: &str, value: &str
     }
 }
 
-/// Where a configuration comes from: defaults < properties files (in the order given) < environment variables
-/// (only when asked for) < explicit settings (in the order given). [`load`](Self::load) builds any role's
+/// Where a configuration comes from: defaults < profile defaults ([`defaults`](Self::defaults)) < properties files
+/// (in the order given) < environment variables (only when asked for) < explicit settings (in the order given). [`load`](Self::load) builds any role's
 /// configuration from them; the `XConfig::from_*` constructors are shorthands.
 #[derive(Clone, Default)]
 pub struct ConfigSources {
+    defaults: Vec<(String, String)>,
     files: Vec<PathBuf>,
     env_prefix: Option<String>,
     settings: Vec<(String, String)>,
@@ -363,6 +364,7 @@ impl std::fmt::Debug for ConfigSources {
     /// Shows the property names set, never their values (which may one day be credentials).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConfigSources")
+            .field("defaults", &self.defaults.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
             .field("files", &self.files)
             .field("env_prefix", &self.env_prefix)
             .field("settings", &self.settings.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
@@ -377,6 +379,17 @@ impl ConfigSources {
     /// No sources: [`load`](Self::load) gives the defaults.
     pub fn new() -> ConfigSources {
         ConfigSources::default()
+    }
+
+    /// Sets properties below every other source: defaults of a deployment profile (development, production) that
+    /// files, the environment and explicit settings override. A property the role does not have is skipped (a
+    /// profile names producer and consumer properties at once).
+    pub fn defaults<K: Into<String>, V: Into<String>>(
+        mut self,
+        properties: impl IntoIterator<Item = (K, V)>,
+    ) -> ConfigSources {
+        self.defaults.extend(properties.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
     }
 
     /// Reads a Java properties file (`key=value`, `key: value` or `key value` lines; `#` and `!` comments; `\`
@@ -409,6 +422,11 @@ impl ConfigSources {
     /// a file or an explicit setting, a bad value anywhere.
     pub fn load<C: RoleConfig>(&self) -> Result<C> {
         let mut config = C::default();
+        for (k, v) in &self.defaults {
+            if !config.set_known(k.trim(), v)? {
+                debug!(property = %k, role = C::ROLE, "profile default names no property of this role; skipped");
+            }
+        }
         for path in &self.files {
             apply_properties_file(&mut config, path)?;
         }
@@ -782,6 +800,28 @@ mod tests {
             ]
         );
         assert_eq!(got[1].0, 6, "line numbers count physical lines");
+    }
+
+    #[test]
+    fn profile_defaults_lie_below_every_other_source_and_skip_other_roles_keys() {
+        let dir = std::env::temp_dir().join(format!("kafkar-config-defaults-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("p.properties");
+        std::fs::write(&file, "batch.size=3000\n").unwrap();
+        let sources = ConfigSources::new()
+            .defaults([("linger.ms", "7"), ("batch.size", "16384"), ("auto.offset.reset", "earliest"), ("acks", "1")])
+            .properties_file(&file)
+            .set("acks", "all");
+        let c: ProducerConfig = sources.load().unwrap();
+        assert_eq!(c.linger, Duration::from_millis(7), "a default nothing overrides");
+        assert_eq!(c.batch_size, 3000, "the file beats the default");
+        assert_eq!(c.acks, crate::producer::Acks::All, "explicit beats the default");
+        let c: ConsumerConfig =
+            ConfigSources::new().defaults([("auto.offset.reset", "earliest"), ("acks", "1")]).load().unwrap();
+        assert_eq!(c.auto_offset_reset, crate::consumer::OffsetReset::Earliest);
+        let bad = ConfigSources::new().defaults([("linger.ms", "soon")]).load::<ProducerConfig>();
+        assert!(bad.is_err(), "a bad default value is an error");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,0 +1,652 @@
+//! The handler consumer: a consumer-group member that runs an async handler per record, at least once.
+//!
+//! - The poll loop owns the [`Consumer`]: it polls, hands each record to its partition's worker task, commits on an
+//!   interval, pauses partitions whose work piles up and resumes them when it drains, and applies assignment changes
+//!   (through a [`RebalanceListener`]).
+//! - One worker task per partition runs the handler for one record at a time, in offset order (or, opted in with
+//!   [`HandlerSettings::key_concurrency`], several at once, one per key, each key in order), with retries
+//!   (in-memory backoff, so other partitions go on) and the dead-letter topic after the last attempt.
+//! - Per partition an [`OffsetTracker`] keeps which records finished; only the contiguous finished prefix is ever
+//!   committed, so a crash redelivers what was not finished and never skips it.
+//! - On revocation the partition's worker stops taking records, its running handler gets up to `revoke_timeout` to
+//!   finish, and the finished prefix is committed before the partition is released.
+//! - On shutdown: stop fetching, let running handlers finish within `shutdown_timeout`, flush the dead-letter
+//!   producer, commit, leave the group.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafkar::consumer::{
+    Consumer, ConsumerConfig, ConsumerRecord, OffsetAndMetadata, RebalanceListener, TopicPartition,
+};
+use kafkar::{Error, ErrorKind};
+use tokio::sync::{mpsc, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::{Instrument, debug, error, info, warn};
+
+use crate::dead_letter::DeadLetterConfig;
+use crate::metrics::{Counters, HandlerMetrics, Health};
+use crate::progress::OffsetTracker;
+use crate::retry::{Classification, HandlerError, RetryPolicy};
+use crate::shutdown::Shutdown;
+use crate::trace::TraceContext;
+
+/// One attempt at one record, as a handler receives it.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The record.
+    pub record: ConsumerRecord,
+    /// The attempt number: 1 for the first.
+    pub attempt: u32,
+    /// The record's trace context (extracted from its headers, or a new trace), as a child span; also current
+    /// ([`TraceContext::current`]) while the handler runs.
+    pub trace: TraceContext,
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send>>;
+type HandlerFn = Arc<dyn Fn(Delivery) -> BoxFuture + Send + Sync>;
+
+/// Settings of a [`HandlerConsumer`] beyond the consumer's own.
+#[derive(Clone, Debug)]
+pub struct HandlerSettings {
+    /// The retry policy.
+    pub retry: RetryPolicy,
+    /// Where records go after their last failed attempt. `None`: they are logged (error level) and skipped.
+    pub dead_letter: Option<DeadLetterConfig>,
+    /// How often finished work is committed.
+    pub commit_interval: Duration,
+    /// A partition with this many records handed out and not yet committable is paused until half of them are.
+    pub max_pending_per_partition: usize,
+    /// How long a revoked partition's running handler may take to finish before it is abandoned (its record is
+    /// then not committed, and the partition's next owner handles it again).
+    pub revoke_timeout: Duration,
+    /// How long running handlers may take to finish on shutdown.
+    pub shutdown_timeout: Duration,
+    /// How long one poll waits for records (also the longest a shutdown waits for the poll loop).
+    pub poll_timeout: Duration,
+    /// `None` (the default): one record at a time per partition. `Some(n)`: up to `n` records of a partition at
+    /// once, never two of the same key, and each key's records in offset order (keyless records share one key).
+    pub key_concurrency: Option<usize>,
+}
+
+impl Default for HandlerSettings {
+    /// Three attempts, no dead-letter topic, commits every second, 1000 pending records per partition, 10 s to
+    /// finish on revocation, 30 s on shutdown.
+    fn default() -> HandlerSettings {
+        HandlerSettings {
+            retry: RetryPolicy::default(),
+            dead_letter: None,
+            commit_interval: Duration::from_secs(1),
+            max_pending_per_partition: 1000,
+            revoke_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(30),
+            poll_timeout: Duration::from_millis(100),
+            key_concurrency: None,
+        }
+    }
+}
+
+/// What a handler consumer's worker for one partition shares with the poll loop.
+#[derive(Debug)]
+struct PartitionWork {
+    tracker: Mutex<OffsetTracker>,
+    /// Set on revocation and shutdown: take no further record, abandon waits.
+    stop: watch::Sender<bool>,
+    /// The last offset sent in a commit (-1: none, or the last one failed).
+    committed: AtomicI64,
+}
+
+impl PartitionWork {
+    fn tracker(&self) -> std::sync::MutexGuard<'_, OffsetTracker> {
+        self.tracker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The offset to commit if it moved since the last commit.
+    fn due(&self) -> Option<OffsetAndMetadata> {
+        let (offset, epoch) = self.tracker().committable()?;
+        if offset == self.committed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut o = OffsetAndMetadata::new(offset);
+        if let Some(e) = epoch {
+            o = o.with_leader_epoch(e);
+        }
+        Some(o)
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    work: Arc<PartitionWork>,
+    records: mpsc::UnboundedSender<ConsumerRecord>,
+    task: JoinHandle<()>,
+    paused: bool,
+}
+
+type Slots = Arc<Mutex<HashMap<TopicPartition, Slot>>>;
+
+fn lock(slots: &Slots) -> std::sync::MutexGuard<'_, HashMap<TopicPartition, Slot>> {
+    slots.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What every worker needs.
+struct WorkerContext {
+    handler: HandlerFn,
+    settings: HandlerSettings,
+    group: Option<String>,
+    counters: Arc<Counters>,
+}
+
+/// A read-only view of a running handler consumer: metrics and health, from any task.
+#[derive(Clone, Debug)]
+pub struct Monitor {
+    counters: Arc<Counters>,
+}
+
+impl Monitor {
+    /// A snapshot of the counters.
+    pub fn metrics(&self) -> HandlerMetrics {
+        self.counters.snapshot()
+    }
+
+    /// Running, and polled within `max_poll_age`?
+    pub fn health(&self, max_poll_age: Duration) -> Health {
+        self.counters.health(max_poll_age)
+    }
+}
+
+/// A consumer-group member that runs an async handler per record: at least once, per partition in order, with
+/// retries, dead letters, commits of finished work only, and a graceful shutdown. See the module docs.
+///
+/// ```no_run
+/// # async fn run() -> kafkar::Result<()> {
+/// use kafkar::consumer::ConsumerConfig;
+/// use kafkar_app::{Delivery, HandlerConsumer, HandlerSettings, Shutdown};
+///
+/// let config = ConsumerConfig::new("localhost:9092").with_group_id("billing");
+/// let consumer = HandlerConsumer::new(config, ["orders"], HandlerSettings::default(), |d: Delivery| async move {
+///     tracing::info!(offset = d.record.offset, "order");
+///     Ok(())
+/// })
+/// .await?;
+/// consumer.run(Shutdown::on_signal()).await?;
+/// # Ok(()) }
+/// ```
+pub struct HandlerConsumer {
+    consumer: Consumer,
+    slots: Slots,
+    ctx: Arc<WorkerContext>,
+}
+
+impl std::fmt::Debug for HandlerConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandlerConsumer").field("consumer", &self.consumer).finish_non_exhaustive()
+    }
+}
+
+impl HandlerConsumer {
+    /// Creates the consumer (automatic commits are turned off: this type commits) and subscribes to `topics`.
+    pub async fn new<F, Fut>(
+        mut config: ConsumerConfig,
+        topics: impl IntoIterator<Item = impl Into<String>>,
+        settings: HandlerSettings,
+        handler: F,
+    ) -> kafkar::Result<HandlerConsumer>
+    where
+        F: Fn(Delivery) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+    {
+        if config.group_id.is_none() {
+            return Err(Error::new(ErrorKind::InvalidArgument("a handler consumer needs group.id".into())));
+        }
+        config.enable_auto_commit = false;
+        let group = config.group_id.clone();
+        let mut consumer = Consumer::new(config).await?;
+        let counters = Arc::new(Counters::new());
+        let slots: Slots = Arc::default();
+        let handler: HandlerFn = Arc::new(move |d| Box::pin(handler(d)));
+        let ctx = Arc::new(WorkerContext { handler, settings, group, counters });
+        let listener = Rebalance { slots: slots.clone(), ctx: ctx.clone() };
+        consumer.subscribe_with_listener(topics, listener)?;
+        Ok(HandlerConsumer { consumer, slots, ctx })
+    }
+
+    /// A view for metrics and health checks, usable while [`run`](Self::run) runs.
+    pub fn monitor(&self) -> Monitor {
+        Monitor { counters: self.ctx.counters.clone() }
+    }
+
+    /// Runs until `shutdown` is triggered (or a fatal consumer error), then shuts down gracefully and returns the
+    /// final metrics. A fatal error is returned after the same shutdown steps.
+    pub async fn run(mut self, shutdown: Shutdown) -> kafkar::Result<HandlerMetrics> {
+        let counters = self.ctx.counters.clone();
+        counters.running.store(true, Ordering::Relaxed);
+        let mut tick = tokio::time::interval(self.ctx.settings.commit_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let max_poll = self.consumer.config().max_poll_records;
+        let poll_timeout = self.ctx.settings.poll_timeout;
+        let mut fatal = None;
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.wait() => break,
+                _ = tick.tick() => {
+                    self.commit_due();
+                    *counters.consumer.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.consumer.metrics());
+                }
+                r = self.consumer.poll(max_poll, poll_timeout) => {
+                    counters.polled();
+                    match r {
+                        Ok(records) => self.dispatch(records),
+                        Err(e) if is_fatal(&e) => {
+                            error!(error = %e, "handler consumer stops on a fatal consumer error");
+                            fatal = Some(e);
+                            break;
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "consumer error");
+                            tokio::time::sleep(poll_timeout).await;
+                        }
+                    }
+                }
+            }
+            self.backpressure();
+        }
+        info!("handler consumer shutting down");
+        let result = self.shut_down().await;
+        counters.running.store(false, Ordering::Relaxed);
+        match fatal {
+            Some(e) => Err(e),
+            None => result.map(|()| counters.snapshot()),
+        }
+    }
+
+    /// Hands records to their partitions' workers (starting a worker for a partition seen first).
+    fn dispatch(&mut self, records: Vec<ConsumerRecord>) {
+        if records.is_empty() {
+            return;
+        }
+        let mut slots = lock(&self.slots);
+        let mut assignment: Option<Vec<TopicPartition>> = None;
+        for record in records {
+            let tp = TopicPartition::new(&*record.topic, record.partition);
+            if !slots.contains_key(&tp) {
+                let owned = assignment.get_or_insert_with(|| self.consumer.assignment());
+                if !owned.contains(&tp) {
+                    debug!(topic = %tp.topic, partition = tp.partition, "record of a partition no longer owned");
+                    continue;
+                }
+                slots.insert(tp.clone(), start_worker(&self.ctx));
+            }
+            let Some(slot) = slots.get(&tp) else { continue };
+            if !slot.work.tracker().dispatched(record.offset, record.leader_epoch) {
+                continue;
+            }
+            self.ctx.counters.records_received.fetch_add(1, Ordering::Relaxed);
+            if slot.records.send(record).is_err() {
+                warn!(topic = %tp.topic, partition = tp.partition, "partition worker has stopped");
+            }
+        }
+    }
+
+    /// Pauses partitions whose pending work reached the limit and resumes those drained to half of it.
+    fn backpressure(&mut self) {
+        let high = self.ctx.settings.max_pending_per_partition.max(1);
+        let mut slots = lock(&self.slots);
+        let (mut paused, mut pending) = (0, 0);
+        for (tp, slot) in slots.iter_mut() {
+            let n = slot.work.tracker().pending();
+            pending += n;
+            if !slot.paused && n >= high {
+                debug!(topic = %tp.topic, partition = tp.partition, pending = n, "pausing: work piles up");
+                slot.paused = self.consumer.pause(std::slice::from_ref(tp)).is_ok();
+            } else if slot.paused && n <= high / 2 {
+                debug!(topic = %tp.topic, partition = tp.partition, pending = n, "resuming");
+                let _ = self.consumer.resume(std::slice::from_ref(tp));
+                slot.paused = false;
+            }
+            paused += usize::from(slot.paused);
+        }
+        let c = &self.ctx.counters;
+        c.paused_partitions.store(paused, Ordering::Relaxed);
+        c.pending_records.store(pending, Ordering::Relaxed);
+        c.assigned_partitions.store(self.consumer.assignment().len(), Ordering::Relaxed);
+    }
+
+    /// Commits (without waiting) every partition's finished prefix that moved since its last commit.
+    fn commit_due(&mut self) {
+        let due = due_offsets(lock(&self.slots).iter().map(|(tp, s)| (tp, &s.work)));
+        if due.is_empty() {
+            return;
+        }
+        let counters = self.ctx.counters.clone();
+        let works: Vec<(Arc<PartitionWork>, i64)> = due.iter().map(|(_, (w, o))| (w.clone(), o.offset)).collect();
+        for (w, o) in &works {
+            w.committed.store(*o, Ordering::Relaxed);
+        }
+        let offsets = due.into_iter().map(|(tp, (_, o))| (tp, o)).collect();
+        let queued = self.consumer.commit_offsets_async(offsets, move |r| match r {
+            Ok(()) => {
+                counters.commits.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                warn!(error = %e, "commit failed; retried at the next interval");
+                counters.commit_failures.fetch_add(1, Ordering::Relaxed);
+                for (w, o) in works {
+                    let _ = w.committed.compare_exchange(o, -1, Ordering::Relaxed, Ordering::Relaxed);
+                }
+            }
+        });
+        if let Err(e) = queued {
+            warn!(error = %e, "commit could not be queued");
+        }
+    }
+
+    /// Stop fetching (the loop has stopped polling), let running handlers finish, flush the dead-letter producer,
+    /// commit, leave the group.
+    async fn shut_down(mut self) -> kafkar::Result<()> {
+        let taken: Vec<(TopicPartition, Slot)> = lock(&self.slots).drain().collect();
+        let deadline = tokio::time::Instant::now() + self.ctx.settings.shutdown_timeout;
+        let mut taken = stop_and_wait(taken, deadline).await;
+        if let Some(dl) = &self.ctx.settings.dead_letter {
+            dl.producer.flush().await;
+        }
+        let due = due_offsets(taken.iter().map(|(tp, s)| (tp, &s.work)));
+        let mut result = Ok(());
+        if !due.is_empty() {
+            let offsets = due.iter().map(|(tp, (_, o))| (tp.clone(), o.clone())).collect();
+            match self.consumer.commit_offsets(offsets).await {
+                Ok(()) => {
+                    self.ctx.counters.commits.fetch_add(1, Ordering::Relaxed);
+                    info!(partitions = due.len(), "committed finished work on shutdown");
+                }
+                Err(e) => {
+                    self.ctx.counters.commit_failures.fetch_add(1, Ordering::Relaxed);
+                    error!(error = %e, "commit on shutdown failed: finished records will be handled again");
+                    result = Err(e);
+                }
+            }
+        }
+        taken.clear();
+        let closed = self.consumer.close().await;
+        result.and(closed)
+    }
+}
+
+/// Is a poll error the end of this consumer (closed, misconfigured, fenced out of the group for good)? Errors of
+/// one partition are not: that partition stops and the others go on.
+fn is_fatal(e: &Error) -> bool {
+    if e.context().partition.is_some() {
+        return false;
+    }
+    matches!(e.kind(), ErrorKind::Closed | ErrorKind::Config(_) | ErrorKind::InvalidArgument(_))
+        || matches!(e.kind(), ErrorKind::Broker(_) if !e.is_retriable())
+}
+
+/// The partitions whose finished prefix moved since their last commit, and what to commit.
+fn due_offsets<'a>(
+    works: impl Iterator<Item = (&'a TopicPartition, &'a Arc<PartitionWork>)>,
+) -> HashMap<TopicPartition, (Arc<PartitionWork>, OffsetAndMetadata)> {
+    works.filter_map(|(tp, w)| Some((tp.clone(), (w.clone(), w.due()?)))).collect()
+}
+
+/// Tells the workers of `slots` to stop, waits until `deadline` for their running handlers, and aborts the rest
+/// (their records stay uncommitted).
+async fn stop_and_wait(
+    mut slots: Vec<(TopicPartition, Slot)>,
+    deadline: tokio::time::Instant,
+) -> Vec<(TopicPartition, Slot)> {
+    for (_, s) in &slots {
+        s.work.stop.send_replace(true);
+    }
+    for (tp, s) in &mut slots {
+        if tokio::time::timeout_at(deadline, &mut s.task).await.is_err() {
+            warn!(topic = %tp.topic, partition = tp.partition, "handler did not finish in time; abandoned");
+            s.task.abort();
+        }
+    }
+    slots
+}
+
+fn start_worker(ctx: &Arc<WorkerContext>) -> Slot {
+    let (records, rx) = mpsc::unbounded_channel();
+    let work = Arc::new(PartitionWork {
+        tracker: Mutex::new(OffsetTracker::default()),
+        stop: watch::channel(false).0,
+        committed: AtomicI64::new(-1),
+    });
+    let task = tokio::spawn(run_partition(ctx.clone(), work.clone(), rx));
+    Slot { work, records, task, paused: false }
+}
+
+/// Returns once `stop` is set.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// One partition's worker: its records one at a time, in order, until stopped or its channel closes.
+async fn run_partition(
+    ctx: Arc<WorkerContext>,
+    work: Arc<PartitionWork>,
+    mut records: mpsc::UnboundedReceiver<ConsumerRecord>,
+) {
+    let mut stop = work.stop.subscribe();
+    if let Some(n) = ctx.settings.key_concurrency.filter(|n| *n > 1) {
+        return run_partition_by_key(ctx, work, records, stop, n).await;
+    }
+    loop {
+        let record = tokio::select! {
+            biased;
+            () = stopped(&mut stop) => None,
+            r = records.recv() => r,
+        };
+        let Some(record) = record else { return };
+        if !process(&ctx, &mut stop, &record).await {
+            return;
+        }
+        work.tracker().finished(record.offset);
+    }
+}
+
+/// A partition's worker with per-key concurrency: up to `max` records at once, one per key, each key in order.
+async fn run_partition_by_key(
+    ctx: Arc<WorkerContext>,
+    work: Arc<PartitionWork>,
+    mut records: mpsc::UnboundedReceiver<ConsumerRecord>,
+    mut stop: watch::Receiver<bool>,
+    max: usize,
+) {
+    let mut backlog: VecDeque<ConsumerRecord> = VecDeque::new();
+    let mut busy: HashSet<Option<Bytes>> = HashSet::new();
+    let mut running: JoinSet<(Option<Bytes>, i64, bool)> = JoinSet::new();
+    let mut open = true;
+    loop {
+        if open && !*stop.borrow() {
+            while running.len() < max {
+                let Some(record) = next_startable(&mut backlog, &busy) else { break };
+                busy.insert(record.key.clone());
+                let (ctx, mut stop) = (ctx.clone(), work.stop.subscribe());
+                running.spawn(async move {
+                    let done = process(&ctx, &mut stop, &record).await;
+                    (record.key, record.offset, done)
+                });
+            }
+        }
+        if !open && running.is_empty() {
+            return;
+        }
+        tokio::select! {
+            biased;
+            Some(joined) = running.join_next(), if !running.is_empty() => match joined {
+                Ok((key, offset, done)) => {
+                    busy.remove(&key);
+                    if done {
+                        work.tracker().finished(offset);
+                    }
+                }
+                Err(e) => warn!(error = %e, "handler task failed; its record stays unfinished"),
+            },
+            () = stopped(&mut stop), if open => {
+                // Take no more records; the running ones finish (or give up their waits) first.
+                open = false;
+                backlog.clear();
+            }
+            r = records.recv(), if open => match r {
+                Some(record) => backlog.push_back(record),
+                None => {
+                    open = false;
+                    backlog.clear();
+                }
+            },
+        }
+    }
+}
+
+/// The first record of the backlog whose key is not running (being the first, no earlier record of its key waits).
+fn next_startable(backlog: &mut VecDeque<ConsumerRecord>, busy: &HashSet<Option<Bytes>>) -> Option<ConsumerRecord> {
+    let i = backlog.iter().position(|r| !busy.contains(&r.key))?;
+    backlog.remove(i)
+}
+
+/// Runs the handler on `record` with retries, then dead-letters it if it still fails. True when the record is done
+/// (handled or dead-lettered); false when `stop` came first (the record is left unfinished).
+async fn process(ctx: &WorkerContext, stop: &mut watch::Receiver<bool>, record: &ConsumerRecord) -> bool {
+    let trace = TraceContext::extract(&record.headers).map(|c| c.child()).unwrap_or_else(TraceContext::new_root);
+    let span = trace.process_span(&record.topic, record.partition, record.offset);
+    let retry = &ctx.settings.retry;
+    let counters = &ctx.counters;
+    let mut attempt = 1;
+    let error = loop {
+        let delivery = Delivery { record: record.clone(), attempt, trace: trace.clone() };
+        let started = Instant::now();
+        let result = trace.clone().scope((ctx.handler)(delivery)).instrument(span.clone()).await;
+        counters.handler_took(started.elapsed());
+        let e = match result {
+            Ok(()) => {
+                counters.records_handled.fetch_add(1, Ordering::Relaxed);
+                return true;
+            }
+            Err(e) => e,
+        };
+        counters.handler_failures.fetch_add(1, Ordering::Relaxed);
+        if retry.classify(&e) == Classification::Permanent || attempt >= retry.max_attempts {
+            break e;
+        }
+        let wait = retry.backoff(attempt);
+        span.in_scope(|| debug!(attempt, error = %e, ?wait, "handler failed; retrying"));
+        tokio::select! {
+            biased;
+            () = stopped(stop) => return false,
+            () = tokio::time::sleep(wait) => {}
+        }
+        attempt += 1;
+        counters.retries.fetch_add(1, Ordering::Relaxed);
+    };
+    let Some(dl) = &ctx.settings.dead_letter else {
+        span.in_scope(|| error!(attempt, error = %error, "record failed and no dead-letter topic is set; skipped"));
+        return true;
+    };
+    let mut dl_attempt = 1;
+    loop {
+        match dl.publish(record, &error, ctx.group.as_deref()).instrument(span.clone()).await {
+            Ok(meta) => {
+                counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                span.in_scope(|| {
+                    warn!(attempt, error = %error, dlt = %meta.topic, dlt_partition = meta.partition,
+                        dlt_offset = meta.offset, "record dead-lettered")
+                });
+                return true;
+            }
+            Err(e) => {
+                counters.dead_letter_failures.fetch_add(1, Ordering::Relaxed);
+                let wait = retry.backoff(dl_attempt);
+                span.in_scope(
+                    || error!(error = %e, ?wait, "dead-letter write failed; the partition waits and retries"),
+                );
+                tokio::select! {
+                    biased;
+                    () = stopped(stop) => return false,
+                    () = tokio::time::sleep(wait) => {}
+                }
+                dl_attempt = dl_attempt.saturating_add(1);
+            }
+        }
+    }
+}
+
+/// Applies assignment changes to the workers: a revoked partition's worker stops, its running handler gets
+/// `revoke_timeout`, and its finished prefix is committed before the partition goes; a lost partition's worker is
+/// stopped at once and nothing is committed.
+struct Rebalance {
+    slots: Slots,
+    ctx: Arc<WorkerContext>,
+}
+
+impl Rebalance {
+    fn take(&self, partitions: &[TopicPartition]) -> Vec<(TopicPartition, Slot)> {
+        let mut slots = lock(&self.slots);
+        partitions.iter().filter_map(|tp| slots.remove_entry(tp)).collect()
+    }
+}
+
+impl RebalanceListener for Rebalance {
+    fn on_assigned(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
+        debug!(?partitions, "assigned");
+        self.ctx.counters.assigned_partitions.store(consumer.assignment().len(), Ordering::Relaxed);
+    }
+
+    fn on_revoked(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
+        let taken = self.take(partitions);
+        if taken.is_empty() {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + self.ctx.settings.revoke_timeout;
+        // The listener runs inside the consumer's poll: waiting for handlers (other tasks) blocks this thread, which
+        // a multi-threaded runtime allows through block_in_place. A current-thread runtime cannot run the handlers
+        // while this thread waits, so there the running handlers are abandoned.
+        let handle = tokio::runtime::Handle::current();
+        let taken = if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            tokio::task::block_in_place(|| handle.block_on(stop_and_wait(taken, deadline)))
+        } else {
+            warn!("revocation on a current-thread runtime: running handlers are abandoned, not awaited");
+            for (_, s) in &taken {
+                s.work.stop.send_replace(true);
+                s.task.abort();
+            }
+            taken
+        };
+        let due = due_offsets(taken.iter().map(|(tp, s)| (tp, &s.work)));
+        info!(?partitions, committing = due.len(), "revoked");
+        if due.is_empty() {
+            return;
+        }
+        let counters = self.ctx.counters.clone();
+        let offsets = due.into_iter().map(|(tp, (_, o))| (tp, o)).collect();
+        // Queued before the consumer acknowledges the revocation, which waits for it.
+        let queued = consumer.commit_offsets_async(offsets, move |r| match r {
+            Ok(()) => {
+                counters.commits.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                counters.commit_failures.fetch_add(1, Ordering::Relaxed);
+                warn!(error = %e, "commit of revoked partitions failed: their finished records will be handled again");
+            }
+        });
+        if let Err(e) = queued {
+            warn!(error = %e, "commit of revoked partitions could not be queued");
+        }
+    }
+
+    fn on_lost(&mut self, _consumer: &mut Consumer, partitions: &[TopicPartition]) {
+        warn!(?partitions, "partitions lost: their running handlers are abandoned, nothing is committed");
+        for (_, s) in self.take(partitions) {
+            s.work.stop.send_replace(true);
+            s.task.abort();
+        }
+    }
+}

