@@ -214,8 +214,8 @@ impl<K: ?Sized, V: ?Sized, KS: Serializer<K>, VS: Serializer<V>> TypedProducer<K
 #[derive(Debug, thiserror::Error)]
 #[error("record {}-{}@{}: {part:?} did not deserialize: {source}", record.topic, record.partition, record.offset)]
 pub struct DeserializeFailure {
-    /// The record as read from the broker.
-    pub record: ConsumerRecord,
+    /// The record as read from the broker (boxed: failures are rare and the `Result` stays small).
+    pub record: Box<ConsumerRecord>,
     /// Key or value.
     pub part: Part,
     /// The serde's error.
@@ -272,11 +272,11 @@ impl<K, V, KD: Deserializer<K>, VD: Deserializer<V>> TypedConsumer<K, V, KD, VD>
             (Ok(key), Ok(value)) => Ok(TypedRecord { key, value, record }),
             (Err(source), _) => {
                 tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset, "key did not deserialize");
-                Err(DeserializeFailure { record, part: Part::Key, source })
+                Err(DeserializeFailure { record: Box::new(record), part: Part::Key, source })
             }
             (_, Err(source)) => {
                 tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset, "value did not deserialize");
-                Err(DeserializeFailure { record, part: Part::Value, source })
+                Err(DeserializeFailure { record: Box::new(record), part: Part::Value, source })
             }
         }
     }
