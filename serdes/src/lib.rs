@@ -297,3 +297,8 @@ impl<K, V, KD: Deserializer<K>, VD: Deserializer<V>> TypedConsumer<K, V, KD, VD>
         Ok(records.into_iter().map(|r| self.decode(r)).collect())
     }
 }
+
+#[cfg(feature = "registry")]
+pub mod registry;
+#[cfg(feature = "registry")]
+pub mod wire;
