@@ -1,6 +1,8 @@
 //! Shared helpers for kafkar-serdes's tests: the real broker and unique names.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use kafkar::admin::Admin;
 use kafkar::consumer::TopicPartition;
 use kafkar::{ClientConfig, Consumer, ConsumerConfig, Producer, ProducerConfig};
