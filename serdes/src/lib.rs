@@ -49,6 +49,14 @@ pub enum SerdeError {
     /// The deserializer does not accept a null (absent) key or value.
     #[error("null {0:?} where a value is required")]
     Null(Part),
+    /// The bytes are not in the Schema Registry wire format (wrong magic byte, too short).
+    #[cfg(feature = "registry")]
+    #[error("wire format: {0}")]
+    Wire(#[from] wire::WireError),
+    /// The record's schema id is not one this deserializer knows.
+    #[cfg(feature = "registry")]
+    #[error("unknown schema id {0}")]
+    UnknownSchemaId(u32),
     /// Any other failure, from a serde outside this crate.
     #[error("{0}")]
     Other(String),
@@ -299,6 +307,10 @@ impl<K, V, KD: Deserializer<K>, VD: Deserializer<V>> TypedConsumer<K, V, KD, VD>
 }
 
 #[cfg(feature = "registry")]
+mod json_schema;
+#[cfg(feature = "registry")]
 pub mod registry;
 #[cfg(feature = "registry")]
 pub mod wire;
+#[cfg(feature = "registry")]
+pub use json_schema::JsonSchemaSerde;

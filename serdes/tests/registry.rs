@@ -68,3 +68,30 @@ async fn errors_are_typed() {
     drop(listener);
     assert!(matches!(RegistryClient::new(&dead).unwrap().schema_by_id(1).await, Err(RegistryError::Io(_))));
 }
+
+#[tokio::test]
+async fn json_schema_serde_frames_and_checks_ids() {
+    use bytes::Bytes;
+    use kafkar_serdes::wire::{SubjectNameStrategy, WireError};
+    use kafkar_serdes::{Context, Deserializer, JsonSchemaSerde, Part, SerdeError, Serializer};
+    use serde_json::{Value, json};
+    let (_registry, client) = client().await;
+    let serde: JsonSchemaSerde<Value> =
+        JsonSchemaSerde::register(&client, SubjectNameStrategy::Topic, "t", Part::Value, None, r#"{"type":"object"}"#)
+            .await
+            .unwrap();
+    assert_eq!(client.latest("t-value").await.unwrap().id, serde.schema_id(), "registered under <topic>-value");
+    let bytes = serde.serialize(&json!({"a": 1}), "t", Part::Value, &mut Vec::new()).unwrap();
+    assert_eq!(bytes[0], 0);
+    assert_eq!(u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]), serde.schema_id());
+    let ctx = Context { topic: "t", part: Part::Value, headers: &[] };
+    assert_eq!(serde.deserialize(Some(&bytes), &ctx).unwrap(), json!({"a": 1}));
+    let mut wrong_magic = bytes.to_vec();
+    wrong_magic[0] = 1;
+    let err = serde.deserialize(Some(&Bytes::from(wrong_magic)), &ctx).unwrap_err();
+    assert!(matches!(err, SerdeError::Wire(WireError::WrongMagic(1))), "{err:?}");
+    let unknown = kafkar_serdes::wire::encode(serde.schema_id() + 100, b"{}");
+    assert!(
+        matches!(serde.deserialize(Some(&unknown), &ctx), Err(SerdeError::UnknownSchemaId(id)) if id == serde.schema_id() + 100)
+    );
+}
