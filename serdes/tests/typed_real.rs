@@ -76,3 +76,46 @@ async fn malformed_record_is_one_per_record_error() {
     assert!(matches!(f.source, SerdeError::Json(_)));
     assert_eq!(f.record.value.as_deref(), Some(&b"{not json"[..]), "the raw record is kept for a dead-letter route");
 }
+
+/// JSON Schema values through the test registry and the real broker; a record written with a schema id the
+/// deserializer does not know is one typed per-record failure.
+#[cfg(feature = "registry")]
+#[tokio::test]
+async fn json_schema_round_trip_through_registry_and_broker() {
+    use kafkar_serdes::JsonSchemaSerde;
+    use kafkar_serdes::registry::RegistryClient;
+    use kafkar_serdes::wire::SubjectNameStrategy;
+    let Some((bootstrap, topic)) = support::topic("serdes-jsr").await else { return };
+    let registry = support::registry::TestRegistry::start("u:p").await;
+    let client = RegistryClient::new(&registry.url).unwrap().with_basic_auth("u", "p");
+    let schema = r#"{"type":"object","properties":{"n":{"type":"integer"}}}"#;
+    let serde =
+        || JsonSchemaSerde::<Value>::register(&client, SubjectNameStrategy::Topic, &topic, Part::Value, None, schema);
+    let producer = TypedProducer::new(support::producer(&bootstrap).await, StringSerde, serde().await.unwrap());
+    let raw = support::producer(&bootstrap).await;
+    for n in 0..4 {
+        if n == 2 {
+            let foreign = kafkar_serdes::wire::encode(4242, b"{\"n\":2}");
+            raw.send(ProducerRecord::new(topic.as_str()).value(foreign)).await.unwrap().await.unwrap();
+        }
+        producer.send(&topic, None::<&str>, Some(&json!({"n": n})), Vec::new()).await.unwrap().await.unwrap();
+    }
+    let deserializer = serde().await.unwrap();
+    let mut consumer = TypedConsumer::<Option<String>, Value, _, _>::new(
+        support::consumer(&bootstrap, &topic).await,
+        StringSerde,
+        deserializer,
+    );
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while got.len() < 5 && tokio::time::Instant::now() < deadline {
+        got.extend(consumer.poll(100, Duration::from_millis(500)).await.unwrap());
+    }
+    assert_eq!(got.len(), 5);
+    let good: Vec<i64> = got.iter().filter_map(|r| r.as_ref().ok()).map(|t| t.value["n"].as_i64().unwrap()).collect();
+    assert_eq!(good, vec![0, 1, 2, 3]);
+    let bad: Vec<_> = got.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(bad.len(), 1);
+    assert!(matches!(bad[0].source, SerdeError::UnknownSchemaId(4242)), "{:?}", bad[0]);
+    assert_eq!(bad[0].record.offset, 2);
+}
