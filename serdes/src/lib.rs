@@ -6,6 +6,8 @@
 //! [`DeserializeFailure`] that carries the raw [`ConsumerRecord`], so a handler can route it (for example to a
 //! dead-letter topic) and carry on with the next record.
 
+#![deny(missing_docs)]
+
 use std::marker::PhantomData;
 use std::time::Duration;
 

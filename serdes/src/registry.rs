@@ -230,6 +230,15 @@ impl RegistryClient {
         self.schema_by_version(subject, Version::Latest).await
     }
 
+    /// `host:port` for the Host header (IPv6 addresses in brackets).
+    fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -239,9 +248,10 @@ impl RegistryClient {
         let exchange = async {
             let mut stream = TcpStream::connect((self.host.as_str(), self.port)).await?;
             let mut req = format!(
-                "{method} {}{path} HTTP/1.1\r\nHost: {}:{}\r\nAccept: application/vnd.schemaregistry.v1+json, \
+                "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nAccept: application/vnd.schemaregistry.v1+json, \
                  application/json\r\nConnection: close\r\n",
-                self.base_path, self.host, self.port
+                self.base_path,
+                self.authority()
             );
             if let Some(auth) = &self.authorization {
                 req.push_str(&format!("Authorization: {auth}\r\n"));
