@@ -59,6 +59,10 @@ pub enum SerdeError {
     #[cfg(feature = "registry")]
     #[error("unknown schema id {0}")]
     UnknownSchemaId(u32),
+    /// Avro encoding or decoding failed.
+    #[cfg(feature = "avro")]
+    #[error("Avro: {0}")]
+    Avro(String),
     /// Any other failure, from a serde outside this crate.
     #[error("{0}")]
     Other(String),
@@ -316,3 +320,7 @@ pub mod registry;
 pub mod wire;
 #[cfg(feature = "registry")]
 pub use json_schema::JsonSchemaSerde;
+#[cfg(feature = "avro")]
+mod avro;
+#[cfg(feature = "avro")]
+pub use avro::AvroSerde;
