@@ -4,22 +4,79 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use clap::Subcommand;
 use kafkar::consumer::{Consumer, ConsumerConfig, TopicPartition};
 use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
 
+use crate::connection::Connection;
+use crate::failure::CliResult;
+
+/// `kafkar perf` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum PerfAction {
+    /// Produce records of a fixed size to a topic and report the rate.
+    Produce {
+        /// Topic (created when --partitions is given).
+        #[arg(short, long)]
+        topic: String,
+        /// Number of records.
+        #[arg(short = 'n', long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Value size in bytes.
+        #[arg(short, long, default_value_t = 100)]
+        size: usize,
+        /// Create the topic with this many partitions first.
+        #[arg(short, long)]
+        partitions: Option<i32>,
+        /// With `-X transactional.id=...`: commit a transaction every this many records.
+        #[arg(long, default_value_t = 1000)]
+        transaction_size: u64,
+    },
+    /// Read records from every partition of a topic, from the beginning, and report the rate.
+    Consume {
+        /// Topic.
+        #[arg(short, long)]
+        topic: String,
+        /// Number of records to read.
+        #[arg(short = 'n', long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Consume as a member of this consumer group (subscribe) instead of assigning every partition.
+        #[arg(short, long)]
+        group: Option<String>,
+    },
+}
+
+/// Runs a `perf` subcommand.
+pub async fn run(conn: &Connection, action: PerfAction) -> CliResult {
+    match action {
+        PerfAction::Produce { topic, records, size, partitions, transaction_size } => {
+            if let Some(p) = partitions {
+                let admin = crate::topics::admin(conn).await?;
+                crate::topics::create(&admin, &topic, p, 1).await?;
+            }
+            let config: ProducerConfig = conn.load(&[])?;
+            produce(config, &topic, records, size, transaction_size).await?;
+        }
+        PerfAction::Consume { topic, records, group } => {
+            let mut command = vec![("auto.offset.reset", "earliest".to_owned())];
+            if let Some(g) = &group {
+                command.push(("group.id", g.clone()));
+            }
+            let config: ConsumerConfig = conn.load(&command)?;
+            consume(config, &topic, records, group.as_deref()).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Sends `records` records of `size` bytes to `topic` (which must exist) and waits for all of them.
 pub async fn produce(
-    bootstrap: &str,
+    config: ProducerConfig,
     topic: &str,
     records: u64,
     size: usize,
-    props: &[(String, String)],
     transaction_size: u64,
 ) -> kafkar::Result<()> {
-    let mut config = ProducerConfig::new(bootstrap);
-    for (k, v) in props {
-        config.set(k, v)?;
-    }
     let transactional = config.transactional_id.is_some();
     let transaction_size = transaction_size.max(1);
     let producer = Producer::new(config).await?;
@@ -94,21 +151,7 @@ pub async fn produce(
 
 /// Reads `count` records from every partition of `topic`, from the beginning: as a member of consumer group
 /// `group` when given (subscribe; the group assigns the partitions), else by assigning every partition.
-pub async fn consume(
-    bootstrap: &str,
-    topic: &str,
-    count: u64,
-    group: Option<&str>,
-    props: &[(String, String)],
-) -> kafkar::Result<()> {
-    let mut config = ConsumerConfig::new(bootstrap);
-    config.set("auto.offset.reset", "earliest")?;
-    if let Some(g) = group {
-        config.set("group.id", g)?;
-    }
-    for (k, v) in props {
-        config.set(k, v)?;
-    }
+pub async fn consume(config: ConsumerConfig, topic: &str, count: u64, group: Option<&str>) -> kafkar::Result<()> {
     let mut consumer = Consumer::new(config).await?;
     let joined = Instant::now();
     if group.is_some() {
