@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn formats_parse_into_tokens_and_reject_unknown_ones() {
         let Output::Format(t) = parse_format(r"%t[%p]@%o %k=%s %%\n").unwrap() else { panic!("not a format") };
-        assert_eq!(t.len(), 11, "{t:?}");
+        assert_eq!(t.len(), 10, "{t:?}");
         assert_eq!(t.last(), Some(&Token::Literal(b" %\n".to_vec())));
         assert!(parse_format("%q").unwrap_err().contains("%q"));
         assert!(parse_format("abc%").is_err());
