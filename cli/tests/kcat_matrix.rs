@@ -115,14 +115,21 @@ const FORMAT_TS: &str = r"%p|%o|%T|%k|%K|%s|%S|%h\n";
 /// Input lines covering keys, no key, empty keys and values (null with -Z), a delimiter in the value.
 const INPUT: &[u8] = b"k1\tv1\nk2\t\n\tv3\nno-delimiter\nk5\tv5\twith tab\n\t\nk7\tv7\n";
 
-/// Reads `topic` from the beginning to its end with both tools, asserts the outputs are equal, returns one.
+/// Reads `topic` to its end with both tools, asserts the outputs are equal (lines sorted), returns them.
 fn read_both(broker: &str, topic: &str, format: &str, extra: &[&str]) -> String {
     let mut kcat_args = vec!["-C", "-t", topic, "-e", "-f", format];
     kcat_args.extend_from_slice(extra);
     let mut kafkar_args = vec!["consume", "-t", topic, "-e", "-f", format];
     kafkar_args.extend_from_slice(extra);
-    let by_kcat = kcat(broker, &kcat_args, b"");
-    let by_kafkar = kafkar(broker, &kafkar_args, b"");
+    // Partitions interleave as fetches happen to answer: compare the lines sorted (each names its partition and
+    // offset when it matters).
+    let sorted = |s: String| {
+        let mut lines: Vec<&str> = s.split_inclusive('\n').collect();
+        lines.sort();
+        lines.concat()
+    };
+    let by_kcat = sorted(kcat(broker, &kcat_args, b""));
+    let by_kafkar = sorted(kafkar(broker, &kafkar_args, b""));
     assert_eq!(by_kafkar, by_kcat, "kafkar (left) and kcat (right) read {topic} with {extra:?} differently");
     by_kafkar
 }
@@ -130,41 +137,50 @@ fn read_both(broker: &str, topic: &str, format: &str, extra: &[&str]) -> String 
 #[test]
 fn every_codec_keys_headers_null_and_empty_values_written_and_read_by_both_tools() {
     let Some(b) = broker_and_kcat() else { return };
-    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
-        for null_empty in [false, true] {
-            let by_kafkar = unique(&format!("w-kafkar-{codec}"));
-            let by_kcat = unique(&format!("w-kcat-{codec}"));
-            create_topic(&b, &by_kafkar, 1);
-            create_topic(&b, &by_kcat, 1);
-            let mut args = vec!["-K", r"\t", "-H", "h1=v1", "-H", "h2=", "-H", "h1=again", "-z", codec, "-p", "0"];
-            if null_empty {
-                args.push("-Z");
-            }
-            let mut kafkar_args = vec!["produce", "-t", &by_kafkar];
-            kafkar_args.extend_from_slice(&args);
-            kafkar(&b, &kafkar_args, INPUT);
-            let mut kcat_args = vec!["-P", "-t", &by_kcat];
-            kcat_args.extend_from_slice(&args);
-            kcat(&b, &kcat_args, INPUT);
-            let written_by_kafkar = read_both(&b, &by_kafkar, FORMAT, &[]);
-            let written_by_kcat = read_both(&b, &by_kcat, FORMAT, &[]);
-            assert_eq!(
-                written_by_kafkar.replace(&by_kafkar, "T"),
-                written_by_kcat.replace(&by_kcat, "T"),
-                "kafkar and kcat wrote different records ({codec}, -Z {null_empty})"
-            );
-            assert_eq!(written_by_kafkar.lines().count(), 7, "{written_by_kafkar}");
-            if null_empty {
-                // -Z on the reading side prints NULL for null keys and values. (kcat prints NULL for empty ones
-                // too, as librdkafka hands both out alike; kafkar keeps empty apart, so only a topic without
-                // empty keys or values is compared.)
-                let nulls = read_both(&b, &by_kafkar, r"%k/%s\n", &["-Z"]);
-                assert!(nulls.contains("k2/NULL\nNULL/v3\n"), "{nulls}");
-                assert!(written_by_kafkar.contains("|k2|2||-1|"), "k2's empty value is null: {written_by_kafkar}");
-            } else {
-                assert!(written_by_kafkar.contains("|k2|2||0|"), "k2's value is empty: {written_by_kafkar}");
+    // One thread per case: each waits mostly on the tools' fetch waits.
+    std::thread::scope(|scope| {
+        for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+            for null_empty in [false, true] {
+                let b = &b;
+                scope.spawn(move || codec_case(b, codec, null_empty));
             }
         }
+    });
+}
+
+/// One codec case of the matrix: the same input written by both tools, each topic read by both.
+fn codec_case(b: &str, codec: &str, null_empty: bool) {
+    let by_kafkar = unique(&format!("w-kafkar-{codec}"));
+    let by_kcat = unique(&format!("w-kcat-{codec}"));
+    create_topic(b, &by_kafkar, 1);
+    create_topic(b, &by_kcat, 1);
+    let mut args = vec!["-K", r"\t", "-H", "h1=v1", "-H", "h2=", "-H", "h1=again", "-z", codec, "-p", "0"];
+    if null_empty {
+        args.push("-Z");
+    }
+    let mut kafkar_args = vec!["produce", "-t", &by_kafkar];
+    kafkar_args.extend_from_slice(&args);
+    kafkar(b, &kafkar_args, INPUT);
+    let mut kcat_args = vec!["-P", "-t", &by_kcat];
+    kcat_args.extend_from_slice(&args);
+    kcat(b, &kcat_args, INPUT);
+    let written_by_kafkar = read_both(b, &by_kafkar, FORMAT, &[]);
+    let written_by_kcat = read_both(b, &by_kcat, FORMAT, &[]);
+    assert_eq!(
+        written_by_kafkar.replace(&by_kafkar, "T"),
+        written_by_kcat.replace(&by_kcat, "T"),
+        "kafkar and kcat wrote different records ({codec}, -Z {null_empty})"
+    );
+    assert_eq!(written_by_kafkar.lines().count(), 7, "{written_by_kafkar}");
+    if null_empty {
+        // -Z on the reading side prints NULL for null keys and values. (kcat prints NULL for empty ones
+        // too, as librdkafka hands both out alike; kafkar keeps empty apart, so only a topic without
+        // empty keys or values is compared.)
+        let nulls = read_both(b, &by_kafkar, r"%k/%s\n", &["-Z"]);
+        assert!(nulls.contains("k2/NULL\n") && nulls.contains("NULL/v3\n"), "{nulls}");
+        assert!(written_by_kafkar.contains("|k2|2||-1|"), "k2's empty value is null: {written_by_kafkar}");
+    } else {
+        assert!(written_by_kafkar.contains("|k2|2||0|"), "k2's value is empty: {written_by_kafkar}");
     }
 }
 
