@@ -15,12 +15,14 @@ use crate::connection::Connection;
 use crate::failure::{CliResult, Failure};
 use crate::format::unescape;
 
-/// Options of `kafkar produce`.
+/// Options of `kafkar produce`. With `-X transactional.id=ID` every record goes in one transaction, committed at
+/// the end of the input (aborted if a record failed).
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   printf 'k1:v1\\nk2:v2\\n' | kafkar produce -t orders -K :
   kafkar produce -t orders -f events.txt -z zstd -H source=import -X acks=all
-  printf 'k1:\\n' | kafkar produce -t users -K : -Z        # a tombstone for key k1")]
+  printf 'k1:\\n' | kafkar produce -t users -K : -Z        # a tombstone for key k1
+  kafkar produce -t orders -f batch.txt -X transactional.id=loader   # one transaction, committed at the end")]
 pub struct ProduceArgs {
     /// Topic to write to.
     #[arg(short, long)]
@@ -71,7 +73,13 @@ pub async fn run(conn: &Connection, args: ProduceArgs) -> CliResult {
         ),
         None => Box::new(tokio::io::stdin()),
     };
+    let transactional = config.transactional_id.is_some();
     let producer = Producer::new(config).await?;
+    if transactional {
+        // As kcat: every record in one transaction, committed at the end of the input.
+        producer.init_transactions().await?;
+        producer.begin_transaction()?;
+    }
     let topic: Arc<str> = args.topic.as_str().into();
     let delimiter = args.key_delimiter.as_deref().map(unescape).filter(|d| !d.is_empty());
     let tally = Arc::new(Tally::default());
@@ -110,6 +118,14 @@ pub async fn run(conn: &Connection, args: ProduceArgs) -> CliResult {
         }
     }
     producer.flush().await;
+    let failed_before_commit = tally.failed.load(Ordering::Relaxed) > 0 || read_error.is_some();
+    if transactional {
+        let ended =
+            if failed_before_commit { producer.abort_transaction().await } else { producer.commit_transaction().await };
+        if let Err(e) = ended {
+            tally.fail(e);
+        }
+    }
     producer.close().await;
     let delivered = tally.delivered.load(Ordering::Relaxed);
     let failed = tally.failed.load(Ordering::Relaxed);

@@ -390,3 +390,27 @@ fn perf_produce_and_consume_report_rates_and_latency_percentiles() {
     let out = kafkar(&b, &["perf", "consume", "-t", &topic, "-n", "3402", "--json", "--idle-timeout", "5"], b"");
     assert!(out.contains("\"records\":3402,") && out.contains("\"first_record_ms\":"), "{out}");
 }
+
+#[test]
+fn transactions_commit_at_the_end_and_read_committed_skips_an_aborted_one() {
+    let Some(b) = broker_and_kcat() else { return };
+    let topic = unique("txn");
+    create_topic(&b, &topic, 1);
+    let txn = ["-X", "max.request.size=2000"];
+    let id = unique("tid");
+    let committed = ["produce", "-t", &topic, "-X", &format!("transactional.id={id}")];
+    kafkar(&b, &[&committed[..], &txn[..]].concat(), b"c1\nc2\n");
+    // A record too large for max.request.size fails the input: the transaction with a1 and a2 is aborted.
+    let mut input = b"a1\na2\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 3000));
+    let out = run(kafkar_cmd(&b).args(committed).args(txn), &input);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    kafkar(&b, &[&committed[..], &txn[..]].concat(), b"c3\n");
+    let read_committed = read_both(&b, &topic, r"%s\n", &["-X", "isolation.level=read_committed"]);
+    assert_eq!(read_committed, "c1\nc2\nc3\n");
+    let by_option = kafkar(&b, &["consume", "-t", &topic, "-e", "--isolation", "read_committed"], b"");
+    assert_eq!(by_option, read_committed);
+    // librdkafka (so kcat) defaults to read_committed, the Java client (so kafkar) to read_uncommitted.
+    let read_uncommitted = read_both(&b, &topic, r"%s\n", &["-X", "isolation.level=read_uncommitted"]);
+    assert_eq!(read_uncommitted, "a1\na2\nc1\nc2\nc3\n", "sorted lines; the aborted records are there");
+}
