@@ -88,11 +88,12 @@ pub async fn run(conn: &Connection, action: PerfAction) -> CliResult {
             if throughput.is_some_and(|t| t.is_nan() || t <= 0.0) {
                 return Err(Failure::usage("--throughput must be positive"));
             }
+            let config: ProducerConfig = conn.load(&[])?;
             if let Some(p) = partitions {
-                let admin = crate::topics::admin(conn).await?;
+                // The producer's shared settings (servers, security), not its own: -X may name producer properties.
+                let admin = kafkar::Admin::new(config.client.clone()).await?;
                 crate::topics::create(&admin, &topic, p, 1).await?;
             }
-            let config: ProducerConfig = conn.load(&[])?;
             let plan = ProducePlan { records, payloads, throughput, transaction_size: transaction_size.max(1) };
             let summary = produce(config, &topic, plan).await?;
             print_summary(&summary, json);
