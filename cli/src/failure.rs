@@ -8,7 +8,8 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   0  success
   1  Kafka or network failure (a broker error, a timeout, records not delivered)
   2  usage error (bad arguments, an unreadable input file)
-  3  configuration error (an unknown property, a bad value, an unreadable properties file)";
+  3  configuration error (an unknown property, a bad value, an unreadable properties file)
+  130  interrupted (Ctrl-C) with work undone: `produce -X transactional.id=..` aborted its transaction";
 
 /// A command's failure.
 #[derive(Debug)]
@@ -17,6 +18,8 @@ pub enum Failure {
     Kafka(kafkar::Error),
     /// The command line asked for something impossible (exit 2).
     Usage(String),
+    /// Ctrl-C stopped work that is then undone (exit 130).
+    Interrupted(String),
 }
 
 /// A command's result.
@@ -40,6 +43,7 @@ impl Failure {
             Failure::Kafka(e) if matches!(e.kind(), kafkar::ErrorKind::Config(_)) => ExitCode::from(3),
             Failure::Kafka(_) => ExitCode::from(1),
             Failure::Usage(_) => ExitCode::from(2),
+            Failure::Interrupted(_) => ExitCode::from(130),
         }
     }
 }
@@ -48,7 +52,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Kafka(e) => write!(f, "{e}"),
-            Failure::Usage(m) => write!(f, "{m}"),
+            Failure::Usage(m) | Failure::Interrupted(m) => write!(f, "{m}"),
         }
     }
 }

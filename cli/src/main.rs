@@ -34,7 +34,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Write records read line by line from stdin or a file.
-    #[command(after_long_help = EXIT_CODES_HELP)]
+    ///
+    /// With `-X transactional.id=ID` every record goes in one transaction, committed at the end of the input
+    /// (aborted if a record fails). A summary goes to stderr.
     Produce(produce::ProduceArgs),
     /// Print records of a topic (assigned partitions, or as a consumer group member).
     Consume(consume::ConsumeArgs),

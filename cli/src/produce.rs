@@ -15,8 +15,7 @@ use crate::connection::Connection;
 use crate::failure::{CliResult, Failure};
 use crate::format::unescape;
 
-/// Options of `kafkar produce`. With `-X transactional.id=ID` every record goes in one transaction, committed at
-/// the end of the input (aborted if a record failed).
+/// Options of `kafkar produce`.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   printf 'k1:v1\\nk2:v2\\n' | kafkar produce -t orders -K :
@@ -87,9 +86,19 @@ pub async fn run(conn: &Connection, args: ProduceArgs) -> CliResult {
     let mut reader = BufReader::with_capacity(1 << 16, input);
     let mut line = Vec::new();
     let mut read_error = None;
+    let mut interrupted = false;
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
         line.clear();
-        match reader.read_until(b'\n', &mut line).await {
+        let read = tokio::select! {
+            read = reader.read_until(b'\n', &mut line) => read,
+            _ = &mut ctrl_c => {
+                // Ctrl-C: what was read is delivered (a transaction is aborted), then the summary.
+                interrupted = true;
+                break;
+            }
+        };
+        match read {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
@@ -118,7 +127,7 @@ pub async fn run(conn: &Connection, args: ProduceArgs) -> CliResult {
         }
     }
     producer.flush().await;
-    let failed_before_commit = tally.failed.load(Ordering::Relaxed) > 0 || read_error.is_some();
+    let failed_before_commit = tally.failed.load(Ordering::Relaxed) > 0 || read_error.is_some() || interrupted;
     if transactional {
         let ended =
             if failed_before_commit { producer.abort_transaction().await } else { producer.commit_transaction().await };
@@ -130,12 +139,16 @@ pub async fn run(conn: &Connection, args: ProduceArgs) -> CliResult {
     let delivered = tally.delivered.load(Ordering::Relaxed);
     let failed = tally.failed.load(Ordering::Relaxed);
     eprintln!(
-        "kafkar: produced {delivered} record(s) ({} B of keys and values) to {} in {:.3} s{}",
+        "kafkar: produced {delivered} record(s) ({} B of keys and values) to {} in {:.3} s{}{}",
         tally.bytes.load(Ordering::Relaxed),
         args.topic,
         started.elapsed().as_secs_f64(),
-        if failed > 0 { format!("; {failed} failed") } else { String::new() }
+        if failed > 0 { format!("; {failed} failed") } else { String::new() },
+        if transactional && failed_before_commit { "; the transaction was aborted" } else { "" }
     );
+    if interrupted && transactional {
+        return Err(Failure::Interrupted("interrupted: the transaction was aborted".into()));
+    }
     if let Some(e) = read_error {
         return Err(Failure::usage(format!("reading the input failed: {e}")));
     }

@@ -293,7 +293,19 @@ fn a_group_member_reads_everything_then_resumes_from_its_commit() {
 fn help_of_every_command() {
     let cases: &[(&[&str], &[&str])] = &[
         (&[], &["Exit codes", "KAFKA_BOOTSTRAP_SERVERS", "--bootstrap", "--config-file", "produce", "consume"]),
-        (&["produce"], &["--topic", "--key-delimiter", "--header", "--partition", "--compression", "--null-empty"]),
+        (
+            &["produce"],
+            &[
+                "Examples",
+                "transactional.id",
+                "--topic",
+                "--key-delimiter",
+                "--header",
+                "--partition",
+                "--compression",
+                "--null-empty",
+            ],
+        ),
         (&["consume"], &["--offset", "--group", "--count", "--exit", "--isolation", "--format", "--json", "s@TS"]),
         (&["topics"], &["create", "delete"]),
         (&["topics", "create"], &["--partitions", "--replication-factor"]),
