@@ -1,108 +1,57 @@
 //! `kafkar`: the command-line face of the kafkar client.
 
+mod cluster;
+mod connection;
+mod consume;
+mod failure;
+mod format;
 mod perf;
+mod produce;
+mod topics;
 
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use kafkar::__private::BrokerPool;
-use kafkar::ClientConfig;
 
-/// A pure-Rust Apache Kafka client.
+use crate::connection::Connection;
+use crate::failure::{CliResult, EXIT_CODES_HELP};
+
+/// A pure-Rust Apache Kafka client: produce, consume, manage topics, measure.
+///
+/// Client configuration, lowest precedence first: -F properties files; KAFKA_* environment variables
+/// (KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, ...: the property name in capitals,
+/// `_` for `.`); -X key=value; -b; the command's own options. Property names are the Java client's (some
+/// librdkafka names too); an unknown name is an error naming it. The bootstrap default is 127.0.0.1:9092.
 #[derive(Parser)]
-#[command(name = "kafkar", version, about)]
+#[command(name = "kafkar", version, about, long_about, after_help = EXIT_CODES_HELP)]
 struct Cli {
-    /// Bootstrap servers (host:port, comma-separated).
-    #[arg(short, long, env = "KAFKA_BOOTSTRAP", default_value = "127.0.0.1:9092", global = true)]
-    bootstrap: String,
+    #[command(flatten)]
+    connection: Connection,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write records read line by line from stdin or a file.
+    ///
+    /// With `-X transactional.id=ID` every record goes in one transaction, committed at the end of the input
+    /// (aborted if a record fails). A summary goes to stderr.
+    Produce(produce::ProduceArgs),
+    /// Print records of a topic (assigned partitions, or as a consumer group member).
+    Consume(consume::ConsumeArgs),
     /// Create or delete topics.
     Topics {
         #[command(subcommand)]
-        action: TopicsAction,
+        action: topics::TopicsAction,
     },
-    /// Measure throughput against the cluster.
+    /// Measure throughput and latency against the cluster.
     Perf {
         #[command(subcommand)]
-        action: PerfAction,
+        action: perf::PerfAction,
     },
     /// Print the cluster as kafkar sees it: brokers, controller, topics with partition leaders.
-    Cluster {
-        /// Include internal topics (__consumer_offsets, ...).
-        #[arg(long)]
-        internal: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum TopicsAction {
-    /// Create a topic.
-    Create {
-        /// Topic name.
-        topic: String,
-        /// Number of partitions.
-        #[arg(short, long, default_value_t = 1)]
-        partitions: i32,
-        /// Replication factor.
-        #[arg(short, long, default_value_t = 1)]
-        replication_factor: i16,
-    },
-    /// Delete a topic.
-    Delete {
-        /// Topic name.
-        topic: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum PerfAction {
-    /// Produce records of a fixed size to a topic and report the rate.
-    Produce {
-        /// Topic (created when --partitions is given).
-        #[arg(short, long)]
-        topic: String,
-        /// Number of records.
-        #[arg(short = 'n', long, default_value_t = 1_000_000)]
-        records: u64,
-        /// Value size in bytes.
-        #[arg(short, long, default_value_t = 100)]
-        size: usize,
-        /// Create the topic with this many partitions first.
-        #[arg(short, long)]
-        partitions: Option<i32>,
-        /// Producer properties, Java names (`-X compression.type=lz4 -X acks=1`).
-        #[arg(short = 'X', value_parser = parse_prop)]
-        props: Vec<(String, String)>,
-        /// With `-X transactional.id=...`: commit a transaction every this many records.
-        #[arg(long, default_value_t = 1000)]
-        transaction_size: u64,
-    },
-    /// Read records from every partition of a topic, from the beginning, and report the rate.
-    Consume {
-        /// Topic.
-        #[arg(short, long)]
-        topic: String,
-        /// Number of records to read.
-        #[arg(short = 'n', long, default_value_t = 1_000_000)]
-        records: u64,
-        /// Consume as a member of this consumer group (subscribe) instead of assigning every partition.
-        #[arg(short, long)]
-        group: Option<String>,
-        /// Consumer properties, Java names (`-X group.protocol=consumer`).
-        #[arg(short = 'X', value_parser = parse_prop)]
-        props: Vec<(String, String)>,
-    },
-}
-
-fn parse_prop(s: &str) -> Result<(String, String), String> {
-    s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("{s:?} is not key=value"))
+    Cluster(cluster::ClusterArgs),
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -112,78 +61,21 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Cluster { internal } => cluster(&cli.bootstrap, internal).await,
-        Command::Topics { action } => topics(&cli.bootstrap, action).await,
-        Command::Perf { action: PerfAction::Produce { topic, records, size, partitions, props, transaction_size } } => {
-            match partitions {
-                Some(p) => {
-                    topics(
-                        &cli.bootstrap,
-                        TopicsAction::Create { topic: topic.clone(), partitions: p, replication_factor: 1 },
-                    )
-                    .await
-                }
-                None => Ok(()),
-            }
-            .and(perf::produce(&cli.bootstrap, &topic, records, size, &props, transaction_size).await)
-        }
-        Command::Perf { action: PerfAction::Consume { topic, records, group, props } } => {
-            perf::consume(&cli.bootstrap, &topic, records, group.as_deref(), &props).await
-        }
-    };
-    match result {
+    match run(&cli.connection, cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kafkar: {e}");
-            ExitCode::FAILURE
+            e.exit_code()
         }
     }
 }
 
-async fn cluster(bootstrap: &str, internal: bool) -> kafkar::Result<()> {
-    let mut config = ClientConfig::new(bootstrap);
-    config.connect_timeout = Duration::from_secs(5);
-    // Ask any broker for every topic: a snapshot of the whole cluster.
-    let pool = BrokerPool::new(Arc::new(config))?;
-    let conn = pool.any().await?;
-    let md = conn.send(&kafkar::protocol::messages::metadata::MetadataRequest::all_topics()).await?;
-    println!("cluster {}  controller {}", md.cluster_id.as_deref().unwrap_or("?"), md.controller_id);
-    let mut brokers = md.brokers.clone();
-    brokers.sort_by_key(|b| b.node_id);
-    for b in &brokers {
-        let rack = b.rack.as_deref().map(|r| format!(" rack {r}")).unwrap_or_default();
-        println!("  broker {} at {}:{}{rack}", b.node_id, b.host, b.port);
+async fn run(conn: &Connection, command: Command) -> CliResult {
+    match command {
+        Command::Produce(args) => produce::run(conn, args).await,
+        Command::Consume(args) => consume::run(conn, args).await,
+        Command::Topics { action } => topics::run(conn, action).await,
+        Command::Perf { action } => perf::run(conn, action).await,
+        Command::Cluster(args) => cluster::run(conn, args).await,
     }
-    let mut topics: Vec<_> = md.topics.iter().filter(|t| internal || !t.is_internal).collect();
-    topics.sort_by(|a, b| a.name.cmp(&b.name));
-    println!("{} topic(s)", topics.len());
-    for t in topics {
-        let mut parts = t.partitions.clone();
-        parts.sort_by_key(|p| p.partition_index);
-        let leaders: Vec<String> = parts.iter().map(|p| format!("{}→{}", p.partition_index, p.leader_id)).collect();
-        println!(
-            "  {} id {} partitions {} leaders [{}]",
-            t.name.as_deref().unwrap_or("?"),
-            t.topic_id,
-            parts.len(),
-            leaders.join(" ")
-        );
-    }
-    Ok(())
-}
-
-async fn topics(bootstrap: &str, action: TopicsAction) -> kafkar::Result<()> {
-    let admin = kafkar::admin::Admin::new(ClientConfig::new(bootstrap)).await?;
-    match action {
-        TopicsAction::Create { topic, partitions, replication_factor } => {
-            let info = admin.create_topic(&topic, partitions, replication_factor, &[]).await?;
-            println!("created {topic} (id {}, {} partitions)", info.id, info.partition_count());
-        }
-        TopicsAction::Delete { topic } => {
-            admin.delete_topic(&topic).await?;
-            println!("deleted {topic}");
-        }
-    }
-    Ok(())
 }
