@@ -32,6 +32,7 @@ pub use config::{ClientConfig, ConfigSources};
 pub use consumer::{Consumer, ConsumerConfig};
 pub use error::{ConfigError, Error, ErrorKind, Result};
 pub use kafkar_protocol as protocol;
+pub use net::ConnectionMetrics;
 pub use producer::{Producer, ProducerConfig, ProducerRecord};
 
 /// Internals that kafkar's own integration tests and CLI reach into: connections and the broker pool. Not part of

@@ -15,7 +15,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::debug;
 
-use super::{Connection, ThrottleStats};
+use super::connection::ConnectionStats;
+use super::{Connection, ConnectionMetrics, ThrottleStats};
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
 use crate::net::security::PreparedSecurity;
@@ -44,6 +45,8 @@ struct Slot {
     conn: Option<Connection>,
     failures: u32,
     retry_at: Option<Instant>,
+    /// Whether this slot has held an established connection (a later dial is a reconnect).
+    connected_before: bool,
 }
 
 /// Connections to every broker a client talks to, keyed by address, plus the node id → address map learnt from
@@ -56,6 +59,7 @@ pub struct BrokerPool {
     nodes: Mutex<HashMap<i32, String>>,
     seed: AtomicU64,
     throttle: Arc<ThrottleStats>,
+    stats: Arc<ConnectionStats>,
 }
 
 impl std::fmt::Debug for BrokerPool {
@@ -81,12 +85,18 @@ impl BrokerPool {
             nodes: Mutex::default(),
             seed: AtomicU64::new(seed),
             throttle: Arc::default(),
+            stats: Arc::default(),
         })
     }
 
     /// The quota throttling (KIP-219) brokers asked of this pool's connections.
     pub fn throttle_stats(&self) -> &ThrottleStats {
         &self.throttle
+    }
+
+    /// The pool's connection counters: dials, failures, reconnects, authentication failures and re-authentications.
+    pub fn connection_metrics(&self) -> ConnectionMetrics {
+        self.stats.snapshot()
     }
 
     /// The configuration.
@@ -138,15 +148,21 @@ impl BrokerPool {
         if let Some(t) = s.retry_at {
             tokio::time::sleep_until(t).await;
         }
-        match Connection::connect_prepared(addr, &self.config, &self.security).await {
+        ConnectionStats::bump(&self.stats.dials);
+        if s.connected_before {
+            ConnectionStats::bump(&self.stats.reconnects);
+        }
+        match Connection::connect_prepared(addr, &self.config, &self.security, &self.stats).await {
             Ok(c) => {
                 let c = c.with_throttle_stats(self.throttle.clone());
                 s.failures = 0;
                 s.retry_at = None;
+                s.connected_before = true;
                 s.conn = Some(c.clone());
                 Ok(c)
             }
             Err(e) => {
+                ConnectionStats::bump(&self.stats.dial_failures);
                 let wait = self.backoff(s.failures);
                 s.failures = s.failures.saturating_add(1);
                 s.retry_at = Some(Instant::now() + wait);
@@ -261,6 +277,8 @@ mod tests {
         let t = std::time::Instant::now();
         assert!(p.any().await.is_err());
         assert!(t.elapsed() < Duration::from_secs(5));
+        let m = p.connection_metrics();
+        assert_eq!((m.dials, m.dial_failures, m.reconnects, m.authentication_failures), (1, 1, 0, 0), "{m:?}");
     }
 
     #[test]
