@@ -22,6 +22,7 @@ pub mod producer;
 pub mod security {
     #[cfg(feature = "oauth")]
     pub use crate::net::oauth;
+    pub use crate::net::security::{MechanismFuture, SaslMechanismFactory};
     #[cfg(feature = "tls")]
     pub use crate::net::tls;
     pub use crate::net::{jaas, sasl};

@@ -391,7 +391,7 @@ impl Connection {
         settings: &crate::net::security::SaslSettings,
         prepared: &PreparedSecurity,
     ) -> Result<crate::net::sasl::SaslSession> {
-        let mut mechanism = settings.mechanism(prepared).await?;
+        let mut mechanism = settings.mechanism(prepared, &self.addr).await?;
         let name = mechanism.name().to_owned();
         let mut transport = self.clone();
         crate::net::sasl::authenticate(&mut transport, mechanism.as_mut()).await.map_err(|e| {
