@@ -17,6 +17,12 @@ struct Cli {
     /// Bootstrap servers (host:port, comma-separated).
     #[arg(short, long, env = "KAFKA_BOOTSTRAP", default_value = "127.0.0.1:9092", global = true)]
     bootstrap: String,
+    /// Client properties, Java names, for every command: security (`-X security.protocol=SASL_SSL
+    /// -X ssl.ca.location=ca.pem -X sasl.mechanism=SCRAM-SHA-512 -X sasl.username=... -X sasl.password=...`,
+    /// `-X sasl.jaas.config=...`), connection settings, and the producer's or consumer's own for `perf`
+    /// (`-X compression.type=lz4 -X acks=1`, `-X group.protocol=consumer`).
+    #[arg(short = 'X', value_parser = parse_prop, global = true)]
+    props: Vec<(String, String)>,
     #[command(subcommand)]
     command: Command,
 }
@@ -77,9 +83,6 @@ enum PerfAction {
         /// Create the topic with this many partitions first.
         #[arg(short, long)]
         partitions: Option<i32>,
-        /// Producer properties, Java names (`-X compression.type=lz4 -X acks=1`).
-        #[arg(short = 'X', value_parser = parse_prop)]
-        props: Vec<(String, String)>,
         /// With `-X transactional.id=...`: commit a transaction every this many records.
         #[arg(long, default_value_t = 1000)]
         transaction_size: u64,
@@ -95,9 +98,6 @@ enum PerfAction {
         /// Consume as a member of this consumer group (subscribe) instead of assigning every partition.
         #[arg(short, long)]
         group: Option<String>,
-        /// Consumer properties, Java names (`-X group.protocol=consumer`).
-        #[arg(short = 'X', value_parser = parse_prop)]
-        props: Vec<(String, String)>,
     },
 }
 
@@ -112,24 +112,34 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let props = &cli.props;
     let result = match cli.command {
-        Command::Cluster { internal } => cluster(&cli.bootstrap, internal).await,
-        Command::Topics { action } => topics(&cli.bootstrap, action).await,
-        Command::Perf { action: PerfAction::Produce { topic, records, size, partitions, props, transaction_size } } => {
+        Command::Cluster { internal } => match client_config(&cli.bootstrap, props, true) {
+            Ok(config) => cluster(config, internal).await,
+            Err(e) => Err(e),
+        },
+        Command::Topics { action } => match client_config(&cli.bootstrap, props, true) {
+            Ok(config) => topics(config, action).await,
+            Err(e) => Err(e),
+        },
+        Command::Perf { action: PerfAction::Produce { topic, records, size, partitions, transaction_size } } => {
             match partitions {
-                Some(p) => {
-                    topics(
-                        &cli.bootstrap,
-                        TopicsAction::Create { topic: topic.clone(), partitions: p, replication_factor: 1 },
-                    )
-                    .await
-                }
+                Some(p) => match client_config(&cli.bootstrap, props, false) {
+                    Ok(config) => {
+                        topics(
+                            config,
+                            TopicsAction::Create { topic: topic.clone(), partitions: p, replication_factor: 1 },
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                },
                 None => Ok(()),
             }
-            .and(perf::produce(&cli.bootstrap, &topic, records, size, &props, transaction_size).await)
+            .and(perf::produce(&cli.bootstrap, &topic, records, size, props, transaction_size).await)
         }
-        Command::Perf { action: PerfAction::Consume { topic, records, group, props } } => {
-            perf::consume(&cli.bootstrap, &topic, records, group.as_deref(), &props).await
+        Command::Perf { action: PerfAction::Consume { topic, records, group } } => {
+            perf::consume(&cli.bootstrap, &topic, records, group.as_deref(), props).await
         }
     };
     match result {
@@ -141,9 +151,24 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn cluster(bootstrap: &str, internal: bool) -> kafkar::Result<()> {
+/// The shared client settings (`bootstrap.servers`, `security.protocol`, `ssl.*`, `sasl.*`, timeouts, ...) from
+/// `-X`. `strict`: any other property is an error (the `cluster` and `topics` commands); otherwise the producer's or
+/// consumer's own properties are left to that client (the topic `perf produce --partitions` creates first).
+fn client_config(bootstrap: &str, props: &[(String, String)], strict: bool) -> kafkar::Result<ClientConfig> {
     let mut config = ClientConfig::new(bootstrap);
     config.connect_timeout = Duration::from_secs(5);
+    for (k, v) in props {
+        let mut candidate = config.clone();
+        match candidate.set(k, v) {
+            Ok(_) => config = candidate,
+            Err(e) if strict => return Err(e),
+            Err(_) => {}
+        }
+    }
+    Ok(config)
+}
+
+async fn cluster(config: ClientConfig, internal: bool) -> kafkar::Result<()> {
     // Ask any broker for every topic: a snapshot of the whole cluster.
     let pool = BrokerPool::new(Arc::new(config))?;
     let conn = pool.any().await?;
@@ -173,8 +198,8 @@ async fn cluster(bootstrap: &str, internal: bool) -> kafkar::Result<()> {
     Ok(())
 }
 
-async fn topics(bootstrap: &str, action: TopicsAction) -> kafkar::Result<()> {
-    let admin = kafkar::admin::Admin::new(ClientConfig::new(bootstrap)).await?;
+async fn topics(config: ClientConfig, action: TopicsAction) -> kafkar::Result<()> {
+    let admin = kafkar::admin::Admin::new(config).await?;
     match action {
         TopicsAction::Create { topic, partitions, replication_factor } => {
             let info = admin.create_topic(&topic, partitions, replication_factor, &[]).await?;
