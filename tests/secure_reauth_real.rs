@@ -11,7 +11,6 @@
 //! skipped; under `CI=true` it fails instead.
 
 #[path = "support/oauth.rs"]
-#[allow(dead_code)]
 mod oauth;
 #[path = "support/secure.rs"]
 mod secure;
