@@ -22,6 +22,7 @@ pub mod producer;
 pub mod security {
     #[cfg(feature = "oauth")]
     pub use crate::net::oauth;
+    pub use crate::net::security::{MechanismFuture, SaslMechanismFactory};
     #[cfg(feature = "tls")]
     pub use crate::net::tls;
     pub use crate::net::{jaas, sasl};
@@ -32,6 +33,7 @@ pub use config::{ClientConfig, ConfigSources, MetadataRecovery};
 pub use consumer::{Consumer, ConsumerConfig};
 pub use error::{ConfigError, Error, ErrorKind, Result};
 pub use kafkar_protocol as protocol;
+pub use net::ConnectionMetrics;
 pub use producer::{Producer, ProducerConfig, ProducerRecord};
 
 /// Internals that kafkar's own integration tests and CLI reach into: connections and the broker pool. Not part of

@@ -97,6 +97,12 @@ impl Admin {
         Ok(Admin { cluster, timeout })
     }
 
+    /// Connection counters over all of this client's broker connections: dials, dial failures, reconnects,
+    /// authentication failures and KIP-368 re-authentications.
+    pub fn connection_metrics(&self) -> crate::ConnectionMetrics {
+        self.cluster.pool().connection_metrics()
+    }
+
     /// The cluster metadata this client uses.
     pub fn cluster(&self) -> &Arc<Cluster> {
         &self.cluster

@@ -195,6 +195,12 @@ impl Consumer {
         &self.config
     }
 
+    /// Connection counters over all of this client's broker connections: dials, dial failures, reconnects,
+    /// authentication failures and KIP-368 re-authentications.
+    pub fn connection_metrics(&self) -> crate::ConnectionMetrics {
+        self.cluster.pool().connection_metrics()
+    }
+
     /// The cluster metadata this consumer uses.
     pub fn cluster(&self) -> &Arc<Cluster> {
         &self.cluster

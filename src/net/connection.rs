@@ -155,6 +155,65 @@ impl ThrottleStats {
     }
 }
 
+/// Live connection counters of a client's broker pool, shared by all its connections; read as a
+/// [`ConnectionMetrics`] snapshot.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionStats {
+    pub(crate) dials: AtomicU64,
+    pub(crate) dial_failures: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
+    pub(crate) authentication_failures: AtomicU64,
+    pub(crate) reauthentications: AtomicU64,
+    pub(crate) reauthentication_failures: AtomicU64,
+}
+
+impl ConnectionStats {
+    /// Adds one to `counter`.
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters now.
+    pub(crate) fn snapshot(&self) -> ConnectionMetrics {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ConnectionMetrics {
+            dials: get(&self.dials),
+            dial_failures: get(&self.dial_failures),
+            reconnects: get(&self.reconnects),
+            authentication_failures: get(&self.authentication_failures),
+            reauthentications: get(&self.reauthentications),
+            reauthentication_failures: get(&self.reauthentication_failures),
+        }
+    }
+
+    /// Counts a failed authentication (`e` of kind [`ErrorKind::Authentication`]; other errors are not counted).
+    fn count_auth_failure(&self, e: &Error) {
+        if matches!(e.kind(), ErrorKind::Authentication { .. }) {
+            ConnectionStats::bump(&self.authentication_failures);
+        }
+    }
+}
+
+/// A snapshot of a client's connection counters since it was created, over all its broker connections (every
+/// broker, every connection class). Read it with `connection_metrics()` on a producer, consumer or admin client.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionMetrics {
+    /// Connection attempts: TCP connect, TLS handshake, ApiVersions and SASL authentication, successful or not.
+    pub dials: u64,
+    /// Attempts that failed (refused, timed out, TLS or authentication errors).
+    pub dial_failures: u64,
+    /// Dials that replaced a connection which had been established and then closed (a failure, a request timeout
+    /// or a refused re-authentication). 0 on a healthy run.
+    pub reconnects: u64,
+    /// Authentications the broker refused or the mechanism could not complete, at connect or on re-authentication.
+    pub authentication_failures: u64,
+    /// Successful re-authentications of live connections before their SASL session expired (KIP-368).
+    pub reauthentications: u64,
+    /// Re-authentications that failed (each closes its connection).
+    pub reauthentication_failures: u64,
+}
+
 /// A handle to one broker connection. Cloning is cheap; all clones share the socket.
 #[derive(Clone)]
 pub struct Connection {
@@ -190,14 +249,16 @@ impl Connection {
     /// TLS handshake [`ErrorKind::Tls`]; neither is retriable.
     pub async fn connect(addr: &str, config: &ClientConfig) -> Result<Connection> {
         let prepared = PreparedSecurity::new(config)?;
-        Connection::connect_prepared(addr, config, &prepared).await
+        Connection::connect_prepared(addr, config, &prepared, &Arc::default()).await
     }
 
-    /// [`Connection::connect`] with the TLS configuration and token provider a client prepared once (the pool's).
+    /// [`Connection::connect`] with the TLS configuration and token provider a client prepared once (the pool's),
+    /// counting authentication outcomes (at connect and on every later re-authentication) in `stats`.
     pub(crate) async fn connect_prepared(
         addr: &str,
         config: &ClientConfig,
         prepared: &PreparedSecurity,
+        stats: &Arc<ConnectionStats>,
     ) -> Result<Connection> {
         let span = debug_span!("connect", broker = addr);
         async {
@@ -230,9 +291,10 @@ impl Connection {
                 match authenticated {
                     Ok(Ok(session)) => {
                         conn.session_lifetime = session.lifetime;
-                        conn.schedule_reauthentication(session, config, prepared);
+                        conn.schedule_reauthentication(session, config, prepared, stats.clone());
                     }
                     Ok(Err(e)) => {
+                        stats.count_auth_failure(&e);
                         conn.close();
                         return Err(e.with_broker(addr));
                     }
@@ -259,6 +321,7 @@ impl Connection {
         session: crate::net::sasl::SaslSession,
         config: &ClientConfig,
         prepared: &PreparedSecurity,
+        stats: Arc<ConnectionStats>,
     ) {
         let Some(gate) = self.sasl_gate.clone() else { return };
         let weak = self.tx.downgrade();
@@ -301,14 +364,18 @@ impl Connection {
                 match outcome {
                     Ok(Ok(next)) => {
                         debug!(lifetime = ?next.lifetime, "re-authenticated");
+                        ConnectionStats::bump(&stats.reauthentications);
                         session = next;
                     }
                     Ok(Err(e)) => {
                         debug!(error = %e, "re-authentication failed; closing the connection");
+                        ConnectionStats::bump(&stats.reauthentication_failures);
+                        stats.count_auth_failure(&e);
                         conn.shared.fail(e);
                         return;
                     }
                     Err(_) => {
+                        ConnectionStats::bump(&stats.reauthentication_failures);
                         conn.shared.fail(Error::new(ErrorKind::Timeout).with_api(ApiKey::SASL_AUTHENTICATE));
                         return;
                     }
@@ -324,7 +391,7 @@ impl Connection {
         settings: &crate::net::security::SaslSettings,
         prepared: &PreparedSecurity,
     ) -> Result<crate::net::sasl::SaslSession> {
-        let mut mechanism = settings.mechanism(prepared).await?;
+        let mut mechanism = settings.mechanism(prepared, &self.addr).await?;
         let name = mechanism.name().to_owned();
         let mut transport = self.clone();
         crate::net::sasl::authenticate(&mut transport, mechanism.as_mut()).await.map_err(|e| {

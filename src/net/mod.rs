@@ -13,5 +13,5 @@ pub(crate) mod security;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use connection::{BrokerVersions, Connection, PendingReply, ThrottleStats};
+pub use connection::{BrokerVersions, Connection, ConnectionMetrics, PendingReply, ThrottleStats};
 pub use pool::{BrokerPool, ConnectionClass};

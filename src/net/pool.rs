@@ -15,7 +15,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
-use super::{Connection, ThrottleStats};
+use super::connection::ConnectionStats;
+use super::{Connection, ConnectionMetrics, ThrottleStats};
 use crate::config::{ClientConfig, MetadataRecovery};
 use crate::error::{Error, Result};
 use crate::net::security::PreparedSecurity;
@@ -44,6 +45,8 @@ struct Slot {
     conn: Option<Connection>,
     failures: u32,
     retry_at: Option<Instant>,
+    /// Whether this slot has held an established connection (a later dial is a reconnect).
+    connected_before: bool,
 }
 
 /// Connections to every broker a client talks to, keyed by address, plus the node id → address map learnt from
@@ -62,6 +65,7 @@ pub struct BrokerPool {
     /// Set by a `REBOOTSTRAP_REQUIRED` answer: the next [`BrokerPool::any`] starts again from the bootstrap list.
     rebootstrap_requested: AtomicBool,
     rebootstraps: AtomicU64,
+    stats: Arc<ConnectionStats>,
 }
 
 impl std::fmt::Debug for BrokerPool {
@@ -90,12 +94,18 @@ impl BrokerPool {
             last_reached: Mutex::new(Instant::now()),
             rebootstrap_requested: AtomicBool::new(false),
             rebootstraps: AtomicU64::new(0),
+            stats: Arc::default(),
         })
     }
 
     /// The quota throttling (KIP-219) brokers asked of this pool's connections.
     pub fn throttle_stats(&self) -> &ThrottleStats {
         &self.throttle
+    }
+
+    /// The pool's connection counters: dials, failures, reconnects, authentication failures and re-authentications.
+    pub fn connection_metrics(&self) -> ConnectionMetrics {
+        self.stats.snapshot()
     }
 
     /// The configuration.
@@ -147,16 +157,22 @@ impl BrokerPool {
         if let Some(t) = s.retry_at {
             tokio::time::sleep_until(t).await;
         }
-        match Connection::connect_prepared(addr, &self.config, &self.security).await {
+        ConnectionStats::bump(&self.stats.dials);
+        if s.connected_before {
+            ConnectionStats::bump(&self.stats.reconnects);
+        }
+        match Connection::connect_prepared(addr, &self.config, &self.security, &self.stats).await {
             Ok(c) => {
                 self.reached();
                 let c = c.with_throttle_stats(self.throttle.clone());
                 s.failures = 0;
                 s.retry_at = None;
+                s.connected_before = true;
                 s.conn = Some(c.clone());
                 Ok(c)
             }
             Err(e) => {
+                ConnectionStats::bump(&self.stats.dial_failures);
                 let wait = self.backoff(s.failures);
                 s.failures = s.failures.saturating_add(1);
                 s.retry_at = Some(Instant::now() + wait);
@@ -311,6 +327,8 @@ mod tests {
         let t = std::time::Instant::now();
         assert!(p.any().await.is_err());
         assert!(t.elapsed() < Duration::from_secs(5));
+        let m = p.connection_metrics();
+        assert_eq!((m.dials, m.dial_failures, m.reconnects, m.authentication_failures), (1, 1, 0, 0), "{m:?}");
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! Secrets never appear in `Debug`.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use kafkar_protocol::sasl::{PlainClient, SaslMechanism, ScramClient, ScramHash};
 
@@ -95,6 +98,29 @@ impl SaslMechanismName {
     }
 }
 
+/// The future a [`SaslMechanismFactory`] returns: a fresh mechanism, or why none can be made (the error's text
+/// becomes the message of an [`ErrorKind::Authentication`]).
+pub type MechanismFuture<'a> = Pin<
+    Box<
+        dyn Future<Output = std::result::Result<Box<dyn SaslMechanism>, Box<dyn std::error::Error + Send + Sync>>>
+            + Send
+            + 'a,
+    >,
+>;
+
+/// A SASL mechanism the application supplies (for example AWS MSK IAM, or any mechanism kafkar does not build
+/// in), installed with [`ClientConfig::set_sasl_mechanism_factory`]. It replaces `sasl.mechanism` and the built-in
+/// credentials: every SASL exchange (at connect and on each KIP-368 re-authentication) asks it for a fresh
+/// [`SaslMechanism`], a sans-IO state machine that kafkar drives through SaslHandshake and SaslAuthenticate.
+pub trait SaslMechanismFactory: Send + Sync {
+    /// The mechanism name SaslHandshake carries (e.g. `"AWS_MSK_IAM"`).
+    fn name(&self) -> &str;
+
+    /// A fresh mechanism for one exchange with the broker at `broker` (`host:port`, as dialled; some mechanisms
+    /// sign the host name).
+    fn start<'a>(&'a self, broker: &'a str) -> MechanismFuture<'a>;
+}
+
 /// The `sasl.*` settings. Secrets (password, JAAS text, client secret) are redacted from `Debug`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
@@ -118,6 +144,13 @@ pub struct SaslSettings {
     pub oauth_scope: Option<String>,
     /// `sasl.oauthbearer.extensions` (librdkafka: `name=value,...`), sent with the token.
     pub oauth_extensions: Vec<(String, String)>,
+    /// An application's own mechanism ([`ClientConfig::set_sasl_mechanism_factory`]); when set it is used instead
+    /// of `sasl.mechanism` and the credentials above.
+    pub mechanism_factory: Option<Arc<dyn SaslMechanismFactory>>,
+    /// An application's own OAUTHBEARER token source ([`ClientConfig::set_oauth_token_provider`]); when set,
+    /// OAUTHBEARER takes its tokens from it instead of a token endpoint or unsecured JAAS claims.
+    #[cfg(feature = "oauth")]
+    pub token_provider: Option<Arc<dyn crate::net::oauth::TokenProvider>>,
 }
 
 fn redacted<T>(secret: &Option<T>) -> Option<&'static str> {
@@ -136,7 +169,8 @@ impl fmt::Debug for SaslSettings {
             .field("oauth_client_secret", &redacted(&self.oauth_client_secret))
             .field("oauth_scope", &self.oauth_scope)
             .field("oauth_extension_names", &self.oauth_extensions.iter().map(|(k, _)| k).collect::<Vec<_>>())
-            .finish()
+            .field("mechanism_factory", &self.mechanism_factory.as_ref().map(|m| m.name().to_owned()))
+            .finish_non_exhaustive()
     }
 }
 
@@ -154,6 +188,11 @@ enum Login {
     },
     OAuthUnsecured {
         claims: Vec<(String, String)>,
+        extensions: Vec<(String, String)>,
+    },
+    #[cfg(feature = "oauth")]
+    OAuthProvider {
+        provider: Arc<dyn crate::net::oauth::TokenProvider>,
         extensions: Vec<(String, String)>,
     },
     #[cfg(feature = "oauth")]
@@ -231,6 +270,10 @@ impl SaslSettings {
                 };
                 let mut extensions = jaas_oauth.extensions.clone();
                 extensions.extend(self.oauth_extensions.iter().cloned());
+                #[cfg(feature = "oauth")]
+                if let Some(provider) = &self.token_provider {
+                    return Ok(Login::OAuthProvider { provider: provider.clone(), extensions });
+                }
                 if let Some(url) = &self.oauth_token_endpoint_url {
                     #[cfg(feature = "oauth")]
                     {
@@ -268,15 +311,23 @@ impl SaslSettings {
 
     /// Checks that the settings name a mechanism this client implements and the credentials it needs.
     pub fn validate(&self) -> Result<()> {
+        if self.mechanism_factory.is_some() {
+            return Ok(());
+        }
         let m = self.resolved_mechanism()?;
         self.login(m).map(|_| ())
     }
 
     /// A fresh mechanism for one SASL exchange (an OAUTHBEARER token is fetched or made here). `prepared` holds
     /// the client's shared token provider, so that a token is fetched once and reused until it needs refreshing.
-    pub(crate) async fn mechanism(&self, prepared: &PreparedSecurity) -> Result<Box<dyn SaslMechanism>> {
+    pub(crate) async fn mechanism(&self, prepared: &PreparedSecurity, broker: &str) -> Result<Box<dyn SaslMechanism>> {
         #[cfg(not(feature = "oauth"))]
         let _ = prepared;
+        if let Some(factory) = &self.mechanism_factory {
+            return factory.start(broker).await.map_err(|e| {
+                Error::new(ErrorKind::Authentication { mechanism: factory.name().to_owned(), message: e.to_string() })
+            });
+        }
         let name = self.resolved_mechanism()?;
         let auth_error =
             |message: String| Error::new(ErrorKind::Authentication { mechanism: name.as_str().into(), message });
@@ -291,6 +342,14 @@ impl SaslSettings {
                 let token = unsecured_token(&claims).map_err(auth_error)?;
                 Box::new(
                     kafkar_protocol::sasl::OAuthBearerClient::new(token, extensions)
+                        .map_err(|e| auth_error(e.to_string()))?,
+                )
+            }
+            #[cfg(feature = "oauth")]
+            Login::OAuthProvider { provider, extensions } => {
+                let token = provider.token().await.map_err(|e| auth_error(e.to_string()))?;
+                Box::new(
+                    kafkar_protocol::sasl::OAuthBearerClient::new(token.value(), extensions)
                         .map_err(|e| auth_error(e.to_string()))?,
                 )
             }
@@ -343,7 +402,7 @@ impl PreparedSecurity {
             prepared.tls = Some(tls);
         }
         #[cfg(feature = "oauth")]
-        if config.security_protocol.uses_sasl() {
+        if config.security_protocol.uses_sasl() && config.sasl.mechanism_factory.is_none() {
             let mechanism = config.sasl.resolved_mechanism()?;
             if let Login::OAuthClientCredentials { settings, .. } = config.sasl.login(mechanism)? {
                 let provider = crate::net::oauth::ClientCredentialsProvider::new(*settings).map_err(|e| {
@@ -407,6 +466,26 @@ fn no_tls(key: &str) -> Result<()> {
 }
 
 impl ClientConfig {
+    /// Installs an application's own SASL mechanism (e.g. AWS MSK IAM): with `security.protocol` SASL_PLAINTEXT
+    /// or SASL_SSL, every connection authenticates with a fresh mechanism from `factory`, whatever
+    /// `sasl.mechanism` says.
+    pub fn set_sasl_mechanism_factory(&mut self, factory: Arc<dyn SaslMechanismFactory>) -> &mut ClientConfig {
+        self.sasl.mechanism_factory = Some(factory);
+        self
+    }
+
+    /// Installs an application's own OAUTHBEARER token provider, asked for a token before every authentication
+    /// and re-authentication, and sets `sasl.mechanism` to OAUTHBEARER.
+    #[cfg(feature = "oauth")]
+    pub fn set_oauth_token_provider(
+        &mut self,
+        provider: Arc<dyn crate::net::oauth::TokenProvider>,
+    ) -> &mut ClientConfig {
+        self.sasl.token_provider = Some(provider);
+        self.sasl.mechanism = Some(SaslMechanismName::OAuthBearer);
+        self
+    }
+
     /// Sets a `security.protocol`, `ssl.*` or `sasl.*` property; `Ok(false)` for any other name.
     pub(crate) fn set_security(&mut self, key: &str, value: &str) -> Result<bool> {
         let path = || parse_optional(value).map(std::path::PathBuf::from);

@@ -422,6 +422,12 @@ impl Producer {
         m
     }
 
+    /// Connection counters over all of this client's broker connections: dials, dial failures, reconnects,
+    /// authentication failures and KIP-368 re-authentications.
+    pub fn connection_metrics(&self) -> crate::ConnectionMetrics {
+        self.shared.cluster.pool().connection_metrics()
+    }
+
     /// The cluster metadata this producer uses.
     pub fn cluster(&self) -> &Arc<Cluster> {
         &self.shared.cluster
