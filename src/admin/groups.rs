@@ -375,9 +375,10 @@ impl Admin {
             let conn = self.coordinator(group).await?;
             // Versions 10+ name topics by id only; 9 keeps names, which is all a listing needs.
             let version = conn.versions().pick::<OffsetFetchRequest>()?.min(9);
-            let mut req = OffsetFetchRequest { topics: None, ..Default::default() };
+            let mut req = OffsetFetchRequest::default();
             if version <= 7 {
                 req.group_id = group.to_owned();
+                req.topics = None;
             } else {
                 req.groups =
                     vec![OffsetFetchRequestGroup { group_id: group.to_owned(), topics: None, ..Default::default() }];
