@@ -12,7 +12,7 @@ use kafkar_protocol::messages::incremental_alter_configs::{
 };
 use kafkar_protocol::messages::list_config_resources::ListConfigResourcesRequest;
 
-use super::{Admin, item_error, retriable};
+use super::{Admin, item_error, retriable, retriable_unless_unknown};
 use crate::error::{Error, Result};
 use crate::net::{Connection, ConnectionClass};
 
@@ -235,59 +235,64 @@ impl Admin {
         let mut out = BTreeMap::new();
         for (node, group) in by_node {
             let got = self
-                .per_item("DescribeConfigs", group, retriable, |pending: Vec<ConfigResource>| async move {
-                    let conn = self.node_or_any(node).await?;
-                    let version = conn.versions().pick::<DescribeConfigsRequest>()?;
-                    let req = DescribeConfigsRequest {
-                        resources: pending
-                            .iter()
-                            .map(|r| DescribeConfigsResource {
-                                resource_type: r.kind.code(),
-                                resource_name: r.name.clone(),
-                                configuration_keys: None,
-                                ..Default::default()
+                .per_item(
+                    "DescribeConfigs",
+                    group,
+                    retriable_unless_unknown,
+                    |pending: Vec<ConfigResource>| async move {
+                        let conn = self.node_or_any(node).await?;
+                        let version = conn.versions().pick::<DescribeConfigsRequest>()?;
+                        let req = DescribeConfigsRequest {
+                            resources: pending
+                                .iter()
+                                .map(|r| DescribeConfigsResource {
+                                    resource_type: r.kind.code(),
+                                    resource_name: r.name.clone(),
+                                    configuration_keys: None,
+                                    ..Default::default()
+                                })
+                                .collect(),
+                            include_synonyms: true,
+                            ..Default::default()
+                        };
+                        let resp = conn.send_at(&req, version).await?;
+                        Ok(resp
+                            .results
+                            .into_iter()
+                            .map(|r| {
+                                let key = ConfigResource {
+                                    kind: ConfigResourceType::from_code(r.resource_type),
+                                    name: r.resource_name,
+                                };
+                                let result = if r.error_code.is_err() {
+                                    Err(item_error(r.error_code, r.error_message, ApiKey::DESCRIBE_CONFIGS))
+                                } else {
+                                    Ok(r.configs
+                                        .into_iter()
+                                        .map(|c| ConfigEntry {
+                                            name: c.name,
+                                            value: c.value,
+                                            source: ConfigSource::from_code(c.config_source),
+                                            read_only: c.read_only,
+                                            sensitive: c.is_sensitive,
+                                            synonyms: c
+                                                .synonyms
+                                                .into_iter()
+                                                .map(|s| ConfigSynonym {
+                                                    name: s.name,
+                                                    value: s.value,
+                                                    source: ConfigSource::from_code(s.source),
+                                                })
+                                                .collect(),
+                                            documentation: c.documentation,
+                                        })
+                                        .collect())
+                                };
+                                (key, result)
                             })
-                            .collect(),
-                        include_synonyms: true,
-                        ..Default::default()
-                    };
-                    let resp = conn.send_at(&req, version).await?;
-                    Ok(resp
-                        .results
-                        .into_iter()
-                        .map(|r| {
-                            let key = ConfigResource {
-                                kind: ConfigResourceType::from_code(r.resource_type),
-                                name: r.resource_name,
-                            };
-                            let result = if r.error_code.is_err() {
-                                Err(item_error(r.error_code, r.error_message, ApiKey::DESCRIBE_CONFIGS))
-                            } else {
-                                Ok(r.configs
-                                    .into_iter()
-                                    .map(|c| ConfigEntry {
-                                        name: c.name,
-                                        value: c.value,
-                                        source: ConfigSource::from_code(c.config_source),
-                                        read_only: c.read_only,
-                                        sensitive: c.is_sensitive,
-                                        synonyms: c
-                                            .synonyms
-                                            .into_iter()
-                                            .map(|s| ConfigSynonym {
-                                                name: s.name,
-                                                value: s.value,
-                                                source: ConfigSource::from_code(s.source),
-                                            })
-                                            .collect(),
-                                        documentation: c.documentation,
-                                    })
-                                    .collect())
-                            };
-                            (key, result)
-                        })
-                        .collect())
-                })
+                            .collect())
+                    },
+                )
                 .await?;
             out.extend(got);
         }
@@ -308,41 +313,46 @@ impl Admin {
         let mut out = BTreeMap::new();
         for (node, group) in by_node {
             let got = self
-                .per_item("IncrementalAlterConfigs", group, retriable, |pending: Vec<ConfigResource>| async move {
-                    let conn = self.node_or_any(node).await?;
-                    let version = conn.versions().pick::<IncrementalAlterConfigsRequest>()?;
-                    let req = IncrementalAlterConfigsRequest {
-                        resources: changes
-                            .iter()
-                            .filter(|(r, _)| pending.contains(r))
-                            .map(|(r, ops)| AlterConfigsResource {
-                                resource_type: r.kind.code(),
-                                resource_name: r.name.clone(),
-                                configs: ops.iter().map(AlterConfigOp::to_wire).collect(),
-                                ..Default::default()
+                .per_item(
+                    "IncrementalAlterConfigs",
+                    group,
+                    retriable_unless_unknown,
+                    |pending: Vec<ConfigResource>| async move {
+                        let conn = self.node_or_any(node).await?;
+                        let version = conn.versions().pick::<IncrementalAlterConfigsRequest>()?;
+                        let req = IncrementalAlterConfigsRequest {
+                            resources: changes
+                                .iter()
+                                .filter(|(r, _)| pending.contains(r))
+                                .map(|(r, ops)| AlterConfigsResource {
+                                    resource_type: r.kind.code(),
+                                    resource_name: r.name.clone(),
+                                    configs: ops.iter().map(AlterConfigOp::to_wire).collect(),
+                                    ..Default::default()
+                                })
+                                .collect(),
+                            validate_only,
+                            ..Default::default()
+                        };
+                        let resp = conn.send_at(&req, version).await?;
+                        Ok(resp
+                            .responses
+                            .into_iter()
+                            .map(|r| {
+                                let key = ConfigResource {
+                                    kind: ConfigResourceType::from_code(r.resource_type),
+                                    name: r.resource_name,
+                                };
+                                let result = if r.error_code.is_err() {
+                                    Err(item_error(r.error_code, r.error_message, ApiKey::INCREMENTAL_ALTER_CONFIGS))
+                                } else {
+                                    Ok(())
+                                };
+                                (key, result)
                             })
-                            .collect(),
-                        validate_only,
-                        ..Default::default()
-                    };
-                    let resp = conn.send_at(&req, version).await?;
-                    Ok(resp
-                        .responses
-                        .into_iter()
-                        .map(|r| {
-                            let key = ConfigResource {
-                                kind: ConfigResourceType::from_code(r.resource_type),
-                                name: r.resource_name,
-                            };
-                            let result = if r.error_code.is_err() {
-                                Err(item_error(r.error_code, r.error_message, ApiKey::INCREMENTAL_ALTER_CONFIGS))
-                            } else {
-                                Ok(())
-                            };
-                            (key, result)
-                        })
-                        .collect())
-                })
+                            .collect())
+                    },
+                )
                 .await?;
             out.extend(got);
         }

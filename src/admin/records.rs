@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use kafkar_protocol::ApiKey;
 use kafkar_protocol::messages::delete_records::{DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic};
+use kafkar_protocol::{ApiKey, ErrorCode};
 
 use super::{Admin, item_error, retriable_unless_unknown};
 use crate::consumer::offsets::list_offsets_once;
@@ -120,11 +120,16 @@ impl Admin {
                     match snap.leader(&tp.topic, tp.partition) {
                         Some(b) => by_leader.entry(b.node_id).or_default().push(tp),
                         None => {
-                            let code = if snap.topic(&tp.topic).is_some() || !snap.topic_errors.contains_key(&tp.topic)
-                            {
-                                kafkar_protocol::ErrorCode::LEADER_NOT_AVAILABLE
+                            let unknown = match snap.topic(&tp.topic) {
+                                Some(t) => tp.partition < 0 || tp.partition >= t.partition_count(),
+                                None => {
+                                    snap.topic_errors.get(&tp.topic) == Some(&ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
+                                }
+                            };
+                            let code = if unknown {
+                                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
                             } else {
-                                kafkar_protocol::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+                                ErrorCode::LEADER_NOT_AVAILABLE
                             };
                             let e = Error::broker(code).with_partition(&tp.topic, tp.partition);
                             out.push((tp, Err(e)));
