@@ -187,7 +187,7 @@ async fn configs_are_described_and_altered_incrementally_per_resource() {
         .await
         .unwrap();
     assert!(dry[&res].is_ok());
-    let described = admin.describe_configs(&[res.clone()]).await.unwrap();
+    let described = admin.describe_configs(std::slice::from_ref(&res)).await.unwrap();
     assert_eq!(entry(&described, "cleanup.policy").value.as_deref(), Some("compact"));
     let retention = entry(&described, "retention.ms");
     assert!(retention.is_default(), "{retention:?}");
@@ -196,7 +196,7 @@ async fn configs_are_described_and_altered_incrementally_per_resource() {
     // A broker's own configs come from that broker.
     let broker = admin.describe_cluster().await.unwrap().brokers[0].id;
     let b = ConfigResource::broker(broker);
-    let described = admin.describe_configs(&[b.clone()]).await.unwrap();
+    let described = admin.describe_configs(std::slice::from_ref(&b)).await.unwrap();
     let entries = described[&b].as_ref().unwrap();
     assert!(entries.iter().any(|e| e.name == "log.retention.hours"), "{} entries", entries.len());
 
@@ -211,7 +211,7 @@ async fn configs_are_described_and_altered_incrementally_per_resource() {
         .await
         .unwrap();
     assert!(altered[&g].is_ok(), "{altered:?}");
-    let described = admin.describe_configs(&[g.clone()]).await.unwrap();
+    let described = admin.describe_configs(std::slice::from_ref(&g)).await.unwrap();
     let entries = described[&g].as_ref().unwrap();
     let e = entries.iter().find(|e| e.name == "consumer.session.timeout.ms").unwrap();
     assert_eq!(e.value.as_deref(), Some("50000"));
@@ -298,7 +298,8 @@ async fn classic_groups_are_listed_described_reset_and_deleted() {
     assert_eq!(d.members[0].assignment, vec![tp0.clone(), tp1.clone()]);
     assert_eq!(d.members[0].subscribed_topics, vec![topic.clone()]);
     assert!(described[&missing].is_err());
-    let refused = admin.reset_group_offsets(&group, &[tp0.clone()], ResetOffsets::Earliest).await.unwrap_err();
+    let refused =
+        admin.reset_group_offsets(&group, std::slice::from_ref(&tp0), ResetOffsets::Earliest).await.unwrap_err();
     assert_eq!(refused.code(), Some(ErrorCode::NON_EMPTY_GROUP), "{refused}");
     // Deleting an active group fails for it alone.
     let deleted = admin.delete_groups(&[&group]).await.unwrap();
@@ -332,7 +333,7 @@ async fn classic_groups_are_listed_described_reset_and_deleted() {
     assert_eq!(admin.list_group_offsets(&group).await.unwrap()[&tp0].offset, 5);
 
     // Offsets are deleted per partition; the group, then, as a whole (an unknown one fails alone).
-    let dropped = admin.delete_group_offsets(&group, &[tp0.clone()]).await.unwrap();
+    let dropped = admin.delete_group_offsets(&group, std::slice::from_ref(&tp0)).await.unwrap();
     assert!(dropped[&tp0].is_ok(), "{dropped:?}");
     assert!(!admin.list_group_offsets(&group).await.unwrap().contains_key(&tp0));
     let deleted = admin.delete_groups(&[&group, &missing]).await.unwrap();

@@ -12,7 +12,7 @@ use kafkar_protocol::messages::incremental_alter_configs::{
 };
 use kafkar_protocol::messages::list_config_resources::ListConfigResourcesRequest;
 
-use super::{Admin, item_error, retriable, retriable_unless_unknown};
+use super::{Admin, item_error, retriable_unless_unknown};
 use crate::error::{Error, Result};
 use crate::net::{Connection, ConnectionClass};
 
