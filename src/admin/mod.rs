@@ -1,10 +1,18 @@
-//! The admin client: topic creation and deletion, and listing and describing transactions (more operations join as
-//! the client grows).
+//! The admin client: topics ([`topics`](Admin::create_topics)), configs, the cluster, consumer groups and their
+//! offsets, records, and transactions.
+//!
+//! Every operation waits up to the client's timeout (`request.timeout.ms`, or [`Admin::with_timeout`]), retries
+//! what Kafka marks retriable (after `retry.backoff.ms`, refreshing metadata or the coordinator), and routes each
+//! request to the broker that must answer it: any broker (topics, configs, cluster), the partition leader (records,
+//! offsets), the group coordinator (groups), or the broker a broker config belongs to. Operations on several items
+//! return one result per item, so that one failed topic does not hide the others.
 //!
 //! Kafka 4.x brokers forward CreateTopics and DeleteTopics to the active controller themselves, so requests go to
 //! any broker; a NOT_CONTROLLER answer (from an older broker) is retried after a metadata refresh. Both operations
 //! return once the broker's metadata shows the change.
 
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +24,21 @@ use kafkar_protocol::messages::write_txn_markers::{WritableTxnMarker, WritableTx
 use kafkar_protocol::{ApiKey, ErrorCode};
 use tokio::time::Instant;
 use tracing::debug;
+
+mod cluster_ops;
+mod configs;
+mod groups;
+mod records;
+mod topics;
+
+pub use cluster_ops::{ClusterDescription, NodeDescription};
+pub use configs::{AlterConfigOp, ConfigEntry, ConfigResource, ConfigResourceType, ConfigSource, ConfigSynonym};
+pub use groups::{
+    ConsumerGroupMember, GroupDescription, GroupListing, GroupOffsetLag, GroupType, LagEnd, ListGroupsFilter,
+    ResetOffsets,
+};
+pub use records::{ListedOffset, OffsetSpec};
+pub use topics::{CreatedTopic, NewPartitions, NewTopic, PartitionDescription, TopicDescription, TopicListing};
 
 use crate::cluster::{Cluster, TopicInfo, validate_topic_name};
 use crate::config::{ClientConfig, role_config_impl};
@@ -108,8 +131,107 @@ impl Admin {
         &self.cluster
     }
 
+    /// The same client (sharing connections and metadata) with operations waiting up to `timeout` instead of
+    /// `request.timeout.ms`: `admin.with_timeout(Duration::from_secs(5)).list_topics(false)`.
+    pub fn with_timeout(&self, timeout: Duration) -> Admin {
+        Admin { cluster: self.cluster.clone(), timeout }
+    }
+
+    /// How long each operation waits.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     fn timeout_ms(&self) -> i32 {
         self.timeout.as_millis().min(i32::MAX as u128) as i32
+    }
+
+    /// When an operation starting now must finish.
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.timeout
+    }
+
+    /// Runs `op` until it succeeds, fails with an error that is not [`retriable`], or the deadline passes;
+    /// between attempts `retry.backoff.ms` and a metadata refresh.
+    async fn retry<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let deadline = self.deadline();
+        loop {
+            match op().await {
+                Err(e) if retriable(&e) && Instant::now() < deadline => {
+                    debug!(what, error = %e, "admin request retried");
+                    tokio::time::sleep(self.cluster.config().retry_backoff).await;
+                    let _ = tokio::time::timeout_at(deadline, self.cluster.refresh()).await;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Runs `round` on the items still pending until each has a result that is final (success, or an error that
+    /// `retry_if` refuses), or the deadline passes (retriable errors left are then the items' results). A round
+    /// that fails as a whole is retried when `retry_if` allows, else returned. Between rounds: `retry.backoff.ms`
+    /// and a metadata refresh.
+    async fn per_item<K, T, F, Fut>(
+        &self,
+        what: &str,
+        items: Vec<K>,
+        retry_if: fn(&Error) -> bool,
+        mut round: F,
+    ) -> Result<BTreeMap<K, Result<T>>>
+    where
+        K: Ord + Clone + std::fmt::Debug,
+        F: FnMut(Vec<K>) -> Fut,
+        Fut: Future<Output = Result<Vec<(K, Result<T>)>>>,
+    {
+        let deadline = self.deadline();
+        let mut done = BTreeMap::new();
+        let mut pending = items;
+        while !pending.is_empty() {
+            let last_chance = Instant::now() >= deadline;
+            let mut retry = Vec::new();
+            match round(pending.clone()).await {
+                Ok(results) => {
+                    for (k, r) in results {
+                        if !pending.contains(&k) {
+                            continue;
+                        }
+                        match r {
+                            Err(e) if retry_if(&e) && !last_chance => retry.push(k),
+                            r => {
+                                done.insert(k, r);
+                            }
+                        }
+                    }
+                    for k in pending {
+                        if !done.contains_key(&k) && !retry.contains(&k) {
+                            if last_chance {
+                                let e = Error::protocol(format!("the {what} reply left out {k:?}"));
+                                done.insert(k, Err(e));
+                            } else {
+                                retry.push(k);
+                            }
+                        }
+                    }
+                }
+                Err(e) if retry_if(&e) && !last_chance => retry = pending,
+                Err(e) => return Err(e),
+            }
+            if retry.is_empty() {
+                break;
+            }
+            debug!(what, items = retry.len(), "admin operation retried");
+            tokio::time::sleep(
+                self.cluster.config().retry_backoff.min(deadline.saturating_duration_since(Instant::now())),
+            )
+            .await;
+            let _ = tokio::time::timeout_at(deadline, self.cluster.refresh()).await;
+            pending = retry;
+        }
+        Ok(done)
     }
 
     /// Creates a topic with `partitions` partitions of `replication_factor` replicas (-1 for either: the broker's
@@ -298,4 +420,29 @@ impl Admin {
             tokio::time::sleep(self.cluster.config().retry_backoff).await;
         }
     }
+}
+
+/// Whether an admin request failing with `e` should be sent again: Kafka marks it retriable, or it names a broker
+/// role that moved (controller, coordinator, leader).
+fn retriable(e: &Error) -> bool {
+    e.is_retriable()
+        || e.code().is_some_and(|c| {
+            c == ErrorCode::NOT_CONTROLLER
+                || c == ErrorCode::NOT_COORDINATOR
+                || c == ErrorCode::COORDINATOR_NOT_AVAILABLE
+                || c == ErrorCode::COORDINATOR_LOAD_IN_PROGRESS
+                || crate::consumer::offsets::is_leadership_error(c)
+        })
+}
+
+/// [`retriable`], except that an unknown topic is final (for operations naming topics that may not exist).
+fn retriable_unless_unknown(e: &Error) -> bool {
+    retriable(e)
+        && e.code() != Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
+        && e.code() != Some(ErrorCode::UNKNOWN_TOPIC_ID)
+}
+
+/// The error for a failed item of an admin reply: the broker's code and message, with the API.
+fn item_error(code: ErrorCode, message: Option<String>, api: ApiKey) -> Error {
+    Error::broker(code).with_api(api).with_message(message)
 }

@@ -27,7 +27,7 @@ mod group;
 #[allow(dead_code)]
 pub(crate) mod membership;
 mod metrics;
-mod offsets;
+pub(crate) mod offsets;
 mod pattern;
 mod record;
 mod session;

@@ -63,22 +63,34 @@ use crate::{ApiKey, DecodeError, EncodeError};
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod api_versions;
+pub mod consumer_group_describe;
 pub mod consumer_group_heartbeat;
 pub mod consumer_protocol;
+pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
+pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
+pub mod describe_groups;
+pub mod describe_topic_partitions;
 pub mod describe_transactions;
 pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
+pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
+pub mod list_config_resources;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
+pub mod offset_delete;
 pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
@@ -358,6 +370,30 @@ registry! {
     sasl_handshake::SaslHandshakeResponse,
     sasl_authenticate::SaslAuthenticateRequest,
     sasl_authenticate::SaslAuthenticateResponse,
+    create_partitions::CreatePartitionsRequest,
+    create_partitions::CreatePartitionsResponse,
+    describe_configs::DescribeConfigsRequest,
+    describe_configs::DescribeConfigsResponse,
+    incremental_alter_configs::IncrementalAlterConfigsRequest,
+    incremental_alter_configs::IncrementalAlterConfigsResponse,
+    describe_cluster::DescribeClusterRequest,
+    describe_cluster::DescribeClusterResponse,
+    describe_topic_partitions::DescribeTopicPartitionsRequest,
+    describe_topic_partitions::DescribeTopicPartitionsResponse,
+    list_groups::ListGroupsRequest,
+    list_groups::ListGroupsResponse,
+    describe_groups::DescribeGroupsRequest,
+    describe_groups::DescribeGroupsResponse,
+    delete_groups::DeleteGroupsRequest,
+    delete_groups::DeleteGroupsResponse,
+    consumer_group_describe::ConsumerGroupDescribeRequest,
+    consumer_group_describe::ConsumerGroupDescribeResponse,
+    offset_delete::OffsetDeleteRequest,
+    offset_delete::OffsetDeleteResponse,
+    delete_records::DeleteRecordsRequest,
+    delete_records::DeleteRecordsResponse,
+    list_config_resources::ListConfigResourcesRequest,
+    list_config_resources::ListConfigResourcesResponse,
 }
 
 #[cfg(test)]

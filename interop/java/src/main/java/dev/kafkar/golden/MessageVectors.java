@@ -71,7 +71,19 @@ final class MessageVectors {
             "DescribeTransactions",
             "ListTransactions",
             "SaslHandshake",
-            "SaslAuthenticate");
+            "SaslAuthenticate",
+            "CreatePartitions",
+            "DescribeConfigs",
+            "IncrementalAlterConfigs",
+            "DescribeCluster",
+            "DescribeTopicPartitions",
+            "ListGroups",
+            "DescribeGroups",
+            "DeleteGroups",
+            "ConsumerGroupDescribe",
+            "OffsetDelete",
+            "DeleteRecords",
+            "ListConfigResources");
 
     /** Specs of type "data" (embedded payloads) and "header", by their spec name. */
     static final List<String> OTHERS = List.of(
