@@ -62,12 +62,25 @@ use crate::{ApiKey, DecodeError, EncodeError};
 
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
+pub mod alter_client_quotas;
+pub mod alter_partition_reassignments;
+pub mod alter_replica_log_dirs;
+pub mod alter_user_scram_credentials;
 pub mod api_versions;
 pub mod consumer_group_heartbeat;
 pub mod consumer_protocol;
+pub mod create_acls;
 pub mod create_topics;
+pub mod delete_acls;
 pub mod delete_topics;
+pub mod describe_acls;
+pub mod describe_client_quotas;
+pub mod describe_log_dirs;
+pub mod describe_producers;
+pub mod describe_quorum;
 pub mod describe_transactions;
+pub mod describe_user_scram_credentials;
+pub mod elect_leaders;
 pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
@@ -76,6 +89,7 @@ pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
 pub mod list_offsets;
+pub mod list_partition_reassignments;
 pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
@@ -89,6 +103,7 @@ pub mod sasl_handshake;
 pub mod sync_group;
 pub mod table;
 pub mod txn_offset_commit;
+pub mod update_features;
 pub mod write_txn_markers;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
@@ -358,6 +373,36 @@ registry! {
     sasl_handshake::SaslHandshakeResponse,
     sasl_authenticate::SaslAuthenticateRequest,
     sasl_authenticate::SaslAuthenticateResponse,
+    describe_acls::DescribeAclsRequest,
+    describe_acls::DescribeAclsResponse,
+    create_acls::CreateAclsRequest,
+    create_acls::CreateAclsResponse,
+    delete_acls::DeleteAclsRequest,
+    delete_acls::DeleteAclsResponse,
+    describe_user_scram_credentials::DescribeUserScramCredentialsRequest,
+    describe_user_scram_credentials::DescribeUserScramCredentialsResponse,
+    alter_user_scram_credentials::AlterUserScramCredentialsRequest,
+    alter_user_scram_credentials::AlterUserScramCredentialsResponse,
+    describe_client_quotas::DescribeClientQuotasRequest,
+    describe_client_quotas::DescribeClientQuotasResponse,
+    alter_client_quotas::AlterClientQuotasRequest,
+    alter_client_quotas::AlterClientQuotasResponse,
+    elect_leaders::ElectLeadersRequest,
+    elect_leaders::ElectLeadersResponse,
+    alter_partition_reassignments::AlterPartitionReassignmentsRequest,
+    alter_partition_reassignments::AlterPartitionReassignmentsResponse,
+    list_partition_reassignments::ListPartitionReassignmentsRequest,
+    list_partition_reassignments::ListPartitionReassignmentsResponse,
+    describe_log_dirs::DescribeLogDirsRequest,
+    describe_log_dirs::DescribeLogDirsResponse,
+    alter_replica_log_dirs::AlterReplicaLogDirsRequest,
+    alter_replica_log_dirs::AlterReplicaLogDirsResponse,
+    describe_producers::DescribeProducersRequest,
+    describe_producers::DescribeProducersResponse,
+    describe_quorum::DescribeQuorumRequest,
+    describe_quorum::DescribeQuorumResponse,
+    update_features::UpdateFeaturesRequest,
+    update_features::UpdateFeaturesResponse,
 }
 
 #[cfg(test)]
