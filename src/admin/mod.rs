@@ -5,6 +5,15 @@
 //! any broker; a NOT_CONTROLLER answer (from an older broker) is retried after a metadata refresh. Both operations
 //! return once the broker's metadata shows the change.
 
+mod acls;
+mod call;
+mod features;
+mod producers;
+mod quorum;
+mod quotas;
+mod replicas;
+mod scram;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +25,17 @@ use kafkar_protocol::messages::write_txn_markers::{WritableTxnMarker, WritableTx
 use kafkar_protocol::{ApiKey, ErrorCode};
 use tokio::time::Instant;
 use tracing::debug;
+
+pub use acls::{AclBinding, AclBindingFilter, AclOperation, AclPatternType, AclPermissionType, AclResourceType};
+pub use features::{FeatureMetadata, FeatureRange, FeatureUpdate, FeatureUpgradeType};
+pub use kafkar_protocol::messages::describe_log_dirs::DescribeLogDirsResult;
+pub use kafkar_protocol::messages::describe_producers::ProducerState;
+pub use kafkar_protocol::messages::describe_quorum::{QuorumNode, QuorumReplicaState};
+pub use kafkar_protocol::sasl::ScramHash;
+pub use quorum::QuorumInfo;
+pub use quotas::{ClientQuotaAlteration, ClientQuotaEntity, ClientQuotaFilter, QuotaMatch};
+pub use replicas::{ElectionType, PartitionReassignment, TopicPartition};
+pub use scram::{ScramAlteration, ScramCredentialInfo};
 
 use crate::cluster::{Cluster, TopicInfo, validate_topic_name};
 use crate::config::{ClientConfig, role_config_impl};
