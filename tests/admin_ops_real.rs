@@ -125,7 +125,7 @@ async fn an_acl_denies_bob_then_another_allows_him() {
     let deleted = admin.delete_acls(&[allow_bob.to_filter(), nothing]).await.expect("delete");
     assert_eq!(deleted[0].as_ref().expect("bob's filter"), &vec![allow_bob]);
     assert_eq!(deleted[1].as_ref().expect("empty filter"), &Vec::<AclBinding>::new());
-    let deleted = admin.delete_acls(&[on_topic.clone()]).await.expect("delete the rest");
+    let deleted = admin.delete_acls(std::slice::from_ref(&on_topic)).await.expect("delete the rest");
     assert_eq!(deleted[0].as_ref().expect("topic filter"), &vec![carol]);
     assert!(admin.describe_acls(&on_topic).await.expect("describe").is_empty());
     admin.delete_topic(&topic).await.expect("delete topic");
