@@ -13,6 +13,15 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+mod acls;
+mod call;
+mod features;
+mod producers;
+mod quorum;
+mod quotas;
+mod replicas;
+mod scram;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +48,16 @@ pub use groups::{
 };
 pub use records::{ListedOffset, OffsetSpec};
 pub use topics::{CreatedTopic, NewPartitions, NewTopic, PartitionDescription, TopicDescription, TopicListing};
+pub use acls::{AclBinding, AclBindingFilter, AclOperation, AclPatternType, AclPermissionType, AclResourceType};
+pub use features::{FeatureMetadata, FeatureRange, FeatureUpdate, FeatureUpgradeType};
+pub use kafkar_protocol::messages::describe_log_dirs::DescribeLogDirsResult;
+pub use kafkar_protocol::messages::describe_producers::ProducerState;
+pub use kafkar_protocol::messages::describe_quorum::{QuorumNode, QuorumReplicaState};
+pub use kafkar_protocol::sasl::ScramHash;
+pub use quorum::QuorumInfo;
+pub use quotas::{ClientQuotaAlteration, ClientQuotaEntity, ClientQuotaFilter, QuotaMatch};
+pub use replicas::{ElectionType, PartitionReassignment, TopicPartition};
+pub use scram::{ScramAlteration, ScramCredentialInfo};
 
 use crate::cluster::{Cluster, TopicInfo, validate_topic_name};
 use crate::config::{ClientConfig, role_config_impl};

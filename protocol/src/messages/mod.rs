@@ -62,20 +62,33 @@ use crate::{ApiKey, DecodeError, EncodeError};
 
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
+pub mod alter_client_quotas;
+pub mod alter_partition_reassignments;
+pub mod alter_replica_log_dirs;
+pub mod alter_user_scram_credentials;
 pub mod api_versions;
 pub mod consumer_group_describe;
 pub mod consumer_group_heartbeat;
 pub mod consumer_protocol;
+pub mod create_acls;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_acls;
 pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_acls;
+pub mod describe_client_quotas;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_log_dirs;
+pub mod describe_producers;
+pub mod describe_quorum;
 pub mod describe_topic_partitions;
 pub mod describe_transactions;
+pub mod describe_user_scram_credentials;
+pub mod elect_leaders;
 pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
@@ -87,6 +100,7 @@ pub mod leave_group;
 pub mod list_config_resources;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_partition_reassignments;
 pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
@@ -101,6 +115,7 @@ pub mod sasl_handshake;
 pub mod sync_group;
 pub mod table;
 pub mod txn_offset_commit;
+pub mod update_features;
 pub mod write_txn_markers;
 
 /// What a message spec describes: a request, a response, or a data structure carried inside another message.
@@ -394,6 +409,36 @@ registry! {
     delete_records::DeleteRecordsResponse,
     list_config_resources::ListConfigResourcesRequest,
     list_config_resources::ListConfigResourcesResponse,
+    describe_acls::DescribeAclsRequest,
+    describe_acls::DescribeAclsResponse,
+    create_acls::CreateAclsRequest,
+    create_acls::CreateAclsResponse,
+    delete_acls::DeleteAclsRequest,
+    delete_acls::DeleteAclsResponse,
+    describe_user_scram_credentials::DescribeUserScramCredentialsRequest,
+    describe_user_scram_credentials::DescribeUserScramCredentialsResponse,
+    alter_user_scram_credentials::AlterUserScramCredentialsRequest,
+    alter_user_scram_credentials::AlterUserScramCredentialsResponse,
+    describe_client_quotas::DescribeClientQuotasRequest,
+    describe_client_quotas::DescribeClientQuotasResponse,
+    alter_client_quotas::AlterClientQuotasRequest,
+    alter_client_quotas::AlterClientQuotasResponse,
+    elect_leaders::ElectLeadersRequest,
+    elect_leaders::ElectLeadersResponse,
+    alter_partition_reassignments::AlterPartitionReassignmentsRequest,
+    alter_partition_reassignments::AlterPartitionReassignmentsResponse,
+    list_partition_reassignments::ListPartitionReassignmentsRequest,
+    list_partition_reassignments::ListPartitionReassignmentsResponse,
+    describe_log_dirs::DescribeLogDirsRequest,
+    describe_log_dirs::DescribeLogDirsResponse,
+    alter_replica_log_dirs::AlterReplicaLogDirsRequest,
+    alter_replica_log_dirs::AlterReplicaLogDirsResponse,
+    describe_producers::DescribeProducersRequest,
+    describe_producers::DescribeProducersResponse,
+    describe_quorum::DescribeQuorumRequest,
+    describe_quorum::DescribeQuorumResponse,
+    update_features::UpdateFeaturesRequest,
+    update_features::UpdateFeaturesResponse,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::FieldSpec;
-use crate::primitives::{RawTaggedField, Reader, TaggedFieldsWriter, Uuid, WriteExt};
+use crate::primitives::{Float64, RawTaggedField, Reader, TaggedFieldsWriter, Uuid, WriteExt};
 use crate::{DecodeError, EncodeError, ErrorCode};
 
 /// The version a value is written or read at, and whether that version uses the flexible encoding.
@@ -107,6 +107,7 @@ fixed_width! {
     u32: 4, |v, b| b.put_u32(*v), |r, w| r.u32(w);
     i64: 8, |v, b| b.put_i64(*v), |r, w| r.i64(w);
     Uuid: 16, |v, b| b.put_uuid(v), |r, w| r.uuid(w);
+    Float64: 8, |v, b| b.put_f64(v.0), |r, w| r.f64(w).map(Float64);
     ErrorCode: 2, |v, b| b.put_i16(v.0), |r, w| r.i16(w).map(ErrorCode);
 }
 
@@ -648,7 +649,7 @@ pub(crate) mod arb {
 
     use super::Ctx;
     use crate::ErrorCode;
-    use crate::primitives::{RawTaggedField, Uuid};
+    use crate::primitives::{Float64, RawTaggedField, Uuid};
 
     /// A type the tables can generate values of, at a version.
     pub(crate) trait Arb: Sized + Clone + Debug + 'static {
@@ -670,6 +671,12 @@ pub(crate) mod arb {
     impl Arb for Uuid {
         fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
             prop_oneof![Just(Uuid::ZERO), any::<[u8; 16]>().prop_map(Uuid)].boxed()
+        }
+    }
+
+    impl Arb for Float64 {
+        fn arb(_: Ctx, _: bool) -> BoxedStrategy<Self> {
+            any::<f64>().prop_map(Float64).boxed()
         }
     }
 

@@ -5,12 +5,14 @@
 //! bytes left before it allocates and returns [`DecodeError`](crate::DecodeError) instead of panicking. Writing goes
 //! through [`WriteExt`], implemented for every [`bytes::BufMut`].
 
+mod float64;
 mod reader;
 mod tagged;
 mod uuid;
 mod versions;
 mod writer;
 
+pub use float64::Float64;
 pub use reader::Reader;
 pub use tagged::{RawTaggedField, TaggedFieldsWriter};
 pub use uuid::Uuid;

@@ -90,8 +90,9 @@ impl ScramHash {
         }
     }
 
-    /// `Hi(password, salt, i)`: PBKDF2 with HMAC of this hash, output as long as the hash.
-    fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
+    /// `Hi(password, salt, i)`: PBKDF2 with HMAC of this hash, output as long as the hash (RFC 5802's
+    /// `SaltedPassword`, what AlterUserScramCredentials stores for a user).
+    pub fn salted_password(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
         match self {
             ScramHash::Sha256 => {
                 let mut out = vec![0; 32];

@@ -83,7 +83,22 @@ final class MessageVectors {
             "ConsumerGroupDescribe",
             "OffsetDelete",
             "DeleteRecords",
-            "ListConfigResources");
+            "ListConfigResources",
+            "DescribeAcls",
+            "CreateAcls",
+            "DeleteAcls",
+            "DescribeUserScramCredentials",
+            "AlterUserScramCredentials",
+            "DescribeClientQuotas",
+            "AlterClientQuotas",
+            "ElectLeaders",
+            "AlterPartitionReassignments",
+            "ListPartitionReassignments",
+            "DescribeLogDirs",
+            "AlterReplicaLogDirs",
+            "DescribeProducers",
+            "DescribeQuorum",
+            "UpdateFeatures");
 
     /** Specs of type "data" (embedded payloads) and "header", by their spec name. */
     static final List<String> OTHERS = List.of(
