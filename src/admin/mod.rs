@@ -40,24 +40,24 @@ mod groups;
 mod records;
 mod topics;
 
+pub use acls::{AclBinding, AclBindingFilter, AclOperation, AclPatternType, AclPermissionType, AclResourceType};
 pub use cluster_ops::{ClusterDescription, NodeDescription};
 pub use configs::{AlterConfigOp, ConfigEntry, ConfigResource, ConfigResourceType, ConfigSource, ConfigSynonym};
+pub use features::{FeatureMetadata, FeatureRange, FeatureUpdate, FeatureUpgradeType};
 pub use groups::{
     ConsumerGroupMember, GroupDescription, GroupListing, GroupOffsetLag, GroupType, LagEnd, ListGroupsFilter,
     ResetOffsets,
 };
-pub use records::{ListedOffset, OffsetSpec};
-pub use topics::{CreatedTopic, NewPartitions, NewTopic, PartitionDescription, TopicDescription, TopicListing};
-pub use acls::{AclBinding, AclBindingFilter, AclOperation, AclPatternType, AclPermissionType, AclResourceType};
-pub use features::{FeatureMetadata, FeatureRange, FeatureUpdate, FeatureUpgradeType};
 pub use kafkar_protocol::messages::describe_log_dirs::DescribeLogDirsResult;
 pub use kafkar_protocol::messages::describe_producers::ProducerState;
 pub use kafkar_protocol::messages::describe_quorum::{QuorumNode, QuorumReplicaState};
 pub use kafkar_protocol::sasl::ScramHash;
 pub use quorum::QuorumInfo;
 pub use quotas::{ClientQuotaAlteration, ClientQuotaEntity, ClientQuotaFilter, QuotaMatch};
+pub use records::{ListedOffset, OffsetSpec};
 pub use replicas::{ElectionType, PartitionReassignment, TopicPartition};
 pub use scram::{ScramAlteration, ScramCredentialInfo};
+pub use topics::{CreatedTopic, NewPartitions, NewTopic, PartitionDescription, TopicDescription, TopicListing};
 
 use crate::cluster::{Cluster, TopicInfo, validate_topic_name};
 use crate::config::{ClientConfig, role_config_impl};
