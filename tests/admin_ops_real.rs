@@ -168,7 +168,16 @@ async fn a_scram_user_created_by_upsert_can_log_in_until_deleted() {
     changed[0].1.as_ref().expect("upsert result");
 
     // Described: the mechanism and iterations (never the secret); an unknown user is a per-user error.
-    let described = admin.describe_user_scram_credentials(&[&user, "no-such-user-kafkar"]).await.expect("describe");
+    // The upsert is applied through the metadata log: the answering broker may see it a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let described = loop {
+        let d = admin.describe_user_scram_credentials(&[&user, "no-such-user-kafkar"]).await.expect("describe");
+        let ready = d.iter().any(|(u, r)| u == &user && r.is_ok());
+        if ready || std::time::Instant::now() > deadline {
+            break d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     let mine = described.iter().find(|(u, _)| u == &user).expect("the user is described");
     let infos = mine.1.as_ref().expect("credentials");
     assert_eq!(infos.len(), 1);
