@@ -430,15 +430,24 @@ async fn classic_cooperative_sticky_group_under_continuous_load_while_members_co
     let producer = Producer::new(pcfg).await.unwrap();
     let mut errors = producer.take_errors().unwrap();
     let sent = Arc::new(AtomicUsize::new(0));
+    // The last tenth of the records waits for the group's last change, so records keep coming through every
+    // membership change however slowly the group settles (on a loaded machine it took longer than SPREAD).
+    let (changes_over, last_change) = oneshot::channel::<()>();
     let writer = {
         let (producer, sent, topic) = (producer.clone(), sent.clone(), Arc::<str>::from(topic.as_str()));
         tokio::spawn(async move {
             // Paced over at least SPREAD, so the records keep coming through every membership change.
             const SPREAD: Duration = Duration::from_secs(10);
             let start = Instant::now();
+            let mut last_change = Some(last_change);
             for i in 0..total {
                 if i % 10_000 == 0 {
                     tokio::time::sleep_until(start + SPREAD.mul_f64(i as f64 / total as f64)).await;
+                }
+                if i >= total / 10 * 9 {
+                    if let Some(last_change) = last_change.take() {
+                        let _ = last_change.await;
+                    }
                 }
                 let r = ProducerRecord::new(topic.clone())
                     .partition((i % 6) as i32)
@@ -480,6 +489,7 @@ async fn classic_cooperative_sticky_group_under_continuous_load_while_members_co
     wait_for_cover(&[&v1, &v2, &v3], 6, "a fourth joined").await;
     close(s1).await;
     let changes_done = sent.load(Ordering::Relaxed);
+    let _ = changes_over.send(());
     tokio::time::timeout(Duration::from_secs(120), writer).await.unwrap().unwrap();
     assert!(errors.try_recv().is_err(), "a produce failed");
     let produced_in = started.elapsed();
