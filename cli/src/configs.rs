@@ -159,6 +159,13 @@ fn shown_value(c: &ConfigEntry) -> String {
     }
 }
 
+/// The configs to show, sorted by name: those not at their default, or every one (`all`).
+pub fn shown(mut entries: Vec<ConfigEntry>, all: bool) -> Vec<ConfigEntry> {
+    entries.retain(|c| all || !c.is_default());
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    entries
+}
+
 /// Configs as a table: NAME VALUE SOURCE FLAGS.
 pub fn config_table(entries: &[ConfigEntry]) -> Table {
     let mut table = Table::new(&["NAME", "VALUE", "SOURCE", "FLAGS"]);
@@ -191,9 +198,8 @@ pub async fn run(conn: &Connection, action: ConfigsAction) -> CliResult {
             let r = resource.resource();
             let got = admin.describe_configs(std::slice::from_ref(&r)).await?;
             let got = got.into_values().next().unwrap_or_else(|| Err(crate::output::left_out()));
-            if let Some(mut entries) = outcome.item(&resource.label(), got) {
-                entries.retain(|c| all || !c.is_default());
-                entries.sort_by(|a, b| a.name.cmp(&b.name));
+            if let Some(entries) = outcome.item(&resource.label(), got) {
+                let entries = shown(entries, all);
                 if json {
                     print_json(&config_json(&entries));
                 } else if entries.is_empty() {

@@ -294,10 +294,15 @@ fn type_name(t: GroupType) -> &'static str {
     }
 }
 
+/// A member's subscription pattern (none when empty).
+fn pattern(m: &ConsumerGroupMember) -> Option<&str> {
+    m.subscribed_pattern.as_deref().filter(|p| !p.is_empty())
+}
+
 fn member_json(m: &ConsumerGroupMember) -> serde_json::Value {
     json!({"member_id": m.member_id, "instance_id": m.instance_id, "client_id": m.client_id, "host": m.host,
         "rack": m.rack, "member_epoch": m.member_epoch, "subscribed_topics": m.subscribed_topics,
-        "subscribed_pattern": m.subscribed_pattern, "assignment": partitions_json(&m.assignment),
+        "subscribed_pattern": pattern(m), "assignment": partitions_json(&m.assignment),
         "target_assignment": partitions_json(&m.target_assignment)})
 }
 
@@ -325,7 +330,7 @@ fn print_group(g: &GroupDescription) {
     let mut table = Table::new(header);
     for m in &g.members {
         let mut subscription = m.subscribed_topics.join(",");
-        if let Some(p) = &m.subscribed_pattern {
+        if let Some(p) = pattern(m) {
             subscription = if subscription.is_empty() { format!("/{p}/") } else { format!("{subscription} /{p}/") };
         }
         let subscription = if subscription.is_empty() { "-".to_owned() } else { subscription };

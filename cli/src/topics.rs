@@ -1,10 +1,10 @@
 //! `kafkar topics`: list, describe, create, alter and delete topics through the admin client.
 
 use clap::Subcommand;
-use kafkar::admin::{Admin, AdminConfig, ConfigEntry, ConfigResource, NewPartitions, TopicDescription};
+use kafkar::admin::{Admin, AdminConfig, ConfigResource, NewPartitions, TopicDescription};
 use serde_json::json;
 
-use crate::configs::{ConfigOps, config_json, config_table};
+use crate::configs::{ConfigOps, config_json, config_table, shown};
 use crate::connection::{Connection, parse_property};
 use crate::failure::{CliResult, Failure};
 use crate::output::{Outcome, Table, ids, left_out, or_dash, print_json};
@@ -153,13 +153,8 @@ async fn describe(admin: &Admin, topics: &[String], all_configs: bool, json: boo
         let got = described.remove(name).unwrap_or_else(|| Err(left_out()));
         let Some(mut t) = outcome.item(&format!("topic {name}"), got) else { continue };
         t.partitions.sort_by_key(|p| p.partition);
-        let entries: Vec<ConfigEntry> = configs
-            .remove(&ConfigResource::topic(name))
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|c| all_configs || !c.is_default())
-            .collect();
+        let got = configs.remove(&ConfigResource::topic(name)).unwrap_or_else(|| Err(left_out()));
+        let entries = shown(outcome.item(&format!("topic {name}: configs"), got).unwrap_or_default(), all_configs);
         if json {
             let partitions: Vec<_> = t
                 .partitions
