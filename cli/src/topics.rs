@@ -150,11 +150,14 @@ async fn describe(admin: &Admin, topics: &[String], all_configs: bool, json: boo
     let mut outcome = Outcome::new();
     let mut docs = Vec::new();
     for name in topics {
-        let got = described.remove(name).unwrap_or_else(|| Err(left_out()));
-        let Some(mut t) = outcome.item(&format!("topic {name}"), got) else { continue };
+        // One result per topic: its description and its configs.
+        let got = described.remove(name).unwrap_or_else(|| Err(left_out())).and_then(|t| {
+            let c = configs.remove(&ConfigResource::topic(name)).unwrap_or_else(|| Err(left_out()));
+            c.map(|c| (t, c))
+        });
+        let Some((mut t, entries)) = outcome.item(&format!("topic {name}"), got) else { continue };
         t.partitions.sort_by_key(|p| p.partition);
-        let got = configs.remove(&ConfigResource::topic(name)).unwrap_or_else(|| Err(left_out()));
-        let entries = shown(outcome.item(&format!("topic {name}: configs"), got).unwrap_or_default(), all_configs);
+        let entries = shown(entries, all_configs);
         if json {
             let partitions: Vec<_> = t
                 .partitions
