@@ -8,7 +8,7 @@
 
 mod support;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -561,12 +561,5 @@ fn help_of_every_admin_command() {
         (&["acls", "delete"], &["--resource-type", "--principal", "--operation", "--all", "--json"]),
         (&["cluster"], &["--internal", "--ping", "--timeout", "--json", "exit 0"]),
     ];
-    for (command, expected) in cases {
-        let out = run(Command::new(KAFKAR).args(*command).arg("--help"), b"");
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{command:?} --help: {:?}", out.status);
-        for e in *expected {
-            assert!(text.contains(e), "`kafkar {} --help` does not mention {e}:\n{text}", command.join(" "));
-        }
-    }
+    assert_help(cases);
 }

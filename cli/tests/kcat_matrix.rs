@@ -220,14 +220,7 @@ fn help_of_every_command() {
         (&["perf", "consume"], &["--records", "--group", "--json"]),
         (&["cluster"], &["--internal"]),
     ];
-    for (command, expected) in cases {
-        let out = run(Command::new(KAFKAR).args(*command).arg("--help"), b"");
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{command:?} --help: {:?}", out.status);
-        for e in *expected {
-            assert!(text.contains(e), "`kafkar {} --help` does not mention {e}:\n{text}", command.join(" "));
-        }
-    }
+    assert_help(cases);
     // A bad command line is a usage error (exit 2).
     let out = run(Command::new(KAFKAR).args(["consume", "--no-such-flag"]), b"");
     assert_eq!(out.status.code(), Some(2));

@@ -152,3 +152,15 @@ pub fn properties_file(name: &str, bootstrap: &str, settings: &[(&str, String)])
     std::fs::write(&file, text).expect("write properties");
     file
 }
+
+/// Asserts that `kafkar COMMAND.. --help` succeeds and mentions each expected text, for every case.
+pub fn assert_help(cases: &[(&[&str], &[&str])]) {
+    for (command, expected) in cases {
+        let out = run(Command::new(KAFKAR).args(*command).arg("--help"), b"");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{command:?} --help: {:?}", out.status);
+        for e in *expected {
+            assert!(text.contains(e), "`kafkar {} --help` does not mention {e}:\n{text}", command.join(" "));
+        }
+    }
+}
