@@ -52,7 +52,8 @@ pub enum GroupsAction {
         group: String,
         /// read_uncommitted (the default: lag against the high watermark) or read_committed (against the last
         /// stable offset).
-        #[arg(long, value_name = "LEVEL", default_value = "read_uncommitted")]
+        #[arg(long, value_name = "LEVEL", default_value = "read_uncommitted",
+              value_parser = ["read_uncommitted", "read_committed"])]
         isolation: String,
         /// Print one JSON object {group, end, partitions: [{topic, partition, committed, end_offset, lag}],
         /// total_lag}.
@@ -371,16 +372,29 @@ async fn describe(admin: &Admin, groups: &[String], json: bool) -> CliResult {
     outcome.finish()
 }
 
+/// Which member owns each partition of `group` now (none for an empty or unknown group).
+async fn owners(admin: &Admin, group: &str) -> BTreeMap<TopicPartition, ConsumerGroupMember> {
+    let mut out = BTreeMap::new();
+    if let Ok(described) = admin.describe_groups(&[group]).await {
+        for g in described.into_values().flatten() {
+            for m in g.members {
+                for tp in &m.assignment {
+                    out.insert(tp.clone(), m.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
 async fn lag(admin: &Admin, group: &str, isolation: &str, json: bool) -> CliResult {
     let level = match isolation {
-        "read_uncommitted" => IsolationLevel::ReadUncommitted,
         "read_committed" => IsolationLevel::ReadCommitted,
-        other => {
-            return Err(Failure::usage(format!("--isolation {other:?}: expected read_uncommitted or read_committed")));
-        }
+        _ => IsolationLevel::ReadUncommitted,
     };
     let mut lags = admin.group_lag(group, level).await?;
     lags.sort_by(|a, b| a.partition.cmp(&b.partition));
+    let owners = owners(admin, group).await;
     let total: i64 = lags.iter().map(|l| l.lag).sum();
     let against_lso =
         lags.first().map_or(level == IsolationLevel::ReadCommitted, |l| l.end == LagEnd::LastStableOffset);
@@ -393,8 +407,10 @@ async fn lag(admin: &Admin, group: &str, isolation: &str, json: bool) -> CliResu
         let partitions: Vec<_> = lags
             .iter()
             .map(|l| {
+                let owner = owners.get(&l.partition);
                 json!({"topic": l.partition.topic, "partition": l.partition.partition, "committed": l.committed,
-                "end_offset": l.end_offset, "lag": l.lag})
+                "end_offset": l.end_offset, "lag": l.lag, "member_id": owner.map(|m| &m.member_id),
+                "client_id": owner.map(|m| &m.client_id), "host": owner.map(|m| &m.host)})
             })
             .collect();
         print_json(&json!({"group": group, "end": end_name, "partitions": partitions, "total_lag": total}));
@@ -405,14 +421,17 @@ async fn lag(admin: &Admin, group: &str, isolation: &str, json: bool) -> CliResu
         return Ok(());
     }
     println!("group {group}: lag against {end_words}");
-    let mut table = Table::new(&["TOPIC", "PARTITION", "COMMITTED", end_column, "LAG"]);
+    let mut table = Table::new(&["TOPIC", "PARTITION", "COMMITTED", end_column, "LAG", "CLIENT-ID", "HOST"]);
     for l in &lags {
+        let owner = owners.get(&l.partition);
         table.row(vec![
             l.partition.topic.clone(),
             l.partition.partition.to_string(),
             l.committed.to_string(),
             l.end_offset.to_string(),
             l.lag.to_string(),
+            or_dash(owner.map(|m| &m.client_id)),
+            or_dash(owner.map(|m| &m.host)),
         ]);
     }
     table.print();

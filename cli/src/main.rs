@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 use crate::connection::Connection;
 use crate::failure::{CliResult, EXIT_CODES_HELP, Failure};
 
-/// A pure-Rust Apache Kafka client: produce, consume, manage topics, measure.
+/// A pure-Rust Apache Kafka client: produce, consume, manage topics, groups, configs and ACLs, measure.
 ///
 /// Client configuration, lowest precedence first: -F properties files; KAFKA_* environment variables
 /// (KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, ...: the property name in capitals,

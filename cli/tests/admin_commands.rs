@@ -370,6 +370,13 @@ fn active_classic_and_consumer_groups_are_described_and_refuse_reset_and_delete(
             text.contains(&format!("type {kind}  state Stable")) && text.contains(&format!("{topic}:0,1")),
             "{text}"
         );
+        // Lag names the member reading each partition (once it committed its positions).
+        wait_for(&format!("the {kind} group's commits"), 20, || {
+            let v = json(&kafkar(&b, &["groups", "lag", group, "--json"], b""));
+            let parts = v["partitions"].as_array()?.clone();
+            (parts.len() == 2 && parts.iter().all(|p| p["client_id"] == "kafkar" && p["member_id"] == m["member_id"]))
+                .then_some(())
+        });
         // Reset refused (exit 4) with a clear reason; a dry run still shows the plan and says so.
         let out = attempt(&b, &["groups", "reset", group, "--topic", &topic, "--to-earliest", "--execute"]);
         assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
