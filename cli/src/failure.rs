@@ -6,7 +6,8 @@ use std::process::ExitCode;
 /// The exit codes, as `kafkar --help` lists them.
 pub const EXIT_CODES_HELP: &str = "Exit codes:
   0  success
-  1  Kafka or network failure (a broker error, a timeout, records not delivered)
+  1  Kafka or network failure (a broker error, a timeout, records not delivered, no answer to `cluster --ping`
+     in time); for commands over several topics, groups or bindings: any of them failed (each is named on stderr)
   2  usage error (bad arguments, an unreadable input file)
   3  configuration error (an unknown property, a bad value, an unreadable properties file)
   4  refused because a consumer group has active members (`groups reset`, `groups delete`): stop its consumers

@@ -105,11 +105,11 @@ pub struct ResetArgs {
     /// To the end (high watermark).
     #[arg(long, group = "target")]
     to_latest: bool,
-    /// To the first record at or after this time: `YYYY-MM-DDTHH:MM:SS[.mmm]` with `Z` or `±HH:MM` (UTC when
-    /// no zone is given), or a date `YYYY-MM-DD` (midnight UTC).
+    /// To the first record at or after this time (the end when there is none): `YYYY-MM-DDTHH:MM:SS[.mmm]` with
+    /// `Z` or `±HH:MM` (UTC when no zone is given), or a date `YYYY-MM-DD` (midnight UTC).
     #[arg(long, group = "target", value_name = "DATETIME", value_parser = parse_datetime)]
     to_datetime: Option<i64>,
-    /// To the first record at or after this timestamp (ms since the epoch).
+    /// To the first record at or after this timestamp (ms since the epoch; the end when there is none).
     #[arg(long, group = "target", value_name = "MS")]
     to_timestamp: Option<i64>,
     /// To this offset.
