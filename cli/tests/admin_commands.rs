@@ -155,13 +155,16 @@ fn configs_describe_and_alter_topics_brokers_and_groups() {
         all.as_array().unwrap().iter().find(|c| c["name"] == name).cloned()
     };
     assert_eq!(broker_config("broker.id").expect("broker.id")["value"], id.as_str());
-    kafkar(&b, &["configs", "alter", "--broker", &id, "--set", "log.cleaner.backoff.ms=15001"], b"");
+    // A value of this run's own (the broker is shared), set and removed.
+    let backoff = (15_000 + std::process::id() % 1000).to_string();
+    let set = format!("log.cleaner.backoff.ms={backoff}");
+    kafkar(&b, &["configs", "alter", "--broker", &id, "--set", &set], b"");
     wait_for("the broker config", 15, || {
-        broker_config("log.cleaner.backoff.ms").filter(|c| c["value"] == "15001" && c["source"] == "broker")
+        broker_config("log.cleaner.backoff.ms").filter(|c| c["value"] == backoff.as_str() && c["source"] == "broker")
     });
     kafkar(&b, &["configs", "alter", "--broker", &id, "--delete", "log.cleaner.backoff.ms"], b"");
     wait_for("the broker config's removal", 15, || {
-        broker_config("log.cleaner.backoff.ms").filter(|c| c["source"] != "broker")
+        broker_config("log.cleaner.backoff.ms").filter(|c| c["value"] != backoff.as_str())
     });
     let defaults = kafkar(&b, &["configs", "describe", "--broker-defaults"], b"");
     assert!(defaults.starts_with("NAME") || defaults.contains("no config set"), "{defaults}");
