@@ -1,10 +1,14 @@
 //! `kafkar`: the command-line face of the kafkar client.
 
+mod acls;
 mod cluster;
+mod configs;
 mod connection;
 mod consume;
 mod failure;
 mod format;
+mod groups;
+mod output;
 mod perf;
 mod produce;
 mod topics;
@@ -14,9 +18,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::connection::Connection;
-use crate::failure::{CliResult, EXIT_CODES_HELP};
+use crate::failure::{CliResult, EXIT_CODES_HELP, Failure};
 
-/// A pure-Rust Apache Kafka client: produce, consume, manage topics, measure.
+/// A pure-Rust Apache Kafka client: produce, consume, manage topics, groups, configs and ACLs, measure.
 ///
 /// Client configuration, lowest precedence first: -F properties files; KAFKA_* environment variables
 /// (KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, ...: the property name in capitals,
@@ -40,7 +44,7 @@ enum Command {
     Produce(produce::ProduceArgs),
     /// Print records of a topic (assigned partitions, or as a consumer group member).
     Consume(consume::ConsumeArgs),
-    /// Create or delete topics.
+    /// List, describe, create, alter or delete topics.
     Topics {
         #[command(subcommand)]
         action: topics::TopicsAction,
@@ -50,8 +54,23 @@ enum Command {
         #[command(subcommand)]
         action: perf::PerfAction,
     },
-    /// Print the cluster as kafkar sees it: brokers, controller, topics with partition leaders.
+    /// Print the cluster as kafkar sees it: brokers, controller, topics with partition leaders; or `--ping` it.
     Cluster(cluster::ClusterArgs),
+    /// List, describe, measure the lag of, reset or delete consumer groups.
+    Groups {
+        #[command(subcommand)]
+        action: groups::GroupsAction,
+    },
+    /// Describe or alter the configs of topics, brokers and groups.
+    Configs {
+        #[command(subcommand)]
+        action: configs::ConfigsAction,
+    },
+    /// List, create or delete ACL bindings.
+    Acls {
+        #[command(subcommand)]
+        action: acls::AclsAction,
+    },
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +83,10 @@ async fn main() -> ExitCode {
     match run(&cli.connection, cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kafkar: {e}");
+            // A single failed item was reported already, with its name.
+            if !matches!(e, Failure::Items { total: 1, .. }) {
+                eprintln!("kafkar: {e}");
+            }
             e.exit_code()
         }
     }
@@ -77,5 +99,8 @@ async fn run(conn: &Connection, command: Command) -> CliResult {
         Command::Topics { action } => topics::run(conn, action).await,
         Command::Perf { action } => perf::run(conn, action).await,
         Command::Cluster(args) => cluster::run(conn, args).await,
+        Command::Groups { action } => groups::run(conn, action).await,
+        Command::Configs { action } => configs::run(conn, action).await,
+        Command::Acls { action } => acls::run(conn, action).await,
     }
 }

@@ -92,7 +92,7 @@ pub async fn run(conn: &Connection, action: PerfAction) -> CliResult {
             if let Some(p) = partitions {
                 // The producer's shared settings (servers, security), not its own: -X may name producer properties.
                 let admin = kafkar::Admin::new(config.client.clone()).await?;
-                crate::topics::create(&admin, &topic, p, 1).await?;
+                crate::topics::create(&admin, &topic, p, 1, &[]).await?;
             }
             let plan = ProducePlan { records, payloads, throughput, transaction_size: transaction_size.max(1) };
             let summary = produce(config, &topic, plan).await?;

@@ -5,113 +5,18 @@
 //! Needs `KAFKA_BOOTSTRAP` (scripts/test sets it) and kcat on the PATH; with `CI=true` a missing one is a failure,
 //! otherwise the test says why it skipped.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
-const KAFKAR: &str = env!("CARGO_BIN_EXE_kafkar");
+mod support;
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// The broker, or `None` (skip) outside CI.
-fn broker() -> Option<String> {
-    match std::env::var("KAFKA_BOOTSTRAP") {
-        Ok(b) if !b.is_empty() => Some(b),
-        _ if in_ci() => panic!("KAFKA_BOOTSTRAP is not set (CI=true: a missing broker is a failure)"),
-        _ => {
-            eprintln!("skipped: KAFKA_BOOTSTRAP is not set (run through scripts/test)");
-            None
-        }
-    }
-}
-
-/// The broker and kcat, or `None` (skip) outside CI.
-fn broker_and_kcat() -> Option<String> {
-    let b = broker()?;
-    let found = Command::new("kcat").arg("-V").output().is_ok_and(|o| o.status.success());
-    match found {
-        true => Some(b),
-        false if in_ci() => panic!("kcat is not installed (CI=true: .ci/run installs it)"),
-        false => {
-            eprintln!("skipped: kcat is not installed (apt-get install kcat)");
-            None
-        }
-    }
-}
-
-/// A topic name no other run uses.
-fn unique(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    format!("cli-{prefix}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
-
-/// Runs `cmd` with `stdin`, killed after 30 s.
-fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let mut input = child.stdin.take().expect("stdin is piped");
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let started = Instant::now();
-    let pid = child.id();
-    let watchdog = std::thread::spawn(move || {
-        while started.elapsed() < Duration::from_secs(30) {
-            std::thread::sleep(Duration::from_millis(100));
-            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-                return;
-            }
-        }
-        let _ = Command::new("kill").arg(pid.to_string()).status();
-    });
-    let out = child.wait_with_output().expect("wait");
-    let _ = writer.join();
-    drop(watchdog);
-    out
-}
-
-/// `kafkar ARGS` against `broker` (environment `KAFKA_*` variables removed), asserted to succeed; its stdout.
-fn kafkar(broker: &str, args: &[&str], stdin: &[u8]) -> String {
-    let out = run(kafkar_cmd(broker).args(args), stdin);
-    assert!(out.status.success(), "kafkar {args:?}: {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn kafkar_cmd(broker: &str) -> Command {
-    let mut c = bare_kafkar();
-    c.args(["-b", broker]);
-    c
-}
-
-/// `kafkar` without the `KAFKA_*` variables of the test's environment.
-fn bare_kafkar() -> Command {
-    let mut c = Command::new(KAFKAR);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KAFKA_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
+use support::*;
 
 /// `kcat -b broker ARGS`, asserted to succeed; its stdout.
 fn kcat(broker: &str, args: &[&str], stdin: &[u8]) -> String {
     let out = run(Command::new("kcat").args(["-b", broker, "-q"]).args(args), stdin);
     assert!(out.status.success(), "kcat {args:?}: {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn create_topic(broker: &str, topic: &str, partitions: u32) {
-    kafkar(broker, &["topics", "create", topic, "-p", &partitions.to_string()], b"");
 }
 
 /// Everything but the timestamp, which differs between two topics written at different times.
@@ -315,14 +220,7 @@ fn help_of_every_command() {
         (&["perf", "consume"], &["--records", "--group", "--json"]),
         (&["cluster"], &["--internal"]),
     ];
-    for (command, expected) in cases {
-        let out = run(Command::new(KAFKAR).args(*command).arg("--help"), b"");
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{command:?} --help: {:?}", out.status);
-        for e in *expected {
-            assert!(text.contains(e), "`kafkar {} --help` does not mention {e}:\n{text}", command.join(" "));
-        }
-    }
+    assert_help(cases);
     // A bad command line is a usage error (exit 2).
     let out = run(Command::new(KAFKAR).args(["consume", "--no-such-flag"]), b"");
     assert_eq!(out.status.code(), Some(2));
@@ -430,56 +328,23 @@ fn transactions_commit_at_the_end_and_read_committed_skips_an_aborted_one() {
     assert_eq!(read_uncommitted, "a1\na2\nc1\nc2\nc3\n", "sorted lines; the aborted records are there");
 }
 
-/// The secured listeners' settings (scripts/test exports them), or `None` (skip) outside CI.
-fn secure(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if in_ci() => panic!("{name} is not set (CI=true: the broker runs with --secure)"),
-        _ => {
-            eprintln!("skipped: {name} is not set (scripts/test exports the secured listeners)");
-            None
-        }
-    }
-}
-
 #[test]
 fn sasl_ssl_from_the_environment_and_a_properties_file_interoperates_with_kcat() {
     if broker_and_kcat().is_none() {
         return;
     }
-    let (Some(bootstrap), Some(ca), Some(user), Some(password)) = (
-        secure("KAFKAR_SECURE_SASL_SSL_BOOTSTRAP"),
-        secure("KAFKAR_SECURE_CA_PEM"),
-        secure("KAFKAR_SECURE_SCRAM_USERNAME"),
-        secure("KAFKAR_SECURE_SCRAM_PASSWORD"),
-    ) else {
-        return;
-    };
+    let Some((bootstrap, secured)) = sasl_ssl() else { return };
     let topic = unique("sasl");
-    let secured = [
-        ("security.protocol", "SASL_SSL"),
-        ("sasl.mechanism", "SCRAM-SHA-512"),
-        ("sasl.username", user.as_str()),
-        ("sasl.password", password.as_str()),
-        ("ssl.ca.location", ca.as_str()),
-    ];
     // Produce configured by KAFKA_* variables only (as a container would be).
     let mut producer = bare_kafkar();
     producer.env("KAFKA_BOOTSTRAP_SERVERS", &bootstrap);
-    for (k, v) in secured {
-        producer.env(format!("KAFKA_{}", k.replace('.', "_").to_uppercase()), v);
+    for (k, v) in &secured {
+        producer.env(env_name(k), v);
     }
     let out = run(producer.args(["produce", "-t", &topic, "-K", ":"]), b"k:over SASL_SSL\n");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Consume configured by a properties file only (no KAFKA_* variables).
-    let dir = std::env::temp_dir().join(unique("sasl"));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join("client.properties");
-    let mut text = format!("bootstrap.servers={bootstrap}\n");
-    for (k, v) in secured {
-        text.push_str(&format!("{k}={v}\n"));
-    }
-    std::fs::write(&file, text).expect("write properties");
+    let file = properties_file("client.properties", &bootstrap, &secured);
     let out = run(bare_kafkar().arg("-F").arg(&file).args(["consume", "-t", &topic, "-e", "-f", r"%k=%s\n"]), b"");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "k=over SASL_SSL\n");
@@ -495,7 +360,7 @@ fn sasl_ssl_from_the_environment_and_a_properties_file_interoperates_with_kcat()
         "sasl.mechanisms=PLAIN".to_owned(),
         format!("sasl.username={plain_user}"),
         format!("sasl.password={plain_password}"),
-        format!("ssl.ca.location={ca}"),
+        format!("ssl.ca.location={}", secured[4].1),
     ];
     let mut args = vec!["-C", "-t", &topic, "-e", "-f", r"%k=%s\n"];
     for p in &kcat_props {
@@ -509,5 +374,7 @@ fn sasl_ssl_from_the_environment_and_a_properties_file_interoperates_with_kcat()
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("authentication failed"), "{out:?}");
-    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(dir) = file.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -492,6 +492,36 @@ impl Admin {
             Some(Err(e)) if e.code() != Some(ErrorCode::GROUP_ID_NOT_FOUND) => return Err(e),
             _ => {}
         }
+        let targets = self.plan_group_offsets_reset(group, partitions, to).await?;
+        let offsets: Vec<(TopicPartition, OffsetAndMetadata)> =
+            targets.iter().map(|(tp, o)| (tp.clone(), OffsetAndMetadata::new(*o))).collect();
+        let committer = GroupOffsets::new(self.cluster.clone(), group.to_owned());
+        let mut who = CommitAs::Fixed(CommitIdentity::default());
+        match committer.commit(&offsets, &mut who, self.deadline()).await {
+            Ok(()) => Ok(targets),
+            // The coordinator refuses commits from outside the group while it has members.
+            Err(e)
+                if e.code().is_some_and(|c| {
+                    c == ErrorCode::UNKNOWN_MEMBER_ID
+                        || c == ErrorCode::ILLEGAL_GENERATION
+                        || c == ErrorCode::STALE_MEMBER_EPOCH
+                        || c == ErrorCode::REBALANCE_IN_PROGRESS
+                }) =>
+            {
+                Err(not_empty(group, &format!("the coordinator refused the commit ({e})")))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The offsets [`Admin::reset_group_offsets`] would commit for `partitions` (`to`, clamped to each partition's
+    /// range), computed without committing anything or looking at the group's members: a dry run.
+    pub async fn plan_group_offsets_reset(
+        &self,
+        group: &str,
+        partitions: &[TopicPartition],
+        to: ResetOffsets,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
         let ask = |spec: OffsetSpec| -> Vec<(TopicPartition, OffsetSpec)> {
             partitions.iter().map(|tp| (tp.clone(), spec)).collect()
         };
@@ -539,25 +569,7 @@ impl Admin {
             };
             targets.insert(tp.clone(), want.clamp(lo, hi.max(lo)));
         }
-        let offsets: Vec<(TopicPartition, OffsetAndMetadata)> =
-            targets.iter().map(|(tp, o)| (tp.clone(), OffsetAndMetadata::new(*o))).collect();
-        let committer = GroupOffsets::new(self.cluster.clone(), group.to_owned());
-        let mut who = CommitAs::Fixed(CommitIdentity::default());
-        match committer.commit(&offsets, &mut who, self.deadline()).await {
-            Ok(()) => Ok(targets),
-            // The coordinator refuses commits from outside the group while it has members.
-            Err(e)
-                if e.code().is_some_and(|c| {
-                    c == ErrorCode::UNKNOWN_MEMBER_ID
-                        || c == ErrorCode::ILLEGAL_GENERATION
-                        || c == ErrorCode::STALE_MEMBER_EPOCH
-                        || c == ErrorCode::REBALANCE_IN_PROGRESS
-                }) =>
-            {
-                Err(not_empty(group, &format!("the coordinator refused the commit ({e})")))
-            }
-            Err(e) => Err(e),
-        }
+        Ok(targets)
     }
 
     /// Deletes `group`'s committed offsets for `partitions`, one result per partition: a partition the group is
