@@ -1,0 +1,161 @@
+//! What the kafkar scenarios share: the broker to talk to and a run id that keeps each run's topics and groups
+//! apart ([`Config`]), topic creation and clean-up, reading a topic to its end, bounded waits, and logging.
+//!
+//! Each scenario lives in `examples/NAME.rs` as `pub async fn run(&Config) -> Result<Outcome>` plus a `main`, and
+//! `tests/scenarios.rs` runs the same `run` against the real broker and asserts on its `Outcome`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use kafkar::admin::NewTopic;
+use kafkar::consumer::{ConsumerRecord, OffsetReset, TopicPartition};
+use kafkar::{Admin, AdminConfig, Consumer, ConsumerConfig, ProducerConfig};
+
+/// The small Schema Registry server that kafkar-serdes's tests use (loopback HTTP; the same file, included), so the
+/// `schema_registry` scenario runs without a Confluent registry.
+#[path = "../../../serdes/tests/support/registry.rs"]
+pub mod test_registry;
+
+/// Any error a scenario can end with.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// A scenario's result.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Where a scenario runs: the bootstrap servers, and a run id appended to every topic and group name it makes.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The bootstrap servers (`KAFKA_BOOTSTRAP`, default `127.0.0.1:9092`).
+    pub bootstrap: String,
+    /// Unique per run: the process id and the clock.
+    pub run_id: String,
+    /// The longest any waiting step of a scenario may take before it fails.
+    pub timeout: Duration,
+}
+
+impl Config {
+    /// The broker from `KAFKA_BOOTSTRAP` (default `127.0.0.1:9092`) and a fresh run id.
+    pub fn from_env() -> Config {
+        let bootstrap = std::env::var("KAFKA_BOOTSTRAP")
+            .ok()
+            .filter(|b| !b.trim().is_empty())
+            .unwrap_or_else(|| "127.0.0.1:9092".to_owned());
+        Config::new(bootstrap)
+    }
+
+    /// The broker at `bootstrap` and a fresh run id.
+    pub fn new(bootstrap: impl Into<String>) -> Config {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let run_id = format!("{}-{:x}-{}", std::process::id(), nanos & 0xffff_ffff, N.fetch_add(1, Ordering::Relaxed));
+        Config { bootstrap: bootstrap.into(), run_id, timeout: Duration::from_secs(60) }
+    }
+
+    /// `base` made unique to this run (topic and group names).
+    pub fn name(&self, base: &str) -> String {
+        format!("{base}-{}", self.run_id)
+    }
+
+    /// A producer config for this broker (idempotent, as by default; 5 ms linger).
+    pub fn producer_config(&self) -> ProducerConfig {
+        let mut config = ProducerConfig::new(&self.bootstrap);
+        config.linger = Duration::from_millis(5);
+        config
+    }
+
+    /// A consumer config for this broker that starts at the earliest offset and waits at most 100 ms per fetch.
+    pub fn consumer_config(&self) -> ConsumerConfig {
+        ConsumerConfig::new(&self.bootstrap).with_auto_offset_reset(OffsetReset::Earliest).with_fetch(
+            1,
+            50 << 20,
+            Duration::from_millis(100),
+        )
+    }
+
+    /// An admin client for this broker.
+    pub async fn admin(&self) -> Result<Admin> {
+        Ok(Admin::new(AdminConfig::new(&self.bootstrap)).await?)
+    }
+}
+
+/// Creates `topics` (one replica each unless set), failing on the first that could not be created.
+pub async fn create_topics(admin: &Admin, topics: &[NewTopic]) -> Result<()> {
+    for (name, result) in admin.create_topics(topics, false).await? {
+        result.map_err(|e| format!("creating topic {name}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Deletes `topics`, logging (not failing on) those that could not be deleted: clean-up after a run.
+pub async fn delete_topics(admin: &Admin, topics: &[String]) {
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    match admin.delete_topics(&names).await {
+        Ok(results) => {
+            for (name, result) in results {
+                if let Err(e) = result {
+                    tracing::warn!(topic = %name, error = %e, "topic not deleted");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "topics not deleted"),
+    }
+}
+
+/// Every record of `partitions` partitions of `topic`, read from the beginning up to the log end as it is when
+/// the read starts; per partition in offset order, partitions one after another.
+pub async fn read_all(config: &Config, topic: &str, partitions: i32) -> Result<Vec<ConsumerRecord>> {
+    let tps: Vec<TopicPartition> = (0..partitions).map(|p| TopicPartition::new(topic, p)).collect();
+    let mut consumer = Consumer::new(config.consumer_config()).await?;
+    consumer.assign(tps.clone())?;
+    let mut ends = HashMap::new();
+    for tp in &tps {
+        ends.insert(tp.clone(), consumer.watermarks(tp).await?.1);
+    }
+    let mut by_partition: HashMap<i32, Vec<ConsumerRecord>> = HashMap::new();
+    let deadline = tokio::time::Instant::now() + config.timeout;
+    loop {
+        let mut done = true;
+        for tp in &tps {
+            if consumer.position(tp).await? < ends[tp] {
+                done = false;
+            }
+        }
+        if done {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("reading {topic} to its end took longer than {:?}", config.timeout).into());
+        }
+        for r in consumer.poll(1000, Duration::from_millis(200)).await? {
+            if r.offset < ends[&TopicPartition::new(topic, r.partition)] {
+                by_partition.entry(r.partition).or_default().push(r);
+            }
+        }
+    }
+    consumer.close().await?;
+    Ok((0..partitions).flat_map(|p| by_partition.remove(&p).unwrap_or_default()).collect())
+}
+
+/// Waits until `done` says so, checking every 20 ms, for at most `timeout`; the error names `what`.
+pub async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !done() {
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("{what}: not done within {timeout:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// Logs to stderr at `info` (or as `RUST_LOG` says), for the scenarios' `main`s.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
