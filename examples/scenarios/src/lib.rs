@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use kafkar::admin::NewTopic;
+use kafkar::admin::{ConfigResource, NewTopic};
 use kafkar::consumer::{ConsumerRecord, OffsetReset, TopicPartition};
 use kafkar::{Admin, AdminConfig, Consumer, ConsumerConfig, ProducerConfig};
 
@@ -104,6 +104,14 @@ pub async fn delete_topics(admin: &Admin, topics: &[String]) {
         }
         Err(e) => tracing::warn!(error = %e, "topics not deleted"),
     }
+}
+
+/// The value of config `name` of `topic`, as the broker describes it.
+pub async fn topic_config(admin: &Admin, topic: &str, name: &str) -> Result<Option<String>> {
+    let resource = ConfigResource::topic(topic);
+    let mut described = admin.describe_configs(std::slice::from_ref(&resource)).await?;
+    let entries = described.remove(&resource).ok_or_else(|| format!("no configs of {topic} in the answer"))??;
+    Ok(entries.into_iter().find(|e| e.name == name).and_then(|e| e.value))
 }
 
 /// Every record of `partitions` partitions of `topic`, read from the beginning up to the log end as it is when

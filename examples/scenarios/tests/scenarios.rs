@@ -2,6 +2,9 @@
 
 use kafkar_examples::Config;
 
+#[path = "../examples/event_sourcing.rs"]
+#[allow(dead_code)]
+mod event_sourcing;
 #[path = "../examples/order_saga.rs"]
 #[allow(dead_code)]
 mod order_saga;
@@ -53,4 +56,43 @@ async fn order_saga_ends_every_saga_completed_or_compensated_with_stock_and_paym
     assert!(matches!(out.ends["order-02"], SagaEnd::Compensated { failed: Step::Payment, .. }), "{:?}", out.ends);
     assert!(matches!(out.ends["order-03"], SagaEnd::Compensated { failed: Step::Inventory, .. }), "{:?}", out.ends);
     assert!(completed("order-00"), "{:?}", out.ends);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_sourcing_rebuilds_the_sum_of_the_events_from_offset_0_and_from_snapshots() {
+    use std::collections::BTreeMap;
+    let Some(cfg) = broker() else { return };
+    let out = event_sourcing::run(&cfg).await.expect("event sourcing run");
+    assert_eq!(
+        out.configs,
+        (Some("-1".to_owned()), Some("delete".to_owned()), Some("compact".to_owned())),
+        "events kept forever, snapshots compacted"
+    );
+    // The sum of the events, straight from the log.
+    let mut sums: BTreeMap<String, (i64, u64)> = BTreeMap::new();
+    for (_, _, e) in &out.events {
+        let s = sums.entry(e.account.clone()).or_default();
+        s.0 += e.change.delta();
+        s.1 += 1;
+    }
+    assert_eq!(sums.len(), 5, "five accounts");
+    for (account, (sum, count)) in &sums {
+        for (name, state) in [("live", &out.live), ("replayed", &out.replayed), ("from snapshots", &out.from_snapshots)]
+        {
+            let a = &state[account];
+            assert_eq!(a.balance as i64, *sum, "{name} balance of {account} = the sum of its events");
+            assert_eq!(a.version, *count, "{name} version of {account} = its event count");
+        }
+    }
+    assert_eq!(out.replayed.len(), 5);
+    assert_eq!(out.from_snapshots.len(), 5);
+    assert!(out.refused > 0, "overdrafts were refused");
+    assert!(out.snapshots_written >= 3, "{} snapshots", out.snapshots_written);
+    assert!(!out.latest_snapshots.is_empty());
+    assert!(
+        out.replayed_after_snapshots > 0 && out.replayed_after_snapshots < out.events.len() / 2,
+        "the snapshot rebuild replays only the tail: {} of {}",
+        out.replayed_after_snapshots,
+        out.events.len()
+    );
 }
