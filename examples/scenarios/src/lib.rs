@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kafkar::admin::{ConfigResource, NewTopic};
@@ -114,22 +114,35 @@ pub async fn topic_config(admin: &Admin, topic: &str, name: &str) -> Result<Opti
     Ok(entries.into_iter().find(|e| e.name == name).and_then(|e| e.value))
 }
 
+/// The log end offset of each of `partitions` partitions of `topic`.
+pub async fn end_offsets(config: &Config, topic: &str, partitions: i32) -> Result<BTreeMap<i32, i64>> {
+    let consumer = Consumer::new(config.consumer_config()).await?;
+    let mut ends = BTreeMap::new();
+    for p in 0..partitions {
+        ends.insert(p, consumer.watermarks(&TopicPartition::new(topic, p)).await?.1);
+    }
+    consumer.close().await?;
+    Ok(ends)
+}
+
 /// Every record of `partitions` partitions of `topic`, read from the beginning up to the log end as it is when
 /// the read starts; per partition in offset order, partitions one after another.
 pub async fn read_all(config: &Config, topic: &str, partitions: i32) -> Result<Vec<ConsumerRecord>> {
-    let tps: Vec<TopicPartition> = (0..partitions).map(|p| TopicPartition::new(topic, p)).collect();
+    read_until(config, topic, &end_offsets(config, topic, partitions).await?).await
+}
+
+/// The records of `topic` from the beginning of each partition in `ends` up to (not including) its offset there;
+/// per partition in offset order, partitions one after another.
+pub async fn read_until(config: &Config, topic: &str, ends: &BTreeMap<i32, i64>) -> Result<Vec<ConsumerRecord>> {
     let mut consumer = Consumer::new(config.consumer_config()).await?;
+    let tps: Vec<TopicPartition> = ends.keys().map(|p| TopicPartition::new(topic, *p)).collect();
     consumer.assign(tps.clone())?;
-    let mut ends = HashMap::new();
-    for tp in &tps {
-        ends.insert(tp.clone(), consumer.watermarks(tp).await?.1);
-    }
-    let mut by_partition: HashMap<i32, Vec<ConsumerRecord>> = HashMap::new();
+    let mut by_partition: BTreeMap<i32, Vec<ConsumerRecord>> = BTreeMap::new();
     let deadline = tokio::time::Instant::now() + config.timeout;
     loop {
         let mut done = true;
         for tp in &tps {
-            if consumer.position(tp).await? < ends[tp] {
+            if consumer.position(tp).await? < ends[&tp.partition] {
                 done = false;
             }
         }
@@ -137,16 +150,16 @@ pub async fn read_all(config: &Config, topic: &str, partitions: i32) -> Result<V
             break;
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(format!("reading {topic} to its end took longer than {:?}", config.timeout).into());
+            return Err(format!("reading {topic} took longer than {:?}", config.timeout).into());
         }
         for r in consumer.poll(1000, Duration::from_millis(200)).await? {
-            if r.offset < ends[&TopicPartition::new(topic, r.partition)] {
+            if ends.get(&r.partition).is_some_and(|end| r.offset < *end) {
                 by_partition.entry(r.partition).or_default().push(r);
             }
         }
     }
     consumer.close().await?;
-    Ok((0..partitions).flat_map(|p| by_partition.remove(&p).unwrap_or_default()).collect())
+    Ok(by_partition.into_values().flatten().collect())
 }
 
 /// Waits until `done` says so, checking every 20 ms, for at most `timeout`; the error names `what`.

@@ -2,6 +2,9 @@
 
 use kafkar_examples::Config;
 
+#[path = "../examples/clickstream.rs"]
+#[allow(dead_code)]
+mod clickstream;
 #[path = "../examples/event_sourcing.rs"]
 #[allow(dead_code)]
 mod event_sourcing;
@@ -96,3 +99,23 @@ async fn event_sourcing_rebuilds_the_sum_of_the_events_from_offset_0_and_from_sn
         out.events.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clickstream_window_counts_equal_a_direct_count_across_a_restart() {
+    let Some(cfg) = broker() else { return };
+    let out = clickstream::run(&cfg).await.expect("clickstream run");
+    assert_eq!(out.views, 1200);
+    assert!(out.direct.len() > PAGES_TIMES_WINDOWS_AT_LEAST, "views spread over windows: {:?}", out.direct);
+    assert_eq!(out.output, out.direct, "the latest count per page and window = a direct count over the input");
+    // The first instance stopped between writing counts and committing them ...
+    assert!(out.first.written_not_committed > 0, "{:?}", out.first);
+    assert_eq!(out.first.rebuilt, 0);
+    // ... and the restart recounted exactly the committed prefix, then counted the rest once.
+    let committed: i64 = out.second.committed_at_start.values().sum();
+    assert_eq!(out.second.rebuilt as i64, committed);
+    assert_eq!(out.second.rebuilt, out.first.counted - out.first.written_not_committed, "{out:?}");
+    assert_eq!(out.second.rebuilt + out.second.counted, out.views as u64, "{out:?}");
+}
+
+/// Five pages over more than five one-minute windows.
+const PAGES_TIMES_WINDOWS_AT_LEAST: usize = 25;
