@@ -5,6 +5,9 @@ use kafkar_examples::Config;
 #[path = "../examples/clickstream.rs"]
 #[allow(dead_code)]
 mod clickstream;
+#[path = "../examples/dlq_handler.rs"]
+#[allow(dead_code)]
+mod dlq_handler;
 #[path = "../examples/event_sourcing.rs"]
 #[allow(dead_code)]
 mod event_sourcing;
@@ -119,3 +122,28 @@ async fn clickstream_window_counts_equal_a_direct_count_across_a_restart() {
 
 /// Five pages over more than five one-minute windows.
 const PAGES_TIMES_WINDOWS_AT_LEAST: usize = 25;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dlq_handler_dead_letters_exactly_the_poison_records_with_their_provenance() {
+    use std::collections::BTreeSet;
+    let Some(cfg) = broker() else { return };
+    let out = dlq_handler::run(&cfg).await.expect("dlq run");
+    let inputs = dlq_handler::inputs();
+    let poison: BTreeSet<&str> = inputs.iter().filter(|(_, p)| *p).map(|(v, _)| v.as_str()).collect();
+    let good: BTreeSet<u32> = (0..inputs.len() as u32).filter(|i| !inputs[*i as usize].1).collect();
+    assert_eq!(out.handled.keys().copied().collect::<BTreeSet<_>>(), good, "every good order handled");
+    assert_eq!(out.handled[&5], 3, "the flaky order succeeded on its third attempt");
+    let dead: BTreeSet<&str> = out.dead_letters.iter().map(|d| d.value.as_str()).collect();
+    assert_eq!(dead, poison, "exactly the poison records are dead-lettered");
+    assert_eq!(out.dead_letters.len(), poison.len(), "each once");
+    for d in &out.dead_letters {
+        assert_eq!(d.original_topic, out.topic);
+        assert_eq!((d.original_partition, d.original_offset), out.input_positions[&d.value], "{d:?}");
+    }
+    let by_value = |needle: &str| out.dead_letters.iter().find(|d| d.value.contains(needle)).unwrap();
+    assert!(by_value("not JSON").exception.contains("SerdeError"), "{:?}", by_value("not JSON"));
+    assert!(by_value("down-gadget").message.contains("did not answer"));
+    assert!(by_value(r#""quantity":0"#).exception.contains("InvalidOrder"));
+    assert_eq!(out.metrics.dead_lettered, 4);
+    assert_eq!(out.metrics.retries, 2 + u64::from(dlq_handler::ATTEMPTS - 1), "flaky: 2 retries; down: all");
+}
