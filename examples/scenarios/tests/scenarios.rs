@@ -11,6 +11,9 @@ mod dlq_handler;
 #[path = "../examples/event_sourcing.rs"]
 #[allow(dead_code)]
 mod event_sourcing;
+#[path = "../examples/graceful_shutdown.rs"]
+#[allow(dead_code)]
+mod graceful_shutdown;
 #[path = "../examples/order_saga.rs"]
 #[allow(dead_code)]
 mod order_saga;
@@ -146,4 +149,26 @@ async fn dlq_handler_dead_letters_exactly_the_poison_records_with_their_provenan
     assert!(by_value(r#""quantity":0"#).exception.contains("InvalidOrder"));
     assert_eq!(out.metrics.dead_lettered, 4);
     assert_eq!(out.metrics.retries, 2 + u64::from(dlq_handler::ATTEMPTS - 1), "flaky: 2 retries; down: all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_commits_exactly_what_was_handled_and_a_restart_does_the_rest_once() {
+    use std::collections::BTreeSet;
+    let Some(cfg) = broker() else { return };
+    let out = graceful_shutdown::run(&cfg).await.expect("graceful shutdown run");
+    let first = &out.first;
+    assert_eq!(first.started, first.finished, "no running handler abandoned");
+    assert!(first.handled.len() >= graceful_shutdown::JOBS / 3 && first.handled.len() < graceful_shutdown::JOBS);
+    for (p, end) in &out.ends {
+        // What was committed for the partition is exactly the prefix the first instance handled.
+        let done: Vec<i64> = first.handled.iter().filter(|(q, _)| q == p).map(|(_, o)| *o).collect();
+        let committed = first.committed_after.get(p).copied().unwrap_or(0);
+        assert_eq!(done, (0..committed).collect::<Vec<_>>(), "partition {p}: committed {committed}");
+        assert_eq!(out.second.committed_after.get(p), Some(end), "partition {p} committed to its end");
+    }
+    let all: BTreeSet<(i32, i64)> = out.ends.iter().flat_map(|(p, end)| (0..*end).map(move |o| (*p, o))).collect();
+    assert_eq!(all.len(), graceful_shutdown::JOBS);
+    assert!(first.handled.is_disjoint(&out.second.handled), "no job done twice");
+    let union: BTreeSet<(i32, i64)> = first.handled.union(&out.second.handled).copied().collect();
+    assert_eq!(union, all, "every job done");
 }
