@@ -2,6 +2,10 @@
 
 use kafkar_examples::Config;
 
+#[path = "../examples/trace_propagation.rs"]
+#[allow(dead_code)]
+mod trace_propagation;
+
 #[path = "../examples/clickstream.rs"]
 #[allow(dead_code)]
 mod clickstream;
@@ -171,4 +175,30 @@ async fn graceful_shutdown_commits_exactly_what_was_handled_and_a_restart_does_t
     assert!(first.handled.is_disjoint(&out.second.handled), "no job done twice");
     let union: BTreeSet<(i32, i64)> = first.handled.union(&out.second.handled).copied().collect();
     assert_eq!(union, all, "every job done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_propagation_keeps_each_orders_trace_across_the_produce_consume_produce_hops() {
+    let Some(cfg) = broker() else { return };
+    let out = trace_propagation::run(&cfg).await.expect("trace run");
+    assert_eq!(out.sent.len(), trace_propagation::TRACED_ORDERS + 1);
+    assert_eq!(out.handled.len(), out.sent.len(), "{out:?}");
+    assert_eq!(out.shipped.len(), out.sent.len(), "{out:?}");
+    let mut trace_ids = std::collections::BTreeSet::new();
+    for (id, sent) in &out.sent {
+        let (handled, shipped) = (&out.handled[id], &out.shipped[id]);
+        assert_eq!(handled.trace_id, shipped.trace_id, "{id}: the shipment continues the handler's trace");
+        assert_ne!(handled.span_id, shipped.span_id, "{id}: as a child span");
+        assert_eq!(handled.x_trace_id, shipped.x_trace_id, "{id}");
+        match sent {
+            Some(sent) => {
+                assert_eq!(sent.trace_id, handled.trace_id, "{id}: the handler runs in the sender's trace");
+                assert_ne!(sent.span_id, handled.span_id, "{id}");
+                assert_eq!(shipped.x_trace_id, sent.trace_id, "{id}: X-Trace-Id is the W3C trace id");
+            }
+            None => assert_eq!(shipped.x_trace_id, trace_propagation::LEGACY_TRACE_ID, "the legacy id is kept"),
+        }
+        trace_ids.insert(shipped.trace_id.clone());
+    }
+    assert_eq!(trace_ids.len(), out.sent.len(), "one trace per order");
 }
