@@ -2,6 +2,9 @@
 
 use kafkar_examples::Config;
 
+#[path = "../examples/schema_registry.rs"]
+#[allow(dead_code)]
+mod schema_registry;
 #[path = "../examples/trace_propagation.rs"]
 #[allow(dead_code)]
 mod trace_propagation;
@@ -201,4 +204,21 @@ async fn trace_propagation_keeps_each_orders_trace_across_the_produce_consume_pr
         trace_ids.insert(shipped.trace_id.clone());
     }
     assert_eq!(trace_ids.len(), out.sent.len(), "one trace per order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_registry_round_trips_avro_and_json_schema_and_an_unknown_schema_id_is_a_typed_error() {
+    use kafkar_serdes::SerdeError;
+    let Some(cfg) = broker() else { return };
+    let out = schema_registry::run(&cfg).await.expect("schema registry run");
+    assert_eq!(out.orders_received, out.orders_sent, "Avro round trip");
+    assert_eq!(out.order_subject_latest_id, out.order_schema_id, "registered under <topic>-value");
+    assert_eq!(out.first_record_schema_id, Some(out.order_schema_id), "the wire header carries the schema id");
+    assert_eq!(out.failures.len(), 1, "{:?}", out.failures);
+    let (offset, error) = &out.failures[0];
+    assert_eq!(*offset, out.orders_sent.len() as i64, "the stray record, after the orders");
+    assert!(matches!(error, SerdeError::UnknownSchemaId(id) if *id == schema_registry::UNKNOWN_SCHEMA_ID), "{error:?}");
+    assert!(out.unknown_id_not_in_registry);
+    assert_ne!(out.shipped_schema_id, out.order_schema_id);
+    assert_eq!(out.shipped_received, out.shipped_sent, "JSON Schema round trip");
 }
