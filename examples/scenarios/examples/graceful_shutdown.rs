@@ -49,8 +49,8 @@ pub struct Outcome {
     pub ends: BTreeMap<i32, i64>,
 }
 
-/// Runs one instance until `stop_after` jobs are done, then stops it gracefully.
-async fn instance(cfg: &Config, topic: &str, group: &str, stop_after: u64) -> Result<InstanceReport> {
+/// Runs one instance until `stop_after` jobs are done or `signal` fires, then stops it gracefully.
+async fn instance(cfg: &Config, topic: &str, group: &str, stop_after: u64, signal: Shutdown) -> Result<InstanceReport> {
     let handled = Arc::new(Mutex::new(BTreeSet::new()));
     let started = Arc::new(AtomicU64::new(0));
     let finished = Arc::new(AtomicU64::new(0));
@@ -72,7 +72,7 @@ async fn instance(cfg: &Config, topic: &str, group: &str, stop_after: u64) -> Re
     let shutdown = Shutdown::new();
     let running = tokio::spawn(consumer.run(shutdown.clone()));
     let reached = wait_until("jobs done", cfg.timeout, || {
-        monitor.metrics().records_handled >= stop_after || running.is_finished()
+        monitor.metrics().records_handled >= stop_after || signal.is_triggered() || running.is_finished()
     })
     .await;
     tracing::info!(handled = monitor.metrics().records_handled, "shutting down");
@@ -97,6 +97,12 @@ async fn instance(cfg: &Config, topic: &str, group: &str, stop_after: u64) -> Re
 
 /// Writes the jobs, runs an instance that is stopped a third of the way, then one that does the rest.
 pub async fn run(cfg: &Config) -> Result<Outcome> {
+    run_with(cfg, Shutdown::new()).await
+}
+
+/// [`run`], where `signal` also stops the first instance early (`main` passes `Shutdown::on_signal()`: press
+/// ctrl-c while it works).
+pub async fn run_with(cfg: &Config, signal: Shutdown) -> Result<Outcome> {
     let admin = cfg.admin().await?;
     let topic = cfg.name("shutdown-jobs");
     let group = cfg.name("shutdown-workers");
@@ -111,9 +117,9 @@ pub async fn run(cfg: &Config) -> Result<Outcome> {
     producer.close().await;
     let ends = end_offsets(cfg, &topic, PARTITIONS).await?;
 
-    let first = instance(cfg, &topic, &group, JOBS as u64 / 3).await?;
+    let first = instance(cfg, &topic, &group, JOBS as u64 / 3, signal).await?;
     let left = JOBS as u64 - first.handled.len() as u64;
-    let second = instance(cfg, &topic, &group, left).await?;
+    let second = instance(cfg, &topic, &group, left, Shutdown::new()).await?;
     delete_topics(&admin, &[topic]).await;
     Ok(Outcome { first, second, ends })
 }
@@ -121,7 +127,7 @@ pub async fn run(cfg: &Config) -> Result<Outcome> {
 #[tokio::main]
 async fn main() -> Result<()> {
     kafkar_examples::init_logging();
-    let outcome = run(&Config::from_env()).await?;
+    let outcome = run_with(&Config::from_env(), Shutdown::on_signal()).await?;
     for (name, r) in [("first", &outcome.first), ("second", &outcome.second)] {
         println!(
             "{name} instance: {} jobs done ({} handlers started, {} finished); committed after it stopped: {:?}",
