@@ -22,7 +22,7 @@ use std::time::Duration;
 use kafkar::admin::NewTopic;
 use kafkar::consumer::TopicPartition;
 use kafkar::{Consumer, Producer, ProducerRecord};
-use kafkar_examples::{Config, Result, create_topics, delete_topics, end_offsets, read_all, read_until};
+use kafkar_examples::{Config, Result, create_topics, delete_topics, end_offsets, reached, read_all, read_until};
 use serde::{Deserialize, Serialize};
 
 const PARTITIONS: i32 = 3;
@@ -125,18 +125,9 @@ async fn counter(
     consumer.assign(tps.clone())?;
     let producer = Producer::new(cfg.producer_config()).await?;
     let deadline = tokio::time::Instant::now() + cfg.timeout;
-    loop {
-        let mut done = true;
-        for tp in &tps {
-            if consumer.position(tp).await? < until[&tp.partition] {
-                done = false;
-            }
-        }
-        if done || tokio::time::Instant::now() > deadline {
-            if !done {
-                return Err("the counter did not reach the end of its input in time".into());
-            }
-            break;
+    while !reached(&mut consumer, input, until).await? {
+        if tokio::time::Instant::now() > deadline {
+            return Err("the counter did not reach the end of its input in time".into());
         }
         let batch = consumer.poll(50, Duration::from_millis(100)).await?;
         let mut changed = BTreeSet::new();

@@ -139,16 +139,7 @@ pub async fn read_until(config: &Config, topic: &str, ends: &BTreeMap<i32, i64>)
     consumer.assign(tps.clone())?;
     let mut by_partition: BTreeMap<i32, Vec<ConsumerRecord>> = BTreeMap::new();
     let deadline = tokio::time::Instant::now() + config.timeout;
-    loop {
-        let mut done = true;
-        for tp in &tps {
-            if consumer.position(tp).await? < ends[&tp.partition] {
-                done = false;
-            }
-        }
-        if done {
-            break;
-        }
+    while !reached(&mut consumer, topic, ends).await? {
         if tokio::time::Instant::now() > deadline {
             return Err(format!("reading {topic} took longer than {:?}", config.timeout).into());
         }
@@ -160,6 +151,16 @@ pub async fn read_until(config: &Config, topic: &str, ends: &BTreeMap<i32, i64>)
     }
     consumer.close().await?;
     Ok(by_partition.into_values().flatten().collect())
+}
+
+/// Whether `consumer`'s position in every partition of `topic` in `ends` has reached the offset there.
+pub async fn reached(consumer: &mut Consumer, topic: &str, ends: &BTreeMap<i32, i64>) -> Result<bool> {
+    for (p, end) in ends {
+        if consumer.position(&TopicPartition::new(topic, *p)).await? < *end {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Waits until `done` says so, checking every 20 ms, for at most `timeout`; the error names `what`.
