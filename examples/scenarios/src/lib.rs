@@ -181,3 +181,23 @@ pub fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::test_registry::TestRegistry;
+
+    /// The test registry answers a malformed percent-escape (half a character after '%') with a 404, not a panic.
+    #[tokio::test]
+    async fn test_registry_survives_a_non_ascii_escape() {
+        let registry = TestRegistry::start("u:p").await;
+        let address = registry.url.trim_start_matches("http://").to_owned();
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let request = "GET /subjects/%a\u{e9}/versions/latest HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dTpw\r\n\r\n";
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).await.unwrap();
+        assert!(reply.starts_with("HTTP/1.1 404"), "{reply}");
+    }
+}
