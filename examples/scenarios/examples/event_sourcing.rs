@@ -231,7 +231,7 @@ pub async fn run(cfg: &Config) -> Result<Outcome> {
     let snapshots = TypedProducer::new(Producer::new(cfg.producer_config()).await?, StringSerde, JsonSerde::new());
     let mut live: BTreeMap<String, Account> = BTreeMap::new();
     let mut partition_of: BTreeMap<String, i32> = BTreeMap::new();
-    let mut per_partition = [0usize; PARTITIONS as usize];
+    let mut per_partition: BTreeMap<i32, usize> = BTreeMap::new();
     let (mut refused, mut snapshots_written) = (0, 0);
     for command in commands() {
         let event = match decide(&live, &command) {
@@ -246,7 +246,7 @@ pub async fn run(cfg: &Config) -> Result<Outcome> {
         let meta = events.send(&events_topic, Some(event.account.as_str()), Some(&event), Vec::new()).await?.await?;
         apply(&mut live, &event)?;
         partition_of.insert(event.account.clone(), meta.partition);
-        let count = &mut per_partition[meta.partition as usize];
+        let count = per_partition.entry(meta.partition).or_default();
         *count += 1;
         if *count % SNAPSHOT_EVERY == 0 {
             let accounts = live
