@@ -1,13 +1,7 @@
-//! Every scenario in examples/ run against the real broker (`KAFKA_BOOTSTRAP`), its outcome checked.
+//! Every scenario in examples/ run against the real broker (`KAFKA_BOOTSTRAP`), its outcome checked: the same
+//! `run` the example's `main` calls (the files are included here as modules).
 
 use kafkar_examples::Config;
-
-#[path = "../examples/schema_registry.rs"]
-#[allow(dead_code)]
-mod schema_registry;
-#[path = "../examples/trace_propagation.rs"]
-#[allow(dead_code)]
-mod trace_propagation;
 
 #[path = "../examples/clickstream.rs"]
 #[allow(dead_code)]
@@ -24,6 +18,12 @@ mod graceful_shutdown;
 #[path = "../examples/order_saga.rs"]
 #[allow(dead_code)]
 mod order_saga;
+#[path = "../examples/schema_registry.rs"]
+#[allow(dead_code)]
+mod schema_registry;
+#[path = "../examples/trace_propagation.rs"]
+#[allow(dead_code)]
+mod trace_propagation;
 
 /// The real broker, or `None` (test skipped) outside CI when KAFKA_BOOTSTRAP is unset.
 fn broker() -> Option<Config> {
