@@ -70,7 +70,8 @@ async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>, expected: String
     for line in lines {
         if let Some((k, v)) = line.split_once(':') {
             if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap_or(0);
+                // Bounded: a request body is a schema, never megabytes.
+                length = v.trim().parse::<usize>().unwrap_or(0).min(1 << 20);
             } else if k.eq_ignore_ascii_case("authorization") {
                 auth = Some(v.trim().to_owned());
             }
@@ -86,7 +87,7 @@ async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>, expected: String
     let (status, reply) = if auth.as_deref() != Some(expected.as_str()) {
         (401, json!({"error_code": 401, "message": "Unauthorized"}))
     } else {
-        route(&method, &path, &body, &mut store.lock().unwrap())
+        route(&method, &path, &body, &mut store.lock().unwrap_or_else(|p| p.into_inner()))
     };
     let text = reply.to_string();
     let response = format!(
@@ -104,7 +105,9 @@ fn decode_segment(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap_or(b'?'));
+            // Bytes, not a str slice: the two bytes after '%' need not be a whole character.
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+            out.push(hex.and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(b'?'));
             i += 3;
         } else {
             out.push(b[i]);
