@@ -307,8 +307,7 @@ async fn transactions_commit_and_abort_with_the_clusters_transaction_version() {
     consumer.assign([tp.clone()]).unwrap();
     consumer.seek_to_beginning(&[tp]).unwrap();
     let values = read_values(&mut consumer, 10).await;
-    let want: Vec<String> =
-        ["kept", "kept-too"].iter().flat_map(|p| (0..5).map(move |i| format!("{p}-{i}"))).collect();
+    let want: Vec<String> = ["kept", "kept-too"].iter().flat_map(|p| (0..5).map(move |i| format!("{p}-{i}"))).collect();
     assert_eq!(values, want);
     // Nothing of the aborted transaction follows.
     let more = consumer.poll(100, Duration::from_millis(500)).await.unwrap();

@@ -32,6 +32,43 @@ pub struct Connection {
     pub no_env: bool,
 }
 
+/// Moves the shared options (`-b`, `-X`, `-F`, `--no-env`, in any of their spellings) in front of the
+/// subcommand, keeping their order, so that they add up wherever they are given. clap keeps only the
+/// occurrences after the subcommand when a global option is given on both sides: `kafkar -X
+/// security.protocol=SSL perf produce -X linger.ms=5` would silently connect in plaintext. Everything after
+/// `--` is left alone; another option's value that looks like a shared option (`-t -bx`) is moved too, so such
+/// values are written attached (`-t=-bx`).
+pub fn hoist_shared_options(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut iter = args.into_iter();
+    let mut front: Vec<std::ffi::OsString> = iter.next().into_iter().collect();
+    let mut rest = Vec::new();
+    while let Some(arg) = iter.next() {
+        let Some(text) = arg.to_str() else {
+            rest.push(arg);
+            continue;
+        };
+        if text == "--" {
+            rest.push(arg);
+            rest.extend(iter.by_ref());
+            break;
+        }
+        let takes_next = matches!(text, "-b" | "--bootstrap" | "-X" | "-F" | "--config-file");
+        let whole = text == "--no-env"
+            || ["--bootstrap=", "--config-file="].iter().any(|p| text.starts_with(p))
+            || (text.len() > 2 && ["-b", "-X", "-F"].iter().any(|p| text.starts_with(p)));
+        if takes_next {
+            front.push(arg);
+            front.extend(iter.next());
+        } else if whole {
+            front.push(arg);
+        } else {
+            rest.push(arg);
+        }
+    }
+    front.extend(rest);
+    front
+}
+
 /// Parses `key=value` (the value may contain `=`; it may be empty).
 pub fn parse_property(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -78,6 +115,30 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hoisted(args: &[&str]) -> Vec<String> {
+        hoist_shared_options(args.iter().map(|a| (*a).into()).collect())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn shared_options_move_before_the_subcommand_in_order() {
+        assert_eq!(
+            hoisted(&["kafkar", "-X", "a=1", "perf", "produce", "-t", "T", "-X", "b=2", "-Xc=3", "-b", "h:1"]),
+            ["kafkar", "-X", "a=1", "-X", "b=2", "-Xc=3", "-b", "h:1", "perf", "produce", "-t", "T"]
+        );
+        assert_eq!(
+            hoisted(&["kafkar", "consume", "--config-file=f", "-F", "g", "--no-env", "-e", "--", "-X", "x=1"]),
+            ["kafkar", "--config-file=f", "-F", "g", "--no-env", "consume", "-e", "--", "-X", "x=1"]
+        );
+        // The limit: a value that looks like a shared option is taken for one (write `-t=-bx` for such a topic).
+        assert_eq!(
+            hoisted(&["kafkar", "produce", "-K", ":", "-t", "-bx"]),
+            ["kafkar", "-bx", "produce", "-K", ":", "-t"]
+        );
+    }
 
     #[test]
     fn property_parsing_keeps_equals_signs_in_values_and_rejects_bare_words() {

@@ -79,7 +79,7 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(connection::hoist_shared_options(std::env::args_os().collect()));
     match run(&cli.connection, cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

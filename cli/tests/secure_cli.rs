@@ -109,7 +109,9 @@ fn produce_over_sasl_ssl_with_x_and_consume_over_mutual_tls_from_a_properties_fi
             "-X",
             "sasl.mechanism=SCRAM-SHA-512",
             "-X",
-            &format!("sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{user}\" password=\"{password}\";"),
+            &format!(
+                "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{user}\" password=\"{password}\";"
+            ),
         ],
         &[],
         b"k1:one\nk2:two\nk3:three\n",
@@ -139,12 +141,9 @@ fn produce_over_sasl_ssl_with_x_and_consume_over_mutual_tls_from_a_properties_fi
 
 #[test]
 fn a_wrong_password_is_an_authentication_failure_with_exit_code_1() {
-    let (Some(sasl_ssl), Some(ca), Some(user), Some(password)) = (
-        secure("SASL_SSL_BOOTSTRAP"),
-        secure("CA_PEM"),
-        secure("SCRAM_USERNAME2"),
-        secure("SCRAM_PASSWORD2"),
-    ) else {
+    let (Some(sasl_ssl), Some(ca), Some(user), Some(password)) =
+        (secure("SASL_SSL_BOOTSTRAP"), secure("CA_PEM"), secure("SCRAM_USERNAME2"), secure("SCRAM_PASSWORD2"))
+    else {
         return;
     };
     let wrong = format!("{password}-wrong");
