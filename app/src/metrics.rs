@@ -18,6 +18,7 @@ pub(crate) struct Counters {
     pub retries: AtomicU64,
     pub dead_lettered: AtomicU64,
     pub dead_letter_failures: AtomicU64,
+    pub retry_topic_forwards: AtomicU64,
     pub commits: AtomicU64,
     pub commit_failures: AtomicU64,
     pub handler_nanos_total: AtomicU64,
@@ -42,6 +43,7 @@ impl Counters {
             retries: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
             dead_letter_failures: AtomicU64::new(0),
+            retry_topic_forwards: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             commit_failures: AtomicU64::new(0),
             handler_nanos_total: AtomicU64::new(0),
@@ -79,6 +81,7 @@ impl Counters {
             retries: self.retries.load(Ordering::Relaxed),
             dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
             dead_letter_failures: self.dead_letter_failures.load(Ordering::Relaxed),
+            retry_topic_forwards: self.retry_topic_forwards.load(Ordering::Relaxed),
             commits: self.commits.load(Ordering::Relaxed),
             commit_failures: self.commit_failures.load(Ordering::Relaxed),
             handler_latency_avg: Duration::from_nanos(total.checked_div(calls).unwrap_or(0)),
@@ -117,8 +120,10 @@ pub struct HandlerMetrics {
     pub retries: u64,
     /// Records written to a dead-letter topic.
     pub dead_lettered: u64,
-    /// Failed dead-letter writes (each retried).
+    /// Failed dead-letter and retry-topic writes (each retried).
     pub dead_letter_failures: u64,
+    /// Records forwarded to a retry topic.
+    pub retry_topic_forwards: u64,
     /// Offset commits that succeeded.
     pub commits: u64,
     /// Offset commits that failed.
@@ -170,6 +175,12 @@ impl HandlerMetrics {
             "counter",
             "Failed dead-letter writes.",
             self.dead_letter_failures.to_string(),
+        );
+        metric(
+            "retry_topic_forwards_total",
+            "counter",
+            "Records forwarded to a retry topic.",
+            self.retry_topic_forwards.to_string(),
         );
         metric("commits_total", "counter", "Offset commits that succeeded.", self.commits.to_string());
         metric("commit_failures_total", "counter", "Offset commits that failed.", self.commit_failures.to_string());

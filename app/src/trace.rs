@@ -151,6 +151,20 @@ impl TraceContext {
     }
 }
 
+/// A `tracing` span for processing a batch of `count` records of one partition from offset `first_offset`, with
+/// the OpenTelemetry messaging attributes.
+pub fn batch_span(topic: &str, partition: i32, first_offset: i64, count: usize) -> tracing::Span {
+    tracing::info_span!(
+        "process",
+        messaging.system = "kafka",
+        messaging.operation = "process",
+        messaging.destination.name = topic,
+        messaging.destination.partition.id = partition,
+        messaging.batch.message_count = count,
+        messaging.kafka.message.offset = first_offset,
+    )
+}
+
 /// Injects the current context into `record` as a child span (a new span id in the same trace); starts a new
 /// trace when no context is current.
 pub fn inject_current(record: &mut ProducerRecord) {
