@@ -737,7 +737,7 @@ async fn process(
     handler: &HandlerFn,
 ) -> bool {
     let trace = record_trace(record);
-    let span = trace.process_span(&record.topic, record.partition, record.offset);
+    let span = trace.process_span(record, ctx.group.as_deref());
     if !wait_until_due(ctx, stop, std::slice::from_ref(record)).await {
         return false;
     }
@@ -766,11 +766,12 @@ async fn process_batch(
     handler: &BatchFn,
 ) -> usize {
     let Some(first) = batch.first() else { return 0 };
-    let span = trace::batch_span(&first.topic, first.partition, first.offset, batch.len());
+    let span = trace::batch_span(&first.topic, first.partition, first.offset, batch.len(), ctx.group.as_deref());
     if !wait_until_due(ctx, stop, batch).await {
         return 0;
     }
     let traces: Vec<TraceContext> = batch.iter().map(record_trace).collect();
+    ctx.counters.batches.fetch_add(1, Ordering::Relaxed);
     let outcome = run_attempts(ctx, stop, &span, |attempt| {
         let delivery = BatchDelivery { records: batch.to_vec(), attempt, traces: traces.clone() };
         Box::pin(handler(delivery).instrument(span.clone()))
