@@ -325,20 +325,25 @@ impl HandlerConsumer {
     pub async fn run(mut self, shutdown: Shutdown) -> kafkar::Result<HandlerMetrics> {
         let counters = self.ctx.counters.clone();
         counters.running.store(true, Ordering::Relaxed);
-        let mut tick = tokio::time::interval(self.ctx.settings.commit_interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Commits are due between polls: a poll is never cut short for one (a timer racing the poll in a select
+        // would cancel every poll that waits as long as the commit interval, and the loop would stop polling).
+        let interval = self.ctx.settings.commit_interval;
+        let mut next_commit = tokio::time::Instant::now() + interval;
         let max_poll = self.consumer.config().max_poll_records;
         let poll_timeout = self.ctx.settings.poll_timeout;
         let mut fatal = None;
         loop {
+            let now = tokio::time::Instant::now();
+            if now >= next_commit {
+                self.commit_due();
+                *counters.consumer.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.consumer.metrics());
+                next_commit = now + interval;
+            }
+            let wait = poll_timeout.min(next_commit - now).max(Duration::from_millis(1));
             tokio::select! {
                 biased;
                 () = shutdown.wait() => break,
-                _ = tick.tick() => {
-                    self.commit_due();
-                    *counters.consumer.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.consumer.metrics());
-                }
-                r = self.consumer.poll(max_poll, poll_timeout) => {
+                r = self.consumer.poll(max_poll, wait) => {
                     counters.polled();
                     match r {
                         Ok(records) => self.dispatch(records),
