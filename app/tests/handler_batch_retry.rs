@@ -90,15 +90,7 @@ async fn batch_handler_gets_ordered_partition_batches_retries_them_and_dead_lett
     })
     .await
     .unwrap();
-    let monitor = consumer.monitor();
-    let (shutdown, run) = spawn_run(consumer);
-    eventually("every record finished", || {
-        let m = monitor.metrics();
-        m.records_handled + m.dead_lettered == 200
-    })
-    .await;
-    shutdown.trigger();
-    let metrics = run.await.unwrap().unwrap();
+    let metrics = run_until_finished(consumer, 200).await;
 
     let batches = batches.lock().unwrap().clone();
     assert!(batches.iter().all(|(_, o, _)| o.len() <= 16), "max_batch_records holds");
@@ -187,15 +179,7 @@ async fn retry_topics_redeliver_after_their_delays_then_the_dead_letter_topic() 
         }
     })
     .await;
-    let monitor = consumer.monitor();
-    let (shutdown, run) = spawn_run(consumer);
-    eventually("every record finished", || {
-        let m = monitor.metrics();
-        m.records_handled + m.dead_lettered == 12
-    })
-    .await;
-    shutdown.trigger();
-    let metrics = run.await.unwrap().unwrap();
+    let metrics = run_until_finished(consumer, 12).await;
     // Handled: 6 ok + 2 once (from the first retry topic); dead-lettered: 2 always + 2 poison.
     assert_eq!(metrics.records_handled, 8);
     assert_eq!(metrics.dead_lettered, 4);

@@ -88,15 +88,7 @@ async fn poison_records_go_to_the_dlt_with_spring_headers_and_flaky_ones_are_ret
         }
     })
     .await;
-    let monitor = consumer.monitor();
-    let (shutdown, run) = spawn_run(consumer);
-    eventually("every record finished", || {
-        let m = monitor.metrics();
-        m.records_handled + m.dead_lettered == 30
-    })
-    .await;
-    shutdown.trigger();
-    let metrics = run.await.unwrap().unwrap();
+    let metrics = run_until_finished(consumer, 30).await;
     assert_eq!(metrics.dead_lettered, poison as u64);
     assert_eq!(metrics.records_handled, 30 - poison as u64);
     let flaky = (0..30).filter(|i| i % 7 != 3 && i % 5 == 1).count() as u64;

@@ -64,6 +64,19 @@ where
     HandlerConsumer::new(consumer_config(bootstrap, group), [topic], settings, handler).await.unwrap()
 }
 
+/// Runs `consumer` until `n` records are handled or dead-lettered, then shuts it down; returns its final metrics.
+pub async fn run_until_finished(consumer: HandlerConsumer, n: u64) -> kafkar_app::HandlerMetrics {
+    let monitor = consumer.monitor();
+    let (shutdown, run) = spawn_run(consumer);
+    eventually("every record finished", || {
+        let m = monitor.metrics();
+        m.records_handled + m.dead_lettered == n
+    })
+    .await;
+    shutdown.trigger();
+    run.await.unwrap().unwrap()
+}
+
 /// Waits up to 60 s for `cond`.
 pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
