@@ -5,13 +5,14 @@
 //!   (through a [`RebalanceListener`]).
 //! - One worker task per partition runs the handler for one record at a time, in offset order (or, opted in with
 //!   [`HandlerSettings::key_concurrency`], several at once, one per key, each key in order), with retries
-//!   (in-memory backoff, so other partitions go on) and the dead-letter topic after the last attempt.
+//!   (in-memory backoff, so other partitions go on), then the next retry topic (if [`RetryTopics`] are set) or
+//!   the dead-letter topic after the last attempt. A batch handler's worker runs one batch at a time instead.
 //! - Per partition an [`OffsetTracker`] keeps which records finished; only the contiguous finished prefix is ever
 //!   committed, so a crash redelivers what was not finished and never skips it.
 //! - On revocation the partition's worker stops taking records, its running handler gets up to `revoke_timeout` to
 //!   finish, and the finished prefix is committed before the partition is released.
 //! - On shutdown: stop fetching, let running handlers finish within `shutdown_timeout`, flush the dead-letter
-//!   producer, commit, leave the group.
+//!   and retry-topic producers, commit, leave the group.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -451,14 +452,19 @@ impl HandlerConsumer {
         }
     }
 
-    /// Stop fetching (the loop has stopped polling), let running handlers finish, flush the dead-letter producer,
-    /// commit, leave the group.
+    /// Stop fetching (the loop has stopped polling), let running handlers finish, flush the dead-letter and
+    /// retry-topic producers, commit, leave the group.
     async fn shut_down(mut self) -> kafkar::Result<()> {
         let taken: Vec<(TopicPartition, Slot)> = lock(&self.slots).drain().collect();
         let deadline = tokio::time::Instant::now() + self.ctx.settings.shutdown_timeout;
         let mut taken = stop_and_wait(taken, deadline).await;
+        // Dead-letter and retry-topic writes are acknowledged before their records count as finished; flushing
+        // also settles what a handler sent through the same producers.
         if let Some(dl) = &self.ctx.settings.dead_letter {
             dl.producer.flush().await;
+        }
+        if let Some(rt) = &self.ctx.settings.retry_topics {
+            rt.producer.flush().await;
         }
         let due = due_offsets(taken.iter().map(|(tp, s)| (tp, &s.work)));
         let mut result = Ok(());
