@@ -34,3 +34,8 @@ pub use retry::{Classification, HandlerError, Permanent, Retriable, RetryPolicy}
 pub use retry_topic::RetryTopics;
 pub use shutdown::Shutdown;
 pub use trace::TraceContext;
+
+/// The crate README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
