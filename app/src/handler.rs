@@ -17,7 +17,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -258,7 +258,9 @@ impl HandlerConsumer {
     /// The same with a batch handler: it gets the records of one partition a batch at a time (what the partition
     /// has received, up to [`HandlerSettings::max_batch_records`]), at least once. A failed batch is retried whole
     /// by the retry policy; after its last attempt each of its records goes through the same path as a failed
-    /// record (the next retry topic, or the dead-letter topic). The batch's offsets are committed once it is done.
+    /// record (the next retry topic, or the dead-letter topic). A handler naming the failed record
+    /// ([`HandlerError::at_record`]) has the records before it finished, the retries start at it, and only it
+    /// takes the failure path. Finished records are committed as for record handlers.
     ///
     /// ```no_run
     /// # async fn run() -> kafkar::Result<()> {
@@ -675,12 +677,13 @@ enum Attempts {
 }
 
 /// Runs `call(attempt)` until it succeeds, fails permanently or for the last time, or `stop` comes during a backoff
-/// (backoffs wait in memory: other partitions go on).
+/// (backoffs wait in memory: other partitions go on). `failed` sees each failure before it is judged.
 async fn run_attempts(
     ctx: &WorkerContext,
     stop: &mut watch::Receiver<bool>,
     span: &tracing::Span,
     mut call: impl FnMut(u32) -> BoxFuture,
+    mut failed: impl FnMut(&HandlerError),
 ) -> Attempts {
     let retry = &ctx.settings.retry;
     let counters = &ctx.counters;
@@ -694,6 +697,7 @@ async fn run_attempts(
             Err(e) => e,
         };
         counters.handler_failures.fetch_add(1, Ordering::Relaxed);
+        failed(&e);
         if retry.classify(&e) == Classification::Permanent || attempt >= retry.max_attempts {
             return Attempts::Failed(e, attempt);
         }
@@ -753,11 +757,11 @@ async fn process(
         return false;
     }
     let hop = hop_of(ctx, record);
-    let outcome = run_attempts(ctx, stop, &span, |attempt| {
+    let call = |attempt| {
         let delivery = Delivery { record: record.clone(), attempt, hop, trace: trace.clone() };
-        Box::pin(trace.clone().scope(handler(delivery)).instrument(span.clone()))
-    })
-    .await;
+        Box::pin(trace.clone().scope(handler(delivery)).instrument(span.clone())) as BoxFuture
+    };
+    let outcome = run_attempts(ctx, stop, &span, call, |_| {}).await;
     match outcome {
         Attempts::Done => {
             ctx.counters.records_handled.fetch_add(1, Ordering::Relaxed);
@@ -768,8 +772,9 @@ async fn process(
     }
 }
 
-/// Runs the batch handler on `batch` with retries; after the last attempt each record goes through
-/// [`fail_record`]. Returns how many records from the front are done (all, or fewer when `stop` came first).
+/// Runs the batch handler on `batch` with retries; after the last attempt the failed record (when the handler
+/// named one, [`HandlerError::at_record`]) or each record goes through [`fail_record`]. Returns how many records from
+/// the front are done (all, or fewer when `stop` came first).
 async fn process_batch(
     ctx: &WorkerContext,
     stop: &mut watch::Receiver<bool>,
@@ -783,26 +788,42 @@ async fn process_batch(
     }
     let traces: Vec<TraceContext> = batch.iter().map(record_trace).collect();
     ctx.counters.batches.fetch_add(1, Ordering::Relaxed);
-    let outcome = run_attempts(ctx, stop, &span, |attempt| {
-        let delivery = BatchDelivery { records: batch.to_vec(), attempt, traces: traces.clone() };
-        Box::pin(handler(delivery).instrument(span.clone()))
-    })
-    .await;
-    match outcome {
-        Attempts::Done => {
-            ctx.counters.records_handled.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            batch.len()
-        }
-        Attempts::Stopped => 0,
-        Attempts::Failed(error, attempt) => {
-            for (i, record) in batch.iter().enumerate() {
-                if !fail_record(ctx, stop, record, &error, attempt, &span).await {
-                    return i;
-                }
+    let handled = |n: usize| ctx.counters.records_handled.fetch_add(n as u64, Ordering::Relaxed);
+    // The records before `start` are done; a failure naming its record moves `start` up to it.
+    let start = AtomicUsize::new(0);
+    while start.load(Ordering::Relaxed) < batch.len() {
+        let call = |attempt| {
+            let from = start.load(Ordering::Relaxed);
+            let delivery = BatchDelivery { records: batch[from..].to_vec(), attempt, traces: traces[from..].to_vec() };
+            Box::pin(handler(delivery).instrument(span.clone())) as BoxFuture
+        };
+        let failed = |e: &HandlerError| {
+            let from = start.load(Ordering::Relaxed);
+            if let Some(i) = e.failed_record().filter(|i| from + i < batch.len()) {
+                handled(i);
+                start.store(from + i, Ordering::Relaxed);
             }
-            batch.len()
+        };
+        match run_attempts(ctx, stop, &span, call, failed).await {
+            Attempts::Done => {
+                handled(batch.len() - start.load(Ordering::Relaxed));
+                return batch.len();
+            }
+            Attempts::Stopped => return start.load(Ordering::Relaxed),
+            Attempts::Failed(error, attempt) => {
+                let from = start.load(Ordering::Relaxed);
+                let to =
+                    if error.failed_record().is_some_and(|i| i < batch.len() - from) { from + 1 } else { batch.len() };
+                for (i, record) in batch.iter().enumerate().take(to).skip(from) {
+                    if !fail_record(ctx, stop, record, &error, attempt, &span).await {
+                        return i;
+                    }
+                }
+                start.store(to, Ordering::Relaxed);
+            }
         }
     }
+    batch.len()
 }
 
 /// A record that failed for good in this delivery: to the next retry topic (a retriable error, retry topics set

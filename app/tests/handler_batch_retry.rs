@@ -11,7 +11,8 @@ use kafkar::producer::ProducerRecord;
 use kafkar_app::dead_letter::{EXCEPTION_MESSAGE, ORIGINAL_OFFSET, ORIGINAL_PARTITION, ORIGINAL_TOPIC};
 use kafkar_app::retry_topic::{ATTEMPTS, BACKOFF_TIMESTAMP};
 use kafkar_app::{
-    BatchDelivery, DeadLetterConfig, Delivery, HandlerConsumer, Permanent, Retriable, RetryPolicy, RetryTopics,
+    BatchDelivery, DeadLetterConfig, Delivery, HandlerConsumer, HandlerError, Permanent, Retriable, RetryPolicy,
+    RetryTopics,
 };
 use support::*;
 
@@ -36,24 +37,27 @@ fn be_int(r: &ConsumerRecord, key: &str) -> i64 {
     }
 }
 
-/// One batch as the handler saw it: partition, offsets, attempt.
-type Batches = Arc<Mutex<Vec<(i32, Vec<i64>, u32)>>>;
+/// One batch as the handler saw it: partition, offsets, attempt, and how many of its records it finished (all, or
+/// those before the record it named as failed; none when the whole batch failed).
+type Batches = Arc<Mutex<Vec<(i32, Vec<i64>, u32, usize)>>>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batch_handler_gets_ordered_partition_batches_retries_them_and_dead_letters_a_failed_batch() {
+async fn batch_handler_gets_ordered_partition_batches_retries_them_and_dead_letters_failed_records() {
     let Some(bootstrap) = real_broker() else { return };
     let topic = unique("app-batch");
     let dlt = format!("{topic}.DLT");
     create_topic(&bootstrap, &topic, 2).await;
     create_topic(&bootstrap, &dlt, 2).await;
     let producer = producer(&bootstrap).await;
-    // 100 records per partition; partition 0 offset 37 is poison (its whole batch fails for good), partition 1
-    // offset 50 is flaky (its batch fails once, then succeeds).
+    // 100 records per partition. Partition 0 offset 37 is poison: its whole batch fails for good. Partition 1
+    // offset 50 is flaky: its batch fails once, then succeeds. Partition 1 offset 80 is bad: the handler names it
+    // as the failed record, so only it is dead-lettered.
     for i in 0..200 {
         let (p, o) = (i % 2, i64::from(i / 2));
         let kind = match (p, o) {
             (0, 37) => "poison",
             (1, 50) => "flaky",
+            (1, 80) => "bad",
             _ => "ok",
         };
         let r = ProducerRecord::new(topic.as_str()).partition(p).key(format!("k{i}")).value(format!("{kind}-{p}-{o}"));
@@ -73,55 +77,85 @@ async fn batch_handler_gets_ordered_partition_batches_retries_them_and_dead_lett
             assert_eq!(d.traces.len(), d.records.len());
             assert!(d.records.iter().all(|r| r.partition == d.partition() && *r.topic == *d.topic()));
             let offsets: Vec<i64> = d.records.iter().map(|r| r.offset).collect();
-            b.lock().unwrap().push((d.partition(), offsets, d.attempt));
             let values: Vec<String> = d.records.iter().map(text).collect();
-            let attempt = d.attempt;
+            let result: Result<(), HandlerError> = if let Some(v) = values.iter().find(|v| v.starts_with("poison")) {
+                Err(Permanent(Poison(v.clone())).into())
+            } else if values.iter().any(|v| v.starts_with("flaky")) && d.attempt == 1 {
+                Err(Retriable(Busy("flaky".into())).into())
+            } else if let Some(i) = values.iter().position(|v| v.starts_with("bad")) {
+                Err(HandlerError::from(Permanent(Poison(values[i].clone()))).at_record(i))
+            } else {
+                Ok(())
+            };
+            let finished = match &result {
+                Ok(()) => offsets.len(),
+                Err(e) => e.failed_record().unwrap_or(0),
+            };
+            b.lock().unwrap().push((d.partition(), offsets, d.attempt, finished));
             async move {
                 tokio::time::sleep(Duration::from_millis(2)).await;
-                if let Some(v) = values.iter().find(|v| v.starts_with("poison")) {
-                    return Err(Permanent(Poison(v.clone())).into());
-                }
-                if values.iter().any(|v| v.starts_with("flaky")) && attempt == 1 {
-                    Err(Retriable(Busy("flaky".into())))?;
-                }
-                Ok(())
+                result
             }
         }
     })
     .await
     .unwrap();
-    let metrics = run_until_finished(consumer, 200).await;
+    let dead_count = |batches: &Batches| {
+        let b = batches.lock().unwrap();
+        let poison = b.iter().find(|(p, o, _, _)| *p == 0 && o.contains(&37)).map_or(0, |b| b.1.len());
+        poison as u64 + 1
+    };
+    let monitor = consumer.monitor();
+    let (shutdown, run) = spawn_run(consumer);
+    eventually("every record finished", || {
+        let m = monitor.metrics();
+        m.records_handled + m.dead_lettered == 200 && m.dead_lettered == dead_count(&batches)
+    })
+    .await;
+    shutdown.trigger();
+    let metrics = run.await.unwrap().unwrap();
 
     let batches = batches.lock().unwrap().clone();
-    assert!(batches.iter().all(|(_, o, _)| o.len() <= 16), "max_batch_records holds");
-    assert!(batches.iter().any(|(_, o, _)| o.len() > 1), "records come in batches: {batches:?}");
-    // Per partition the first attempts cover every offset once, in order and without gaps.
-    for p in 0..2 {
-        let firsts: Vec<i64> =
-            batches.iter().filter(|(q, _, a)| *q == p && *a == 1).flat_map(|(_, o, _)| o.clone()).collect();
-        assert_eq!(firsts, (0..100).collect::<Vec<i64>>(), "partition {p}: batches in offset order");
-    }
-    let batch_of =
-        |p: i32, o: i64| batches.iter().find(|(q, offs, a)| *q == p && *a == 1 && offs.contains(&o)).unwrap().1.clone();
+    assert!(batches.iter().all(|(_, o, _, _)| o.len() <= 16), "max_batch_records holds");
+    assert!(batches.iter().any(|(_, o, _, _)| o.len() > 1), "records come in batches: {batches:?}");
+    let batch_of = |p: i32, o: i64| {
+        batches.iter().find(|(q, offs, a, _)| *q == p && *a == 1 && offs.contains(&o)).unwrap().1.clone()
+    };
     // The poison batch: tried once (permanent), then each of its records dead-lettered.
     let poison = batch_of(0, 37);
-    assert_eq!(batches.iter().filter(|(q, o, _)| *q == 0 && *o == poison).count(), 1);
+    assert_eq!(batches.iter().filter(|(q, o, _, _)| *q == 0 && *o == poison).count(), 1);
     // The flaky batch: retried whole, once.
     let flaky = batch_of(1, 50);
-    let flaky_attempts: Vec<u32> = batches.iter().filter(|(q, o, _)| *q == 1 && *o == flaky).map(|b| b.2).collect();
+    let flaky_attempts: Vec<u32> = batches.iter().filter(|(q, o, _, _)| *q == 1 && *o == flaky).map(|b| b.2).collect();
     assert_eq!(flaky_attempts, [1, 2]);
+    // The bad record's batch: the records after it come again in a new batch that starts right after it.
+    let bad = batch_of(1, 80);
+    if bad.last() != Some(&80) {
+        assert!(batches.iter().any(|(q, o, a, _)| *q == 1 && o.first() == Some(&81) && *a == 1), "{batches:?}");
+    }
     assert_eq!(metrics.retries, 1);
-    assert_eq!(metrics.dead_lettered, poison.len() as u64);
-    assert_eq!(metrics.records_handled, 200 - poison.len() as u64);
-
-    let letters = read(&bootstrap, &dlt, 2, poison.len()).await;
-    let mut dead: Vec<i64> = letters.iter().map(|l| be_int(l, ORIGINAL_OFFSET)).collect();
-    dead.sort_unstable();
-    assert_eq!(dead, poison, "exactly the failed batch's records are dead-lettered");
+    assert_eq!(metrics.dead_lettered, poison.len() as u64 + 1);
+    assert_eq!(metrics.records_handled, 200 - poison.len() as u64 - 1);
+    // Per partition every record is finished exactly once, in order: handled, or dead-lettered.
+    let letters = read(&bootstrap, &dlt, 2, poison.len() + 1).await;
+    for p in 0..2 {
+        let mut dead: Vec<i64> =
+            letters.iter().filter(|l| l.partition == p).map(|l| be_int(l, ORIGINAL_OFFSET)).collect();
+        dead.sort_unstable();
+        assert_eq!(dead, if p == 0 { poison.clone() } else { vec![80] }, "partition {p}: the dead letters");
+        let mut finished: Vec<i64> = batches
+            .iter()
+            .filter(|(q, _, _, _)| *q == p)
+            .flat_map(|(_, o, _, n)| o[..*n].to_vec())
+            .chain(dead)
+            .collect();
+        finished.sort_unstable();
+        assert_eq!(finished, (0..100).collect::<Vec<i64>>(), "partition {p}: each record finished once");
+    }
     for l in &letters {
-        assert_eq!(l.partition, 0);
-        assert_eq!(be_int(l, ORIGINAL_PARTITION), 0);
-        assert_eq!(header(l, EXCEPTION_MESSAGE).as_deref(), Some(&b"poison record poison-0-37"[..]));
+        assert_eq!(be_int(l, ORIGINAL_PARTITION), i64::from(l.partition));
+        let want = if l.partition == 0 { "poison record poison-0-37" } else { "poison record bad-1-80" };
+        assert_eq!(header(l, EXCEPTION_MESSAGE).as_deref(), Some(want.as_bytes()));
     }
     let committed = committed(&bootstrap, &group, &topic, 2).await;
     assert_eq!(committed[&0], Some(100));
