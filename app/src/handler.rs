@@ -120,6 +120,9 @@ pub struct HandlerSettings {
     /// once, never two of the same key, and each key's records in offset order (keyless records share one key).
     /// Batch handlers ignore it (one batch at a time per partition).
     pub key_concurrency: Option<usize>,
+    /// `None` (the default): every partition's handler runs whenever it has work. `Some(n)`: at most `n` handler
+    /// calls at once across all partitions (a backoff or a due-time wait holds no slot).
+    pub max_concurrency: Option<usize>,
 }
 
 impl Default for HandlerSettings {
@@ -137,6 +140,7 @@ impl Default for HandlerSettings {
             shutdown_timeout: Duration::from_secs(30),
             poll_timeout: Duration::from_millis(100),
             key_concurrency: None,
+            max_concurrency: None,
         }
     }
 }
@@ -187,6 +191,8 @@ fn lock(slots: &Slots) -> std::sync::MutexGuard<'_, HashMap<TopicPartition, Slot
 /// What every worker needs.
 struct WorkerContext {
     handler: Handler,
+    /// Slots for handler calls, with [`HandlerSettings::max_concurrency`].
+    limit: Option<Arc<tokio::sync::Semaphore>>,
     settings: HandlerSettings,
     group: Option<String>,
     counters: Arc<Counters>,
@@ -312,7 +318,8 @@ impl HandlerConsumer {
             }
             all.push(topic);
         }
-        let ctx = Arc::new(WorkerContext { handler, settings, group, counters });
+        let limit = settings.max_concurrency.map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
+        let ctx = Arc::new(WorkerContext { handler, limit, settings, group, counters });
         let listener = Rebalance { slots: slots.clone(), ctx: ctx.clone() };
         consumer.subscribe_with_listener(all, listener)?;
         Ok(HandlerConsumer { consumer, slots, ctx })
@@ -689,9 +696,18 @@ async fn run_attempts(
     let counters = &ctx.counters;
     let mut attempt = 1;
     loop {
+        let slot = match &ctx.limit {
+            None => None,
+            Some(limit) => tokio::select! {
+                biased;
+                () = stopped(stop) => return Attempts::Stopped,
+                permit = limit.clone().acquire_owned() => permit.ok(),
+            },
+        };
         let started = Instant::now();
         let result = call(attempt).await;
         counters.handler_took(started.elapsed());
+        drop(slot);
         let e = match result {
             Ok(()) => return Attempts::Done,
             Err(e) => e,

@@ -5,7 +5,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -124,5 +124,43 @@ async fn shutdown_while_records_keep_arriving_commits_exactly_the_finished_batch
         let expected = (!offsets.is_empty()).then_some(offsets.len() as i64);
         assert_eq!(committed[&p], expected, "partition {p}: committed = finished");
     }
+    producer.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrency_bounds_handler_calls_across_partitions() {
+    let Some(bootstrap) = real_broker() else { return };
+    let topic = unique("app-concurrency");
+    create_topic(&bootstrap, &topic, 4).await;
+    let producer = producer(&bootstrap).await;
+    for i in 0..40 {
+        producer
+            .send_forget(ProducerRecord::new(topic.as_str()).partition(i % 4).value(format!("r{i}")))
+            .await
+            .unwrap();
+    }
+    producer.flush().await;
+    let group = unique("app-concurrency-group");
+    let mut settings = settings();
+    settings.max_concurrency = Some(2);
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (r, m) = (running.clone(), most.clone());
+    let consumer = start(&bootstrap, &group, &topic, settings, move |_: Delivery| {
+        let (r, m) = (r.clone(), m.clone());
+        async move {
+            let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            r.fetch_sub(1, Ordering::SeqCst);
+            Ok(())
+        }
+    })
+    .await;
+    let metrics = run_until_finished(consumer, 40).await;
+    assert_eq!(metrics.records_handled, 40);
+    assert_eq!(most.load(Ordering::SeqCst), 2, "four partitions with work, two handler calls at a time");
+    let committed = committed(&bootstrap, &group, &topic, 4).await;
+    assert!((0..4).all(|p| committed[&p] == Some(10)), "{committed:?}");
     producer.close().await;
 }
