@@ -290,3 +290,44 @@ async fn retry_topics_redeliver_after_their_delays_then_the_dead_letter_topic() 
     }
     producer.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_out_a_retry_topic_delay_and_leaves_the_waiting_record_uncommitted() {
+    let Some(bootstrap) = real_broker() else { return };
+    let topic = unique("app-rt-wait");
+    let producer = producer(&bootstrap).await;
+    let retry_topics = RetryTopics::new(producer.clone(), [Duration::from_secs(60)]);
+    let retry_topic = retry_topics.topics(&topic).remove(0);
+    create_topic(&bootstrap, &topic, 1).await;
+    create_topic(&bootstrap, &retry_topic, 1).await;
+    producer.send(ProducerRecord::new(topic.as_str()).value("fails")).await.unwrap().await.unwrap();
+    let group = unique("app-rt-wait-group");
+    let mut settings = settings();
+    settings.retry = RetryPolicy::none();
+    settings.retry_topics = Some(retry_topics);
+    let calls: Calls = Arc::default();
+    let c = calls.clone();
+    let consumer = start(&bootstrap, &group, &topic, settings, move |d: Delivery| {
+        c.lock().unwrap().push((d.record.topic.to_string(), d.hop, text(&d.record), SystemTime::now()));
+        async { Err(Retriable(Busy("still down".into())).into()) }
+    })
+    .await;
+    let monitor = consumer.monitor();
+    let (shutdown, run) = spawn_run(consumer);
+    // Forwarded, and read back from the retry topic, where it waits for its due time.
+    eventually("forwarded and read back", || {
+        let m = monitor.metrics();
+        m.retry_topic_forwards == 1 && m.records_received == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = tokio::time::Instant::now();
+    shutdown.trigger();
+    let metrics = run.await.unwrap().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "shutdown took {:?}", started.elapsed());
+    assert_eq!(calls.lock().unwrap().len(), 1, "the retry is not due yet");
+    assert_eq!(metrics.records_handled + metrics.dead_lettered, 0);
+    assert_eq!(committed(&bootstrap, &group, &topic, 1).await[&0], Some(1), "forwarded: done in its topic");
+    assert_eq!(committed(&bootstrap, &group, &retry_topic, 1).await[&0], None, "waiting: not committed");
+    producer.close().await;
+}
