@@ -18,12 +18,7 @@ use tokio::sync::Semaphore;
 async fn piled_up_work_pauses_the_partition_while_polling_goes_on_and_resumes_when_it_drains() {
     let Some(bootstrap) = real_broker() else { return };
     let topic = unique("app-backpressure");
-    create_topic(&bootstrap, &topic, 1).await;
-    let producer = producer(&bootstrap).await;
-    for i in 0..200 {
-        producer.send_forget(ProducerRecord::new(topic.as_str()).value(format!("r{i}"))).await.unwrap();
-    }
-    producer.flush().await;
+    let producer = topic_with_records(&bootstrap, &topic, 1, 200).await;
     let group = unique("app-backpressure-group");
     let mut config = consumer_config(&bootstrap, &group);
     config.set("max.poll.records", "5").unwrap();
@@ -131,15 +126,7 @@ async fn shutdown_while_records_keep_arriving_commits_exactly_the_finished_batch
 async fn max_concurrency_bounds_handler_calls_across_partitions() {
     let Some(bootstrap) = real_broker() else { return };
     let topic = unique("app-concurrency");
-    create_topic(&bootstrap, &topic, 4).await;
-    let producer = producer(&bootstrap).await;
-    for i in 0..40 {
-        producer
-            .send_forget(ProducerRecord::new(topic.as_str()).partition(i % 4).value(format!("r{i}")))
-            .await
-            .unwrap();
-    }
-    producer.flush().await;
+    let producer = topic_with_records(&bootstrap, &topic, 4, 40).await;
     let group = unique("app-concurrency-group");
     let mut settings = settings();
     settings.max_concurrency = Some(2);

@@ -193,15 +193,7 @@ async fn only_the_finished_prefix_is_committed_and_a_restart_redelivers_the_rest
 async fn shutdown_commits_exactly_what_was_processed() {
     let Some(bootstrap) = real_broker() else { return };
     let topic = unique("app-shutdown");
-    create_topic(&bootstrap, &topic, 3).await;
-    let producer = producer(&bootstrap).await;
-    for i in 0..300 {
-        producer
-            .send_forget(ProducerRecord::new(topic.as_str()).partition(i % 3).value(format!("r{i}")))
-            .await
-            .unwrap();
-    }
-    producer.flush().await;
+    let producer = topic_with_records(&bootstrap, &topic, 3, 300).await;
     let group = unique("app-shutdown-group");
     let seen: Seen = Arc::default();
     let s = seen.clone();
@@ -351,15 +343,7 @@ async fn a_kip848_rebalance_commits_the_revoked_partitions_finished_work_so_noth
 async fn rebalance_hands_over_finished_work(protocol: &str) {
     let Some(bootstrap) = real_broker() else { return };
     let topic = unique("app-rebalance");
-    create_topic(&bootstrap, &topic, 4).await;
-    let producer = producer(&bootstrap).await;
-    for i in 0..200 {
-        producer
-            .send_forget(ProducerRecord::new(topic.as_str()).partition(i % 4).value(format!("r{i}")))
-            .await
-            .unwrap();
-    }
-    producer.flush().await;
+    let producer = topic_with_records(&bootstrap, &topic, 4, 200).await;
     let group = unique("app-rebalance-group");
     let seen: Seen = Arc::default();
     let mut settings = settings();
