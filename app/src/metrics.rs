@@ -1,12 +1,14 @@
-//! Counters of a handler consumer ([`HandlerMetrics`], a snapshot of them), its health ([`Health`]), and their
-//! Prometheus text form.
+//! Counters of a handler consumer ([`HandlerMetrics`], a snapshot of them), its health ([`Health`]), a producer
+//! [`ping`], and (feature `prometheus`) their Prometheus text form.
 
+#[cfg(feature = "prometheus")]
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kafkar::consumer::ConsumerMetrics;
+#[cfg(feature = "prometheus")]
 use kafkar::producer::ProducerMetrics;
 
 /// The live counters (shared by the poll loop and the partition workers).
@@ -18,11 +20,15 @@ pub(crate) struct Counters {
     pub retries: AtomicU64,
     pub dead_lettered: AtomicU64,
     pub dead_letter_failures: AtomicU64,
+    pub retry_topic_forwards: AtomicU64,
     pub commits: AtomicU64,
     pub commit_failures: AtomicU64,
     pub handler_nanos_total: AtomicU64,
     pub handler_nanos_max: AtomicU64,
     pub handler_calls: AtomicU64,
+    /// Handler calls per latency bucket ([`LATENCY_BUCKETS`]; the last counts the slower ones).
+    pub handler_buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    pub batches: AtomicU64,
     pub assigned_partitions: AtomicUsize,
     pub paused_partitions: AtomicUsize,
     pub pending_records: AtomicUsize,
@@ -42,11 +48,14 @@ impl Counters {
             retries: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
             dead_letter_failures: AtomicU64::new(0),
+            retry_topic_forwards: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             commit_failures: AtomicU64::new(0),
             handler_nanos_total: AtomicU64::new(0),
             handler_nanos_max: AtomicU64::new(0),
             handler_calls: AtomicU64::new(0),
+            handler_buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            batches: AtomicU64::new(0),
             assigned_partitions: AtomicUsize::new(0),
             paused_partitions: AtomicUsize::new(0),
             pending_records: AtomicUsize::new(0),
@@ -62,6 +71,9 @@ impl Counters {
         self.handler_nanos_total.fetch_add(n, Ordering::Relaxed);
         self.handler_nanos_max.fetch_max(n, Ordering::Relaxed);
         self.handler_calls.fetch_add(1, Ordering::Relaxed);
+        let secs = d.as_secs_f64();
+        let i = LATENCY_BUCKETS.iter().position(|b| secs <= *b).unwrap_or(LATENCY_BUCKETS.len());
+        self.handler_buckets[i].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn polled(&self) {
@@ -79,10 +91,16 @@ impl Counters {
             retries: self.retries.load(Ordering::Relaxed),
             dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
             dead_letter_failures: self.dead_letter_failures.load(Ordering::Relaxed),
+            retry_topic_forwards: self.retry_topic_forwards.load(Ordering::Relaxed),
             commits: self.commits.load(Ordering::Relaxed),
             commit_failures: self.commit_failures.load(Ordering::Relaxed),
             handler_latency_avg: Duration::from_nanos(total.checked_div(calls).unwrap_or(0)),
             handler_latency_max: Duration::from_nanos(self.handler_nanos_max.load(Ordering::Relaxed)),
+            handler_latency: LatencyHistogram {
+                counts: self.handler_buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
+                sum: Duration::from_nanos(total),
+            },
+            batches: self.batches.load(Ordering::Relaxed),
             assigned_partitions: self.assigned_partitions.load(Ordering::Relaxed),
             paused_partitions: self.paused_partitions.load(Ordering::Relaxed),
             pending_records: self.pending_records.load(Ordering::Relaxed),
@@ -104,6 +122,26 @@ impl Counters {
     }
 }
 
+/// The upper bounds (seconds) of the handler latency histogram's buckets.
+pub const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// A latency histogram: calls per bucket of [`LATENCY_BUCKETS`] (not cumulative; one more for the slower ones).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LatencyHistogram {
+    /// Calls per bucket: `counts[i]` took at most `LATENCY_BUCKETS[i]` and more than the bucket before; the last
+    /// entry took more than the last bound.
+    pub counts: Vec<u64>,
+    /// The calls' total duration.
+    pub sum: Duration,
+}
+
+impl LatencyHistogram {
+    /// The number of calls.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
 /// A snapshot of a handler consumer's counters.
 #[derive(Clone, Debug, Default)]
 pub struct HandlerMetrics {
@@ -117,8 +155,10 @@ pub struct HandlerMetrics {
     pub retries: u64,
     /// Records written to a dead-letter topic.
     pub dead_lettered: u64,
-    /// Failed dead-letter writes (each retried).
+    /// Failed dead-letter and retry-topic writes (each retried).
     pub dead_letter_failures: u64,
+    /// Records forwarded to a retry topic.
+    pub retry_topic_forwards: u64,
     /// Offset commits that succeeded.
     pub commits: u64,
     /// Offset commits that failed.
@@ -127,6 +167,11 @@ pub struct HandlerMetrics {
     pub handler_latency_avg: Duration,
     /// Longest handler call.
     pub handler_latency_max: Duration,
+    /// Handler call durations.
+    pub handler_latency: LatencyHistogram,
+    /// Batches handed to a batch handler, each counted once whatever its attempts (records per batch:
+    /// `records_received / batches`).
+    pub batches: u64,
     /// Partitions owned.
     pub assigned_partitions: usize,
     /// Partitions paused because their work piled up.
@@ -150,6 +195,7 @@ pub struct Health {
     pub healthy: bool,
 }
 
+#[cfg(feature = "prometheus")]
 impl HandlerMetrics {
     /// The metrics in the Prometheus text exposition format, names prefixed `kafkar_handler_` (and
     /// `kafkar_consumer_` for the consumer's, with a `partition` label on lag).
@@ -171,6 +217,12 @@ impl HandlerMetrics {
             "Failed dead-letter writes.",
             self.dead_letter_failures.to_string(),
         );
+        metric(
+            "retry_topic_forwards_total",
+            "counter",
+            "Records forwarded to a retry topic.",
+            self.retry_topic_forwards.to_string(),
+        );
         metric("commits_total", "counter", "Offset commits that succeeded.", self.commits.to_string());
         metric("commit_failures_total", "counter", "Offset commits that failed.", self.commit_failures.to_string());
         metric(
@@ -185,13 +237,33 @@ impl HandlerMetrics {
             "Longest handler call.",
             self.handler_latency_max.as_secs_f64().to_string(),
         );
+        metric("batches_total", "counter", "Batches handed to a batch handler.", self.batches.to_string());
         metric("assigned_partitions", "gauge", "Partitions owned.", self.assigned_partitions.to_string());
         metric("paused_partitions", "gauge", "Partitions paused by backpressure.", self.paused_partitions.to_string());
         metric("pending_records", "gauge", "Records not yet committable.", self.pending_records.to_string());
+        let _ = writeln!(out, "# HELP kafkar_handler_latency_seconds Handler call durations.");
+        let _ = writeln!(out, "# TYPE kafkar_handler_latency_seconds histogram");
+        let mut cumulative = 0;
+        for (i, n) in self.handler_latency.counts.iter().enumerate() {
+            cumulative += n;
+            let le = LATENCY_BUCKETS.get(i).map_or_else(|| "+Inf".to_owned(), |b| b.to_string());
+            let _ = writeln!(out, "kafkar_handler_latency_seconds_bucket{{le=\"{le}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "kafkar_handler_latency_seconds_sum {}", self.handler_latency.sum.as_secs_f64());
+        let _ = writeln!(out, "kafkar_handler_latency_seconds_count {cumulative}");
         if let Some(c) = &self.consumer {
-            let _ = writeln!(out, "# HELP kafkar_consumer_records_consumed_total Records fetched.");
-            let _ = writeln!(out, "# TYPE kafkar_consumer_records_consumed_total counter");
-            let _ = writeln!(out, "kafkar_consumer_records_consumed_total {}", c.records_consumed);
+            for (name, kind, value) in [
+                ("records_consumed_total", "counter", c.records_consumed.to_string()),
+                ("bytes_consumed_total", "counter", c.bytes_consumed.to_string()),
+                ("fetch_requests_total", "counter", c.fetch_requests.to_string()),
+                ("fetch_errors_total", "counter", c.fetch_errors.to_string()),
+                ("fetch_latency_avg_seconds", "gauge", c.fetch_latency_avg.as_secs_f64().to_string()),
+                ("fetch_latency_max_seconds", "gauge", c.fetch_latency_max.as_secs_f64().to_string()),
+                ("buffered_bytes", "gauge", c.buffered_bytes.to_string()),
+            ] {
+                let _ = writeln!(out, "# TYPE kafkar_consumer_{name} {kind}");
+                let _ = writeln!(out, "kafkar_consumer_{name} {value}");
+            }
             let _ = writeln!(out, "# HELP kafkar_consumer_lag Records behind the high watermark.");
             let _ = writeln!(out, "# TYPE kafkar_consumer_lag gauge");
             for (tp, lag) in &c.lag {
@@ -204,12 +276,19 @@ impl HandlerMetrics {
 }
 
 /// The producer's metrics in the Prometheus text format, names prefixed `kafkar_producer_`.
+#[cfg(feature = "prometheus")]
 pub fn producer_prometheus(m: &ProducerMetrics) -> String {
     let mut out = String::new();
     for (name, kind, value) in [
         ("records_sent_total", "counter", m.records_sent.to_string()),
         ("bytes_sent_total", "counter", m.bytes_sent.to_string()),
         ("batches_sent_total", "counter", m.batches_sent.to_string()),
+        ("requests_sent_total", "counter", m.requests_sent.to_string()),
+        ("batch_size_avg_bytes", "gauge", m.avg_batch_size.to_string()),
+        ("records_per_batch_avg", "gauge", m.avg_records_per_batch.to_string()),
+        ("in_flight_requests", "gauge", m.in_flight_requests.to_string()),
+        ("queued_batches", "gauge", m.queued_batches.to_string()),
+        ("throttled_responses_total", "counter", m.throttled_responses.to_string()),
         ("retries_total", "counter", m.retries.to_string()),
         ("record_errors_total", "counter", m.record_errors.to_string()),
         ("queued_bytes", "gauge", m.queued_bytes.to_string()),

@@ -88,6 +88,18 @@ impl Profile {
     }
 }
 
+/// Seed 002's development defaults, as configuration sources to add files, the environment and settings to:
+/// `profile::development().properties_file("app.properties").env().load::<ProducerConfig>()`.
+pub fn development() -> ConfigSources {
+    Profile::Development.sources()
+}
+
+/// Seed 002's production defaults, as configuration sources to add files, the environment and settings to:
+/// `profile::production().properties_file("/etc/app/kafka.properties").env().load::<ConsumerConfig>()`.
+pub fn production() -> ConfigSources {
+    Profile::Production.sources()
+}
+
 #[cfg(test)]
 mod tests {
     use kafkar::consumer::OffsetReset;
@@ -108,5 +120,9 @@ mod tests {
         assert_eq!(c.auto_offset_reset, OffsetReset::Latest);
         assert_eq!("PROD".parse::<Profile>().unwrap(), Profile::Production);
         assert!("staging".parse::<Profile>().is_err());
+        let c: kafkar::ConsumerConfig = super::production().set("auto.offset.reset", "latest").load().unwrap();
+        assert_eq!(c.auto_offset_reset, OffsetReset::Latest, "settings override the profile");
+        let p: kafkar::ProducerConfig = super::development().load().unwrap();
+        assert_eq!(p.acks, Acks::Leader);
     }
 }

@@ -26,6 +26,7 @@ pub struct HandlerError {
     type_name: String,
     message: String,
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    failed_record: Option<usize>,
 }
 
 impl HandlerError {
@@ -35,6 +36,7 @@ impl HandlerError {
             type_name: std::any::type_name::<E>().to_owned(),
             message: chain_message(&e),
             source: Some(Arc::new(e)),
+            failed_record: None,
         }
     }
 
@@ -51,7 +53,28 @@ impl HandlerError {
     /// A failure described by a message alone, with the type name `type_name` (shown as the exception class in
     /// the dead-letter headers).
     pub fn message(classification: Classification, type_name: impl Into<String>, message: impl Into<String>) -> Self {
-        HandlerError { classification, type_name: type_name.into(), message: message.into(), source: None }
+        HandlerError {
+            classification,
+            type_name: type_name.into(),
+            message: message.into(),
+            source: None,
+            failed_record: None,
+        }
+    }
+
+    /// For a batch handler: the batch failed at its record `index` (0-based, in the batch it was given); the
+    /// records before it are done. As Spring Kafka's `BatchListenerFailedException`: the records before `index` are
+    /// committed, the retries start at `index`, and after the last attempt only that record goes to the retry or
+    /// dead-letter topic; the records after it then come again in a new batch. Without it (or with an index past
+    /// the batch) the whole batch is retried, then each of its records goes to the retry or dead-letter topic.
+    pub fn at_record(mut self, index: usize) -> HandlerError {
+        self.failed_record = Some(index);
+        self
+    }
+
+    /// The batch record that failed, if the batch handler named one ([`at_record`](Self::at_record)).
+    pub fn failed_record(&self) -> Option<usize> {
+        self.failed_record
     }
 
     /// Retriable or permanent, as the handler said.
@@ -88,6 +111,7 @@ impl fmt::Debug for HandlerError {
             .field("classification", &self.classification)
             .field("type_name", &self.type_name)
             .field("message", &self.message)
+            .field("failed_record", &self.failed_record)
             .finish()
     }
 }

@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 
 use bytes::Bytes;
+use kafkar::consumer::ConsumerRecord;
 use kafkar::producer::{DeliveryFuture, Producer, ProducerRecord};
 use kafkar::protocol::records::{Header, RecordHeaders};
 
@@ -135,20 +136,108 @@ impl TraceContext {
         CURRENT.scope(self, fut).await
     }
 
-    /// A `tracing` span for processing a record in this context, with the OpenTelemetry messaging attributes.
-    pub fn process_span(&self, topic: &str, partition: i32, offset: i64) -> tracing::Span {
+    /// A `tracing` span for processing `record` (in this context) in consumer group `group`, with the
+    /// OpenTelemetry messaging attributes: a few by default; with feature `otel` the semantic conventions for
+    /// Kafka consumers (`otel.name` = `process <topic>`, `otel.kind` = `consumer`, `messaging.operation.type`,
+    /// `messaging.consumer.group.name`, `messaging.kafka.offset`, `messaging.kafka.message.key`,
+    /// `messaging.message.body.size`, ...).
+    pub fn process_span(&self, record: &ConsumerRecord, group: Option<&str>) -> tracing::Span {
+        #[cfg(not(feature = "otel"))]
+        {
+            let _ = group;
+            tracing::info_span!(
+                "process",
+                trace_id = %self.trace_id_hex(),
+                span_id = %self.span_id_hex(),
+                x_trace_id = %self.x_trace_id,
+                "messaging.system" = "kafka",
+                "messaging.operation.type" = "process",
+                "messaging.destination.name" = &*record.topic,
+                "messaging.destination.partition.id" = record.partition,
+                "messaging.kafka.offset" = record.offset,
+            )
+        }
+        #[cfg(feature = "otel")]
+        {
+            let key = record.key.as_deref().and_then(|k| std::str::from_utf8(k).ok());
+            tracing::info_span!(
+                "process",
+                otel.name = %format_args!("process {}", record.topic),
+                otel.kind = "consumer",
+                trace_id = %self.trace_id_hex(),
+                span_id = %self.span_id_hex(),
+                x_trace_id = %self.x_trace_id,
+                "messaging.system" = "kafka",
+                "messaging.operation.type" = "process",
+                "messaging.operation.name" = "process",
+                "messaging.destination.name" = &*record.topic,
+                "messaging.destination.partition.id" = %record.partition,
+                "messaging.consumer.group.name" = group,
+                "messaging.kafka.offset" = record.offset,
+                "messaging.kafka.message.key" = key,
+                "messaging.kafka.message.tombstone" = record.value.is_none(),
+                "messaging.message.body.size" = record.value.as_ref().map_or(0, |v| v.len()),
+            )
+        }
+    }
+}
+
+/// A `tracing` span for processing a batch of `count` records of one partition from offset `first_offset` in
+/// consumer group `group`, with the OpenTelemetry messaging attributes (with feature `otel`: the semantic
+/// conventions, `messaging.batch.message_count` among them).
+pub fn batch_span(topic: &str, partition: i32, first_offset: i64, count: usize, group: Option<&str>) -> tracing::Span {
+    #[cfg(not(feature = "otel"))]
+    {
+        let _ = group;
         tracing::info_span!(
             "process",
-            trace_id = %self.trace_id_hex(),
-            span_id = %self.span_id_hex(),
-            x_trace_id = %self.x_trace_id,
-            messaging.system = "kafka",
-            messaging.operation = "process",
-            messaging.destination.name = topic,
-            messaging.destination.partition.id = partition,
-            messaging.kafka.message.offset = offset,
+            "messaging.system" = "kafka",
+            "messaging.operation.type" = "process",
+            "messaging.destination.name" = topic,
+            "messaging.destination.partition.id" = partition,
+            "messaging.batch.message_count" = count,
+            "messaging.kafka.offset" = first_offset,
         )
     }
+    #[cfg(feature = "otel")]
+    {
+        tracing::info_span!(
+            "process",
+            otel.name = %format_args!("process {topic}"),
+            otel.kind = "consumer",
+            "messaging.system" = "kafka",
+            "messaging.operation.type" = "process",
+            "messaging.operation.name" = "process",
+            "messaging.destination.name" = topic,
+            "messaging.destination.partition.id" = %partition,
+            "messaging.consumer.group.name" = group,
+            "messaging.batch.message_count" = count,
+            "messaging.kafka.offset" = first_offset,
+        )
+    }
+}
+
+/// The span of sending `record` in context `ctx` (feature `otel`): `otel.name` = `send <topic>`, `otel.kind` =
+/// `producer`, and the semantic conventions' attributes for Kafka producers.
+#[cfg(feature = "otel")]
+pub fn send_span(ctx: &TraceContext, record: &ProducerRecord) -> tracing::Span {
+    let key = record.key.as_deref().and_then(|k| std::str::from_utf8(k).ok());
+    tracing::info_span!(
+        "send",
+        otel.name = %format_args!("send {}", record.topic),
+        otel.kind = "producer",
+        trace_id = %ctx.trace_id_hex(),
+        span_id = %ctx.span_id_hex(),
+        x_trace_id = %ctx.x_trace_id,
+        "messaging.system" = "kafka",
+        "messaging.operation.type" = "send",
+        "messaging.operation.name" = "send",
+        "messaging.destination.name" = &*record.topic,
+        "messaging.destination.partition.id" = record.partition.map(|p| p.to_string()),
+        "messaging.kafka.message.key" = key,
+        "messaging.kafka.message.tombstone" = record.value.is_none(),
+        "messaging.message.body.size" = record.value.as_ref().map_or(0, |v| v.len()),
+    )
 }
 
 /// Injects the current context into `record` as a child span (a new span id in the same trace); starts a new
@@ -158,9 +247,18 @@ pub fn inject_current(record: &mut ProducerRecord) {
     ctx.inject(record);
 }
 
-/// Sends `record` with the current trace context injected (see [`inject_current`]).
+/// Sends `record` with the current trace context injected (see [`inject_current`]); with feature `otel`, inside
+/// a [`send_span`].
 pub async fn send_traced(producer: &Producer, mut record: ProducerRecord) -> kafkar::Result<DeliveryFuture> {
-    inject_current(&mut record);
+    let ctx = TraceContext::current().map(|c| c.child()).unwrap_or_else(TraceContext::new_root);
+    ctx.inject(&mut record);
+    #[cfg(feature = "otel")]
+    {
+        use tracing::Instrument;
+        let span = send_span(&ctx, &record);
+        producer.send(record).instrument(span).await
+    }
+    #[cfg(not(feature = "otel"))]
     producer.send(record).await
 }
 

@@ -88,15 +88,7 @@ async fn poison_records_go_to_the_dlt_with_spring_headers_and_flaky_ones_are_ret
         }
     })
     .await;
-    let monitor = consumer.monitor();
-    let (shutdown, run) = spawn_run(consumer);
-    eventually("every record finished", || {
-        let m = monitor.metrics();
-        m.records_handled + m.dead_lettered == 30
-    })
-    .await;
-    shutdown.trigger();
-    let metrics = run.await.unwrap().unwrap();
+    let metrics = run_until_finished(consumer, 30).await;
     assert_eq!(metrics.dead_lettered, poison as u64);
     assert_eq!(metrics.records_handled, 30 - poison as u64);
     let flaky = (0..30).filter(|i| i % 7 != 3 && i % 5 == 1).count() as u64;
@@ -201,15 +193,7 @@ async fn only_the_finished_prefix_is_committed_and_a_restart_redelivers_the_rest
 async fn shutdown_commits_exactly_what_was_processed() {
     let Some(bootstrap) = real_broker() else { return };
     let topic = unique("app-shutdown");
-    create_topic(&bootstrap, &topic, 3).await;
-    let producer = producer(&bootstrap).await;
-    for i in 0..300 {
-        producer
-            .send_forget(ProducerRecord::new(topic.as_str()).partition(i % 3).value(format!("r{i}")))
-            .await
-            .unwrap();
-    }
-    producer.flush().await;
+    let producer = topic_with_records(&bootstrap, &topic, 3, 300).await;
     let group = unique("app-shutdown-group");
     let seen: Seen = Arc::default();
     let s = seen.clone();
@@ -359,15 +343,7 @@ async fn a_kip848_rebalance_commits_the_revoked_partitions_finished_work_so_noth
 async fn rebalance_hands_over_finished_work(protocol: &str) {
     let Some(bootstrap) = real_broker() else { return };
     let topic = unique("app-rebalance");
-    create_topic(&bootstrap, &topic, 4).await;
-    let producer = producer(&bootstrap).await;
-    for i in 0..200 {
-        producer
-            .send_forget(ProducerRecord::new(topic.as_str()).partition(i % 4).value(format!("r{i}")))
-            .await
-            .unwrap();
-    }
-    producer.flush().await;
+    let producer = topic_with_records(&bootstrap, &topic, 4, 200).await;
     let group = unique("app-rebalance-group");
     let seen: Seen = Arc::default();
     let mut settings = settings();

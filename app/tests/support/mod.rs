@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafkar::consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition};
-use kafkar::producer::{Producer, ProducerConfig};
+use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
 use kafkar::{Admin, AdminConfig};
 use kafkar_app::{Delivery, HandlerConsumer, HandlerError, HandlerSettings, Shutdown};
 use tokio::time::Instant;
@@ -19,6 +19,19 @@ pub use client::{real_broker, unique_topic as unique};
 pub async fn create_topic(bootstrap: &str, name: &str, partitions: i32) {
     let admin = Admin::new(AdminConfig::new(bootstrap)).await.unwrap();
     admin.create_topic(name, partitions, 1, &[]).await.unwrap();
+}
+
+/// Creates `topic` with `partitions` partitions and writes records `r0`, `r1`, ... `r<n-1>` to it round-robin over
+/// the partitions (record `i` in partition `i % partitions`, at offset `i / partitions`); returns the producer.
+pub async fn topic_with_records(bootstrap: &str, topic: &str, partitions: i32, n: i32) -> Arc<Producer> {
+    create_topic(bootstrap, topic, partitions).await;
+    let producer = producer(bootstrap).await;
+    for i in 0..n {
+        let record = ProducerRecord::new(topic).partition(i % partitions).value(format!("r{i}"));
+        producer.send_forget(record).await.unwrap();
+    }
+    producer.flush().await;
+    producer
 }
 
 pub async fn producer(bootstrap: &str) -> Arc<Producer> {
@@ -62,6 +75,19 @@ where
     Fut: std::future::Future<Output = Result<(), HandlerError>> + Send + 'static,
 {
     HandlerConsumer::new(consumer_config(bootstrap, group), [topic], settings, handler).await.unwrap()
+}
+
+/// Runs `consumer` until `n` records are handled or dead-lettered, then shuts it down; returns its final metrics.
+pub async fn run_until_finished(consumer: HandlerConsumer, n: u64) -> kafkar_app::HandlerMetrics {
+    let monitor = consumer.monitor();
+    let (shutdown, run) = spawn_run(consumer);
+    eventually("every record finished", || {
+        let m = monitor.metrics();
+        m.records_handled + m.dead_lettered == n
+    })
+    .await;
+    shutdown.trigger();
+    run.await.unwrap().unwrap()
 }
 
 /// Waits up to 60 s for `cond`.
