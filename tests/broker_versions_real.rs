@@ -15,9 +15,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use kafkar::__private::Connection;
-use kafkar::admin::{ConfigResourceType, NewTopic};
+use kafkar::admin::{ConfigResource, ConfigResourceType, NewTopic};
 use kafkar::consumer::{Consumer, ConsumerConfig, IsolationLevel, TopicPartition};
-use kafkar::protocol::ApiKey;
+use kafkar::protocol::{ApiKey, ErrorCode};
 use kafkar::protocol::messages::Request;
 use kafkar::protocol::messages::consumer_group_heartbeat::ConsumerGroupHeartbeatRequest;
 use kafkar::protocol::messages::describe_topic_partitions::DescribeTopicPartitionsRequest;
@@ -36,12 +36,22 @@ use kafkar::{Admin, AdminConfig, ClientConfig, ErrorKind, Producer, ProducerConf
 struct Expected {
     /// The broker's newest version of each of these APIs (`None`: not advertised).
     max_versions: &'static [(ApiKey, Option<i16>)],
-    /// KIP-848 `group.protocol=consumer` groups work (else a typed unsupported error).
-    kip848: bool,
+    /// KIP-848 `group.protocol=consumer` groups.
+    kip848: Kip848,
     /// The finalized `transaction.version` of a cluster scripts/kafka formats (0: not finalized).
     transaction_version: i16,
     /// ListConfigResources v1 (every resource type) is there.
     list_config_resources_v1: bool,
+}
+
+/// Where KIP-848 groups work; elsewhere they are a typed UNSUPPORTED_VERSION error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kip848 {
+    /// Generally available: always on.
+    Ga,
+    /// A preview, on only when `group.coordinator.rebalance.protocols` lists `consumer` (scripts/kafka turns it
+    /// on for 3.x brokers).
+    PreviewWhenEnabled,
 }
 
 /// The table, by (major, minor). Versions in between behave as the one below them.
@@ -58,11 +68,11 @@ fn expected(version: (u32, u32)) -> Expected {
                 (K::OFFSET_FETCH, Some(9)),
                 (K::FIND_COORDINATOR, Some(6)),
                 (K::INIT_PRODUCER_ID, Some(5)),
-                (K::CONSUMER_GROUP_HEARTBEAT, None),
+                (K::CONSUMER_GROUP_HEARTBEAT, Some(0)),
                 (K::DESCRIBE_TOPIC_PARTITIONS, Some(0)),
                 (K::LIST_CONFIG_RESOURCES, Some(0)),
             ],
-            kip848: false,
+            kip848: Kip848::PreviewWhenEnabled,
             transaction_version: 0,
             list_config_resources_v1: false,
         },
@@ -80,7 +90,7 @@ fn expected(version: (u32, u32)) -> Expected {
                 (K::DESCRIBE_TOPIC_PARTITIONS, Some(0)),
                 (K::LIST_CONFIG_RESOURCES, Some(0)),
             ],
-            kip848: true,
+            kip848: Kip848::Ga,
             transaction_version: 2,
             list_config_resources_v1: false,
         },
@@ -93,12 +103,12 @@ fn expected(version: (u32, u32)) -> Expected {
                 (K::OFFSET_COMMIT, Some(10)),
                 (K::OFFSET_FETCH, Some(10)),
                 (K::FIND_COORDINATOR, Some(6)),
-                (K::INIT_PRODUCER_ID, Some(6)),
+                (K::INIT_PRODUCER_ID, Some(5)),
                 (K::CONSUMER_GROUP_HEARTBEAT, Some(1)),
                 (K::DESCRIBE_TOPIC_PARTITIONS, Some(0)),
                 (K::LIST_CONFIG_RESOURCES, Some(1)),
             ],
-            kip848: true,
+            kip848: Kip848::Ga,
             transaction_version: 2,
             list_config_resources_v1: true,
         },
@@ -111,12 +121,12 @@ fn expected(version: (u32, u32)) -> Expected {
                 (K::OFFSET_COMMIT, Some(10)),
                 (K::OFFSET_FETCH, Some(10)),
                 (K::FIND_COORDINATOR, Some(6)),
-                (K::INIT_PRODUCER_ID, Some(6)),
+                (K::INIT_PRODUCER_ID, Some(5)),
                 (K::CONSUMER_GROUP_HEARTBEAT, Some(1)),
                 (K::DESCRIBE_TOPIC_PARTITIONS, Some(0)),
                 (K::LIST_CONFIG_RESOURCES, Some(1)),
             ],
-            kip848: true,
+            kip848: Kip848::Ga,
             transaction_version: 2,
             list_config_resources_v1: true,
         },
@@ -205,7 +215,7 @@ async fn api_versions_are_the_releases_and_kafkar_negotiates_down_to_them() {
     let topic = topic(&admin, "versions", 1).await;
     let producer = Producer::new(ProducerConfig::new(&bootstrap)).await.unwrap();
     for i in 0..20 {
-        producer.send(ProducerRecord::new(topic.as_str()).key(format!("k{i}")).value(format!("v{i}"))).await.unwrap();
+        producer.send_and_wait(ProducerRecord::new(topic.as_str()).key(format!("k{i}")).value(format!("v{i}"))).await.unwrap();
     }
     producer.flush().await;
     producer.close().await;
@@ -237,7 +247,7 @@ async fn kip848_groups_work_where_the_release_has_them_and_are_a_typed_error_els
     let topic = topic(&admin, "versions-848", 2).await;
     let producer = Producer::new(ProducerConfig::new(&bootstrap)).await.unwrap();
     for i in 0..10 {
-        producer.send(ProducerRecord::new(topic.as_str()).partition(i % 2).value(format!("v{i}"))).await.unwrap();
+        producer.send_and_wait(ProducerRecord::new(topic.as_str()).partition(i % 2).value(format!("v{i}"))).await.unwrap();
     }
     producer.flush().await;
     producer.close().await;
@@ -250,9 +260,20 @@ async fn kip848_groups_work_where_the_release_has_them_and_are_a_typed_error_els
     ] {
         config.set(k, v).unwrap();
     }
+    let works = match expect.kip848 {
+        Kip848::Ga => true,
+        Kip848::PreviewWhenEnabled => {
+            let broker = ConfigResource::broker(admin.describe_cluster().await.unwrap().brokers[0].id);
+            let configs = admin.describe_configs(std::slice::from_ref(&broker)).await.unwrap();
+            let entries = configs.into_values().next().unwrap().unwrap();
+            let protocols = entries.iter().find(|e| e.name == "group.coordinator.rebalance.protocols");
+            let value = protocols.and_then(|e| e.value.clone()).unwrap_or_default();
+            value.split(',').any(|p| p.trim() == "consumer")
+        }
+    };
     let mut consumer = Consumer::new(config).await.unwrap();
     consumer.subscribe([topic.clone()]).unwrap();
-    if expect.kip848 {
+    if works {
         let mut values = read_values(&mut consumer, 10).await;
         values.sort();
         assert_eq!(values, (0..10).map(|i| format!("v{i}")).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>());
@@ -267,10 +288,11 @@ async fn kip848_groups_work_where_the_release_has_them_and_are_a_typed_error_els
             Err(e) => break e,
         }
     };
-    assert!(
-        matches!(e.kind(), ErrorKind::UnsupportedVersion { api: ApiKey::CONSUMER_GROUP_HEARTBEAT, .. }),
-        "expected ConsumerGroupHeartbeat unsupported, got {e}"
-    );
+    // The broker answers ConsumerGroupHeartbeat with UNSUPPORTED_VERSION; one that does not advertise the API at
+    // all is refused before sending (ErrorKind::UnsupportedVersion). Either way typed, naming the API.
+    let typed = e.code() == Some(ErrorCode::UNSUPPORTED_VERSION)
+        || matches!(e.kind(), ErrorKind::UnsupportedVersion { api: ApiKey::CONSUMER_GROUP_HEARTBEAT, .. });
+    assert!(typed && e.to_string().contains("ConsumerGroupHeartbeat"), "expected an unsupported error, got {e}");
 }
 
 #[tokio::test]
@@ -290,7 +312,7 @@ async fn transactions_commit_and_abort_with_the_clusters_transaction_version() {
     for (commit, prefix) in [(true, "kept"), (false, "aborted"), (true, "kept-too")] {
         producer.begin_transaction().unwrap();
         for i in 0..5 {
-            producer.send(ProducerRecord::new(topic.as_str()).value(format!("{prefix}-{i}"))).await.unwrap();
+            producer.send_and_wait(ProducerRecord::new(topic.as_str()).value(format!("{prefix}-{i}"))).await.unwrap();
         }
         if commit {
             producer.commit_transaction().await.unwrap();

@@ -113,7 +113,13 @@ pub(crate) async fn list_offsets_once(
                 replica_id: CONSUMER_REPLICA_ID,
                 isolation_level,
                 topics,
-                timeout_ms: i32::try_from(cluster.config().request_timeout.as_millis()).unwrap_or(i32::MAX),
+                // TimeoutMs exists from v10 (Kafka 4.0); older brokers get the field's default (0), never an
+                // unencodable request.
+                timeout_ms: if version >= 10 {
+                    i32::try_from(cluster.config().request_timeout.as_millis()).unwrap_or(i32::MAX)
+                } else {
+                    0
+                },
                 ..Default::default()
             };
             conn.send_at(&req, version).await
