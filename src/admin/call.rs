@@ -61,18 +61,21 @@ impl Admin {
     }
 
     /// Runs `op` until it succeeds, fails with an error that is not [`retriable`], or the admin timeout passes (an
-    /// attempt still waiting then is cut short: [`ErrorKind::Timeout`]); between attempts `retry.backoff.ms` and a
-    /// metadata refresh. The error returned names `api`.
+    /// attempt still waiting then is cut short: [`ErrorKind::Timeout`]; a retriable error with no time left for
+    /// another attempt is returned as it is); between attempts `retry.backoff.ms` and a metadata refresh. The error
+    /// returned names `api`.
     pub(crate) async fn retry<T, F, Fut>(&self, api: ApiKey, mut op: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
         let deadline = self.deadline();
+        let backoff = self.cluster.config().retry_backoff;
         loop {
             match tokio::time::timeout_at(deadline, op()).await {
                 Err(_) => return Err(deadline_passed(api, self.timeout)),
-                Ok(Err(e)) if retriable(&e) && Instant::now() < deadline => {
+                // Another attempt only when it can start before the deadline; else the error is the answer.
+                Ok(Err(e)) if retriable(&e) && Instant::now() + backoff < deadline => {
                     debug!(?api, error = %e, "admin request retried");
                     self.back_off(deadline).await;
                 }
@@ -101,8 +104,10 @@ impl Admin {
         let deadline = self.deadline();
         let mut done = BTreeMap::new();
         let mut pending = items;
+        let backoff = self.cluster.config().retry_backoff;
         while !pending.is_empty() {
-            let last_chance = Instant::now() >= deadline;
+            // No time for another round after this one: its retriable errors are the items' results.
+            let last_chance = Instant::now() + backoff >= deadline;
             let mut retry = Vec::new();
             let answer = match tokio::time::timeout_at(deadline, round(pending.clone())).await {
                 Ok(answer) => answer,
