@@ -156,7 +156,7 @@ async fn reassignments(admin: &Admin, bootstrap: &str) {
     let tp = (slow.clone(), 0);
     let r = admin.alter_partition_reassignments(&[(tp.clone(), Some(vec![1, 2]))]).await.expect("alter");
     r[0].1.as_ref().expect("reassignment accepted");
-    let listed = admin.list_partition_reassignments(Some(&[tp.clone()])).await.expect("list");
+    let listed = admin.list_partition_reassignments(Some(std::slice::from_ref(&tp))).await.expect("list");
     assert_eq!(listed.len(), 1, "in progress: {listed:?}");
     assert_eq!(listed[0].partition, tp);
     assert_eq!(listed[0].adding, [2], "{listed:?}");
@@ -167,7 +167,7 @@ async fn reassignments(admin: &Admin, bootstrap: &str) {
 
     let cancelled = admin.alter_partition_reassignments(&[(tp.clone(), None)]).await.expect("cancel");
     cancelled[0].1.as_ref().expect("cancelled");
-    assert!(admin.list_partition_reassignments(Some(&[tp.clone()])).await.expect("list").is_empty());
+    assert!(admin.list_partition_reassignments(Some(std::slice::from_ref(&tp))).await.expect("list").is_empty());
     wait_partition(admin, &slow, 0, "back to [1]", |d| d.replicas == [1]).await;
     // Cancelling again: nothing in progress, for that partition only.
     let again = admin.alter_partition_reassignments(&[(tp, None)]).await.expect("cancel again");
