@@ -5,14 +5,15 @@
 //!
 //! Checked: `fence_producers` bumps the epoch of a producer with an open transaction, the coordinator aborts that
 //! transaction (the partition's last stable offset catches up with its high watermark), and the fenced producer's
-//! next commit fails with a fatal error; `describe_transactions` answers per id, an unknown id failing alone.
+//! next commit fails with a fatal error; `describe_transactions` answers per id, an unknown id failing alone;
+//! `list_transactions_matching` filters by producer id, transactional id pattern and duration.
 
 mod support;
 
 use std::time::{Duration, Instant};
 
 use kafkar::ErrorKind;
-use kafkar::admin::{Admin, OffsetSpec};
+use kafkar::admin::{Admin, ListTransactionsFilter, OffsetSpec};
 use kafkar::consumer::{IsolationLevel, TopicPartition};
 use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
 use kafkar::protocol::ErrorCode;
@@ -53,6 +54,23 @@ async fn fencing_a_producer_aborts_its_open_transaction_and_its_next_commit_fail
         let hw = end_offset(&admin, &tp, IsolationLevel::ReadUncommitted).await;
         assert_eq!(hw, 3, "{bootstrap}");
         assert_eq!(end_offset(&admin, &tp, IsolationLevel::ReadCommitted).await, 0, "{bootstrap}");
+
+        // Listed by its producer id and by a pattern naming it; not among transactions older than an hour.
+        let by_pid = ListTransactionsFilter { producer_ids: vec![before.producer_id], ..Default::default() };
+        let listed = admin.list_transactions_matching(&by_pid).await.expect("list by producer id");
+        let ids: Vec<&str> = listed.iter().map(|t| t.transactional_id.as_str()).collect();
+        assert_eq!(ids, [id.as_str()], "{bootstrap}");
+        assert_eq!(listed[0].transaction_state, "Ongoing", "{bootstrap}");
+        let by_pattern =
+            ListTransactionsFilter { transactional_id_pattern: Some(format!("^{id}$")), ..Default::default() };
+        let listed = admin.list_transactions_matching(&by_pattern).await.expect("list by pattern");
+        assert_eq!(listed.len(), 1, "{bootstrap}: {listed:?}");
+        let old = ListTransactionsFilter {
+            producer_ids: vec![before.producer_id],
+            running_longer_than: Some(Duration::from_secs(3600)),
+            ..Default::default()
+        };
+        assert!(admin.list_transactions_matching(&old).await.expect("list old").is_empty(), "{bootstrap}");
 
         let fenced = admin.fence_producers(&[id.as_str()]).await.expect("fence");
         let pe = fenced[&id].as_ref().unwrap_or_else(|e| panic!("{bootstrap}: fencing failed: {e}"));

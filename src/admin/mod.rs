@@ -52,7 +52,7 @@ pub use records::{ListedOffset, OffsetSpec};
 pub use replicas::{ElectionType, PartitionReassignment, TopicPartition};
 pub use scram::{ScramAlteration, ScramCredentialInfo};
 pub use topics::{CreatedTopic, NewPartitions, NewTopic, PartitionDescription, TopicDescription, TopicListing};
-pub use transactions::AbortTransactionSpec;
+pub use transactions::{AbortTransactionSpec, ListTransactionsFilter};
 
 use crate::cluster::{Cluster, TopicInfo, validate_topic_name};
 use crate::config::{ClientConfig, role_config_impl};

@@ -4,6 +4,7 @@
 //! producer left open).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use kafkar_protocol::ApiKey;
 use kafkar_protocol::messages::describe_transactions::{DescribeTransactionsRequest, DescribedTransactionState};
@@ -13,7 +14,8 @@ use kafkar_protocol::messages::write_txn_markers::{WritableTxnMarker, WritableTx
 
 use super::Admin;
 use super::call::{item_error, item_result};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::net::ConnectionClass;
 use crate::producer::ProducerIdAndEpoch;
 use crate::producer::transaction::TxnCoordinator;
 
@@ -33,26 +35,67 @@ pub struct AbortTransactionSpec {
     pub coordinator_epoch: i32,
 }
 
+/// Which transactions [`Admin::list_transactions_matching`] lists (empty fields: no filter).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListTransactionsFilter {
+    /// Only transactions in these states (`Ongoing`, `PrepareCommit`, `PrepareAbort`, `CompleteCommit`,
+    /// `CompleteAbort`, `Empty`, `Dead`, `PrepareEpochFence`).
+    pub states: Vec<String>,
+    /// Only transactions of these producer ids.
+    pub producer_ids: Vec<i64>,
+    /// Only transactions running for longer than this (ListTransactions v1+).
+    pub running_longer_than: Option<Duration>,
+    /// Only transactional ids matching this regular expression (RE2/J syntax; ListTransactions v2+, KIP-1152).
+    pub transactional_id_pattern: Option<String>,
+}
+
 /// The transaction timeout a fencing InitProducerId asks for: nothing is ever written with the new epoch.
 const FENCING_TRANSACTION_TIMEOUT_MS: i32 = 1;
 
 impl Admin {
     /// Every transaction the cluster's transaction coordinators know, optionally only those in `states`
-    /// (`Ongoing`, `PrepareCommit`, `CompleteAbort`, ...): ListTransactions to every broker, each answering for the
-    /// transactional ids it coordinates (each retried until the admin timeout).
+    /// (`Ongoing`, `PrepareCommit`, `CompleteAbort`, ...): [`Admin::list_transactions_matching`] with states only.
     pub async fn list_transactions(&self, states: &[&str]) -> Result<Vec<ListedTransactionState>> {
+        let filter =
+            ListTransactionsFilter { states: states.iter().map(|s| (*s).to_owned()).collect(), ..Default::default() };
+        self.list_transactions_matching(&filter).await
+    }
+
+    /// The transactions matching `filter` (as Java's `ListTransactionsOptions`): ListTransactions to every broker,
+    /// each answering for the transactional ids it coordinates (each retried until the admin timeout). A filter
+    /// a broker cannot apply (a duration before ListTransactions v1, a pattern before v2) fails the call rather
+    /// than listing more than was asked.
+    pub async fn list_transactions_matching(
+        &self,
+        filter: &ListTransactionsFilter,
+    ) -> Result<Vec<ListedTransactionState>> {
         let snapshot = self.cluster.refresh().await?;
         let mut ids: Vec<i32> = snapshot.brokers.keys().copied().collect();
         ids.sort_unstable();
         let req = ListTransactionsRequest {
-            state_filters: states.iter().map(|s| (*s).to_owned()).collect(),
+            state_filters: filter.states.clone(),
+            producer_id_filters: filter.producer_ids.clone(),
+            duration_filter: filter.running_longer_than.map_or(-1, |d| d.as_millis().min(i64::MAX as u128) as i64),
+            transactional_id_pattern: filter.transactional_id_pattern.clone(),
             ..Default::default()
         };
         let mut out = Vec::new();
         for id in ids {
             let resp = self
                 .retry(ApiKey::LIST_TRANSACTIONS, || async {
-                    let resp = self.send_node(id, &req).await?;
+                    let conn = self.cluster.pool().node_for(ConnectionClass::Control, id).await?;
+                    let version = conn.versions().pick::<ListTransactionsRequest>()?;
+                    let unsupported = (version < 1 && filter.running_longer_than.is_some())
+                        || (version < 2 && filter.transactional_id_pattern.is_some());
+                    if unsupported {
+                        return Err(Error::new(ErrorKind::UnsupportedVersion {
+                            api: ApiKey::LIST_TRANSACTIONS,
+                            broker: conn.versions().range(ApiKey::LIST_TRANSACTIONS),
+                        })
+                        .with_broker(id)
+                        .with_message(Some("the broker cannot apply this transaction filter".into())));
+                    }
+                    let resp = conn.send_at(&req, version).await.map_err(|e| e.with_broker(id))?;
                     item_result(ApiKey::LIST_TRANSACTIONS, resp.error_code, None).map_err(|e| e.with_broker(id))?;
                     Ok(resp)
                 })
