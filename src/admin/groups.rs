@@ -9,6 +9,7 @@ use kafkar_protocol::messages::consumer_group_describe::{
 use kafkar_protocol::messages::consumer_protocol::{ConsumerProtocolAssignment, ConsumerProtocolSubscription};
 use kafkar_protocol::messages::delete_groups::DeleteGroupsRequest;
 use kafkar_protocol::messages::describe_groups::{DescribeGroupsRequest, DescribedGroup};
+use kafkar_protocol::messages::leave_group::{LeaveGroupRequest, MemberIdentity};
 use kafkar_protocol::messages::list_groups::ListGroupsRequest;
 use kafkar_protocol::messages::offset_delete::{OffsetDeletePartition, OffsetDeleteRequest, OffsetDeleteTopic};
 use kafkar_protocol::messages::offset_fetch::{OffsetFetchRequest, OffsetFetchRequestGroup};
@@ -19,7 +20,7 @@ use super::call::{item_error, item_result, retriable};
 use super::records::OffsetSpec;
 use crate::consumer::offsets::{CommitAs, GroupOffsets, find_coordinator};
 use crate::consumer::{CommitIdentity, IsolationLevel, OffsetAndMetadata, TopicPartition};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::net::{Connection, ConnectionClass};
 
 /// Filters for [`Admin::list_groups`] (empty: no filter), as Java 4.x's `ListGroupsOptions`.
@@ -367,6 +368,69 @@ impl Admin {
             Ok(())
         })
         .await
+    }
+
+    /// Removes members from a classic group, as Java's `removeMembersFromConsumerGroup`: the static members with
+    /// these `group.instance.id`s, or every member when `instance_ids` is empty (each named by its member id). A
+    /// static member that left without LeaveGroup otherwise stays until its session times out, and a rebalance
+    /// waits for it. One result per instance id (or member id): UNKNOWN_MEMBER_ID for one that is not in the
+    /// group. Needs LeaveGroup v3+ (Kafka 2.4+).
+    pub async fn remove_group_members(
+        &self,
+        group: &str,
+        instance_ids: &[&str],
+    ) -> Result<BTreeMap<String, Result<()>>> {
+        let members: Vec<MemberIdentity> = if instance_ids.is_empty() {
+            let described = self.describe_groups(&[group]).await?.into_values().next();
+            let described = described.unwrap_or_else(|| Err(Error::protocol("DescribeGroups left out the group")))?;
+            described
+                .members
+                .into_iter()
+                .map(|m| MemberIdentity {
+                    member_id: m.member_id,
+                    group_instance_id: m.instance_id,
+                    ..Default::default()
+                })
+                .collect()
+        } else {
+            instance_ids
+                .iter()
+                .map(|id| MemberIdentity { group_instance_id: Some((*id).to_owned()), ..Default::default() })
+                .collect()
+        };
+        if members.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let resp = self
+            .retry(ApiKey::LEAVE_GROUP, || async {
+                let conn = self.coordinator(group).await?;
+                let version = conn.versions().pick::<LeaveGroupRequest>()?;
+                if version < 3 {
+                    return Err(Error::new(ErrorKind::UnsupportedVersion {
+                        api: ApiKey::LEAVE_GROUP,
+                        broker: conn.versions().range(ApiKey::LEAVE_GROUP),
+                    }));
+                }
+                let reason = (version >= 5).then(|| "removed by an admin client".to_owned());
+                let members = members.iter().map(|m| MemberIdentity { reason: reason.clone(), ..m.clone() }).collect();
+                let req = LeaveGroupRequest { group_id: group.to_owned(), members, ..Default::default() };
+                let resp = conn.send_at(&req, version).await?;
+                if resp.error_code.is_err() {
+                    return Err(group_error(resp.error_code, None, ApiKey::LEAVE_GROUP, group));
+                }
+                Ok(resp)
+            })
+            .await?;
+        let mut out = BTreeMap::new();
+        for m in resp.members {
+            let key = m.group_instance_id.filter(|i| !i.is_empty()).unwrap_or(m.member_id);
+            out.insert(key, item_result(ApiKey::LEAVE_GROUP, m.error_code, None));
+        }
+        for id in instance_ids {
+            let missing = || Err(Error::protocol("LeaveGroup reply left out the member").with_api(ApiKey::LEAVE_GROUP));
+            out.entry((*id).to_owned()).or_insert_with(missing);
+        }
+        Ok(out)
     }
 
     /// Every committed offset of `group` (OffsetFetch for all partitions at its coordinator).
