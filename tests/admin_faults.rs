@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use kafkar::ErrorKind;
 use kafkar::admin::{Admin, AdminConfig, ConfigResource, ElectionType, NewTopic};
+use kafkar::protocol::messages::Request;
 use kafkar::protocol::messages::create_topics::{CreatableTopicResult, CreateTopicsRequest, CreateTopicsResponse};
 use kafkar::protocol::messages::delete_groups::{DeletableGroupResult, DeleteGroupsRequest, DeleteGroupsResponse};
 use kafkar::protocol::messages::describe_cluster::{
@@ -106,9 +107,19 @@ impl Fake {
     }
 }
 
+/// Decodes the request of `r` as `R` and answers with what `build` makes of it.
+fn respond<R: Request>(r: &Received, build: impl FnOnce(R) -> R::Response) -> Action {
+    let req: R = support::decode(r);
+    support::reply::<R>(&build(req), r.header.api_version)
+}
+
+/// Node 0, the fake itself, as DescribeCluster and Metadata list it.
+fn node0(port: u16) -> (i32, String, i32) {
+    (0, "127.0.0.1".to_owned(), port as i32)
+}
+
 fn handle(st: &Mutex<State>, port: u16, r: &Received) -> Action {
     let key = ApiKey(r.header.api_key);
-    let v = r.header.api_version;
     let answer = {
         let mut s = st.lock().unwrap();
         let scripted = s.script.get_mut(&key.0).and_then(VecDeque::pop_front);
@@ -117,153 +128,109 @@ fn handle(st: &Mutex<State>, port: u16, r: &Received) -> Action {
     if matches!(answer, Answer::Ignore) {
         return Action::Ignore;
     }
+    let (node_id, host, port) = node0(port);
     match key {
         ApiKey::API_VERSIONS => Action::Default,
-        ApiKey::METADATA => {
-            // Every topic asked for exists with one partition led by node 0.
-            let req: MetadataRequest = support::decode(r);
-            let topics = req
+        // Every topic asked for exists with one partition led by node 0.
+        ApiKey::METADATA => respond(r, |req: MetadataRequest| MetadataResponse {
+            brokers: vec![MetadataResponseBroker { node_id, host, port, ..Default::default() }],
+            cluster_id: Some("fake".into()),
+            controller_id: node_id,
+            topics: req
                 .topics
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|t| t.name)
-                .map(|name| MetadataResponseTopic {
-                    name: Some(name),
-                    topic_id: Uuid([7; 16]),
-                    partitions: vec![MetadataResponsePartition {
-                        partition_index: 0,
-                        leader_id: 0,
-                        replica_nodes: vec![0],
-                        isr_nodes: vec![0],
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                })
-                .collect();
-            let resp = MetadataResponse {
-                brokers: vec![MetadataResponseBroker {
-                    node_id: 0,
-                    host: "127.0.0.1".into(),
-                    port: port as i32,
-                    ..Default::default()
-                }],
-                cluster_id: Some("fake".into()),
-                controller_id: 0,
-                topics,
-                ..Default::default()
-            };
-            support::reply::<MetadataRequest>(&resp, v)
-        }
-        ApiKey::FIND_COORDINATOR => support::find_coordinator_reply(r, port as i32),
-        ApiKey::DESCRIBE_CLUSTER => {
-            let resp = DescribeClusterResponse {
-                error_code: answer.top(),
-                cluster_id: "fake".into(),
-                controller_id: 0,
-                brokers: vec![DescribeClusterBroker {
-                    broker_id: 0,
-                    host: "127.0.0.1".into(),
-                    port: port as i32,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            };
-            support::reply::<DescribeClusterRequest>(&resp, v)
-        }
-        ApiKey::CREATE_TOPICS => {
-            let req: CreateTopicsRequest = support::decode(r);
-            let resp = CreateTopicsResponse {
-                topics: req
-                    .topics
-                    .iter()
-                    .map(|t| {
-                        let code = answer.item(&t.name);
-                        CreatableTopicResult {
-                            name: t.name.clone(),
-                            error_code: code,
-                            error_message: code.is_err().then(|| format!("scripted for {}", t.name)),
-                            num_partitions: if code.is_ok() { 1 } else { -1 },
-                            replication_factor: if code.is_ok() { 1 } else { -1 },
-                            ..Default::default()
-                        }
-                    })
-                    .collect(),
-                ..Default::default()
-            };
-            support::reply::<CreateTopicsRequest>(&resp, v)
-        }
-        ApiKey::DELETE_GROUPS => {
-            let req: DeleteGroupsRequest = support::decode(r);
-            let resp = DeleteGroupsResponse {
-                results: req
-                    .groups_names
-                    .iter()
-                    .map(|g| DeletableGroupResult {
-                        group_id: g.clone(),
-                        error_code: answer.item(g),
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            };
-            support::reply::<DeleteGroupsRequest>(&resp, v)
-        }
+                .map(one_partition_topic)
+                .collect(),
+            ..Default::default()
+        }),
+        ApiKey::FIND_COORDINATOR => support::find_coordinator_reply(r, port),
+        ApiKey::DESCRIBE_CLUSTER => respond(r, |_: DescribeClusterRequest| DescribeClusterResponse {
+            error_code: answer.top(),
+            cluster_id: "fake".into(),
+            controller_id: node_id,
+            brokers: vec![DescribeClusterBroker { broker_id: node_id, host, port, ..Default::default() }],
+            ..Default::default()
+        }),
+        ApiKey::CREATE_TOPICS => respond(r, |req: CreateTopicsRequest| CreateTopicsResponse {
+            topics: req.topics.iter().map(|t| created(&t.name, answer.item(&t.name))).collect(),
+            ..Default::default()
+        }),
+        ApiKey::DELETE_GROUPS => respond(r, |req: DeleteGroupsRequest| DeleteGroupsResponse {
+            results: req
+                .groups_names
+                .into_iter()
+                .map(|g| DeletableGroupResult { error_code: answer.item(&g), group_id: g, ..Default::default() })
+                .collect(),
+            ..Default::default()
+        }),
         ApiKey::INIT_PRODUCER_ID => {
-            let _: InitProducerIdRequest = support::decode(r);
-            let mut s = st.lock().unwrap();
             let code = answer.top();
-            if code.is_ok() {
-                s.epoch += 1;
-            }
-            let resp = InitProducerIdResponse {
+            let mut s = st.lock().unwrap();
+            s.epoch += i16::from(code.is_ok());
+            let epoch = s.epoch;
+            respond(r, |_: InitProducerIdRequest| InitProducerIdResponse {
                 error_code: code,
                 producer_id: if code.is_ok() { 4242 } else { -1 },
-                producer_epoch: s.epoch,
+                producer_epoch: epoch,
                 ..Default::default()
-            };
-            support::reply::<InitProducerIdRequest>(&resp, v)
+            })
         }
-        ApiKey::LIST_TRANSACTIONS => {
-            let _: ListTransactionsRequest = support::decode(r);
-            let resp = ListTransactionsResponse {
-                error_code: answer.top(),
-                transaction_states: vec![ListedTransactionState {
-                    transactional_id: "tx-1".into(),
-                    producer_id: 4242,
-                    transaction_state: "Ongoing".into(),
-                    ..Default::default()
-                }],
+        ApiKey::LIST_TRANSACTIONS => respond(r, |_: ListTransactionsRequest| ListTransactionsResponse {
+            error_code: answer.top(),
+            transaction_states: vec![ListedTransactionState {
+                transactional_id: "tx-1".into(),
+                producer_id: 4242,
+                transaction_state: "Ongoing".into(),
                 ..Default::default()
-            };
-            support::reply::<ListTransactionsRequest>(&resp, v)
-        }
-        ApiKey::ELECT_LEADERS => {
-            let req: ElectLeadersRequest = support::decode(r);
-            let resp = ElectLeadersResponse {
-                error_code: answer.top(),
-                replica_election_results: req
-                    .topic_partitions
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|t| ReplicaElectionResult {
-                        partition_result: t
-                            .partitions
-                            .iter()
-                            .map(|p| ElectionPartitionResult {
-                                partition_id: *p,
-                                error_code: answer.item(&format!("{}-{p}", t.topic)),
-                                ..Default::default()
-                            })
-                            .collect(),
-                        topic: t.topic,
+            }],
+            ..Default::default()
+        }),
+        ApiKey::ELECT_LEADERS => respond(r, |req: ElectLeadersRequest| ElectLeadersResponse {
+            error_code: answer.top(),
+            replica_election_results: req
+                .topic_partitions
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| {
+                    let result = |p: &i32| ElectionPartitionResult {
+                        partition_id: *p,
+                        error_code: answer.item(&format!("{}-{p}", t.topic)),
                         ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            };
-            support::reply::<ElectLeadersRequest>(&resp, v)
-        }
+                    };
+                    let partition_result = t.partitions.iter().map(result).collect();
+                    ReplicaElectionResult { topic: t.topic.clone(), partition_result, ..Default::default() }
+                })
+                .collect(),
+            ..Default::default()
+        }),
         _ => Action::Close,
+    }
+}
+
+/// A topic with one partition led by node 0.
+fn one_partition_topic(name: String) -> MetadataResponseTopic {
+    let p = MetadataResponsePartition {
+        partition_index: 0,
+        leader_id: 0,
+        replica_nodes: vec![0],
+        isr_nodes: vec![0],
+        ..Default::default()
+    };
+    MetadataResponseTopic { name: Some(name), topic_id: Uuid([7; 16]), partitions: vec![p], ..Default::default() }
+}
+
+/// A CreateTopics result: created with one partition, or failed with `code` and a message naming the topic.
+fn created(name: &str, code: ErrorCode) -> CreatableTopicResult {
+    let (partitions, rf) = if code.is_ok() { (1, 1) } else { (-1, -1) };
+    CreatableTopicResult {
+        name: name.to_owned(),
+        error_code: code,
+        error_message: code.is_err().then(|| format!("scripted for {name}")),
+        num_partitions: partitions,
+        replication_factor: rf,
+        ..Default::default()
     }
 }
 
