@@ -162,6 +162,8 @@ async fn reassignments(admin: &Admin, bootstrap: &str) {
     assert_eq!(listed[0].adding, [2], "{listed:?}");
     assert!(listed[0].removing.is_empty(), "{listed:?}");
     assert!(listed[0].replicas.contains(&1) && listed[0].replicas.contains(&2), "{listed:?}");
+    // The throttle holds it back: still running a second later.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let all_listed = admin.list_partition_reassignments(None).await.expect("list all");
     assert!(all_listed.iter().any(|r| r.partition == tp), "listed among all: {all_listed:?}");
 
