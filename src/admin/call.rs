@@ -61,9 +61,9 @@ impl Admin {
     }
 
     /// Runs `op` until it succeeds, fails with an error that is not [`retriable`], or the admin timeout passes (an
-    /// attempt still waiting then is cut short: [`ErrorKind::Timeout`]; a retriable error with no time left for
-    /// another attempt is returned as it is); between attempts `retry.backoff.ms` and a metadata refresh. The error
-    /// returned names `api`.
+    /// attempt still waiting then is cut short, and the call fails with the last retriable error, or
+    /// [`ErrorKind::Timeout`] when there was none; a retriable error with no time left for another attempt is
+    /// returned as it is); between attempts `retry.backoff.ms` and a metadata refresh. The error names `api`.
     pub(crate) async fn retry<T, F, Fut>(&self, api: ApiKey, mut op: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -71,12 +71,15 @@ impl Admin {
     {
         let deadline = self.deadline();
         let backoff = self.cluster.config().retry_backoff;
+        let mut last = None;
         loop {
             match tokio::time::timeout_at(deadline, op()).await {
-                Err(_) => return Err(deadline_passed(api, self.timeout)),
+                // Cut short: the last retriable error says more than the timeout, when there was one.
+                Err(_) => return Err(last.unwrap_or_else(|| deadline_passed(api, self.timeout))),
                 // Another attempt only when it can start before the deadline; else the error is the answer.
                 Ok(Err(e)) if retriable(&e) && Instant::now() + backoff < deadline => {
                     debug!(?api, error = %e, "admin request retried");
+                    last = Some(e.with_api(api));
                     self.back_off(deadline).await;
                 }
                 Ok(Err(e)) => return Err(e.with_api(api)),
@@ -87,7 +90,8 @@ impl Admin {
 
     /// Runs `round` on the items still pending until each has a result that is final (success, or an error that
     /// `retry_if` refuses), or the deadline passes (retriable errors left are then the items' results; a round
-    /// still waiting is cut short and its items fail with [`ErrorKind::Timeout`]). A round that fails as a whole is
+    /// still waiting is cut short and its items fail with their last retriable error, or [`ErrorKind::Timeout`]
+    /// when they had none). A round that fails as a whole is
     /// retried when `retry_if` allows, else returned. Between rounds: `retry.backoff.ms` and a metadata refresh.
     pub(crate) async fn per_item<K, T, F, Fut>(
         &self,
@@ -103,6 +107,8 @@ impl Admin {
     {
         let deadline = self.deadline();
         let mut done = BTreeMap::new();
+        // Each pending item's last retriable error: its result if the deadline cuts the next round short.
+        let mut last: BTreeMap<K, Error> = BTreeMap::new();
         let mut pending = items;
         let backoff = self.cluster.config().retry_backoff;
         while !pending.is_empty() {
@@ -112,7 +118,10 @@ impl Admin {
             let answer = match tokio::time::timeout_at(deadline, round(pending.clone())).await {
                 Ok(answer) => answer,
                 Err(_) => {
-                    done.extend(pending.into_iter().map(|k| (k, Err(deadline_passed(api, self.timeout)))));
+                    for k in pending {
+                        let e = last.remove(&k).unwrap_or_else(|| deadline_passed(api, self.timeout));
+                        done.insert(k, Err(e));
+                    }
                     break;
                 }
             };
@@ -123,7 +132,10 @@ impl Admin {
                             continue;
                         }
                         match r {
-                            Err(e) if retry_if(&e) && !last_chance => retry.push(k),
+                            Err(e) if retry_if(&e) && !last_chance => {
+                                last.insert(k.clone(), e);
+                                retry.push(k);
+                            }
                             r => {
                                 done.insert(k, r);
                             }
@@ -140,7 +152,10 @@ impl Admin {
                         }
                     }
                 }
-                Err(e) if retry_if(&e) && !last_chance => retry = pending,
+                Err(e) if retry_if(&e) && !last_chance => {
+                    last.extend(pending.iter().map(|k| (k.clone(), e.clone().with_api(api))));
+                    retry = pending;
+                }
                 Err(e) => return Err(e.with_api(api)),
             }
             if retry.is_empty() {
