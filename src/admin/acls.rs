@@ -190,19 +190,36 @@ impl AclBindingFilter {
     };
 }
 
+/// A wire struct (a DescribeAcls request, a DeleteAcls filter, an ACL creation) whose seven ACL fields, named as
+/// the wire type names them, are those of `$from` (an [`AclBinding`] or an [`AclBindingFilter`]).
+macro_rules! acl_wire {
+    ($wire:ident from $from:expr => $rtype:ident, $name:ident, $pattern:ident, $principal:ident, $host:ident, $op:ident, $perm:ident) => {{
+        let from = $from;
+        $wire {
+            $rtype: from.resource_type.0,
+            $name: from.resource_name.clone(),
+            $pattern: from.pattern_type.0,
+            $principal: from.principal.clone(),
+            $host: from.host.clone(),
+            $op: from.operation.0,
+            $perm: from.permission.0,
+            ..Default::default()
+        }
+    }};
+}
+
+/// [`acl_wire`] for the filter forms (DescribeAcls, DeleteAcls).
+macro_rules! wire_filter {
+    ($wire:ident, $filter:expr) => {
+        acl_wire!($wire from $filter => resource_type_filter, resource_name_filter, pattern_type_filter,
+            principal_filter, host_filter, operation, permission_type)
+    };
+}
+
 impl Admin {
     /// The ACL bindings matching `filter`.
     pub async fn describe_acls(&self, filter: &AclBindingFilter) -> Result<Vec<AclBinding>> {
-        let req = DescribeAclsRequest {
-            resource_type_filter: filter.resource_type.0,
-            resource_name_filter: filter.resource_name.clone(),
-            pattern_type_filter: filter.pattern_type.0,
-            principal_filter: filter.principal.clone(),
-            host_filter: filter.host.clone(),
-            operation: filter.operation.0,
-            permission_type: filter.permission.0,
-            ..Default::default()
-        };
+        let req: DescribeAclsRequest = wire_filter!(DescribeAclsRequest, filter);
         let resp = self.call_any(&req, |r| (r.error_code, r.error_message.clone())).await?;
         let mut out = Vec::new();
         for res in resp.resources {
@@ -226,20 +243,14 @@ impl Admin {
         let req = CreateAclsRequest {
             creations: bindings
                 .iter()
-                .map(|b| AclCreation {
-                    resource_type: b.resource_type.0,
-                    resource_name: b.resource_name.clone(),
-                    resource_pattern_type: b.pattern_type.0,
-                    principal: b.principal.clone(),
-                    host: b.host.clone(),
-                    operation: b.operation.0,
-                    permission_type: b.permission.0,
-                    ..Default::default()
+                .map(|b| {
+                    acl_wire!(AclCreation from b => resource_type, resource_name, resource_pattern_type, principal,
+                        host, operation, permission_type)
                 })
                 .collect(),
             ..Default::default()
         };
-        let resp = self.call_any(&req, |_| (kafkar_protocol::ErrorCode::NONE, None)).await?;
+        let resp = self.call_any_per_item(&req).await?;
         if resp.results.len() != bindings.len() {
             return Err(
                 Error::protocol("CreateAcls reply has not one result per binding").with_api(ApiKey::CREATE_ACLS)
@@ -251,22 +262,10 @@ impl Admin {
     /// Deletes every binding matching each filter; per filter, the bindings it deleted (or its error).
     pub async fn delete_acls(&self, filters: &[AclBindingFilter]) -> Result<Vec<Result<Vec<AclBinding>>>> {
         let req = DeleteAclsRequest {
-            filters: filters
-                .iter()
-                .map(|f| DeleteAclsFilter {
-                    resource_type_filter: f.resource_type.0,
-                    resource_name_filter: f.resource_name.clone(),
-                    pattern_type_filter: f.pattern_type.0,
-                    principal_filter: f.principal.clone(),
-                    host_filter: f.host.clone(),
-                    operation: f.operation.0,
-                    permission_type: f.permission.0,
-                    ..Default::default()
-                })
-                .collect(),
+            filters: filters.iter().map(|f| wire_filter!(DeleteAclsFilter, f)).collect(),
             ..Default::default()
         };
-        let resp = self.call_any(&req, |_| (kafkar_protocol::ErrorCode::NONE, None)).await?;
+        let resp = self.call_any_per_item(&req).await?;
         if resp.filter_results.len() != filters.len() {
             return Err(Error::protocol("DeleteAcls reply has not one result per filter").with_api(ApiKey::DELETE_ACLS));
         }

@@ -6,7 +6,8 @@ use kafkar_protocol::ApiKey;
 use kafkar_protocol::messages::describe_cluster::DescribeClusterRequest;
 use tokio::time::Instant;
 
-use super::{Admin, item_error};
+use super::Admin;
+use super::call::item_error;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A node of the cluster, in [`ClusterDescription`].
@@ -41,7 +42,7 @@ pub struct ClusterDescription {
 impl Admin {
     /// The cluster id, the controller and the live brokers with their racks (DescribeCluster at any broker).
     pub async fn describe_cluster(&self) -> Result<ClusterDescription> {
-        self.retry("DescribeCluster", || self.describe_cluster_once()).await
+        self.retry(ApiKey::DESCRIBE_CLUSTER, || self.describe_cluster_once()).await
     }
 
     async fn describe_cluster_once(&self) -> Result<ClusterDescription> {

@@ -4,15 +4,19 @@
 //! A broker's (or broker logger's) own configs go to that broker; everything else to any broker.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use kafkar_protocol::ApiKey;
-use kafkar_protocol::messages::describe_configs::{DescribeConfigsRequest, DescribeConfigsResource};
+use kafkar_protocol::messages::describe_configs::{
+    DescribeConfigsEntry, DescribeConfigsRequest, DescribeConfigsResource, DescribeConfigsResult,
+};
 use kafkar_protocol::messages::incremental_alter_configs::{
-    AlterConfigsResource, AlterableConfig, IncrementalAlterConfigsRequest,
+    AlterConfigsResource, AlterConfigsResourceResponse, AlterableConfig, IncrementalAlterConfigsRequest,
 };
 use kafkar_protocol::messages::list_config_resources::ListConfigResourcesRequest;
 
-use super::{Admin, item_error, retriable_unless_unknown};
+use super::Admin;
+use super::call::{item_error, item_result, retriable_unless_unknown};
 use crate::error::{Error, Result};
 use crate::net::{Connection, ConnectionClass};
 
@@ -93,6 +97,10 @@ impl ConfigResource {
     /// A client-metrics subscription.
     pub fn client_metrics(name: impl Into<String>) -> ConfigResource {
         ConfigResource { kind: ConfigResourceType::ClientMetrics, name: name.into() }
+    }
+
+    fn from_wire(resource_type: i8, name: String) -> ConfigResource {
+        ConfigResource { kind: ConfigResourceType::from_code(resource_type), name }
     }
 
     /// The broker that must answer for this resource: a specific broker's own configs and loggers go to it.
@@ -208,6 +216,37 @@ impl AlterConfigOp {
     }
 }
 
+impl ConfigEntry {
+    fn from_wire(c: DescribeConfigsEntry) -> ConfigEntry {
+        ConfigEntry {
+            name: c.name,
+            value: c.value,
+            source: ConfigSource::from_code(c.config_source),
+            read_only: c.read_only,
+            sensitive: c.is_sensitive,
+            synonyms: c
+                .synonyms
+                .into_iter()
+                .map(|s| ConfigSynonym { name: s.name, value: s.value, source: ConfigSource::from_code(s.source) })
+                .collect(),
+            documentation: c.documentation,
+        }
+    }
+}
+
+/// One resource's answer to DescribeConfigs.
+fn described(r: DescribeConfigsResult) -> (ConfigResource, Result<Vec<ConfigEntry>>) {
+    let entries = item_result(ApiKey::DESCRIBE_CONFIGS, r.error_code, r.error_message)
+        .map(|()| r.configs.into_iter().map(ConfigEntry::from_wire).collect());
+    (ConfigResource::from_wire(r.resource_type, r.resource_name), entries)
+}
+
+/// One resource's answer to IncrementalAlterConfigs.
+fn altered(r: AlterConfigsResourceResponse) -> (ConfigResource, Result<()>) {
+    let result = item_result(ApiKey::INCREMENTAL_ALTER_CONFIGS, r.error_code, r.error_message);
+    (ConfigResource::from_wire(r.resource_type, r.resource_name), result)
+}
+
 impl Admin {
     /// A control connection to broker `node`, or to any broker.
     async fn node_or_any(&self, node: Option<i32>) -> Result<Connection> {
@@ -222,81 +261,60 @@ impl Admin {
         }
     }
 
+    /// Runs `round` with per-item retries for each broker that must answer for some of `resources` (a broker's own
+    /// resources at that broker, the others at any broker), on a connection to it; one result per resource.
+    async fn per_resource<T, F, Fut>(
+        &self,
+        api: ApiKey,
+        resources: impl IntoIterator<Item = ConfigResource>,
+        round: F,
+    ) -> Result<BTreeMap<ConfigResource, Result<T>>>
+    where
+        F: Fn(Connection, Vec<ConfigResource>) -> Fut,
+        Fut: Future<Output = Result<Vec<(ConfigResource, Result<T>)>>>,
+    {
+        let mut by_node: BTreeMap<Option<i32>, Vec<ConfigResource>> = BTreeMap::new();
+        for r in resources {
+            by_node.entry(r.node()).or_default().push(r);
+        }
+        let mut out = BTreeMap::new();
+        for (node, group) in by_node {
+            let round = &round;
+            let got = self
+                .per_item(api, group, retriable_unless_unknown, |pending| async move {
+                    round(self.node_or_any(node).await?, pending).await
+                })
+                .await?;
+            out.extend(got);
+        }
+        Ok(out)
+    }
+
     /// The configs of `resources` (all of each resource's configs, with synonyms), one result per resource: an
     /// unknown topic is UNKNOWN_TOPIC_OR_PARTITION, and so on.
     pub async fn describe_configs(
         &self,
         resources: &[ConfigResource],
     ) -> Result<BTreeMap<ConfigResource, Result<Vec<ConfigEntry>>>> {
-        let mut by_node: BTreeMap<Option<i32>, Vec<ConfigResource>> = BTreeMap::new();
-        for r in resources {
-            by_node.entry(r.node()).or_default().push(r.clone());
-        }
-        let mut out = BTreeMap::new();
-        for (node, group) in by_node {
-            let got = self
-                .per_item(
-                    "DescribeConfigs",
-                    group,
-                    retriable_unless_unknown,
-                    |pending: Vec<ConfigResource>| async move {
-                        let conn = self.node_or_any(node).await?;
-                        let version = conn.versions().pick::<DescribeConfigsRequest>()?;
-                        let req = DescribeConfigsRequest {
-                            resources: pending
-                                .iter()
-                                .map(|r| DescribeConfigsResource {
-                                    resource_type: r.kind.code(),
-                                    resource_name: r.name.clone(),
-                                    configuration_keys: None,
-                                    ..Default::default()
-                                })
-                                .collect(),
-                            include_synonyms: true,
-                            ..Default::default()
-                        };
-                        let resp = conn.send_at(&req, version).await?;
-                        Ok(resp
-                            .results
-                            .into_iter()
-                            .map(|r| {
-                                let key = ConfigResource {
-                                    kind: ConfigResourceType::from_code(r.resource_type),
-                                    name: r.resource_name,
-                                };
-                                let result = if r.error_code.is_err() {
-                                    Err(item_error(r.error_code, r.error_message, ApiKey::DESCRIBE_CONFIGS))
-                                } else {
-                                    Ok(r.configs
-                                        .into_iter()
-                                        .map(|c| ConfigEntry {
-                                            name: c.name,
-                                            value: c.value,
-                                            source: ConfigSource::from_code(c.config_source),
-                                            read_only: c.read_only,
-                                            sensitive: c.is_sensitive,
-                                            synonyms: c
-                                                .synonyms
-                                                .into_iter()
-                                                .map(|s| ConfigSynonym {
-                                                    name: s.name,
-                                                    value: s.value,
-                                                    source: ConfigSource::from_code(s.source),
-                                                })
-                                                .collect(),
-                                            documentation: c.documentation,
-                                        })
-                                        .collect())
-                                };
-                                (key, result)
-                            })
-                            .collect())
-                    },
-                )
-                .await?;
-            out.extend(got);
-        }
-        Ok(out)
+        self.per_resource(ApiKey::DESCRIBE_CONFIGS, resources.iter().cloned(), |conn, pending| async move {
+            let version = conn.versions().pick::<DescribeConfigsRequest>()?;
+            let req = DescribeConfigsRequest {
+                resources: pending
+                    .iter()
+                    .map(|r| DescribeConfigsResource {
+                        resource_type: r.kind.code(),
+                        resource_name: r.name.clone(),
+                        configuration_keys: None,
+                        ..Default::default()
+                    })
+                    .collect(),
+                include_synonyms: true,
+                ..Default::default()
+            };
+            let resp = conn.send_at(&req, version).await?;
+            Ok(resp.results.into_iter().map(described).collect())
+        })
+        .await
     }
 
     /// Applies `changes` per resource (set, delete, append, subtract; `validate_only`: only checks them), one
@@ -306,64 +324,34 @@ impl Admin {
         changes: &[(ConfigResource, Vec<AlterConfigOp>)],
         validate_only: bool,
     ) -> Result<BTreeMap<ConfigResource, Result<()>>> {
-        let mut by_node: BTreeMap<Option<i32>, Vec<ConfigResource>> = BTreeMap::new();
-        for (r, _) in changes {
-            by_node.entry(r.node()).or_default().push(r.clone());
-        }
-        let mut out = BTreeMap::new();
-        for (node, group) in by_node {
-            let got = self
-                .per_item(
-                    "IncrementalAlterConfigs",
-                    group,
-                    retriable_unless_unknown,
-                    |pending: Vec<ConfigResource>| async move {
-                        let conn = self.node_or_any(node).await?;
-                        let version = conn.versions().pick::<IncrementalAlterConfigsRequest>()?;
-                        let req = IncrementalAlterConfigsRequest {
-                            resources: changes
-                                .iter()
-                                .filter(|(r, _)| pending.contains(r))
-                                .map(|(r, ops)| AlterConfigsResource {
-                                    resource_type: r.kind.code(),
-                                    resource_name: r.name.clone(),
-                                    configs: ops.iter().map(AlterConfigOp::to_wire).collect(),
-                                    ..Default::default()
-                                })
-                                .collect(),
-                            validate_only,
-                            ..Default::default()
-                        };
-                        let resp = conn.send_at(&req, version).await?;
-                        Ok(resp
-                            .responses
-                            .into_iter()
-                            .map(|r| {
-                                let key = ConfigResource {
-                                    kind: ConfigResourceType::from_code(r.resource_type),
-                                    name: r.resource_name,
-                                };
-                                let result = if r.error_code.is_err() {
-                                    Err(item_error(r.error_code, r.error_message, ApiKey::INCREMENTAL_ALTER_CONFIGS))
-                                } else {
-                                    Ok(())
-                                };
-                                (key, result)
-                            })
-                            .collect())
-                    },
-                )
-                .await?;
-            out.extend(got);
-        }
-        Ok(out)
+        let api = ApiKey::INCREMENTAL_ALTER_CONFIGS;
+        self.per_resource(api, changes.iter().map(|(r, _)| r.clone()), |conn, pending| async move {
+            let version = conn.versions().pick::<IncrementalAlterConfigsRequest>()?;
+            let req = IncrementalAlterConfigsRequest {
+                resources: changes
+                    .iter()
+                    .filter(|(r, _)| pending.contains(r))
+                    .map(|(r, ops)| AlterConfigsResource {
+                        resource_type: r.kind.code(),
+                        resource_name: r.name.clone(),
+                        configs: ops.iter().map(AlterConfigOp::to_wire).collect(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                validate_only,
+                ..Default::default()
+            };
+            let resp = conn.send_at(&req, version).await?;
+            Ok(resp.responses.into_iter().map(altered).collect())
+        })
+        .await
     }
 
     /// The resources of the given types that have configs set (every type the broker supports when `types` is
     /// empty), sorted. Version 0 of ListConfigResources (Kafka 3.7–4.0) lists client-metrics subscriptions only.
     pub async fn list_config_resources(&self, types: &[ConfigResourceType]) -> Result<Vec<ConfigResource>> {
         let resp = self
-            .retry("ListConfigResources", || async {
+            .retry(ApiKey::LIST_CONFIG_RESOURCES, || async {
                 let conn = self.cluster.pool().any().await?;
                 let version = conn.versions().pick::<ListConfigResourcesRequest>()?;
                 let only_metrics = types.iter().all(|t| *t == ConfigResourceType::ClientMetrics) && !types.is_empty();
@@ -386,7 +374,7 @@ impl Admin {
         let mut out: Vec<ConfigResource> = resp
             .config_resources
             .into_iter()
-            .map(|r| ConfigResource { kind: ConfigResourceType::from_code(r.resource_type), name: r.resource_name })
+            .map(|r| ConfigResource::from_wire(r.resource_type, r.resource_name))
             .collect();
         out.sort();
         Ok(out)

@@ -1,9 +1,9 @@
 //! Cluster features (KIP-584): described from ApiVersions' supported and finalized features, updated with
 //! UpdateFeatures (sent to any broker, which forwards it to the controller).
 
+use kafkar_protocol::ApiKey;
 use kafkar_protocol::messages::api_versions::ApiVersionsRequest;
 use kafkar_protocol::messages::update_features::{FeatureUpdateKey, UpdateFeaturesRequest};
-use kafkar_protocol::{ApiKey, ErrorCode};
 
 use super::Admin;
 use super::call::item_result;
@@ -91,7 +91,7 @@ impl Admin {
             ..Default::default()
         };
         // The top-level error is per feature here, so it is not retried as a whole-request failure.
-        let resp = self.call_any(&req, |_| (ErrorCode::NONE, None)).await?;
+        let resp = self.call_any_per_item(&req).await?;
         let top = (resp.error_code, resp.error_message);
         Ok(updates
             .iter()

@@ -9,16 +9,18 @@ use kafkar_protocol::messages::consumer_group_describe::{
 use kafkar_protocol::messages::consumer_protocol::{ConsumerProtocolAssignment, ConsumerProtocolSubscription};
 use kafkar_protocol::messages::delete_groups::DeleteGroupsRequest;
 use kafkar_protocol::messages::describe_groups::{DescribeGroupsRequest, DescribedGroup};
+use kafkar_protocol::messages::leave_group::{LeaveGroupRequest, MemberIdentity};
 use kafkar_protocol::messages::list_groups::ListGroupsRequest;
 use kafkar_protocol::messages::offset_delete::{OffsetDeletePartition, OffsetDeleteRequest, OffsetDeleteTopic};
 use kafkar_protocol::messages::offset_fetch::{OffsetFetchRequest, OffsetFetchRequestGroup};
 use kafkar_protocol::{ApiKey, ErrorCode};
 
+use super::Admin;
+use super::call::{item_error, item_result, retriable};
 use super::records::OffsetSpec;
-use super::{Admin, item_error, retriable};
 use crate::consumer::offsets::{CommitAs, GroupOffsets, find_coordinator};
 use crate::consumer::{CommitIdentity, IsolationLevel, OffsetAndMetadata, TopicPartition};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::net::{Connection, ConnectionClass};
 
 /// Filters for [`Admin::list_groups`] (empty: no filter), as Java 4.x's `ListGroupsOptions`.
@@ -237,6 +239,23 @@ fn from_classic_group(g: DescribedGroup) -> GroupDescription {
     }
 }
 
+/// (topic, partition, offset, leader epoch, metadata, error) for every partition of an OffsetFetch reply's topic
+/// list: versions 0-7 and 8+ carry the same fields in different types.
+macro_rules! offset_rows {
+    ($topics:expr) => {
+        $topics
+            .into_iter()
+            .flat_map(|t| {
+                let name = t.name;
+                t.partitions.into_iter().map(move |p| {
+                    let at = (p.partition_index, p.committed_offset, p.committed_leader_epoch);
+                    (name.clone(), at.0, at.1, at.2, p.metadata, p.error_code)
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+}
+
 /// The error for a group-level failure.
 fn group_error(code: ErrorCode, message: Option<String>, api: ApiKey, group: &str) -> Error {
     let m = message.unwrap_or_default();
@@ -255,7 +274,7 @@ impl Admin {
         let mut out = Vec::new();
         for b in cluster.brokers.iter().filter(|b| !b.fenced) {
             let resp = self
-                .retry("ListGroups", || async {
+                .retry(ApiKey::LIST_GROUPS, || async {
                     let conn = self
                         .cluster
                         .pool()
@@ -297,16 +316,7 @@ impl Admin {
     /// or a classic description in state `Dead` from brokers before 4.0). Asks ConsumerGroupDescribe first and
     /// DescribeGroups for groups that are not KIP-848 consumer groups.
     pub async fn describe_groups(&self, ids: &[&str]) -> Result<BTreeMap<String, Result<GroupDescription>>> {
-        let ids: Vec<String> = ids.iter().map(|g| (*g).to_owned()).collect();
-        self.per_item("DescribeGroups", ids, retriable, |pending: Vec<String>| async move {
-            let mut out = Vec::new();
-            for g in pending {
-                let r = self.describe_group_once(&g).await;
-                out.push((g, r));
-            }
-            Ok(out)
-        })
-        .await
+        self.per_key(ApiKey::DESCRIBE_GROUPS, ids, |g| async move { self.describe_group_once(&g).await }).await
     }
 
     async fn describe_group_once(&self, group: &str) -> Result<GroupDescription> {
@@ -342,36 +352,90 @@ impl Admin {
     /// Deletes groups (with their committed offsets), one result per id: a group with active members is
     /// NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND.
     pub async fn delete_groups(&self, ids: &[&str]) -> Result<BTreeMap<String, Result<()>>> {
-        let ids: Vec<String> = ids.iter().map(|g| (*g).to_owned()).collect();
-        self.per_item("DeleteGroups", ids, retriable, |pending: Vec<String>| async move {
-            let mut out = Vec::new();
-            for g in pending {
-                let r = async {
-                    let conn = self.coordinator(&g).await?;
-                    let version = conn.versions().pick::<DeleteGroupsRequest>()?;
-                    let req = DeleteGroupsRequest { groups_names: vec![g.clone()], ..Default::default() };
-                    let resp = conn.send_at(&req, version).await?;
-                    let r = resp
-                        .results
-                        .into_iter()
-                        .find(|r| r.group_id == g)
-                        .ok_or_else(|| Error::protocol("DeleteGroups reply left out the group"))?;
-                    if r.error_code.is_err() {
-                        return Err(group_error(r.error_code, r.error_message, ApiKey::DELETE_GROUPS, &g));
-                    }
-                    Ok(())
-                }
-                .await;
-                out.push((g, r));
+        self.per_key(ApiKey::DELETE_GROUPS, ids, |g| async move {
+            let conn = self.coordinator(&g).await?;
+            let version = conn.versions().pick::<DeleteGroupsRequest>()?;
+            let req = DeleteGroupsRequest { groups_names: vec![g.clone()], ..Default::default() };
+            let resp = conn.send_at(&req, version).await?;
+            let r = resp
+                .results
+                .into_iter()
+                .find(|r| r.group_id == g)
+                .ok_or_else(|| Error::protocol("DeleteGroups reply left out the group"))?;
+            if r.error_code.is_err() {
+                return Err(group_error(r.error_code, r.error_message, ApiKey::DELETE_GROUPS, &g));
             }
-            Ok(out)
+            Ok(())
         })
         .await
     }
 
+    /// Removes members from a classic group, as Java's `removeMembersFromConsumerGroup`: the static members with
+    /// these `group.instance.id`s, or every member when `instance_ids` is empty (each named by its member id). A
+    /// static member that left without LeaveGroup otherwise stays until its session times out, and a rebalance
+    /// waits for it. One result per instance id (or member id): UNKNOWN_MEMBER_ID for one that is not in the
+    /// group. Needs LeaveGroup v3+ (Kafka 2.4+).
+    pub async fn remove_group_members(
+        &self,
+        group: &str,
+        instance_ids: &[&str],
+    ) -> Result<BTreeMap<String, Result<()>>> {
+        let members: Vec<MemberIdentity> = if instance_ids.is_empty() {
+            let described = self.describe_groups(&[group]).await?.into_values().next();
+            let described = described.unwrap_or_else(|| Err(Error::protocol("DescribeGroups left out the group")))?;
+            described
+                .members
+                .into_iter()
+                .map(|m| MemberIdentity {
+                    member_id: m.member_id,
+                    group_instance_id: m.instance_id,
+                    ..Default::default()
+                })
+                .collect()
+        } else {
+            instance_ids
+                .iter()
+                .map(|id| MemberIdentity { group_instance_id: Some((*id).to_owned()), ..Default::default() })
+                .collect()
+        };
+        if members.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let resp = self
+            .retry(ApiKey::LEAVE_GROUP, || async {
+                let conn = self.coordinator(group).await?;
+                let version = conn.versions().pick::<LeaveGroupRequest>()?;
+                if version < 3 {
+                    return Err(Error::new(ErrorKind::UnsupportedVersion {
+                        api: ApiKey::LEAVE_GROUP,
+                        broker: conn.versions().range(ApiKey::LEAVE_GROUP),
+                    }));
+                }
+                let reason = (version >= 5).then(|| "removed by an admin client".to_owned());
+                let members = members.iter().map(|m| MemberIdentity { reason: reason.clone(), ..m.clone() }).collect();
+                let req = LeaveGroupRequest { group_id: group.to_owned(), members, ..Default::default() };
+                let resp = conn.send_at(&req, version).await?;
+                if resp.error_code.is_err() {
+                    return Err(group_error(resp.error_code, None, ApiKey::LEAVE_GROUP, group));
+                }
+                Ok(resp)
+            })
+            .await?;
+        let mut out = BTreeMap::new();
+        for m in resp.members {
+            let key = m.group_instance_id.filter(|i| !i.is_empty()).unwrap_or(m.member_id);
+            out.insert(key, item_result(ApiKey::LEAVE_GROUP, m.error_code, None));
+        }
+        for id in instance_ids {
+            let missing = || Err(Error::protocol("LeaveGroup reply left out the member").with_api(ApiKey::LEAVE_GROUP));
+            out.entry((*id).to_owned()).or_insert_with(missing);
+        }
+        Ok(out)
+    }
+
     /// Every committed offset of `group` (OffsetFetch for all partitions at its coordinator).
     pub async fn list_group_offsets(&self, group: &str) -> Result<BTreeMap<TopicPartition, OffsetAndMetadata>> {
-        self.retry("OffsetFetch", || async {
+        self.retry(ApiKey::OFFSET_FETCH, || async {
             let conn = self.coordinator(group).await?;
             // Versions 10+ name topics by id only; 9 keeps names, which is all a listing needs.
             let version = conn.versions().pick::<OffsetFetchRequest>()?.min(9);
@@ -384,10 +448,25 @@ impl Admin {
                     vec![OffsetFetchRequestGroup { group_id: group.to_owned(), topics: None, ..Default::default() }];
             }
             let resp = conn.send_at(&req, version).await?;
+            let rows = if version <= 7 {
+                if resp.error_code.is_err() {
+                    return Err(group_error(resp.error_code, None, ApiKey::OFFSET_FETCH, group));
+                }
+                offset_rows!(resp.topics)
+            } else {
+                let mut rows = Vec::new();
+                for g in resp.groups.into_iter().filter(|g| g.group_id == group) {
+                    if g.error_code.is_err() {
+                        return Err(group_error(g.error_code, None, ApiKey::OFFSET_FETCH, group));
+                    }
+                    rows.extend(offset_rows!(g.topics));
+                }
+                rows
+            };
             let mut out = BTreeMap::new();
-            let mut take = |topic: &str, p: i32, offset: i64, epoch: i32, meta: Option<String>, err: ErrorCode| {
+            for (topic, p, offset, epoch, meta, err) in rows {
                 if err.is_err() {
-                    return Err(item_error(err, None, ApiKey::OFFSET_FETCH).with_partition(topic, p));
+                    return Err(item_error(err, None, ApiKey::OFFSET_FETCH).with_partition(&topic, p));
                 }
                 if offset >= 0 {
                     let o = OffsetAndMetadata {
@@ -396,44 +475,6 @@ impl Admin {
                         metadata: meta.unwrap_or_default(),
                     };
                     out.insert(TopicPartition::new(topic, p), o);
-                }
-                Ok(())
-            };
-            if version <= 7 {
-                if resp.error_code.is_err() {
-                    return Err(group_error(resp.error_code, None, ApiKey::OFFSET_FETCH, group));
-                }
-                for t in &resp.topics {
-                    for p in &t.partitions {
-                        let m = p.metadata.clone();
-                        take(
-                            &t.name,
-                            p.partition_index,
-                            p.committed_offset,
-                            p.committed_leader_epoch,
-                            m,
-                            p.error_code,
-                        )?;
-                    }
-                }
-            } else {
-                for g in resp.groups.iter().filter(|g| g.group_id == group) {
-                    if g.error_code.is_err() {
-                        return Err(group_error(g.error_code, None, ApiKey::OFFSET_FETCH, group));
-                    }
-                    for t in &g.topics {
-                        for p in &t.partitions {
-                            let m = p.metadata.clone();
-                            take(
-                                &t.name,
-                                p.partition_index,
-                                p.committed_offset,
-                                p.committed_leader_epoch,
-                                m,
-                                p.error_code,
-                            )?;
-                        }
-                    }
                 }
             }
             Ok(out)
@@ -579,47 +620,48 @@ impl Admin {
         group: &str,
         partitions: &[TopicPartition],
     ) -> Result<BTreeMap<TopicPartition, Result<()>>> {
-        self.per_item("OffsetDelete", partitions.to_vec(), retriable, |pending: Vec<TopicPartition>| async move {
-            let conn = self.coordinator(group).await?;
-            let version = conn.versions().pick::<OffsetDeleteRequest>()?;
-            let topics: BTreeSet<&str> = pending.iter().map(|tp| tp.topic.as_str()).collect();
-            let req = OffsetDeleteRequest {
-                group_id: group.to_owned(),
-                topics: topics
+        self.per_item(
+            ApiKey::OFFSET_DELETE,
+            partitions.to_vec(),
+            retriable,
+            |pending: Vec<TopicPartition>| async move {
+                let conn = self.coordinator(group).await?;
+                let version = conn.versions().pick::<OffsetDeleteRequest>()?;
+                let topics: BTreeSet<&str> = pending.iter().map(|tp| tp.topic.as_str()).collect();
+                let req = OffsetDeleteRequest {
+                    group_id: group.to_owned(),
+                    topics: topics
+                        .into_iter()
+                        .map(|t| OffsetDeleteTopic {
+                            name: t.to_owned(),
+                            partitions: pending
+                                .iter()
+                                .filter(|tp| tp.topic == t)
+                                .map(|tp| OffsetDeletePartition { partition_index: tp.partition, ..Default::default() })
+                                .collect(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                };
+                let resp = conn.send_at(&req, version).await?;
+                if resp.error_code.is_err() {
+                    return Err(group_error(resp.error_code, None, ApiKey::OFFSET_DELETE, group));
+                }
+                Ok(resp
+                    .topics
                     .into_iter()
-                    .map(|t| OffsetDeleteTopic {
-                        name: t.to_owned(),
-                        partitions: pending
-                            .iter()
-                            .filter(|tp| tp.topic == t)
-                            .map(|tp| OffsetDeletePartition { partition_index: tp.partition, ..Default::default() })
-                            .collect(),
-                        ..Default::default()
+                    .flat_map(|t| {
+                        t.partitions.into_iter().map(move |p| {
+                            let tp = TopicPartition::new(t.name.clone(), p.partition_index);
+                            let r = item_result(ApiKey::OFFSET_DELETE, p.error_code, None)
+                                .map_err(|e| e.with_partition(&tp.topic, tp.partition));
+                            (tp, r)
+                        })
                     })
-                    .collect(),
-                ..Default::default()
-            };
-            let resp = conn.send_at(&req, version).await?;
-            if resp.error_code.is_err() {
-                return Err(group_error(resp.error_code, None, ApiKey::OFFSET_DELETE, group));
-            }
-            Ok(resp
-                .topics
-                .into_iter()
-                .flat_map(|t| {
-                    t.partitions.into_iter().map(move |p| {
-                        let tp = TopicPartition::new(t.name.clone(), p.partition_index);
-                        let r = if p.error_code.is_err() {
-                            Err(item_error(p.error_code, None, ApiKey::OFFSET_DELETE)
-                                .with_partition(&tp.topic, tp.partition))
-                        } else {
-                            Ok(())
-                        };
-                        (tp, r)
-                    })
-                })
-                .collect())
-        })
+                    .collect())
+            },
+        )
         .await
     }
 }

@@ -19,7 +19,7 @@ impl Admin {
         let mut out = Vec::with_capacity(partitions.len());
         for (topic, partition) in partitions {
             let res = self
-                .retrying(ApiKey::DESCRIBE_PRODUCERS, || async {
+                .retry(ApiKey::DESCRIBE_PRODUCERS, || async {
                     self.cluster.topic(topic, self.timeout).await?;
                     let (leader, conn) = self.cluster.leader(topic, *partition).await?;
                     let version = conn.versions().pick::<DescribeProducersRequest>()?;

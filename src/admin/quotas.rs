@@ -3,12 +3,12 @@
 //! An entity is a list of (entity type, name) pairs, the type one of `user`, `client-id` or `ip`, the name `None`
 //! for that type's default entity.
 
+use kafkar_protocol::ApiKey;
 use kafkar_protocol::messages::alter_client_quotas::{
     AlterClientQuotasRequest, AlterQuotaEntity, AlterQuotaEntry, AlterQuotaOp,
 };
 use kafkar_protocol::messages::describe_client_quotas::{ComponentData, DescribeClientQuotasRequest};
 use kafkar_protocol::primitives::Float64;
-use kafkar_protocol::{ApiKey, ErrorCode};
 
 use super::Admin;
 use super::call::item_result;
@@ -116,7 +116,7 @@ impl Admin {
             validate_only,
             ..Default::default()
         };
-        let resp = self.call_any(&req, |_| (ErrorCode::NONE, None)).await?;
+        let resp = self.call_any_per_item(&req).await?;
         Ok(resp
             .entries
             .into_iter()

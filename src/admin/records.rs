@@ -1,12 +1,13 @@
 //! Records and offsets: delete records before an offset (DeleteRecords) and list offsets (ListOffsets) at each
 //! partition's leader.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kafkar_protocol::messages::delete_records::{DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic};
 use kafkar_protocol::{ApiKey, ErrorCode};
 
-use super::{Admin, item_error, retriable_unless_unknown};
+use super::Admin;
+use super::call::{item_result, retriable_unless_unknown};
 use crate::consumer::offsets::list_offsets_once;
 use crate::consumer::{IsolationLevel, TopicPartition};
 use crate::error::{Error, Result};
@@ -58,6 +59,14 @@ pub(super) fn isolation_code(isolation: IsolationLevel) -> i8 {
 }
 
 impl Admin {
+    /// Adds the topics of `partitions` to the metadata this client follows and refreshes it (best effort: the
+    /// per-partition requests report what is still unknown).
+    async fn want_topics(&self, partitions: impl Iterator<Item = &TopicPartition>) {
+        let topics: BTreeSet<String> = partitions.map(|tp| tp.topic.clone()).collect();
+        self.cluster.want(topics);
+        let _ = self.cluster.refresh().await;
+    }
+
     /// Looks offsets up at each partition's leader, one result per partition (an unknown partition:
     /// UNKNOWN_TOPIC_OR_PARTITION). `isolation` decides what Latest means: the high watermark or, for
     /// read_committed, the last stable offset.
@@ -66,15 +75,11 @@ impl Admin {
         wanted: &[(TopicPartition, OffsetSpec)],
         isolation: IsolationLevel,
     ) -> Result<BTreeMap<TopicPartition, Result<ListedOffset>>> {
-        let mut topics: Vec<&str> = wanted.iter().map(|(tp, _)| tp.topic.as_str()).collect();
-        topics.sort_unstable();
-        topics.dedup();
-        self.cluster.want(topics.iter().map(|t| (*t).to_owned()));
-        let _ = self.cluster.refresh().await;
+        self.want_topics(wanted.iter().map(|(tp, _)| tp)).await;
         let specs: HashMap<TopicPartition, OffsetSpec> = wanted.iter().cloned().collect();
         let level = isolation_code(isolation);
         let items: Vec<TopicPartition> = wanted.iter().map(|(tp, _)| tp.clone()).collect();
-        self.per_item("ListOffsets", items, retriable_unless_unknown, |pending: Vec<TopicPartition>| {
+        self.per_item(ApiKey::LIST_OFFSETS, items, retriable_unless_unknown, |pending: Vec<TopicPartition>| {
             let specs = &specs;
             async move {
                 let ask: Vec<(TopicPartition, i64)> =
@@ -102,15 +107,11 @@ impl Admin {
         &self,
         before: &[(TopicPartition, i64)],
     ) -> Result<BTreeMap<TopicPartition, Result<i64>>> {
-        let mut topics: Vec<&str> = before.iter().map(|(tp, _)| tp.topic.as_str()).collect();
-        topics.sort_unstable();
-        topics.dedup();
-        self.cluster.want(topics.iter().map(|t| (*t).to_owned()));
-        let _ = self.cluster.refresh().await;
+        self.want_topics(before.iter().map(|(tp, _)| tp)).await;
         let offsets: HashMap<TopicPartition, i64> = before.iter().cloned().collect();
         let timeout_ms = self.timeout_ms();
         let items: Vec<TopicPartition> = before.iter().map(|(tp, _)| tp.clone()).collect();
-        self.per_item("DeleteRecords", items, retriable_unless_unknown, |pending: Vec<TopicPartition>| {
+        self.per_item(ApiKey::DELETE_RECORDS, items, retriable_unless_unknown, |pending: Vec<TopicPartition>| {
             let offsets = &offsets;
             async move {
                 let snap = self.cluster.snapshot();
@@ -164,12 +165,9 @@ impl Admin {
                             for t in resp.topics {
                                 for p in t.partitions {
                                     let tp = TopicPartition::new(t.name.clone(), p.partition_index);
-                                    let r = if p.error_code.is_err() {
-                                        Err(item_error(p.error_code, None, ApiKey::DELETE_RECORDS)
-                                            .with_partition(&tp.topic, tp.partition))
-                                    } else {
-                                        Ok(p.low_watermark)
-                                    };
+                                    let r = item_result(ApiKey::DELETE_RECORDS, p.error_code, None)
+                                        .map(|()| p.low_watermark)
+                                        .map_err(|e| e.with_partition(&tp.topic, tp.partition));
                                     out.push((tp, r));
                                 }
                             }

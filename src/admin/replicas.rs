@@ -58,6 +58,19 @@ fn by_topic(partitions: &[TopicPartition]) -> Vec<(String, Vec<i32>)> {
     out
 }
 
+/// Each partition's result in a reply: `Ok`, or its error naming the partition.
+fn partition_results(
+    api: ApiKey,
+    answers: impl Iterator<Item = (TopicPartition, ErrorCode, Option<String>)>,
+) -> Vec<(TopicPartition, Result<()>)> {
+    answers
+        .map(|(tp, code, message)| {
+            let r = item_result(api, code, message).map_err(|e| e.with_partition(&tp.0, tp.1));
+            (tp, r)
+        })
+        .collect()
+}
+
 impl Admin {
     /// Elects leaders for `partitions` (every partition when `None`); per partition, its result:
     /// ELECTION_NOT_NEEDED when the wanted replica leads already, PREFERRED_LEADER_NOT_AVAILABLE or
@@ -82,17 +95,14 @@ impl Admin {
             ..Default::default()
         };
         let resp = self.call_any(&req, |r| (r.error_code, None)).await?;
-        let mut out = Vec::new();
-        for t in resp.replica_election_results {
-            for p in t.partition_result {
-                out.push((
-                    (t.topic.clone(), p.partition_id),
-                    item_result(ApiKey::ELECT_LEADERS, p.error_code, p.error_message)
-                        .map_err(|e| e.with_partition(&t.topic, p.partition_id)),
-                ));
-            }
-        }
-        Ok(out)
+        Ok(partition_results(
+            ApiKey::ELECT_LEADERS,
+            resp.replica_election_results.into_iter().flat_map(|t| {
+                t.partition_result
+                    .into_iter()
+                    .map(move |p| ((t.topic.clone(), p.partition_id), p.error_code, p.error_message))
+            }),
+        ))
     }
 
     /// Starts moving partitions to new replica sets (`Some(replicas)`, preferred leader first) or cancels a move in
@@ -113,17 +123,14 @@ impl Admin {
         }
         let req = AlterPartitionReassignmentsRequest { timeout_ms: self.timeout_ms(), topics, ..Default::default() };
         let resp = self.call_any(&req, |r| (r.error_code, r.error_message.clone())).await?;
-        let mut out = Vec::new();
-        for t in resp.responses {
-            for p in t.partitions {
-                out.push((
-                    (t.name.clone(), p.partition_index),
-                    item_result(ApiKey::ALTER_PARTITION_REASSIGNMENTS, p.error_code, p.error_message)
-                        .map_err(|e| e.with_partition(&t.name, p.partition_index)),
-                ));
-            }
-        }
-        Ok(out)
+        Ok(partition_results(
+            ApiKey::ALTER_PARTITION_REASSIGNMENTS,
+            resp.responses.into_iter().flat_map(|t| {
+                t.partitions
+                    .into_iter()
+                    .map(move |p| ((t.name.clone(), p.partition_index), p.error_code, p.error_message))
+            }),
+        ))
     }
 
     /// The reassignments in progress, among `partitions` (all when `None`).
@@ -167,7 +174,7 @@ impl Admin {
         let mut out = Vec::new();
         for &id in brokers {
             let res = self
-                .retrying(ApiKey::DESCRIBE_LOG_DIRS, || async {
+                .retry(ApiKey::DESCRIBE_LOG_DIRS, || async {
                     let resp = self.send_node(id, &req).await?;
                     item_result(ApiKey::DESCRIBE_LOG_DIRS, resp.error_code, None)?;
                     Ok(resp.results)
@@ -218,7 +225,7 @@ impl Admin {
                     .collect(),
                 ..Default::default()
             };
-            match self.retrying(ApiKey::ALTER_REPLICA_LOG_DIRS, || self.send_node(broker, &req)).await {
+            match self.retry(ApiKey::ALTER_REPLICA_LOG_DIRS, || self.send_node(broker, &req)).await {
                 Ok(resp) => {
                     for t in resp.results {
                         for p in t.partitions {

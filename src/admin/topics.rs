@@ -20,7 +20,8 @@ use kafkar_protocol::messages::metadata::MetadataRequest;
 use kafkar_protocol::primitives::Uuid;
 use tokio::time::Instant;
 
-use super::{Admin, item_error, retriable, retriable_unless_unknown};
+use super::Admin;
+use super::call::{item_error, item_result, retriable, retriable_unless_unknown};
 use crate::cluster::validate_topic_name;
 use crate::consumer::TopicPartition;
 use crate::error::{Error, ErrorKind, Result};
@@ -165,7 +166,7 @@ impl Admin {
         }
         let timeout_ms = self.timeout_ms();
         let mut out = self
-            .per_item("CreateTopics", names, retriable, |pending: Vec<String>| async move {
+            .per_item(ApiKey::CREATE_TOPICS, names, retriable, |pending: Vec<String>| async move {
                 let conn = self.cluster.pool().any().await?;
                 let version = conn.versions().pick::<CreateTopicsRequest>()?;
                 let creatable = topics.iter().filter(|t| pending.contains(&t.name)).map(|t| {
@@ -251,40 +252,43 @@ impl Admin {
     /// Deletes topics by name, with one result per name (a topic that does not exist: UNKNOWN_TOPIC_OR_PARTITION),
     /// and waits (within the timeout) until metadata no longer lists the deleted ones.
     pub async fn delete_topics(&self, names: &[&str]) -> Result<BTreeMap<String, Result<()>>> {
+        let deadline = self.deadline();
+        let out = self.delete_topics_unwaited(names).await?;
+        let deleted: Vec<String> = out.iter().filter(|(_, r)| r.is_ok()).map(|(n, _)| n.clone()).collect();
+        self.wait_until_gone(&deleted, deadline).await;
+        Ok(out)
+    }
+
+    /// DeleteTopics by name, with one result per name; does not wait for metadata.
+    pub(super) async fn delete_topics_unwaited(&self, names: &[&str]) -> Result<BTreeMap<String, Result<()>>> {
         let timeout_ms = self.timeout_ms();
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-        let out = self
-            .per_item("DeleteTopics", names, retriable_unless_unknown, |pending: Vec<String>| async move {
-                let conn = self.cluster.pool().any().await?;
-                let version = conn.versions().pick::<DeleteTopicsRequest>()?;
-                let req = DeleteTopicsRequest::by_names(version, pending.iter().map(String::as_str), timeout_ms);
-                let resp = conn.send_at(&req, version).await?;
-                Ok(resp
-                    .responses
-                    .into_iter()
-                    .filter_map(|r| {
-                        let name = r.name?;
-                        let result = if r.error_code.is_err() {
-                            Err(item_error(r.error_code, r.error_message, ApiKey::DELETE_TOPICS).with_topic(&name))
-                        } else {
-                            Ok(())
-                        };
-                        Some((name, result))
-                    })
-                    .collect())
-            })
-            .await?;
-        let deleted: Vec<String> = out.iter().filter(|(_, r)| r.is_ok()).map(|(n, _)| n.clone()).collect();
-        self.wait_until_gone(&deleted).await;
-        Ok(out)
+        self.per_item(ApiKey::DELETE_TOPICS, names, retriable_unless_unknown, |pending: Vec<String>| async move {
+            let conn = self.cluster.pool().any().await?;
+            let version = conn.versions().pick::<DeleteTopicsRequest>()?;
+            let req = DeleteTopicsRequest::by_names(version, pending.iter().map(String::as_str), timeout_ms);
+            let resp = conn.send_at(&req, version).await?;
+            Ok(resp
+                .responses
+                .into_iter()
+                .filter_map(|r| {
+                    let name = r.name?;
+                    let result = item_result(ApiKey::DELETE_TOPICS, r.error_code, r.error_message)
+                        .map_err(|e| e.with_topic(&name));
+                    Some((name, result))
+                })
+                .collect())
+        })
+        .await
     }
 
     /// Deletes topics by id, with one result per id (an unknown id: UNKNOWN_TOPIC_ID). Needs DeleteTopics v6+.
     pub async fn delete_topics_by_id(&self, ids: &[Uuid]) -> Result<BTreeMap<Uuid, Result<()>>> {
+        let deadline = self.deadline();
         let timeout_ms = self.timeout_ms();
         let snap = self.cluster.snapshot();
         let out = self
-            .per_item("DeleteTopics", ids.to_vec(), retriable_unless_unknown, |pending: Vec<Uuid>| async move {
+            .per_item(ApiKey::DELETE_TOPICS, ids.to_vec(), retriable_unless_unknown, |pending: Vec<Uuid>| async move {
                 let conn = self.cluster.pool().any().await?;
                 let version = conn.versions().pick::<DeleteTopicsRequest>()?;
                 if version < 6 {
@@ -298,14 +302,7 @@ impl Admin {
                 Ok(resp
                     .responses
                     .into_iter()
-                    .map(|r| {
-                        let result = if r.error_code.is_err() {
-                            Err(item_error(r.error_code, r.error_message, ApiKey::DELETE_TOPICS))
-                        } else {
-                            Ok(())
-                        };
-                        (r.topic_id, result)
-                    })
+                    .map(|r| (r.topic_id, item_result(ApiKey::DELETE_TOPICS, r.error_code, r.error_message)))
                     .collect())
             })
             .await?;
@@ -315,22 +312,24 @@ impl Admin {
             .filter(|(_, r)| r.is_ok())
             .filter_map(|(id, _)| snap.topic_by_id(*id).map(|t| t.name.clone()))
             .collect();
-        self.wait_until_gone(&names).await;
+        self.wait_until_gone(&names, deadline).await;
         Ok(out)
     }
 
-    /// Waits (within the timeout) until metadata no longer lists `names`; best effort.
-    async fn wait_until_gone(&self, names: &[String]) {
+    /// Waits (until `deadline`) until metadata no longer lists `names`; whether it got there.
+    pub(super) async fn wait_until_gone(&self, names: &[String], deadline: Instant) -> bool {
         if names.is_empty() {
-            return;
+            return true;
         }
-        let deadline = self.deadline();
         self.cluster.want(names.iter().cloned());
-        while Instant::now() < deadline {
-            if let Ok(snap) = self.cluster.refresh().await {
+        loop {
+            if let Ok(Ok(snap)) = tokio::time::timeout_at(deadline, self.cluster.refresh()).await {
                 if names.iter().all(|n| snap.topic(n).is_none()) {
-                    return;
+                    return true;
                 }
+            }
+            if Instant::now() >= deadline {
+                return false;
             }
             tokio::time::sleep(self.cluster.config().retry_backoff).await;
         }
@@ -339,7 +338,7 @@ impl Admin {
     /// The cluster's topics, sorted by name; internal topics only when `include_internal`.
     pub async fn list_topics(&self, include_internal: bool) -> Result<Vec<TopicListing>> {
         let resp = self
-            .retry("Metadata", || async {
+            .retry(ApiKey::METADATA, || async {
                 let conn = self.cluster.pool().any().await?;
                 let version = conn.versions().pick::<MetadataRequest>()?;
                 let mut req = MetadataRequest::all_topics();
@@ -383,14 +382,19 @@ impl Admin {
     /// (following its cursor through topics with many partitions), else Metadata. Configs: [`Admin::describe_configs`].
     pub async fn describe_topics(&self, names: &[&str]) -> Result<BTreeMap<String, Result<TopicDescription>>> {
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-        self.per_item("DescribeTopicPartitions", names, retriable_unless_unknown, |pending: Vec<String>| async move {
-            let conn = self.cluster.pool().any().await?;
-            if conn.versions().range(ApiKey::DESCRIBE_TOPIC_PARTITIONS).is_some() {
-                self.describe_topic_partitions(&conn, &pending).await
-            } else {
-                self.describe_topics_by_metadata(&conn, &pending).await
-            }
-        })
+        self.per_item(
+            ApiKey::DESCRIBE_TOPIC_PARTITIONS,
+            names,
+            retriable_unless_unknown,
+            |pending: Vec<String>| async move {
+                let conn = self.cluster.pool().any().await?;
+                if conn.versions().range(ApiKey::DESCRIBE_TOPIC_PARTITIONS).is_some() {
+                    self.describe_topic_partitions(&conn, &pending).await
+                } else {
+                    self.describe_topics_by_metadata(&conn, &pending).await
+                }
+            },
+        )
         .await
     }
 
@@ -515,7 +519,7 @@ impl Admin {
         let timeout_ms = self.timeout_ms();
         let names: Vec<String> = topics.iter().map(|(n, _)| (*n).to_owned()).collect();
         let out = self
-            .per_item("CreatePartitions", names, retriable_unless_unknown, |pending: Vec<String>| async move {
+            .per_item(ApiKey::CREATE_PARTITIONS, names, retriable_unless_unknown, |pending: Vec<String>| async move {
                 let conn = self.cluster.pool().any().await?;
                 let version = conn.versions().pick::<CreatePartitionsRequest>()?;
                 let req = CreatePartitionsRequest {
@@ -543,12 +547,8 @@ impl Admin {
                     .results
                     .into_iter()
                     .map(|r| {
-                        let result = if r.error_code.is_err() {
-                            Err(item_error(r.error_code, r.error_message, ApiKey::CREATE_PARTITIONS)
-                                .with_topic(&r.name))
-                        } else {
-                            Ok(())
-                        };
+                        let result = item_result(ApiKey::CREATE_PARTITIONS, r.error_code, r.error_message)
+                            .map_err(|e| e.with_topic(&r.name));
                         (r.name, result)
                     })
                     .collect())
