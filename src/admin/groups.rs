@@ -346,6 +346,16 @@ impl Admin {
         if g.error_code.is_err() {
             return Err(group_error(g.error_code, g.error_message, ApiKey::DESCRIBE_GROUPS, group));
         }
+        // Before v6 (Kafka 4.0, KIP-1043) an unknown group comes back without an error, as a Dead group with no
+        // members and no protocol type; Java's admin reports it as not found, and so does this, on every version.
+        if g.group_state == "Dead" && g.members.is_empty() && g.protocol_type.is_empty() {
+            return Err(group_error(
+                ErrorCode::GROUP_ID_NOT_FOUND,
+                Some("does not exist (the broker described it as a Dead group)".to_owned()),
+                ApiKey::DESCRIBE_GROUPS,
+                group,
+            ));
+        }
         Ok(from_classic_group(g))
     }
 
