@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use kafkar::__private::Connection;
 use kafkar::admin::{ConfigResource, ConfigResourceType, NewTopic};
 use kafkar::consumer::{Consumer, ConsumerConfig, IsolationLevel, TopicPartition};
-use kafkar::protocol::{ApiKey, ErrorCode};
 use kafkar::protocol::messages::Request;
 use kafkar::protocol::messages::consumer_group_heartbeat::ConsumerGroupHeartbeatRequest;
 use kafkar::protocol::messages::describe_topic_partitions::DescribeTopicPartitionsRequest;
@@ -30,6 +29,7 @@ use kafkar::protocol::messages::metadata::MetadataRequest;
 use kafkar::protocol::messages::offset_commit::OffsetCommitRequest;
 use kafkar::protocol::messages::offset_fetch::OffsetFetchRequest;
 use kafkar::protocol::messages::produce::ProduceRequest;
+use kafkar::protocol::{ApiKey, ErrorCode};
 use kafkar::{Admin, AdminConfig, ClientConfig, ErrorKind, Producer, ProducerConfig, ProducerRecord};
 
 /// What a release of Kafka does, as tests/CHAOS.md's table says.
@@ -217,7 +217,10 @@ async fn api_versions_are_the_releases_and_kafkar_negotiates_down_to_them() {
     let topic = topic(&admin, "versions", 1).await;
     let producer = Producer::new(ProducerConfig::new(&bootstrap)).await.unwrap();
     for i in 0..20 {
-        producer.send_and_wait(ProducerRecord::new(topic.as_str()).key(format!("k{i}")).value(format!("v{i}"))).await.unwrap();
+        producer
+            .send_and_wait(ProducerRecord::new(topic.as_str()).key(format!("k{i}")).value(format!("v{i}")))
+            .await
+            .unwrap();
     }
     producer.flush().await;
     producer.close().await;
@@ -249,7 +252,10 @@ async fn kip848_groups_work_where_the_release_has_them_and_are_a_typed_error_els
     let topic = topic(&admin, "versions-848", 2).await;
     let producer = Producer::new(ProducerConfig::new(&bootstrap)).await.unwrap();
     for i in 0..10 {
-        producer.send_and_wait(ProducerRecord::new(topic.as_str()).partition(i % 2).value(format!("v{i}"))).await.unwrap();
+        producer
+            .send_and_wait(ProducerRecord::new(topic.as_str()).partition(i % 2).value(format!("v{i}")))
+            .await
+            .unwrap();
     }
     producer.flush().await;
     producer.close().await;

@@ -3,8 +3,9 @@
 //!
 //! The mechanism is SCRAM-SHA-512 when kcat's librdkafka is 2.6.1 or later. Older librdkafka (Debian 12 and
 //! Ubuntu 24.04 ship 2.0.2 and 2.3.0) repeats the client nonce in SCRAM's client-final message, which Kafka 4.x
-//! brokers refuse ("invalid credentials"); with those kcat uses PLAIN over the same SASL_SSL listener while kafkar
-//! still uses SCRAM-SHA-512, and the test says so.
+//! brokers refuse ("invalid credentials"). scripts/test therefore gives kcat a current librdkafka
+//! (`KAFKAR_KCAT_LIBRDKAFKA_DIR`, the library of PyPI's confluent-kafka wheel); without one, kcat uses PLAIN over
+//! the same SASL_SSL listener while kafkar still uses SCRAM-SHA-512, and the test says so.
 //!
 //! Without kcat the test reports itself skipped, except under `CI=true`, where it fails; likewise without
 //! `KAFKAR_SECURE_SSL_BOOTSTRAP` (from `scripts/kafka secure-info`).
@@ -28,11 +29,26 @@ fn in_ci() -> bool {
 
 /// kcat's librdkafka version, `None` when kcat is not installed.
 fn kcat_librdkafka() -> Option<(u32, u32, u32)> {
-    let out = std::process::Command::new("kcat").arg("-V").output().ok()?;
+    let out = kcat_command("kcat").arg("-V").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let version = text.split("librdkafka ").nth(1)?.split(|c: char| !(c.is_ascii_digit() || c == '.')).next()?;
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     Some((parts.next()?, parts.next().unwrap_or(0), parts.next().unwrap_or(0)))
+}
+
+/// `program` with kcat's library path: `KAFKAR_KCAT_LIBRDKAFKA_DIR` (scripts/test fills it with a current
+/// librdkafka, so kcat speaks SCRAM to Kafka 4.x) goes in front of `LD_LIBRARY_PATH`.
+fn kcat_command(program: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    if let Some(dir) = std::env::var_os("KAFKAR_KCAT_LIBRDKAFKA_DIR").filter(|d| !d.is_empty()) {
+        let mut path = dir;
+        if let Some(old) = std::env::var_os("LD_LIBRARY_PATH").filter(|p| !p.is_empty()) {
+            path.push(":");
+            path.push(old);
+        }
+        cmd.env("LD_LIBRARY_PATH", path);
+    }
+    cmd
 }
 
 fn kafkar_client(broker: &SecureBroker) -> ClientConfig {
@@ -72,7 +88,7 @@ fn kcat_security(broker: &SecureBroker, scram: bool) -> Vec<String> {
 async fn kcat(args: Vec<String>, stdin: Option<String>) -> String {
     tokio::task::spawn_blocking(move || {
         use std::io::Write;
-        let mut child = std::process::Command::new("timeout")
+        let mut child = kcat_command("timeout")
             .arg("60")
             .arg("kcat")
             .args(&args)
