@@ -33,7 +33,7 @@ pub fn producer(plan: &Plan, acks: Arc<Acks>) -> Res<Box<dyn ProduceClient>> {
     let rt = crate::runtime()?;
     let producer = {
         let _guard = rt.enter();
-        KafkaProducer::new(config, ByteArraySerializer, ByteArraySerializer).map_err(err("confluent producer"))?
+        KafkaProducer::new(config, ByteArraySerializer::default(), ByteArraySerializer::default()).map_err(err("confluent producer"))?
     };
     Ok(Box::new(ConfluentProducer { rt, producer, topic: plan.topic.clone(), values: plan.values(), acks }))
 }
@@ -90,7 +90,7 @@ pub fn consumer(plan: &Plan) -> Res<Box<dyn ConsumeClient>> {
     let rt = crate::runtime()?;
     let consumer = {
         let _guard = rt.enter();
-        KafkaConsumer::new(config, ByteArrayDeserializer, ByteArrayDeserializer).map_err(err("confluent consumer"))?
+        KafkaConsumer::new(config, ByteArrayDeserializer::default(), ByteArrayDeserializer::default()).map_err(err("confluent consumer"))?
     };
     Ok(Box::new(ConfluentConsumer { rt, consumer, topic: plan.topic.clone() }))
 }
