@@ -11,8 +11,8 @@ use confluent_kafka::common::serialization::{ByteArrayDeserializer, ByteArraySer
 use confluent_kafka::consumer::{Consumer, ConsumerConfig, KafkaConsumer};
 use confluent_kafka::producer::{KafkaProducer, Producer, ProducerConfig, ProducerRecord};
 
-use crate::props::{java_consumer_properties, java_producer_properties};
 use crate::measure::{Acks, WARM_UP};
+use crate::props::{java_consumer_properties, java_producer_properties};
 use crate::{ConsumeClient, Plan, ProduceClient, Res, err};
 
 fn map(props: Vec<(&'static str, String)>) -> HashMap<String, String> {
@@ -33,7 +33,8 @@ pub fn producer(plan: &Plan, acks: Arc<Acks>) -> Res<Box<dyn ProduceClient>> {
     let rt = crate::runtime()?;
     let producer = {
         let _guard = rt.enter();
-        KafkaProducer::new(config, ByteArraySerializer::default(), ByteArraySerializer::default()).map_err(err("confluent producer"))?
+        KafkaProducer::new(config, ByteArraySerializer::default(), ByteArraySerializer::default())
+            .map_err(err("confluent producer"))?
     };
     Ok(Box::new(ConfluentProducer { rt, producer, topic: plan.topic.clone(), values: plan.values(), acks }))
 }
@@ -42,9 +43,10 @@ impl ConfluentProducer {
     async fn send_one(&self, i: u64) -> Res<()> {
         let value: &[u8] = &self.values[(i % self.values.len() as u64) as usize];
         let acks = self.acks.clone();
-        let callback = confluent_kafka::producer::callback::new(move |_, e: Option<&confluent_kafka::common::Error>| {
-            acks.record(i, e.map(|e| e.to_string()))
-        });
+        let callback =
+            confluent_kafka::producer::callback::new(move |_, e: Option<&confluent_kafka::common::Error>| {
+                acks.record(i, e.map(|e| e.to_string()))
+            });
         let record = ProducerRecord::<&[u8], &[u8]>::new(self.topic.clone(), Some(value));
         // The future resolves with the metadata the callback also gets: not needed.
         let _ = self.producer.send(record, Some(Box::new(callback))).await.map_err(err("confluent send"))?;
@@ -90,7 +92,8 @@ pub fn consumer(plan: &Plan) -> Res<Box<dyn ConsumeClient>> {
     let rt = crate::runtime()?;
     let consumer = {
         let _guard = rt.enter();
-        KafkaConsumer::new(config, ByteArrayDeserializer::default(), ByteArrayDeserializer::default()).map_err(err("confluent consumer"))?
+        KafkaConsumer::new(config, ByteArrayDeserializer::default(), ByteArrayDeserializer::default())
+            .map_err(err("confluent consumer"))?
     };
     Ok(Box::new(ConfluentConsumer { rt, consumer, topic: plan.topic.clone() }))
 }

@@ -97,10 +97,8 @@ impl ConsumeClient for KafkarConsumer {
     }
 
     fn poll(&mut self) -> Res<(u64, u64)> {
-        let batch = self
-            .rt
-            .block_on(self.consumer.poll(usize::MAX, Duration::from_millis(100)))
-            .map_err(err("kafkar poll"))?;
+        let batch =
+            self.rt.block_on(self.consumer.poll(usize::MAX, Duration::from_millis(100))).map_err(err("kafkar poll"))?;
         let bytes = batch.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len()) as u64).sum();
         Ok((batch.len() as u64, bytes))
     }

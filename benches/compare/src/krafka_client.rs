@@ -163,8 +163,7 @@ impl ConsumeClient for KrafkaConsumer {
     }
 
     fn poll(&mut self) -> Res<(u64, u64)> {
-        let records =
-            self.rt.block_on(self.consumer.poll(Duration::from_millis(100))).map_err(err("krafka poll"))?;
+        let records = self.rt.block_on(self.consumer.poll(Duration::from_millis(100))).map_err(err("krafka poll"))?;
         let bytes = records.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len()) as u64).sum();
         Ok((records.len() as u64, bytes))
     }

@@ -12,6 +12,12 @@
 //! One client per process, so that getrusage (CPU, peak RSS) and the heap counters cover that client alone. The
 //! settings are the same for every client and are spelled out in each client's module (see the README).
 
+// Built with only some of the clients (features), some shared helpers have no caller.
+#![cfg_attr(
+    not(all(feature = "kafkar", feature = "confluent", feature = "rdkafka", feature = "krafka")),
+    allow(dead_code)
+)]
+
 mod measure;
 pub mod props;
 mod report;

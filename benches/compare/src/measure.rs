@@ -160,7 +160,8 @@ pub const WARM_UP: u64 = u64::MAX;
 impl Acks {
     /// Counters for `records` records; latencies too when `rate` is given.
     pub fn new(records: u64, rate: Option<f64>) -> Arc<Acks> {
-        let latencies_us = if rate.is_some() { (0..records).map(|_| AtomicU32::new(u32::MAX)).collect() } else { Vec::new() };
+        let latencies_us =
+            if rate.is_some() { (0..records).map(|_| AtomicU32::new(u32::MAX)).collect() } else { Vec::new() };
         Arc::new(Acks {
             ok: AtomicU64::new(0),
             failed: AtomicU64::new(0),

@@ -31,7 +31,11 @@ fn parse_line(line: &str) -> Res<BTreeMap<String, Value>> {
         } else {
             let end = rest.find(',').unwrap_or(rest.len());
             let raw = rest[..end].trim();
-            value = if raw == "null" { Value::Null } else { Value::Num(raw.parse().map_err(|_| format!("bad number {raw}"))?) };
+            value = if raw == "null" {
+                Value::Null
+            } else {
+                Value::Num(raw.parse().map_err(|_| format!("bad number {raw}"))?)
+            };
             rest = &rest[end..];
         }
         out.insert(key, value);
@@ -101,7 +105,7 @@ fn fmt(v: f64) -> String {
         return "–".into();
     }
     let a = v.abs();
-    let s = if a >= 1000.0 {
+    if a >= 1000.0 {
         let mut digits = format!("{:.0}", v);
         let neg = digits.starts_with('-');
         if neg {
@@ -123,8 +127,7 @@ fn fmt(v: f64) -> String {
         format!("{v:.2}")
     } else {
         format!("{v:.3}")
-    };
-    s
+    }
 }
 
 /// The order clients appear in.
@@ -261,7 +264,9 @@ mod tests {
     #[test]
     fn tables_give_medians_ranges_and_the_ratio_to_the_best_peer() {
         let mut text = String::new();
-        for (client, rate) in [("kafkar", 300.0), ("kafkar", 100.0), ("kafkar", 200.0), ("rdkafka", 100.0), ("krafka", 50.0)] {
+        for (client, rate) in
+            [("kafkar", 300.0), ("kafkar", 100.0), ("kafkar", 200.0), ("rdkafka", 100.0), ("krafka", 50.0)]
+        {
             text.push_str(&format!(
                 "{{\"client\":\"{client}\",\"workload\":\"produce\",\"label\":\"produce-none\",\"records\":10,\
                  \"value_size\":100,\"payload\":\"random\",\"compression\":\"none\",\"linger_ms\":5,\
@@ -272,7 +277,12 @@ mod tests {
         let md = render(&text).unwrap();
         assert!(md.contains("### produce-none"), "{md}");
         assert!(md.contains("| records/s (higher is better) | 200 (100–300) | 100 | 50.0 | 2.00× |"), "{md}");
-        assert!(md.contains("| CPU-s (user+sys) per 1M records (lower is better) | 2.00 (1.00–3.00) | 1.00 | 0.500 | 4.00× |"), "{md}");
+        assert!(
+            md.contains(
+                "| CPU-s (user+sys) per 1M records (lower is better) | 2.00 (1.00–3.00) | 1.00 | 0.500 | 4.00× |"
+            ),
+            "{md}"
+        );
     }
 
     #[test]
