@@ -57,12 +57,7 @@ impl ProduceClient for KafkarProducer {
     }
 
     fn send(&mut self, from: u64, to: u64) -> Res<()> {
-        self.rt.block_on(async {
-            for i in from..to {
-                self.send_one(i).await?;
-            }
-            Ok(())
-        })
+        crate::send_all(&self.rt, from, to, |i| self.send_one(i))
     }
 
     fn flush(&mut self) -> Res<()> {

@@ -172,6 +172,21 @@ pub fn runtime() -> Res<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(err("tokio runtime"))
 }
 
+/// Runs `send(i)` for every record index in `from..to`, in order, inside the async client's runtime (entered once).
+pub fn send_all<F: std::future::Future<Output = Res<()>>>(
+    rt: &tokio::runtime::Runtime,
+    from: u64,
+    to: u64,
+    mut send: impl FnMut(u64) -> F,
+) -> Res<()> {
+    rt.block_on(async {
+        for i in from..to {
+            send(i).await?;
+        }
+        Ok(())
+    })
+}
+
 fn producer(client: &str, plan: &Plan, acks: std::sync::Arc<Acks>) -> Res<Box<dyn ProduceClient>> {
     let _ = (plan, &acks);
     match client {
