@@ -1,0 +1,105 @@
+//! kafkar: `Producer::send_with_callback` (the enqueue path with a completion callback, no future per record) and
+//! `Consumer::poll` through a KIP-848 group. Settings by their Java names (`ProducerConfig::from_properties`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafkar::consumer::{Consumer, ConsumerConfig};
+use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
+
+use crate::measure::{Acks, WARM_UP};
+use crate::props::{java_consumer_properties, java_producer_properties};
+use crate::{ConsumeClient, Plan, ProduceClient, Res, err};
+
+struct KafkarProducer {
+    rt: tokio::runtime::Runtime,
+    producer: Producer,
+    topic: Arc<str>,
+    values: Vec<Bytes>,
+    acks: Arc<Acks>,
+}
+
+/// A kafkar producer for the plan.
+pub fn producer(plan: &Plan, acks: Arc<Acks>) -> Res<Box<dyn ProduceClient>> {
+    let config = ProducerConfig::from_properties(java_producer_properties(plan)).map_err(err("kafkar config"))?;
+    let rt = crate::runtime()?;
+    let producer = rt.block_on(Producer::new(config)).map_err(err("kafkar producer"))?;
+    Ok(Box::new(KafkarProducer {
+        rt,
+        producer,
+        topic: plan.topic.as_str().into(),
+        values: plan.values().into_iter().map(Bytes::from).collect(),
+        acks,
+    }))
+}
+
+impl KafkarProducer {
+    async fn send_one(&self, i: u64) -> Res<()> {
+        let value = self.values[(i % self.values.len() as u64) as usize].clone();
+        let acks = self.acks.clone();
+        self.producer
+            .send_with_callback(ProducerRecord::new(self.topic.clone()).value(value), move |r| {
+                acks.record(i, r.err().map(|e| e.to_string()))
+            })
+            .await
+            .map_err(err("kafkar send"))
+    }
+}
+
+impl ProduceClient for KafkarProducer {
+    fn warm_up(&mut self) -> Res<()> {
+        self.rt.block_on(async {
+            self.send_one(WARM_UP).await?;
+            self.producer.flush().await;
+            Ok(())
+        })
+    }
+
+    fn send(&mut self, from: u64, to: u64) -> Res<()> {
+        crate::send_all(&self.rt, from, to, |i| self.send_one(i))
+    }
+
+    fn flush(&mut self) -> Res<()> {
+        self.rt.block_on(self.producer.flush());
+        Ok(())
+    }
+
+    fn close(self: Box<Self>) -> Res<()> {
+        self.rt.block_on(self.producer.close());
+        Ok(())
+    }
+}
+
+struct KafkarConsumer {
+    rt: tokio::runtime::Runtime,
+    consumer: Consumer,
+    topic: String,
+}
+
+/// A kafkar consumer in the plan's group.
+pub fn consumer(plan: &Plan) -> Res<Box<dyn ConsumeClient>> {
+    let config = ConsumerConfig::from_properties(java_consumer_properties(plan)).map_err(err("kafkar config"))?;
+    let rt = crate::runtime()?;
+    let consumer = rt.block_on(Consumer::new(config)).map_err(err("kafkar consumer"))?;
+    Ok(Box::new(KafkarConsumer { rt, consumer, topic: plan.topic.clone() }))
+}
+
+impl ConsumeClient for KafkarConsumer {
+    fn subscribe(&mut self) -> Res<()> {
+        let _guard = self.rt.enter();
+        self.consumer.subscribe([self.topic.clone()]).map_err(err("kafkar subscribe"))
+    }
+
+    fn poll(&mut self) -> Res<(u64, u64)> {
+        let batch =
+            self.rt.block_on(self.consumer.poll(usize::MAX, Duration::from_millis(100))).map_err(err("kafkar poll"))?;
+        let bytes = batch.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len()) as u64).sum();
+        Ok((batch.len() as u64, bytes))
+    }
+
+    fn close(self: Box<Self>) -> Res<()> {
+        let KafkarConsumer { rt, consumer, .. } = *self;
+        rt.block_on(consumer.close()).map_err(err("kafkar close"))
+    }
+}
