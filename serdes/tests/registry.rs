@@ -105,15 +105,16 @@ fn trusting(ca: &str) -> TlsSettings {
     settings
 }
 
+/// A client of the https registry at `url` with `settings` and the test credentials.
+fn tls_client(url: &str, settings: &TlsSettings) -> RegistryClient {
+    RegistryClient::new(url).unwrap().with_tls(settings).unwrap().with_basic_auth("alice", "secret")
+}
+
 #[tokio::test]
 async fn https_register_and_fetch_with_basic_auth() {
     let registry = support::tls::start_https(USER, "broker", false).await;
     assert!(registry.url.starts_with("https://127.0.0.1:"));
-    let client = RegistryClient::new(&registry.url)
-        .unwrap()
-        .with_tls(&trusting("ca.pem"))
-        .unwrap()
-        .with_basic_auth("alice", "secret");
+    let client = tls_client(&registry.url, &trusting("ca.pem"));
     let schema = Schema::json(r#"{"type":"object"}"#);
     let id = client.register("tls-value", &schema).await.unwrap();
     // A second client (empty cache) from serializer properties reads it back over TLS.
@@ -129,11 +130,7 @@ async fn https_register_and_fetch_with_basic_auth() {
     assert_eq!((latest.id, latest.version), (id, 1));
     assert_eq!(registry.requests(), 3, "every request went through the TLS listener");
     // Basic credentials are checked over TLS as over plain HTTP.
-    let wrong = RegistryClient::new(&registry.url)
-        .unwrap()
-        .with_tls(&trusting("ca.pem"))
-        .unwrap()
-        .with_basic_auth("alice", "x");
+    let wrong = tls_client(&registry.url, &trusting("ca.pem")).with_basic_auth("alice", "x");
     assert!(matches!(wrong.schema_by_id(id).await, Err(RegistryError::Status { status: 401, .. })));
     // Plain HTTP to the TLS listener is not a reply (the handshake fails on the server side): a typed error.
     let plain =
@@ -145,11 +142,7 @@ async fn https_register_and_fetch_with_basic_auth() {
 #[tokio::test]
 async fn https_untrusted_ca_is_a_typed_tls_error() {
     let registry = support::tls::start_https(USER, "broker", false).await;
-    let client = RegistryClient::new(&registry.url)
-        .unwrap()
-        .with_tls(&trusting("other-ca.pem"))
-        .unwrap()
-        .with_basic_auth("alice", "secret");
+    let client = tls_client(&registry.url, &trusting("other-ca.pem"));
     let err = client.schema_by_id(1).await.unwrap_err();
     assert!(matches!(err, RegistryError::Tls(TlsError::UntrustedCertificate { .. })), "{err:?}");
     // The default settings trust the platform's store, which does not hold the test CA.
@@ -163,24 +156,16 @@ async fn https_untrusted_ca_is_a_typed_tls_error() {
 async fn https_hostname_is_verified_by_default() {
     // The certificate names localhost only; the URL dials 127.0.0.1.
     let registry = support::tls::start_https(USER, "broker-dns-only", false).await;
-    let client = RegistryClient::new(&registry.url)
-        .unwrap()
-        .with_tls(&trusting("ca.pem"))
-        .unwrap()
-        .with_basic_auth("alice", "secret");
+    let client = tls_client(&registry.url, &trusting("ca.pem"));
     let err = client.schema_by_id(1).await.unwrap_err();
     assert!(matches!(err, RegistryError::Tls(TlsError::HostnameMismatch { .. })), "{err:?}");
     // By name it matches; with identification off the address does too (the chain is still checked).
     let by_name = registry.url.replace("127.0.0.1", "localhost");
-    let client = RegistryClient::new(&by_name)
-        .unwrap()
-        .with_tls(&trusting("ca.pem"))
-        .unwrap()
-        .with_basic_auth("alice", "secret");
+    let client = tls_client(&by_name, &trusting("ca.pem"));
     assert!(client.schema_by_id(1).await.unwrap_err().is_not_found());
     let mut off = trusting("ca.pem");
     off.endpoint_identification = EndpointIdentification::None;
-    let client = RegistryClient::new(&registry.url).unwrap().with_tls(&off).unwrap().with_basic_auth("alice", "secret");
+    let client = tls_client(&registry.url, &off);
     assert!(client.schema_by_id(1).await.unwrap_err().is_not_found());
 }
 
@@ -201,11 +186,7 @@ async fn https_mutual_tls() {
     assert_eq!(registry.requests(), 1);
     // Without a client certificate the server refuses the connection (TLS 1.3 reports it after the client's
     // side of the handshake, on the read): an error, no request served.
-    let anonymous = RegistryClient::new(&registry.url)
-        .unwrap()
-        .with_tls(&trusting("ca.pem"))
-        .unwrap()
-        .with_basic_auth("alice", "secret");
+    let anonymous = tls_client(&registry.url, &trusting("ca.pem"));
     let err = anonymous.schema_by_id(id).await.unwrap_err();
     assert!(matches!(err, RegistryError::Tls(_) | RegistryError::Io(_)), "{err:?}");
     assert_eq!(registry.requests(), 1);
