@@ -1,6 +1,6 @@
 //! The test registry over TLS (tokio-rustls server side, the ring provider kafkar uses), with the test CA's
 //! certificates: those of the running secured broker (`KAFKAR_SECURE_DIR` from `scripts/kafka secure-info`), or
-//! made once per test process with `scripts/kafka make-certs`.
+//! made once under target/ with `scripts/kafka make-certs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -21,10 +21,22 @@ pub fn certs() -> &'static Path {
         if let Some(dir) = std::env::var_os("KAFKAR_SECURE_DIR").filter(|d| Path::new(d).join("ca.pem").is_file()) {
             return PathBuf::from(dir);
         }
-        let dir = std::env::temp_dir().join(format!("kafkar-serdes-certs-{}", std::process::id()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
-        let status = std::process::Command::new(script).arg("make-certs").arg(&dir).status().expect("run make-certs");
-        assert!(status.success(), "scripts/kafka make-certs failed");
+        // Made under target/ and reused while well within their validity (make-certs' default is 30 days);
+        // made in a directory of this process and renamed into place, so concurrent test processes never see
+        // half a set.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("registry-certs");
+        let age = std::fs::metadata(dir.join("ca.pem")).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        if age.is_none_or(|age| age > std::time::Duration::from_secs(20 * 86_400)) {
+            let _ = std::fs::remove_dir_all(&dir);
+            let mine = dir.with_file_name(format!("registry-certs-{}", std::process::id()));
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
+            let status = std::process::Command::new(script).arg("make-certs").arg(&mine).status().expect("make-certs");
+            assert!(status.success(), "scripts/kafka make-certs failed");
+            if std::fs::rename(&mine, &dir).is_err() {
+                // Another process got there first: use its set.
+                let _ = std::fs::remove_dir_all(&mine);
+            }
+        }
         dir
     })
 }
