@@ -70,7 +70,7 @@ pub enum RegistryError {
     Config(String),
     /// TLS could not be set up (unreadable or bad PEM, ...) or the handshake failed (untrusted certificate, name
     /// mismatch, refused client certificate).
-    #[error("registry TLS: {0}")]
+    #[error("registry TLS (the ssl.* names below are schema.registry.ssl.* properties): {0}")]
     Tls(#[from] TlsError),
     /// Connecting, writing or reading failed.
     #[error("registry I/O: {0}")]
