@@ -1,17 +1,25 @@
 //! A client for the Confluent Schema Registry's REST API: register a schema under a subject, look one up by id,
 //! by subject and version, or the latest, with a cache so that a schema id is fetched once per client.
 //!
-//! The HTTP is a small HTTP/1.1 client over tokio (one connection per request, `Connection: close`), plain
-//! `http://` only; Basic credentials are supported. Responses are bounded in size and time and every malformed
-//! reply is a typed [`RegistryError`].
+//! The HTTP is a small HTTP/1.1 client over tokio (one connection per request, `Connection: close`), over plain
+//! TCP for `http://` URLs and over TLS for `https://` ones, with the same request and response code for both.
+//! TLS goes through kafkar's own helpers ([`kafkar::security::tls`]): the rustls configuration is built once per
+//! client from a [`TlsSettings`] (trusted CAs, a client certificate for mutual TLS, hostname verification, on by
+//! default), and handshake failures are typed ([`RegistryError::Tls`]). Basic credentials are supported on both.
+//! Responses are bounded in size and time and every malformed reply is a typed [`RegistryError`].
+//!
+//! [`RegistryClient::from_properties`] reads the Confluent serializers' property names (`schema.registry.url`,
+//! `basic.auth.user.info`, `schema.registry.ssl.*`); see there for the TLS ones.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use base64::Engine;
+pub use kafkar::security::tls::{EndpointIdentification, TlsError, TlsSettings};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The largest response accepted, headers and body.
@@ -54,9 +62,16 @@ pub struct RegisteredSchema {
 /// A registry request that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    /// The URL is not `http://host[:port][/path]`.
+    /// The URL is not `http[s]://host[:port][/path]`.
     #[error("registry URL {0:?}: {1}")]
     Url(String, &'static str),
+    /// A property given to [`RegistryClient::from_properties`] is missing, unknown or has a bad value.
+    #[error("registry configuration: {0}")]
+    Config(String),
+    /// TLS could not be set up (unreadable or bad PEM, ...) or the handshake failed (untrusted certificate, name
+    /// mismatch, refused client certificate).
+    #[error("registry TLS (the ssl.* names below are schema.registry.ssl.* properties): {0}")]
+    Tls(#[from] TlsError),
     /// Connecting, writing or reading failed.
     #[error("registry I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -103,12 +118,17 @@ struct Cache {
     by_version: HashMap<(String, i32), RegisteredSchema>,
 }
 
-/// A Schema Registry client; clone it freely (the cache is shared).
+/// A Schema Registry client; clone it freely (the cache and the TLS configuration are shared).
 #[derive(Clone)]
 pub struct RegistryClient {
     host: String,
     port: u16,
     base_path: String,
+    /// `https://`: connections go through TLS.
+    https: bool,
+    /// The rustls configuration of an `https://` client, built once: by [`RegistryClient::with_tls`], or with the
+    /// default [`TlsSettings`] (platform trust store, hostname verification) on the first request.
+    tls: Arc<OnceLock<Arc<rustls::ClientConfig>>>,
     authorization: Option<String>,
     timeout: Duration,
     cache: Arc<Mutex<Cache>>,
@@ -120,19 +140,22 @@ impl std::fmt::Debug for RegistryClient {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("base_path", &self.base_path)
+            .field("https", &self.https)
             .field("basic_auth", &self.authorization.is_some())
             .finish()
     }
 }
 
 impl RegistryClient {
-    /// A client for the registry at `url` (`http://host[:port][/path]`; port 80 by default).
+    /// A client for the registry at `url`: `http://host[:port][/path]` (port 80 by default) or
+    /// `https://host[:port][/path]` (port 443 by default; TLS with the default [`TlsSettings`], that is the
+    /// platform's trust store and hostname verification, unless [`RegistryClient::with_tls`] says otherwise).
     pub fn new(url: &str) -> Result<RegistryClient, RegistryError> {
         let bad = |why| RegistryError::Url(url.to_owned(), why);
-        let rest = match url.strip_prefix("http://") {
-            Some(rest) => rest,
-            None if url.starts_with("https://") => return Err(bad("https is not supported yet")),
-            None => return Err(bad("expected http://")),
+        let (rest, https) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (rest, false),
+            (_, Some(rest)) => (rest, true),
+            _ => return Err(bad("expected http:// or https://")),
         };
         let (authority, path) = rest.find('/').map_or((rest, ""), |i| (&rest[..i], &rest[i..]));
         let (host, port) = match authority.strip_prefix('[') {
@@ -145,7 +168,8 @@ impl RegistryClient {
                 None => (authority, None),
             },
         };
-        let port = port.map_or(Ok(80), |p| p.parse().map_err(|_| bad("bad port")))?;
+        let default_port = if https { 443 } else { 80 };
+        let port = port.map_or(Ok(default_port), |p| p.parse().map_err(|_| bad("bad port")))?;
         if host.is_empty() {
             return Err(bad("no host"));
         }
@@ -153,6 +177,8 @@ impl RegistryClient {
             host: host.to_owned(),
             port,
             base_path: path.trim_end_matches('/').to_owned(),
+            https,
+            tls: Arc::default(),
             authorization: None,
             timeout: Duration::from_secs(30),
             cache: Arc::default(),
@@ -164,6 +190,99 @@ impl RegistryClient {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         self.authorization = Some(format!("Basic {token}"));
         self
+    }
+
+    /// TLS settings for an `https://` registry: the CAs to trust (`ca_location` / `ca_pem`; the platform's trust
+    /// store without them), a client certificate and key for mutual TLS, hostname verification
+    /// (`endpoint_identification`, on by default). The rustls configuration is built here, once, so a bad file
+    /// or password fails now rather than on the first request. Ignored by an `http://` client.
+    pub fn with_tls(mut self, settings: &TlsSettings) -> Result<RegistryClient, RegistryError> {
+        let config = kafkar::security::tls::client_config(settings)?;
+        self.tls = Arc::new(OnceLock::from(config));
+        Ok(self)
+    }
+
+    /// A client from Confluent serializer-style properties (other keys are ignored, so a whole serializer
+    /// configuration can be passed):
+    /// - `schema.registry.url` (required): one URL (of a comma-separated list, the first is used);
+    /// - `basic.auth.credentials.source`: `USER_INFO` (the default) takes `basic.auth.user.info`
+    ///   (`user:password`; also `schema.registry.basic.auth.user.info`), `URL` takes the URL's `user:password@`;
+    /// - for `https://`, the `schema.registry.ssl.` prefix on kafkar's TLS setting names: `ca.location` /
+    ///   `ca.pem` (PEM CAs; Java's `truststore.*` has no PEM form and is refused with this hint),
+    ///   `certificate.location` / `certificate.pem` and `key.location` / `key.pem` / `key.password` (mutual TLS),
+    ///   `keystore.location` / `keystore.type` / `keystore.password` (PEM only, as kafkar reads them) and
+    ///   `endpoint.identification.algorithm` (`https`, the default, or `none` / empty).
+    pub fn from_properties<'a>(
+        properties: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<RegistryClient, RegistryError> {
+        let config = |what: String| RegistryError::Config(what);
+        let mut url = None;
+        let mut source = None;
+        let mut user_info = None;
+        let mut tls = TlsSettings::default();
+        let mut any_tls = false;
+        for (key, value) in properties {
+            let path = |v: &str| Some(PathBuf::from(v));
+            match key {
+                "schema.registry.url" => url = Some(value),
+                "basic.auth.credentials.source" => source = Some(value),
+                "basic.auth.user.info" | "schema.registry.basic.auth.user.info" => user_info = Some(value),
+                _ => {
+                    let Some(ssl) = key.strip_prefix("schema.registry.ssl.") else { continue };
+                    any_tls = true;
+                    match ssl {
+                        "ca.location" => tls.ca_location = path(value),
+                        "ca.pem" => tls.ca_pem = Some(value.to_owned()),
+                        "certificate.location" => tls.certificate_location = path(value),
+                        "certificate.pem" => tls.certificate_pem = Some(value.to_owned()),
+                        "key.location" => tls.key_location = path(value),
+                        "key.pem" => tls.key_pem = Some(value.to_owned()),
+                        "key.password" => tls.key_password = Some(value.to_owned()),
+                        "keystore.location" => tls.keystore_location = path(value),
+                        "keystore.type" => tls.keystore_type = Some(value.to_owned()),
+                        "keystore.password" => tls.keystore_password = Some(value.to_owned()),
+                        "endpoint.identification.algorithm" => {
+                            tls.endpoint_identification = match value.trim().to_ascii_lowercase().as_str() {
+                                "https" => EndpointIdentification::Https,
+                                "" | "none" => EndpointIdentification::None,
+                                other => return Err(config(format!("{key}: {other:?} is not https or none"))),
+                            }
+                        }
+                        "truststore.location" | "truststore.type" | "truststore.password" => {
+                            return Err(config(format!(
+                                "{key}: trust stores are not read; give the CA certificates as PEM in \
+                                 schema.registry.ssl.ca.location"
+                            )));
+                        }
+                        _ => return Err(config(format!("{key} is not a supported setting"))),
+                    }
+                }
+            }
+        }
+        let url = url.ok_or_else(|| config("schema.registry.url is not set".into()))?;
+        let mut urls = url.split(',').map(str::trim);
+        let first = urls.next().unwrap_or("");
+        if urls.next().is_some() {
+            tracing::warn!(url, "several schema.registry.url values: only the first is used");
+        }
+        let (url, url_user_info) = split_user_info(first);
+        let mut client = RegistryClient::new(&url)?;
+        let credentials = match source.map(str::to_ascii_uppercase).as_deref() {
+            None | Some("USER_INFO") => user_info,
+            Some("URL") => url_user_info,
+            Some(other) => return Err(config(format!("basic.auth.credentials.source {other} is not supported"))),
+        };
+        if let Some(info) = credentials {
+            let (user, password) =
+                info.split_once(':').ok_or_else(|| config("basic auth user info is not user:password".into()))?;
+            client = client.with_basic_auth(user, password);
+        }
+        if client.https {
+            client = client.with_tls(&tls)?;
+        } else if any_tls {
+            tracing::warn!(url, "schema.registry.ssl.* settings are ignored for an http:// registry");
+        }
+        Ok(client)
     }
 
     /// The time a request may take, connection included (30 s by default).
@@ -243,10 +362,21 @@ impl RegistryClient {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The rustls configuration of an `https://` client (built on first use when [`RegistryClient::with_tls`]
+    /// did not set one).
+    fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>, RegistryError> {
+        if let Some(config) = self.tls.get() {
+            return Ok(config.clone());
+        }
+        let config = kafkar::security::tls::client_config(&TlsSettings::default())?;
+        // A concurrent first request may have set it meanwhile: either is the same configuration.
+        Ok(self.tls.get_or_init(|| config).clone())
+    }
+
     /// One request; the reply's JSON on a 2xx status.
     async fn request(&self, method: &str, path: &str, body: Option<&str>) -> Result<Value, RegistryError> {
-        let exchange = async {
-            let mut stream = TcpStream::connect((self.host.as_str(), self.port)).await?;
+        let round_trip = async {
+            let stream = TcpStream::connect((self.host.as_str(), self.port)).await?;
             let mut req = format!(
                 "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nAccept: application/vnd.schemaregistry.v1+json, \
                  application/json\r\nConnection: close\r\n",
@@ -265,13 +395,16 @@ impl RegistryClient {
             }
             req.push_str("\r\n");
             req.push_str(body);
-            stream.write_all(req.as_bytes()).await?;
-            let mut raw = Vec::new();
-            (&mut stream).take(MAX_RESPONSE as u64 + 1).read_to_end(&mut raw).await?;
-            Ok::<_, RegistryError>(raw)
+            if self.https {
+                let config = self.tls_config()?;
+                exchange(kafkar::security::tls::tls_connect(stream, &self.host, config).await?, &req).await
+            } else {
+                exchange(stream, &req).await
+            }
         };
-        let raw =
-            tokio::time::timeout(self.timeout, exchange).await.map_err(|_| RegistryError::Timeout(self.timeout))??;
+        let raw = tokio::time::timeout(self.timeout, round_trip)
+            .await
+            .map_err(|_| RegistryError::Timeout(self.timeout))??;
         if raw.len() > MAX_RESPONSE {
             return Err(RegistryError::Protocol(format!("reply larger than {MAX_RESPONSE} bytes")));
         }
@@ -289,6 +422,34 @@ impl RegistryClient {
             });
         }
         json.ok_or_else(|| RegistryError::Protocol("body is not JSON".into()))
+    }
+}
+
+/// Writes `request` and reads the whole reply (up to the close, at most one byte over [`MAX_RESPONSE`]), over
+/// plain TCP or TLS alike.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, request: &str) -> Result<Vec<u8>, RegistryError> {
+    stream.write_all(request.as_bytes()).await?;
+    stream.flush().await?;
+    let mut raw = Vec::new();
+    match (&mut stream).take(MAX_RESPONSE as u64 + 1).read_to_end(&mut raw).await {
+        Ok(_) => {}
+        // A TLS peer that closes without close_notify: the reply's framing (Content-Length or chunked, checked
+        // by `parse_response`) tells whether it is complete.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {
+            tracing::debug!("schema registry closed the TLS connection without close_notify");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(raw)
+}
+
+/// Splits `scheme://user:password@rest` into the URL without the user info, and the user info.
+fn split_user_info(url: &str) -> (String, Option<&str>) {
+    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_owned(), None) };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((info, host)) => (format!("{scheme}://{host}{}", &rest[authority_end..]), Some(info)),
+        None => (url.to_owned(), None),
     }
 }
 
@@ -379,7 +540,10 @@ mod tests {
         let c = RegistryClient::new("http://[::1]:81").unwrap();
         assert_eq!((c.host.as_str(), c.port), ("::1", 81));
         assert!(matches!(RegistryClient::new("http://:81"), Err(RegistryError::Url(..))));
-        assert!(matches!(RegistryClient::new("https://reg"), Err(RegistryError::Url(..))));
+        let c = RegistryClient::new("https://reg/x").unwrap();
+        assert_eq!((c.host.as_str(), c.port, c.base_path.as_str(), c.https), ("reg", 443, "/x", true));
+        let c = RegistryClient::new("https://127.0.0.1:8443").unwrap();
+        assert_eq!((c.port, c.https), (8443, true));
         assert!(matches!(RegistryClient::new("http://reg:x"), Err(RegistryError::Url(..))));
         assert!(matches!(RegistryClient::new("ftp://reg"), Err(RegistryError::Url(..))));
     }
@@ -396,6 +560,51 @@ mod tests {
         assert!(parse_response(b"SSH-2.0\r\n\r\n").is_err());
         assert!(parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err());
         assert!(parse_response(b"HTTP/1.1 200").is_err());
+    }
+
+    #[test]
+    fn properties() {
+        let c = RegistryClient::from_properties([
+            ("schema.registry.url", "http://a:1, http://b:2"),
+            ("basic.auth.user.info", "u:p:q"),
+            ("auto.register.schemas", "false"),
+        ])
+        .unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("a", 1));
+        let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("u:p:q"));
+        assert_eq!(c.authorization.as_deref(), Some(expected.as_str()));
+        let c = RegistryClient::from_properties([
+            ("schema.registry.url", "https://x:y@reg:9/p"),
+            ("basic.auth.credentials.source", "URL"),
+        ])
+        .unwrap();
+        assert_eq!((c.host.as_str(), c.port, c.base_path.as_str(), c.https), ("reg", 9, "/p", true));
+        let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("x:y"));
+        assert_eq!(c.authorization.as_deref(), Some(expected.as_str()));
+        let err = |props: &[(&str, &str)]| RegistryClient::from_properties(props.iter().copied()).unwrap_err();
+        assert!(matches!(err(&[]), RegistryError::Config(_)));
+        let url = ("schema.registry.url", "https://reg");
+        assert!(
+            matches!(err(&[url, ("schema.registry.ssl.truststore.location", "t.jks")]), RegistryError::Config(m) if m.contains("ca.location"))
+        );
+        assert!(matches!(err(&[url, ("schema.registry.ssl.bogus", "1")]), RegistryError::Config(_)));
+        assert!(matches!(
+            err(&[url, ("schema.registry.ssl.endpoint.identification.algorithm", "x")]),
+            RegistryError::Config(_)
+        ));
+        assert!(matches!(err(&[url, ("basic.auth.credentials.source", "SASL_INHERIT")]), RegistryError::Config(_)));
+        assert!(matches!(err(&[url, ("basic.auth.user.info", "nocolon")]), RegistryError::Config(_)));
+        // The TLS settings are read through kafkar's: a missing CA file is its typed error, at construction.
+        let missing = ("schema.registry.ssl.ca.location", "/nonexistent/ca.pem");
+        assert!(matches!(err(&[url, missing]), RegistryError::Tls(TlsError::Read { .. })));
+        // Ignored (with a warning) for http://.
+        RegistryClient::from_properties([("schema.registry.url", "http://reg"), missing]).unwrap();
+    }
+
+    #[test]
+    fn user_info() {
+        assert_eq!(split_user_info("https://u:p@h:1/x@y"), ("https://h:1/x@y".to_owned(), Some("u:p")));
+        assert_eq!(split_user_info("http://h"), ("http://h".to_owned(), None));
     }
 
     #[test]

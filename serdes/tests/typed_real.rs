@@ -82,27 +82,53 @@ async fn malformed_record_is_one_per_record_error() {
 #[cfg(feature = "registry")]
 #[tokio::test]
 async fn json_schema_round_trip_through_registry_and_broker() {
-    use kafkar_serdes::JsonSchemaSerde;
     use kafkar_serdes::registry::RegistryClient;
-    use kafkar_serdes::wire::SubjectNameStrategy;
     let Some((bootstrap, topic)) = support::topic("serdes-jsr").await else { return };
     let registry = support::registry::TestRegistry::start("u:p").await;
     let client = RegistryClient::new(&registry.url).unwrap().with_basic_auth("u", "p");
+    json_schema_round_trip(&bootstrap, &topic, &client).await;
+    assert!(registry.requests() > 0);
+}
+
+/// The same with the registry over https (trusting the test CA) with Basic credentials, configured through the
+/// serializer properties.
+#[cfg(feature = "registry")]
+#[tokio::test]
+async fn json_schema_round_trip_with_registry_over_https() {
+    use kafkar_serdes::registry::RegistryClient;
+    let Some((bootstrap, topic)) = support::topic("serdes-jsr-tls").await else { return };
+    let registry = support::tls::start_https("u:p", "broker", false).await;
+    let ca = support::tls::cert("ca.pem");
+    let client = RegistryClient::from_properties([
+        ("schema.registry.url", registry.url.as_str()),
+        ("basic.auth.user.info", "u:p"),
+        ("schema.registry.ssl.ca.location", ca.to_str().unwrap()),
+    ])
+    .unwrap();
+    json_schema_round_trip(&bootstrap, &topic, &client).await;
+    assert!(registry.requests() > 0, "the schemas went through the TLS listener");
+}
+
+/// Produces four JSON Schema values (and one foreign-id record) to `topic` and reads them back typed.
+#[cfg(feature = "registry")]
+async fn json_schema_round_trip(bootstrap: &str, topic: &str, client: &kafkar_serdes::registry::RegistryClient) {
+    use kafkar_serdes::JsonSchemaSerde;
+    use kafkar_serdes::wire::SubjectNameStrategy;
     let schema = r#"{"type":"object","properties":{"n":{"type":"integer"}}}"#;
     let serde =
-        || JsonSchemaSerde::<Value>::register(&client, SubjectNameStrategy::Topic, &topic, Part::Value, None, schema);
-    let producer = TypedProducer::new(support::producer(&bootstrap).await, StringSerde, serde().await.unwrap());
-    let raw = support::producer(&bootstrap).await;
+        || JsonSchemaSerde::<Value>::register(client, SubjectNameStrategy::Topic, topic, Part::Value, None, schema);
+    let producer = TypedProducer::new(support::producer(bootstrap).await, StringSerde, serde().await.unwrap());
+    let raw = support::producer(bootstrap).await;
     for n in 0..4 {
         if n == 2 {
             let foreign = kafkar_serdes::wire::encode(4242, b"{\"n\":2}");
-            raw.send(ProducerRecord::new(topic.as_str()).value(foreign)).await.unwrap().await.unwrap();
+            raw.send(ProducerRecord::new(topic).value(foreign)).await.unwrap().await.unwrap();
         }
-        producer.send(&topic, None::<&str>, Some(&json!({"n": n})), Vec::new()).await.unwrap().await.unwrap();
+        producer.send(topic, None::<&str>, Some(&json!({"n": n})), Vec::new()).await.unwrap().await.unwrap();
     }
     let deserializer = serde().await.unwrap();
     let mut consumer = TypedConsumer::<Option<String>, Value, _, _>::new(
-        support::consumer(&bootstrap, &topic).await,
+        support::consumer(bootstrap, topic).await,
         StringSerde,
         deserializer,
     );

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod registry;
+pub mod tls;
 
 use kafkar::admin::Admin;
 use kafkar::consumer::TopicPartition;

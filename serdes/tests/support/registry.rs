@@ -1,12 +1,15 @@
 //! A small Schema Registry for the tests (loopback HTTP/1.1): POST /subjects/{s}/versions, GET /schemas/ids/{id},
-//! GET /subjects/{s}/versions/{v|latest}, with Basic auth checking and a request counter.
+//! GET /subjects/{s}/versions/{v|latest}, with Basic auth checking and a request counter. Plain HTTP by
+//! default; [`TestRegistry::start_with`] puts each connection through a wrapper first (kafkar-serdes's tests
+//! use it for a TLS listener, tests/support/tls.rs), so this file needs no TLS crate.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Default)]
@@ -19,7 +22,7 @@ struct Store {
 
 /// A running test registry; it stops with the test's runtime.
 pub struct TestRegistry {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (or the scheme given to [`TestRegistry::start_with`]).
     pub url: String,
     requests: Arc<AtomicUsize>,
 }
@@ -27,17 +30,33 @@ pub struct TestRegistry {
 impl TestRegistry {
     /// Starts a registry that requires Basic credentials `user:password` (e.g. "alice:secret").
     pub async fn start(credentials: &str) -> TestRegistry {
+        TestRegistry::start_with(credentials, "http", |tcp| async move { Ok(tcp) }).await
+    }
+
+    /// Starts a registry whose URL has `scheme` and whose connections go through `wrap` (for example a TLS
+    /// accept) before HTTP; a connection `wrap` fails is dropped and not counted as a request.
+    pub async fn start_with<S, F, Fut>(credentials: &str, scheme: &str, wrap: F) -> TestRegistry
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::io::Result<S>> + Send + 'static,
+    {
         use base64::Engine;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials));
         let requests = Arc::new(AtomicUsize::new(0));
         let store = Arc::new(Mutex::new(Store::default()));
         let counter = requests.clone();
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                counter.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(serve(stream, store.clone(), expected.clone()));
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (wrapped, store, expected, counter) = (wrap(tcp), store.clone(), expected.clone(), counter.clone());
+                tokio::spawn(async move {
+                    if let Ok(stream) = wrapped.await {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        serve(stream, store, expected).await;
+                    }
+                });
             }
         });
         TestRegistry { url, requests }
@@ -49,7 +68,7 @@ impl TestRegistry {
     }
 }
 
-async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>, expected: String) {
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, store: Arc<Mutex<Store>>, expected: String) {
     let mut raw = Vec::new();
     let mut buf = [0u8; 4096];
     let head_end = loop {
