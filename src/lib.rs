@@ -2,7 +2,7 @@
 //!
 //! The wire codecs live in [`kafkar_protocol`] (re-exported as [`protocol`]); this crate adds the async client on
 //! tokio: [`producer`], [`consumer`] (reading, offsets, group assignment), [`admin`], [`cluster`] (metadata),
-//! [`config`] (one layering for every client role) and [`error`]. Connections and the broker pool are internal.
+//! [`config`] (one layering for every client role), [`error`] and [`metrics`] (the latency histogram). Connections and the broker pool are internal.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod config;
 pub mod consumer;
 pub mod error;
+pub mod metrics;
 pub(crate) mod net;
 pub mod producer;
 

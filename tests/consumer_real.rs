@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafkar::cluster::Cluster;
@@ -210,6 +210,7 @@ async fn reads_back_every_codec_with_headers_and_null_keys_and_values() {
         }
     }
     let tps: Vec<TopicPartition> = (0..3).map(|p| tp(&topic, p)).collect();
+    let started = Instant::now();
     let mut c = consumer(&bootstrap, &tps, &[]).await;
     let got = take(&mut c, 300).await;
     let mut read: HashMap<i32, Vec<Rec>> = HashMap::new();
@@ -233,6 +234,17 @@ async fn reads_back_every_codec_with_headers_and_null_keys_and_values() {
     let m = c.metrics();
     assert_eq!(m.records_consumed, 300);
     assert!(m.fetch_requests >= 1 && m.bytes_consumed > 0, "{m:?}");
+    // One histogram observation per fetch reply (a fetch may still be out), none longer than the consumer's life,
+    // and at most one fetch in flight per broker at any time.
+    let (h, lived) = (&m.fetch_latency, started.elapsed());
+    let brokers = u32::try_from(cluster.refresh().await.unwrap().brokers.len()).unwrap();
+    assert!(h.count >= 1 && h.count <= m.fetch_requests, "{h:?} {m:?}");
+    assert_eq!(h.cumulative.last().copied(), Some(h.count));
+    assert!(h.cumulative.windows(2).all(|w| w[0] <= w[1]), "{h:?}");
+    assert!(h.sum > Duration::ZERO && h.max <= lived, "{h:?} in {lived:?}");
+    assert!(brokers >= 1 && h.sum <= lived * brokers, "{h:?} in {lived:?} over {brokers} brokers");
+    assert_eq!((h.max, h.mean()), (m.fetch_latency_max, m.fetch_latency_avg));
+    assert!(h.quantile(0.5).unwrap() <= h.max, "{h:?}");
     c.close().await.unwrap();
 }
 

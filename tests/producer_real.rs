@@ -253,6 +253,17 @@ async fn flush_sends_lingering_records_and_waits_for_them() {
     assert_eq!(m.queued_bytes, 0, "buffer memory released on completion");
     assert_eq!(m.queued_batches, 0);
     assert!(m.avg_batch_size > 0.0 && m.request_latency_max >= m.request_latency_avg);
+    // Every request was written after `t0` (the linger held them back) and has its reply: one histogram
+    // observation each, none longer than the time since `t0`.
+    let (h, since_flush) = (&m.request_latency, t0.elapsed());
+    assert_eq!(h.count, m.requests_sent, "{h:?}");
+    assert_eq!(h.cumulative.last().copied(), Some(h.count));
+    assert!(h.cumulative.windows(2).all(|w| w[0] <= w[1]), "{h:?}");
+    assert!(h.sum > Duration::ZERO && h.max <= since_flush, "{h:?} in {since_flush:?}");
+    assert!(h.sum <= since_flush * u32::try_from(h.count).unwrap(), "{h:?} in {since_flush:?}");
+    assert_eq!((h.max, h.mean()), (m.request_latency_max, m.request_latency_avg));
+    let p99 = h.quantile(0.99).unwrap();
+    assert!(p99 > Duration::ZERO && p99 <= h.max, "{p99:?} {h:?}");
     producer.close().await;
 }
 

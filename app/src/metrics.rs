@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kafkar::consumer::ConsumerMetrics;
+use kafkar::metrics::LatencyRecorder;
+pub use kafkar::metrics::{LATENCY_BOUNDS, LatencyHistogram};
 #[cfg(feature = "prometheus")]
 use kafkar::producer::ProducerMetrics;
 
@@ -23,11 +25,8 @@ pub(crate) struct Counters {
     pub retry_topic_forwards: AtomicU64,
     pub commits: AtomicU64,
     pub commit_failures: AtomicU64,
-    pub handler_nanos_total: AtomicU64,
-    pub handler_nanos_max: AtomicU64,
-    pub handler_calls: AtomicU64,
-    /// Handler calls per latency bucket ([`LATENCY_BUCKETS`]; the last counts the slower ones).
-    pub handler_buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    /// Handler call durations.
+    pub handler_latency: LatencyRecorder,
     pub batches: AtomicU64,
     pub assigned_partitions: AtomicUsize,
     pub paused_partitions: AtomicUsize,
@@ -51,10 +50,7 @@ impl Counters {
             retry_topic_forwards: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             commit_failures: AtomicU64::new(0),
-            handler_nanos_total: AtomicU64::new(0),
-            handler_nanos_max: AtomicU64::new(0),
-            handler_calls: AtomicU64::new(0),
-            handler_buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            handler_latency: LatencyRecorder::new(),
             batches: AtomicU64::new(0),
             assigned_partitions: AtomicUsize::new(0),
             paused_partitions: AtomicUsize::new(0),
@@ -67,13 +63,7 @@ impl Counters {
     }
 
     pub fn handler_took(&self, d: Duration) {
-        let n = d.as_nanos().min(u64::MAX as u128) as u64;
-        self.handler_nanos_total.fetch_add(n, Ordering::Relaxed);
-        self.handler_nanos_max.fetch_max(n, Ordering::Relaxed);
-        self.handler_calls.fetch_add(1, Ordering::Relaxed);
-        let secs = d.as_secs_f64();
-        let i = LATENCY_BUCKETS.iter().position(|b| secs <= *b).unwrap_or(LATENCY_BUCKETS.len());
-        self.handler_buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.handler_latency.record(d);
     }
 
     pub fn polled(&self) {
@@ -82,8 +72,7 @@ impl Counters {
     }
 
     pub fn snapshot(&self) -> HandlerMetrics {
-        let calls = self.handler_calls.load(Ordering::Relaxed);
-        let total = self.handler_nanos_total.load(Ordering::Relaxed);
+        let handler_latency = self.handler_latency.snapshot();
         HandlerMetrics {
             records_received: self.records_received.load(Ordering::Relaxed),
             records_handled: self.records_handled.load(Ordering::Relaxed),
@@ -94,12 +83,9 @@ impl Counters {
             retry_topic_forwards: self.retry_topic_forwards.load(Ordering::Relaxed),
             commits: self.commits.load(Ordering::Relaxed),
             commit_failures: self.commit_failures.load(Ordering::Relaxed),
-            handler_latency_avg: Duration::from_nanos(total.checked_div(calls).unwrap_or(0)),
-            handler_latency_max: Duration::from_nanos(self.handler_nanos_max.load(Ordering::Relaxed)),
-            handler_latency: LatencyHistogram {
-                counts: self.handler_buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
-                sum: Duration::from_nanos(total),
-            },
+            handler_latency_avg: handler_latency.mean(),
+            handler_latency_max: handler_latency.max,
+            handler_latency,
             batches: self.batches.load(Ordering::Relaxed),
             assigned_partitions: self.assigned_partitions.load(Ordering::Relaxed),
             paused_partitions: self.paused_partitions.load(Ordering::Relaxed),
@@ -119,26 +105,6 @@ impl Counters {
             since_last_poll,
             healthy: running && since_last_poll.is_some_and(|d| d <= max_poll_age),
         }
-    }
-}
-
-/// The upper bounds (seconds) of the handler latency histogram's buckets.
-pub const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-
-/// A latency histogram: calls per bucket of [`LATENCY_BUCKETS`] (not cumulative; one more for the slower ones).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LatencyHistogram {
-    /// Calls per bucket: `counts[i]` took at most `LATENCY_BUCKETS[i]` and more than the bucket before; the last
-    /// entry took more than the last bound.
-    pub counts: Vec<u64>,
-    /// The calls' total duration.
-    pub sum: Duration,
-}
-
-impl LatencyHistogram {
-    /// The number of calls.
-    pub fn count(&self) -> u64 {
-        self.counts.iter().sum()
     }
 }
 
@@ -167,7 +133,7 @@ pub struct HandlerMetrics {
     pub handler_latency_avg: Duration,
     /// Longest handler call.
     pub handler_latency_max: Duration,
-    /// Handler call durations.
+    /// Handler call durations (buckets over [`LATENCY_BOUNDS`], shared with the client's request latencies).
     pub handler_latency: LatencyHistogram,
     /// Batches handed to a batch handler, each counted once whatever its attempts (records per batch:
     /// `records_received / batches`).
@@ -241,16 +207,7 @@ impl HandlerMetrics {
         metric("assigned_partitions", "gauge", "Partitions owned.", self.assigned_partitions.to_string());
         metric("paused_partitions", "gauge", "Partitions paused by backpressure.", self.paused_partitions.to_string());
         metric("pending_records", "gauge", "Records not yet committable.", self.pending_records.to_string());
-        let _ = writeln!(out, "# HELP kafkar_handler_latency_seconds Handler call durations.");
-        let _ = writeln!(out, "# TYPE kafkar_handler_latency_seconds histogram");
-        let mut cumulative = 0;
-        for (i, n) in self.handler_latency.counts.iter().enumerate() {
-            cumulative += n;
-            let le = LATENCY_BUCKETS.get(i).map_or_else(|| "+Inf".to_owned(), |b| b.to_string());
-            let _ = writeln!(out, "kafkar_handler_latency_seconds_bucket{{le=\"{le}\"}} {cumulative}");
-        }
-        let _ = writeln!(out, "kafkar_handler_latency_seconds_sum {}", self.handler_latency.sum.as_secs_f64());
-        let _ = writeln!(out, "kafkar_handler_latency_seconds_count {cumulative}");
+        histogram(&mut out, "kafkar_handler_latency_seconds", "Handler call durations.", &self.handler_latency);
         if let Some(c) = &self.consumer {
             for (name, kind, value) in [
                 ("records_consumed_total", "counter", c.records_consumed.to_string()),
@@ -264,6 +221,12 @@ impl HandlerMetrics {
                 let _ = writeln!(out, "# TYPE kafkar_consumer_{name} {kind}");
                 let _ = writeln!(out, "kafkar_consumer_{name} {value}");
             }
+            histogram(
+                &mut out,
+                "kafkar_consumer_fetch_latency_seconds",
+                "Time from sending a fetch to its reply.",
+                &c.fetch_latency,
+            );
             let _ = writeln!(out, "# HELP kafkar_consumer_lag Records behind the high watermark.");
             let _ = writeln!(out, "# TYPE kafkar_consumer_lag gauge");
             for (tp, lag) in &c.lag {
@@ -298,7 +261,27 @@ pub fn producer_prometheus(m: &ProducerMetrics) -> String {
         let _ = writeln!(out, "# TYPE kafkar_producer_{name} {kind}");
         let _ = writeln!(out, "kafkar_producer_{name} {value}");
     }
+    histogram(
+        &mut out,
+        "kafkar_producer_request_latency_seconds",
+        "Time from writing a Produce request to its reply.",
+        &m.request_latency,
+    );
     out
+}
+
+/// Writes `h` as the Prometheus histogram `name`: cumulative `name_bucket{le="..."}` series in seconds (the last
+/// `+Inf`), `name_sum` in seconds and `name_count`.
+#[cfg(feature = "prometheus")]
+fn histogram(out: &mut String, name: &str, help: &str, h: &LatencyHistogram) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (bound, cumulative) in h.buckets() {
+        let le = bound.map_or_else(|| "+Inf".to_owned(), |b| b.as_secs_f64().to_string());
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    let _ = writeln!(out, "{name}_sum {}", h.sum.as_secs_f64());
+    let _ = writeln!(out, "{name}_count {}", h.count);
 }
 
 /// Checks that the cluster behind `producer` answers (a metadata request within `timeout`): the seed's

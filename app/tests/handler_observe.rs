@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafkar::producer::ProducerRecord;
-use kafkar_app::metrics::{LATENCY_BUCKETS, ping, producer_prometheus};
+use kafkar_app::metrics::{ping, producer_prometheus};
 use kafkar_app::trace::{TRACESTATE, send_traced};
 use kafkar_app::{Delivery, TraceContext};
 use support::*;
@@ -73,9 +73,33 @@ fn series(text: &str) -> BTreeMap<String, f64> {
     out
 }
 
+/// Checks the Prometheus histogram `name` in `m`: buckets cumulative in ascending `le` order, the last `+Inf`,
+/// equal to `_count`, and a `_sum` of at least 0. Returns (count, sum).
+fn histogram(m: &BTreeMap<String, f64>, name: &str) -> (f64, f64) {
+    let prefix = format!("{name}_bucket{{le=\"");
+    let mut buckets: Vec<(f64, f64)> = m
+        .iter()
+        .filter_map(|(k, v)| {
+            let le = k.strip_prefix(&prefix)?.strip_suffix("\"}")?;
+            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap_or_else(|_| panic!("bad le {k}")) };
+            Some((le, *v))
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert!(buckets.len() > 2, "{name}: buckets {buckets:?}");
+    assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1), "{name}: buckets not cumulative: {buckets:?}");
+    let (last_le, last) = buckets[buckets.len() - 1];
+    assert_eq!(last_le, f64::INFINITY, "{name}: no +Inf bucket");
+    let (count, sum) = (m[&format!("{name}_count")], m[&format!("{name}_sum")]);
+    assert_eq!(last, count, "{name}: +Inf bucket is the count");
+    assert!(sum >= 0.0, "{name}: sum {sum}");
+    (count, sum)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_follow_the_semantic_conventions_and_metrics_export_as_prometheus_text() {
     let Some(bootstrap) = real_broker() else { return };
+    let test_started = std::time::Instant::now();
     let spans: Spans = Arc::default();
     tracing::subscriber::set_global_default(Collector { spans: spans.clone(), next: AtomicU64::new(1) }).unwrap();
     let topic = unique("app-observe");
@@ -187,13 +211,13 @@ async fn spans_follow_the_semantic_conventions_and_metrics_export_as_prometheus_
     assert_eq!(m["kafkar_handler_latency_seconds_count"], 20.0);
     assert_eq!(m["kafkar_handler_latency_seconds_bucket{le=\"+Inf\"}"], 20.0);
     assert_eq!(m["kafkar_handler_latency_seconds_bucket{le=\"0.001\"}"], 0.0, "every call slept 3 ms");
-    let mut last = 0.0;
-    for b in LATENCY_BUCKETS {
-        let n = m[&format!("kafkar_handler_latency_seconds_bucket{{le=\"{b}\"}}")];
-        assert!(n >= last, "buckets are cumulative");
-        last = n;
-    }
-    assert!(m["kafkar_handler_latency_seconds_sum"] >= 0.06, "{}", m["kafkar_handler_latency_seconds_sum"]);
+    let (calls, sum) = histogram(&m, "kafkar_handler_latency_seconds");
+    assert_eq!(calls, 20.0);
+    assert!(sum >= 0.06, "{sum}");
+    // The consumer's fetches: some answered, each within the consumer's life.
+    let (fetches, fetch_time) = histogram(&m, "kafkar_consumer_fetch_latency_seconds");
+    assert!(fetches > 0.0 && fetches <= m["kafkar_consumer_fetch_requests_total"], "{text}");
+    assert!(fetch_time > 0.0 && fetch_time <= fetches * test_started.elapsed().as_secs_f64(), "{text}");
     assert_eq!(m["kafkar_handler_assigned_partitions"], 2.0);
     assert_eq!(m["kafkar_consumer_records_consumed_total"], 20.0);
     assert!(m["kafkar_consumer_bytes_consumed_total"] > 0.0);
@@ -205,5 +229,10 @@ async fn spans_follow_the_semantic_conventions_and_metrics_export_as_prometheus_
     assert_eq!(pm["kafkar_producer_records_sent_total"], 21.0, "20 records and the reply");
     assert!(pm["kafkar_producer_bytes_sent_total"] > 0.0);
     assert_eq!(pm["kafkar_producer_record_errors_total"], 0.0);
+    // One request latency observation per Produce request, each within the test's time.
+    let (requests, request_time) = histogram(&pm, "kafkar_producer_request_latency_seconds");
+    assert!(requests > 0.0, "{pm:?}");
+    assert_eq!(requests, pm["kafkar_producer_requests_sent_total"]);
+    assert!(request_time > 0.0 && request_time <= requests * test_started.elapsed().as_secs_f64(), "{pm:?}");
     producer.close().await;
 }

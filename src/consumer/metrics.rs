@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::TopicPartition;
+use crate::metrics::{LatencyHistogram, LatencyRecorder};
 
 /// Counters and figures at the time of [`Consumer::metrics`](super::Consumer::metrics).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -21,6 +22,9 @@ pub struct ConsumerMetrics {
     pub fetch_latency_avg: Duration,
     /// Longest time from sending a fetch to its reply.
     pub fetch_latency_max: Duration,
+    /// Times from sending a fetch to its reply, as a histogram (one observation per reply; includes the broker's
+    /// `fetch.max.wait.ms` wait, so an idle consumer's fetches sit near that bound).
+    pub fetch_latency: LatencyHistogram,
     /// Response bytes fetched but not yet handed to the application.
     pub buffered_bytes: usize,
     /// Per assigned partition with a known position and high watermark: high watermark (last stable offset under
@@ -40,31 +44,24 @@ pub(crate) struct MetricsCounters {
     pub bytes_consumed: u64,
     pub fetch_requests: u64,
     pub fetch_errors: u64,
-    pub fetch_replies: u64,
-    pub fetch_latency_total: Duration,
-    pub fetch_latency_max: Duration,
+    pub fetch_latency: LatencyRecorder,
 }
 
 impl MetricsCounters {
     pub fn fetch_reply(&mut self, latency: Duration) {
-        self.fetch_replies += 1;
-        self.fetch_latency_total += latency;
-        self.fetch_latency_max = self.fetch_latency_max.max(latency);
+        self.fetch_latency.record(latency);
     }
 
     pub fn snapshot(&self, buffered_bytes: usize, lag: Vec<(TopicPartition, i64)>) -> ConsumerMetrics {
-        let avg = match u32::try_from(self.fetch_replies) {
-            Ok(0) => Duration::ZERO,
-            Ok(n) => self.fetch_latency_total / n,
-            Err(_) => Duration::from_secs_f64(self.fetch_latency_total.as_secs_f64() / self.fetch_replies as f64),
-        };
+        let latency = self.fetch_latency.snapshot();
         ConsumerMetrics {
             records_consumed: self.records_consumed,
             bytes_consumed: self.bytes_consumed,
             fetch_requests: self.fetch_requests,
             fetch_errors: self.fetch_errors,
-            fetch_latency_avg: avg,
-            fetch_latency_max: self.fetch_latency_max,
+            fetch_latency_avg: latency.mean(),
+            fetch_latency_max: latency.max,
+            fetch_latency: latency,
             buffered_bytes,
             lag,
             throttled_responses: 0,

@@ -4,6 +4,8 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::metrics::{LatencyHistogram, LatencyRecorder};
+
 /// A snapshot of a producer's counters since it was created.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -34,6 +36,9 @@ pub struct ProducerMetrics {
     pub request_latency_avg: Duration,
     /// Longest time from writing a Produce request to its reply.
     pub request_latency_max: Duration,
+    /// Times from writing a Produce request to its reply (or to its failure), as a histogram: one observation per
+    /// request, retries included.
+    pub request_latency: LatencyHistogram,
     /// Responses in which a broker asked this client to back off for a quota (KIP-219 `throttle_time_ms` > 0),
     /// over all its connections.
     pub throttled_responses: u64,
@@ -51,9 +56,7 @@ pub(crate) struct Counters {
     pub retries: AtomicU64,
     pub record_errors: AtomicU64,
     pub in_flight_requests: AtomicUsize,
-    latency_total_us: AtomicU64,
-    latency_count: AtomicU64,
-    latency_max_us: AtomicU64,
+    latency: LatencyRecorder,
 }
 
 impl Counters {
@@ -62,17 +65,14 @@ impl Counters {
     }
 
     pub(crate) fn record_latency(&self, d: Duration) {
-        let us = d.as_micros().min(u64::MAX as u128) as u64;
-        self.latency_total_us.fetch_add(us, Ordering::Relaxed);
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_max_us.fetch_max(us, Ordering::Relaxed);
+        self.latency.record(d);
     }
 
     pub(crate) fn snapshot(&self, queued_bytes: usize, queued_batches: usize) -> ProducerMetrics {
         let batches = self.batches_sent.load(Ordering::Relaxed);
         let bytes = self.bytes_sent.load(Ordering::Relaxed);
         let records = self.records_sent.load(Ordering::Relaxed);
-        let n = self.latency_count.load(Ordering::Relaxed);
+        let latency = self.latency.snapshot();
         let per = |x: u64| if batches == 0 { 0.0 } else { x as f64 / batches as f64 };
         ProducerMetrics {
             records_sent: records,
@@ -86,10 +86,9 @@ impl Counters {
             in_flight_requests: self.in_flight_requests.load(Ordering::Relaxed),
             queued_bytes,
             queued_batches,
-            request_latency_avg: Duration::from_micros(
-                self.latency_total_us.load(Ordering::Relaxed).checked_div(n).unwrap_or(0),
-            ),
-            request_latency_max: Duration::from_micros(self.latency_max_us.load(Ordering::Relaxed)),
+            request_latency_avg: latency.mean(),
+            request_latency_max: latency.max,
+            request_latency: latency,
             throttled_responses: 0,
             throttle_time: Duration::ZERO,
         }
@@ -114,5 +113,8 @@ mod tests {
         assert_eq!(m.request_latency_avg, Duration::from_millis(3));
         assert_eq!(m.request_latency_max, Duration::from_millis(4));
         assert_eq!((m.queued_bytes, m.queued_batches), (5, 1));
+        assert_eq!((m.request_latency.count, m.request_latency.sum), (2, Duration::from_millis(6)));
+        // 2 ms is in the (1 ms, 2.5 ms] bucket, 4 ms in (2.5 ms, 5 ms].
+        assert_eq!(m.request_latency.cumulative[1..4], [0, 1, 2]);
     }
 }
