@@ -121,7 +121,7 @@ fn spawn_sender(
                 .await
                 .expect("record queued");
             i += 1;
-            if i % 100 == 0 {
+            if i.is_multiple_of(100) {
                 let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
                 tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
             }

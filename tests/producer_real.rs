@@ -43,10 +43,10 @@ fn config(bootstrap: &str, pairs: &[(&str, &str)]) -> ProducerConfig {
 /// Record `i` of a test: every 7th key null, every 5th value null, headers on odd records (one with a null value).
 fn record(topic: &Arc<str>, i: usize) -> ProducerRecord {
     let mut r = ProducerRecord::new(topic.clone()).timestamp(1_700_000_000_000 + i as i64);
-    if i % 7 != 0 {
+    if !i.is_multiple_of(7) {
         r = r.key(format!("key-{}", i % 37));
     }
-    if i % 5 != 0 {
+    if !i.is_multiple_of(5) {
         r = r.value(format!("value-{i}-{}", "x".repeat(i % 50)));
     }
     if i % 2 == 1 {

@@ -33,7 +33,7 @@ fn golden_dir() -> PathBuf {
 
 fn unhex(s: &str) -> Result<Vec<u8>, String> {
     let s = s.as_bytes();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err("odd-length hex".into());
     }
     let nib = |c: u8| match c {

@@ -197,7 +197,7 @@ fn commands() -> Vec<Command> {
         x ^= x << 17;
         let account = accounts[(x % 5) as usize].to_owned();
         let amount = 100 * (1 + (x >> 8) % 80);
-        out.push(if (x >> 20) % 3 == 0 {
+        out.push(if (x >> 20).is_multiple_of(3) {
             Command::Deposit { account, amount }
         } else {
             Command::Withdraw { account, amount }
@@ -248,7 +248,7 @@ pub async fn run(cfg: &Config) -> Result<Outcome> {
         partition_of.insert(event.account.clone(), meta.partition);
         let count = per_partition.entry(meta.partition).or_default();
         *count += 1;
-        if *count % SNAPSHOT_EVERY == 0 {
+        if (*count).is_multiple_of(SNAPSHOT_EVERY) {
             let accounts = live
                 .iter()
                 .filter(|(a, _)| partition_of.get(*a) == Some(&meta.partition))
