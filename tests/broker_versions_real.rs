@@ -34,8 +34,8 @@ use kafkar::{Admin, AdminConfig, ClientConfig, ErrorKind, Producer, ProducerConf
 
 /// What a release of Kafka does, as tests/CHAOS.md's table says.
 struct Expected {
-    /// The broker's newest version of each of these APIs (`None`: not advertised).
-    max_versions: &'static [(ApiKey, Option<i16>)],
+    /// The broker's newest version of each of [`APIS`] (`None`: not advertised).
+    max_versions: Vec<(ApiKey, Option<i16>)>,
     /// KIP-848 `group.protocol=consumer` groups.
     kip848: Kip848,
     /// The finalized `transaction.version` of a cluster scripts/kafka formats (0: not finalized).
@@ -54,84 +54,33 @@ enum Kip848 {
     PreviewWhenEnabled,
 }
 
-/// The table, by (major, minor); patch releases alike. Anything newer than 4.1 is held to 4.4's row (4.2 and 4.3
-/// have not been run).
+/// The releases the table has a column for. Patch releases behave alike; a release between two columns is held to
+/// the older one's (4.2 and 4.3 have not been run).
+const RELEASES: [(u32, u32); 4] = [(3, 9), (4, 0), (4, 1), (4, 4)];
+
+/// The broker's newest version of each API, per release (columns as [`RELEASES`]).
+const APIS: [(ApiKey, [Option<i16>; 4]); 11] = [
+    (ApiKey::PRODUCE, [Some(11), Some(12), Some(13), Some(13)]),
+    (ApiKey::FETCH, [Some(17), Some(17), Some(18), Some(18)]),
+    (ApiKey::LIST_OFFSETS, [Some(9), Some(10), Some(10), Some(11)]),
+    (ApiKey::METADATA, [Some(12), Some(13), Some(13), Some(13)]),
+    (ApiKey::OFFSET_COMMIT, [Some(9), Some(9), Some(9), Some(10)]),
+    (ApiKey::OFFSET_FETCH, [Some(9), Some(9), Some(9), Some(10)]),
+    (ApiKey::FIND_COORDINATOR, [Some(6); 4]),
+    (ApiKey::INIT_PRODUCER_ID, [Some(5); 4]),
+    (ApiKey::CONSUMER_GROUP_HEARTBEAT, [Some(0), Some(1), Some(1), Some(1)]),
+    (ApiKey::DESCRIBE_TOPIC_PARTITIONS, [Some(0); 4]),
+    (ApiKey::LIST_CONFIG_RESOURCES, [Some(0), Some(0), Some(1), Some(1)]),
+];
+
+/// The table's column for `version`.
 fn expected(version: (u32, u32)) -> Expected {
-    use ApiKey as K;
-    match version {
-        (3, 9) => Expected {
-            max_versions: &[
-                (K::PRODUCE, Some(11)),
-                (K::FETCH, Some(17)),
-                (K::LIST_OFFSETS, Some(9)),
-                (K::METADATA, Some(12)),
-                (K::OFFSET_COMMIT, Some(9)),
-                (K::OFFSET_FETCH, Some(9)),
-                (K::FIND_COORDINATOR, Some(6)),
-                (K::INIT_PRODUCER_ID, Some(5)),
-                (K::CONSUMER_GROUP_HEARTBEAT, Some(0)),
-                (K::DESCRIBE_TOPIC_PARTITIONS, Some(0)),
-                (K::LIST_CONFIG_RESOURCES, Some(0)),
-            ],
-            kip848: Kip848::PreviewWhenEnabled,
-            transaction_version: 0,
-            list_config_resources_v1: false,
-        },
-        (4, 0) => Expected {
-            max_versions: &[
-                (K::PRODUCE, Some(12)),
-                (K::FETCH, Some(17)),
-                (K::LIST_OFFSETS, Some(10)),
-                (K::METADATA, Some(13)),
-                (K::OFFSET_COMMIT, Some(9)),
-                (K::OFFSET_FETCH, Some(9)),
-                (K::FIND_COORDINATOR, Some(6)),
-                (K::INIT_PRODUCER_ID, Some(5)),
-                (K::CONSUMER_GROUP_HEARTBEAT, Some(1)),
-                (K::DESCRIBE_TOPIC_PARTITIONS, Some(0)),
-                (K::LIST_CONFIG_RESOURCES, Some(0)),
-            ],
-            kip848: Kip848::Ga,
-            transaction_version: 2,
-            list_config_resources_v1: false,
-        },
-        (4, 1) => Expected {
-            max_versions: &[
-                (K::PRODUCE, Some(13)),
-                (K::FETCH, Some(18)),
-                (K::LIST_OFFSETS, Some(10)),
-                (K::METADATA, Some(13)),
-                (K::OFFSET_COMMIT, Some(9)),
-                (K::OFFSET_FETCH, Some(9)),
-                (K::FIND_COORDINATOR, Some(6)),
-                (K::INIT_PRODUCER_ID, Some(5)),
-                (K::CONSUMER_GROUP_HEARTBEAT, Some(1)),
-                (K::DESCRIBE_TOPIC_PARTITIONS, Some(0)),
-                (K::LIST_CONFIG_RESOURCES, Some(1)),
-            ],
-            kip848: Kip848::Ga,
-            transaction_version: 2,
-            list_config_resources_v1: true,
-        },
-        // 4.4, the version CI runs.
-        _ => Expected {
-            max_versions: &[
-                (K::PRODUCE, Some(13)),
-                (K::FETCH, Some(18)),
-                (K::LIST_OFFSETS, Some(11)),
-                (K::METADATA, Some(13)),
-                (K::OFFSET_COMMIT, Some(10)),
-                (K::OFFSET_FETCH, Some(10)),
-                (K::FIND_COORDINATOR, Some(6)),
-                (K::INIT_PRODUCER_ID, Some(5)),
-                (K::CONSUMER_GROUP_HEARTBEAT, Some(1)),
-                (K::DESCRIBE_TOPIC_PARTITIONS, Some(0)),
-                (K::LIST_CONFIG_RESOURCES, Some(1)),
-            ],
-            kip848: Kip848::Ga,
-            transaction_version: 2,
-            list_config_resources_v1: true,
-        },
+    let column = RELEASES.iter().rposition(|r| *r <= version).unwrap_or(0);
+    Expected {
+        max_versions: APIS.iter().map(|(api, maxes)| (*api, maxes[column])).collect(),
+        kip848: if version < (4, 0) { Kip848::PreviewWhenEnabled } else { Kip848::Ga },
+        transaction_version: if version < (4, 0) { 0 } else { 2 },
+        list_config_resources_v1: version >= (4, 1),
     }
 }
 

@@ -165,14 +165,7 @@ pub fn assert_help(cases: &[(&[&str], &[&str])]) {
     }
 }
 
-/// The broker's Kafka version as (major, minor) from `KAFKAR_BROKER_VERSION` (scripts/test sets it), else the
-/// version CI runs (4.4).
-#[allow(dead_code)]
-pub fn broker_version() -> (u32, u32) {
-    let v = std::env::var("KAFKAR_BROKER_VERSION").unwrap_or_default();
-    let mut parts = v.split('.').map(|p| p.parse::<u32>().ok());
-    match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(major), Some(minor)) => (major, minor),
-        _ => (4, 4),
-    }
-}
+#[path = "../../../tests/support/version.rs"]
+mod version;
+#[allow(unused_imports)]
+pub use version::broker_version;
