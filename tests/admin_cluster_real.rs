@@ -1,4 +1,4 @@
-//! Admin operations where replication matters, on a 3-node cluster of the test's own (base port 51092, every node
+//! Admin operations where replication matters, on a 3-node cluster of the test's own (base port 25092, every node
 //! a broker and a controller; `scripts/kafka start --nodes 3`), so the shared broker is not disturbed:
 //!
 //! - Preferred leader election: a partition whose replica order changed is led by its new preferred replica after
@@ -18,7 +18,7 @@ use kafkar::admin::{Admin, AdminConfig, AlterConfigOp, ConfigResource, ElectionT
 use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
 use kafkar::protocol::ErrorCode;
 
-const PORT: &str = "51092";
+const PORT: &str = "25092";
 
 async fn admin(bootstrap: &str) -> Admin {
     let mut c = AdminConfig::new(bootstrap);

@@ -1,5 +1,5 @@
 //! Chaos on three real brokers (RF 3, min.insync.replicas 2), each node also a controller: the test runs its own
-//! 3-node cluster on base port 49092 (`scripts/kafka start --nodes 3`), so the shared broker is not disturbed.
+//! 3-node cluster on base port 23092 (`scripts/kafka start --nodes 3`), so the shared broker is not disturbed.
 //!
 //! A node is killed or stopped only when the cluster is healthy: all three brokers registered and no partition of
 //! the test's topic under-replicated (killing a second node before the first has rejoined would lose the
@@ -27,7 +27,7 @@ use kafkar::cluster::Cluster;
 use kafkar::consumer::{Consumer, ConsumerConfig};
 use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
 
-const PORT: &str = "49092";
+const PORT: &str = "23092";
 const PARTITIONS: i32 = 3;
 
 fn env_count(name: &str, default: usize) -> usize {
