@@ -1,0 +1,61 @@
+//! Criterion benches of compressing one record-batch-sized input per codec, on data that compresses (text) and on
+//! data that does not (noise): the cost the producer pays per batch on top of building it. Results and the command:
+//! benches/RESULTS.md.
+
+use std::hint::black_box;
+
+use bytes::BytesMut;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use kafkar_protocol::compression::{Compression, compress};
+
+/// Deterministic pseudo-random bytes (xorshift): what encrypted or already compressed values look like.
+fn noise(len: usize) -> Vec<u8> {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        v.extend_from_slice(&seed.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// JSON-like records of about 100 bytes.
+fn text(len: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(len + 128);
+    let mut i = 0u64;
+    while v.len() < len {
+        v.extend_from_slice(
+            format!("{{\"id\":{i},\"kind\":\"order\",\"amount\":{}.{:02},\"user\":\"u{:05}\"}}", i * 7 % 1000, i % 100, i * 31 % 9973)
+                .as_bytes(),
+        );
+        i += 1;
+    }
+    v.truncate(len);
+    v
+}
+
+fn bench(c: &mut Criterion) {
+    for len in [16 * 1024, 64 * 1024] {
+        let mut g = c.benchmark_group(format!("compress_{}KiB", len / 1024));
+        g.throughput(Throughput::Bytes(len as u64));
+        for (data_name, data) in [("noise", noise(len)), ("text", text(len))] {
+            for codec in [Compression::None, Compression::Lz4, Compression::Snappy] {
+                let mut out = BytesMut::with_capacity(2 * len);
+                g.bench_with_input(BenchmarkId::new(codec.name(), data_name), &data, |b, data| {
+                    b.iter(|| {
+                        out.clear();
+                        compress(codec, None, data, &mut out).expect("compress");
+                        black_box(out.len())
+                    })
+                });
+            }
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
