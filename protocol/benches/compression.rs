@@ -7,6 +7,7 @@ use std::hint::black_box;
 use bytes::BytesMut;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kafkar_protocol::compression::{Compression, compress};
+use kafkar_protocol::records::RecordBatchBuilder;
 
 /// Deterministic pseudo-random bytes (xorshift): what encrypted or already compressed values look like.
 fn noise(len: usize) -> Vec<u8> {
@@ -28,8 +29,13 @@ fn text(len: usize) -> Vec<u8> {
     let mut i = 0u64;
     while v.len() < len {
         v.extend_from_slice(
-            format!("{{\"id\":{i},\"kind\":\"order\",\"amount\":{}.{:02},\"user\":\"u{:05}\"}}", i * 7 % 1000, i % 100, i * 31 % 9973)
-                .as_bytes(),
+            format!(
+                "{{\"id\":{i},\"kind\":\"order\",\"amount\":{}.{:02},\"user\":\"u{:05}\"}}",
+                i * 7 % 1000,
+                i % 100,
+                i * 31 % 9973
+            )
+            .as_bytes(),
         );
         i += 1;
     }
@@ -57,5 +63,27 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// A producer-sized batch (1 MiB of 100-byte values, as benches/compare's produce workloads) built from records to
+/// sealed bytes: the whole client-side cost of compression, buffers included.
+fn bench_batch(c: &mut Criterion) {
+    const BATCH: usize = 1024 * 1024;
+    let mut g = c.benchmark_group("batch_1MiB_of_100B");
+    g.throughput(Throughput::Bytes(BATCH as u64));
+    for (data_name, data) in [("noise", noise(BATCH)), ("text", text(BATCH))] {
+        for codec in [Compression::None, Compression::Lz4] {
+            g.bench_with_input(BenchmarkId::new(codec.name(), data_name), &data, |b, data| {
+                b.iter(|| {
+                    let mut builder = RecordBatchBuilder::with_capacity(codec, BATCH + BATCH / 4);
+                    for (i, value) in data.chunks(100).enumerate() {
+                        builder.append(1_700_000_000_000 + i as i64, None, Some(value), &[]).expect("append");
+                    }
+                    black_box(builder.build().expect("build").len())
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_batch);
 criterion_main!(benches);

@@ -26,7 +26,7 @@ const FLG_DICT_ID: u8 = 0x01;
 const BD_RESERVED: u8 = 0x8F;
 const STORED_BLOCK: u32 = 0x8000_0000;
 /// Kafka's block size (BD code 4, 64 KiB).
-const WRITE_BLOCK_SIZE: usize = 64 * 1024;
+pub(super) const BLOCK_SIZE: usize = 64 * 1024;
 const WRITE_FLG: u8 = FLG_VERSION_01 | FLG_BLOCK_INDEPENDENT;
 const WRITE_BD: u8 = 4 << 4;
 /// An LZ4 block produces at most 255 bytes per input byte (long match-length runs); a little slack on top.
@@ -44,30 +44,50 @@ pub enum Lz4HeaderChecksum {
 
 /// Compresses `input` as one Kafka LZ4 frame onto `out`.
 pub(super) fn compress(input: &[u8], out: &mut BytesMut) -> Result<(), EncodeError> {
+    begin(out);
+    for block in input.chunks(BLOCK_SIZE) {
+        compress_block(block, out)?;
+    }
+    end(out);
+    Ok(())
+}
+
+/// Writes the frame header.
+pub(super) fn begin(out: &mut BytesMut) {
     out.put_slice(&MAGIC);
     out.put_u8(WRITE_FLG);
     out.put_u8(WRITE_BD);
     out.put_u8((xxh32(&[WRITE_FLG, WRITE_BD], 0) >> 8) as u8);
-    for block in input.chunks(WRITE_BLOCK_SIZE) {
-        let len_at = out.len();
-        out.put_u32_le(0);
-        let start = out.len();
-        out.resize(start + lz4_flex::block::get_maximum_output_size(block.len()), 0);
-        let n = lz4_flex::block::compress_into(block, &mut out[start..])
-            .map_err(|e| EncodeError::Compression { codec: "lz4", reason: e.to_string() })?;
-        let size = if n >= block.len() {
-            out.truncate(start);
-            out.put_slice(block);
-            block.len() as u32 | STORED_BLOCK
-        } else {
-            out.truncate(start + n);
-            n as u32
-        };
-        out[len_at..start].copy_from_slice(&size.to_le_bytes());
-    }
+}
+
+/// Writes one block of at most [`BLOCK_SIZE`] bytes: compressed, or stored when compressing does not shrink it.
+pub(super) fn compress_block(block: &[u8], out: &mut BytesMut) -> Result<(), EncodeError> {
+    let len_at = out.len();
     out.put_u32_le(0);
+    let start = out.len();
+    out.resize(start + lz4_flex::block::get_maximum_output_size(block.len()), 0);
+    let n = lz4_flex::block::compress_into(block, &mut out[start..])
+        .map_err(|e| EncodeError::Compression { codec: "lz4", reason: e.to_string() })?;
+    let size = if n >= block.len() {
+        out.truncate(start);
+        out.put_slice(block);
+        block.len() as u32 | STORED_BLOCK
+    } else {
+        out.truncate(start + n);
+        n as u32
+    };
+    out[len_at..start].copy_from_slice(&size.to_le_bytes());
     Ok(())
 }
+
+/// Writes the end mark.
+pub(super) fn end(out: &mut BytesMut) {
+    out.put_u32_le(0);
+}
+
+/// The room [`compress_block`] needs beyond the block's own length while it works (the encoder's worst case, into
+/// which it compresses before it knows whether to store the block instead).
+pub(super) const BLOCK_SLACK: usize = lz4_flex::block::get_maximum_output_size(BLOCK_SIZE) - BLOCK_SIZE + 4;
 
 /// Decompresses Kafka LZ4 data (one or more LZ4 frames) into at most `cap` bytes, accepting header checksums as
 /// `checksum` says. Block and content checksums are verified when the frame carries them; dependent blocks and

@@ -179,6 +179,76 @@ pub fn compress(codec: Compression, level: Option<i32>, input: &[u8], out: &mut 
     }
 }
 
+/// Block-at-a-time compression for the codecs whose Kafka framing is a run of independent blocks (lz4's 64 KiB,
+/// snappy-java's 32 KiB). The batch builder compresses each block as soon as its records fill it, so a batch's
+/// records never exist uncompressed in full and the output buffer is the only batch-sized one. `begin`, `block` for
+/// every full block and the last partial one, then `end` write exactly what [`compress`] writes for the whole input.
+pub(crate) enum BlockEncoder {
+    /// lz4 (stateless between blocks).
+    Lz4,
+    /// snappy, with its encoder's reusable hash table.
+    Snappy(Box<snap::raw::Encoder>),
+}
+
+impl fmt::Debug for BlockEncoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BlockEncoder::Lz4 => "BlockEncoder::Lz4",
+            BlockEncoder::Snappy(_) => "BlockEncoder::Snappy",
+        })
+    }
+}
+
+impl BlockEncoder {
+    /// The block encoder of `codec`, if its framing is block-at-a-time.
+    pub(crate) fn new(codec: Compression) -> Option<BlockEncoder> {
+        match codec {
+            Compression::Lz4 => Some(BlockEncoder::Lz4),
+            Compression::Snappy => Some(BlockEncoder::Snappy(Box::new(snap::raw::Encoder::new()))),
+            _ => None,
+        }
+    }
+
+    /// How many input bytes make a full block.
+    pub(crate) fn block_size(&self) -> usize {
+        match self {
+            BlockEncoder::Lz4 => lz4::BLOCK_SIZE,
+            BlockEncoder::Snappy(_) => snappy::BLOCK_SIZE,
+        }
+    }
+
+    /// The output room one block may need beyond its own length while it is compressed.
+    pub(crate) fn slack(&self) -> usize {
+        match self {
+            BlockEncoder::Lz4 => lz4::BLOCK_SLACK,
+            BlockEncoder::Snappy(_) => snappy::BLOCK_SLACK,
+        }
+    }
+
+    /// Writes the frame (stream) header.
+    pub(crate) fn begin(&self, out: &mut BytesMut) {
+        match self {
+            BlockEncoder::Lz4 => lz4::begin(out),
+            BlockEncoder::Snappy(_) => snappy::begin(out),
+        }
+    }
+
+    /// Writes one block of at most [`block_size`](Self::block_size) input bytes.
+    pub(crate) fn block(&mut self, input: &[u8], out: &mut BytesMut) -> Result<(), EncodeError> {
+        match self {
+            BlockEncoder::Lz4 => lz4::compress_block(input, out),
+            BlockEncoder::Snappy(enc) => snappy::compress_block(enc, input, out),
+        }
+    }
+
+    /// Ends the frame (lz4's end mark; snappy-java's stream has none).
+    pub(crate) fn end(&self, out: &mut BytesMut) {
+        if let BlockEncoder::Lz4 = self {
+            lz4::end(out);
+        }
+    }
+}
+
 /// Decompresses `input` compressed with `codec`, producing at most `cap` bytes; more is
 /// [`DecodeError::DecompressionLimit`]. `Compression::None` copies `input` (subject to the same cap). LZ4 frames
 /// must carry a correct header checksum; use [`decompress_lz4`] with [`Lz4HeaderChecksum::AllowLegacy`] for

@@ -14,30 +14,48 @@ const HEADER_LEN: usize = 16;
 /// The first four bytes of the magic read as a big-endian int32, as seen where a block length is expected.
 const MAGIC_HEAD: u32 = u32::from_be_bytes([MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3]]);
 /// snappy-java's default block size (`SnappyOutputStream.DEFAULT_BLOCK_SIZE`).
-const BLOCK_SIZE: usize = 32 * 1024;
+pub(super) const BLOCK_SIZE: usize = 32 * 1024;
 /// Raw snappy expands at most 64 bytes per 3-byte copy element; more declared output than this per input byte is
 /// impossible, so such a declaration is rejected before anything is allocated for it.
 const MAX_EXPANSION: usize = 22;
 
 /// Compresses `input` in snappy-java's framing onto `out`.
 pub(super) fn compress(input: &[u8], out: &mut BytesMut) -> Result<(), EncodeError> {
-    out.put_slice(&MAGIC);
-    out.put_i32(1);
-    out.put_i32(1);
+    begin(out);
     let mut enc = snap::raw::Encoder::new();
     for block in input.chunks(BLOCK_SIZE) {
-        let len_at = out.len();
-        out.put_u32(0);
-        let start = out.len();
-        out.resize(start + snap::raw::max_compress_len(block.len()), 0);
-        let n = enc
-            .compress(block, &mut out[start..])
-            .map_err(|e| EncodeError::Compression { codec: "snappy", reason: e.to_string() })?;
-        out.truncate(start + n);
-        out[len_at..start].copy_from_slice(&(n as u32).to_be_bytes());
+        compress_block(&mut enc, block, out)?;
     }
     Ok(())
 }
+
+/// Writes the stream header.
+pub(super) fn begin(out: &mut BytesMut) {
+    out.put_slice(&MAGIC);
+    out.put_i32(1);
+    out.put_i32(1);
+}
+
+/// Writes one block of at most [`BLOCK_SIZE`] bytes.
+pub(super) fn compress_block(
+    enc: &mut snap::raw::Encoder,
+    block: &[u8],
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    let len_at = out.len();
+    out.put_u32(0);
+    let start = out.len();
+    out.resize(start + snap::raw::max_compress_len(block.len()), 0);
+    let n = enc
+        .compress(block, &mut out[start..])
+        .map_err(|e| EncodeError::Compression { codec: "snappy", reason: e.to_string() })?;
+    out.truncate(start + n);
+    out[len_at..start].copy_from_slice(&(n as u32).to_be_bytes());
+    Ok(())
+}
+
+/// The room [`compress_block`] may need beyond the block's own length (snappy's worst-case expansion).
+pub(super) const BLOCK_SLACK: usize = 4 + 32 + BLOCK_SIZE / 6;
 
 /// Decompresses snappy data into at most `cap` bytes: snappy-java (xerial) framing when the input starts with its
 /// magic, raw snappy otherwise.

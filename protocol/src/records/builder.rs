@@ -1,11 +1,13 @@
 //! Writing record batches v2: [`RecordBatchBuilder`] and the closed [`EncodedBatch`].
 //!
-//! Records are encoded straight into the batch buffer behind 61 reserved header bytes. Closing the batch patches the
-//! header, compresses the records section into the final buffer (for a compressed batch), and computes the CRC-32C
-//! once. The CRC of everything after the producer fields is kept, so that [`EncodedBatch::set_producer_state`] can
+//! Records are encoded straight into the batch buffer behind 61 reserved header bytes. For lz4 and snappy, whose
+//! framing is a run of independent blocks, records go to a block-sized staging buffer instead, and each block is
+//! compressed onto the batch buffer as soon as it fills: the uncompressed records never exist in full. Closing the
+//! batch patches the header, compresses the records section into the final buffer (gzip and zstd, whole) or its last
+//! block (lz4, snappy), and computes the CRC-32C once. The CRC of everything after the producer fields is kept, so that [`EncodedBatch::set_producer_state`] can
 //! rewrite producer id, epoch and base sequence with a CRC combine instead of a pass over the records.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::reader::BatchHeader;
 use super::{
@@ -13,7 +15,7 @@ use super::{
     PARTITION_LEADER_EPOCH_OFFSET, PRODUCER_ID_OFFSET, RECORD_BATCH_OVERHEAD, RECORD_COUNT_OFFSET, TimestampType,
 };
 use crate::EncodeError;
-use crate::compression::{self, Compression};
+use crate::compression::{self, BlockEncoder, Compression};
 use crate::primitives::WriteExt;
 
 /// Builds one record batch v2, appending records directly into the batch buffer.
@@ -34,6 +36,31 @@ pub struct RecordBatchBuilder {
     max_timestamp: i64,
     last_offset_delta: Option<i32>,
     record_count: i32,
+    /// lz4 and snappy: the records not yet compressed, and the block encoder (`buf` then holds the compressed frame).
+    blocks: Option<Blocks>,
+}
+
+/// The block-at-a-time state of an lz4 or snappy batch.
+#[derive(Debug)]
+struct Blocks {
+    encoder: BlockEncoder,
+    /// Records not yet compressed: always less than one block between appends.
+    staging: BytesMut,
+    /// Uncompressed bytes already compressed onto the batch buffer.
+    flushed: usize,
+}
+
+impl Blocks {
+    /// Compresses every full block of `staging` onto `out`.
+    fn flush_full(&mut self, out: &mut BytesMut) -> Result<(), EncodeError> {
+        let size = self.encoder.block_size();
+        while self.staging.len() >= size {
+            self.encoder.block(&self.staging[..size], out)?;
+            self.staging.advance(size);
+            self.flushed += size;
+        }
+        Ok(())
+    }
 }
 
 impl RecordBatchBuilder {
@@ -44,8 +71,15 @@ impl RecordBatchBuilder {
 
     /// A builder whose buffer starts with room for `capacity` bytes (e.g. the producer's `batch.size`).
     pub fn with_capacity(compression: Compression, capacity: usize) -> RecordBatchBuilder {
-        let mut buf = BytesMut::with_capacity(capacity.max(RECORD_BATCH_OVERHEAD));
+        let encoder = BlockEncoder::new(compression);
+        let slack = encoder.as_ref().map_or(0, BlockEncoder::slack);
+        let mut buf = BytesMut::with_capacity(capacity.max(RECORD_BATCH_OVERHEAD) + slack);
         buf.resize(RECORD_BATCH_OVERHEAD, 0);
+        let blocks = encoder.map(|encoder| {
+            encoder.begin(&mut buf);
+            let staging = BytesMut::with_capacity(capacity.min(encoder.block_size()));
+            Blocks { encoder, staging, flushed: 0 }
+        });
         RecordBatchBuilder {
             buf,
             compression,
@@ -56,6 +90,7 @@ impl RecordBatchBuilder {
             max_timestamp: NO_TIMESTAMP,
             last_offset_delta: None,
             record_count: 0,
+            blocks,
         }
     }
 
@@ -143,7 +178,10 @@ impl RecordBatchBuilder {
 
     /// The batch's size so far without compression: header and records as encoded.
     pub fn uncompressed_size(&self) -> usize {
-        self.buf.len()
+        match &self.blocks {
+            Some(b) => RECORD_BATCH_OVERHEAD + b.flushed + b.staging.len(),
+            None => self.buf.len(),
+        }
     }
 
     /// The uncompressed size the batch would have after appending a record with these sizes at `timestamp`: what a
@@ -162,7 +200,7 @@ impl RecordBatchBuilder {
             timestamp
         });
         let size = encoded_record_size(offset_delta, timestamp.wrapping_sub(base), key_len, value_len, headers);
-        self.buf.len().saturating_add(size)
+        self.uncompressed_size().saturating_add(size)
     }
 
     /// Appends a record at the next offset and returns that offset.
@@ -245,12 +283,16 @@ impl RecordBatchBuilder {
             body = body.saturating_add(bytes_size(Some(k))).saturating_add(bytes_size(v));
         }
         let body_len = checked_len(body, "record")?;
-        let total = self.buf.len().saturating_add(varint_size(body_len)).saturating_add(body);
+        let record_len = varint_size(body_len).saturating_add(body);
+        let total = self.uncompressed_size().saturating_add(record_len);
         if total - LOG_OVERHEAD > i32::MAX as usize {
             return Err(EncodeError::TooLong { what: "record batch", len: total });
         }
-        let buf = &mut self.buf;
-        buf.reserve(total - buf.len());
+        let buf = match &mut self.blocks {
+            Some(b) => &mut b.staging,
+            None => &mut self.buf,
+        };
+        buf.reserve(record_len);
         buf.put_varint(body_len);
         buf.put_i8(0);
         buf.put_varlong(timestamp_delta);
@@ -262,6 +304,9 @@ impl RecordBatchBuilder {
             put_varint_bytes(buf, Some(&h.key), Some(h.key.len() as i32));
             put_varint_bytes(buf, h.value.as_deref(), h.value.as_ref().map(|v| v.len() as i32));
         }
+        if let Some(b) = &mut self.blocks {
+            b.flush_full(&mut self.buf)?;
+        }
         Ok(())
     }
 
@@ -272,9 +317,19 @@ impl RecordBatchBuilder {
         if header.has_delete_horizon && self.base_timestamp.is_some_and(|b| b != header.base_timestamp) {
             return Err(EncodeError::Invalid { what: "delete horizon", reason: "set after records were appended" });
         }
-        let mut out = match self.compression {
-            Compression::None => self.buf,
-            codec => {
+        let mut out = match (self.blocks, self.compression) {
+            (Some(mut b), _) => {
+                let mut out = self.buf;
+                if !b.staging.is_empty() {
+                    b.encoder.block(&b.staging, &mut out)?;
+                }
+                b.encoder.end(&mut out);
+                // The batch lives until it is acknowledged: when it compressed to well under its room, keep a
+                // copy of its size (a copy of compressed bytes, cheap beside compressing them) and free the rest.
+                if out.capacity() > 2 * out.len() + 4096 { BytesMut::from(&out[..]) } else { out }
+            }
+            (None, Compression::None) => self.buf,
+            (None, codec) => {
                 let records = &self.buf[RECORD_BATCH_OVERHEAD..];
                 let mut out = BytesMut::with_capacity(RECORD_BATCH_OVERHEAD + records.len() / 2 + 64);
                 out.resize(RECORD_BATCH_OVERHEAD, 0);

@@ -528,3 +528,52 @@ proptest! {
         prop_assert_eq!(summary.headers, records.iter().map(|r| r.headers.len()).sum::<usize>());
     }
 }
+
+proptest! {
+    /// lz4 and snappy batches are compressed a block at a time as records arrive: the result must be exactly the
+    /// uncompressed batch's records compressed whole, and the size the producer sees must be the uncompressed one.
+    #[test]
+    fn block_at_a_time_compression_equals_compressing_the_whole_records(
+        values in proptest::collection::vec((0usize..3000, any::<u8>()), 1..120),
+        big in proptest::option::of(60_000usize..200_000),
+        capacity in 0usize..300_000,
+    ) {
+        for codec in [Compression::Lz4, Compression::Snappy] {
+            let mut plain = RecordBatchBuilder::with_capacity(Compression::None, capacity);
+            let mut blocks = RecordBatchBuilder::with_capacity(codec, capacity);
+            let mut all = values.clone();
+            if let Some(n) = big {
+                all.insert(all.len() / 2, (n, 7));
+            }
+            for (i, &(len, fill)) in all.iter().enumerate() {
+                // Half noise-like, half repetitive, so that both stored and compressed lz4 blocks occur.
+                let value: Vec<u8> = (0..len)
+                    .map(|j| if fill % 2 == 0 { fill } else { (j as u8).wrapping_mul(fill).wrapping_add((j >> 8) as u8) })
+                    .collect();
+                let headers = [Header { key: "h".into(), value: Some(Bytes::from(vec![fill; 3])) }];
+                let ts = 1_700_000_000_000 + i as i64;
+                prop_assert_eq!(
+                    plain.estimated_size_after(ts, Some(1), Some(len), &headers),
+                    blocks.estimated_size_after(ts, Some(1), Some(len), &headers)
+                );
+                plain.append(ts, Some(&[fill]), Some(&value), &headers).unwrap();
+                blocks.append(ts, Some(&[fill]), Some(&value), &headers).unwrap();
+                prop_assert_eq!(plain.uncompressed_size(), blocks.uncompressed_size());
+            }
+            let plain = plain.build().unwrap();
+            let blocks = blocks.build().unwrap();
+            let mut whole = BytesMut::new();
+            crate::compression::compress(codec, None, &plain.bytes()[RECORD_BATCH_OVERHEAD..], &mut whole).unwrap();
+            prop_assert_eq!(&blocks.bytes()[RECORD_BATCH_OVERHEAD..], &whole[..]);
+            let read: Vec<_> = RecordBatchReader::new(blocks.bytes().clone(), ReadOptions::default())
+                .next()
+                .unwrap()
+                .unwrap()
+                .records()
+                .unwrap()
+                .map(|r| r.unwrap().value.map(|v| v.len()))
+                .collect();
+            prop_assert_eq!(read, all.iter().map(|&(n, _)| Some(n)).collect::<Vec<_>>());
+        }
+    }
+}
