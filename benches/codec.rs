@@ -3,9 +3,10 @@
 //!
 //! Two kinds of groups:
 //! - `batch_build_1000x100B` / `batch_read_1000x100B`: every codec, throughput counted as key and value bytes.
-//! - `batch_bytes_*`: the uncompressed 1000 × 100 B batch with a key, a value and one header per record,
+//! - `batch_bytes_1000x100B`: the uncompressed 1000 × 100 B batch with a key, a value and one header per record,
 //!   throughput counted as whole batch bytes (what issue 12's 4 GB/s target counts), CRC checked
-//!   ([`ReadOptions::default`]).
+//!   ([`ReadOptions::default`]): `build`, `read_owned` (`RecordBatch::records`) and `read_view`
+//!   (`RecordBatch::records_ref`), every key, value and header byte counted.
 
 use std::hint::black_box;
 
@@ -109,6 +110,22 @@ fn bench_whole_batch(c: &mut Criterion) {
                     n += r.key.map_or(0, |k| k.len()) + r.value.map_or(0, |v| v.len());
                     for h in &r.headers {
                         n += h.key.len() + h.value.map_or(0, |v| v.len());
+                    }
+                }
+            }
+            black_box(n)
+        })
+    });
+    g.bench_function("read_view", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for batch in RecordBatchReader::new(batch.clone(), ReadOptions::default()) {
+                let view = batch.expect("batch").records_ref().expect("records");
+                for r in &view {
+                    let r = r.expect("record");
+                    n += r.key.map_or(0, <[u8]>::len) + r.value.map_or(0, <[u8]>::len);
+                    for h in r.headers {
+                        n += h.key.len() + h.value.map_or(0, <[u8]>::len);
                     }
                 }
             }
