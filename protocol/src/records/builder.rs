@@ -14,7 +14,6 @@ use super::{
 };
 use crate::EncodeError;
 use crate::compression::{self, Compression};
-use crate::primitives::WriteExt;
 
 /// Builds one record batch v2, appending records directly into the batch buffer.
 ///
@@ -245,23 +244,28 @@ impl RecordBatchBuilder {
             body = body.saturating_add(bytes_size(Some(k))).saturating_add(bytes_size(v));
         }
         let body_len = checked_len(body, "record")?;
-        let total = self.buf.len().saturating_add(varint_size(body_len)).saturating_add(body);
+        let record_len = varint_size(body_len) + body;
+        let start = self.buf.len();
+        let total = start.saturating_add(record_len);
         if total - LOG_OVERHEAD > i32::MAX as usize {
             return Err(EncodeError::TooLong { what: "record batch", len: total });
         }
-        let buf = &mut self.buf;
-        buf.reserve(total - buf.len());
-        buf.put_varint(body_len);
-        buf.put_i8(0);
-        buf.put_varlong(timestamp_delta);
-        buf.put_varint(offset_delta);
-        put_varint_bytes(buf, key, key_len);
-        put_varint_bytes(buf, value, value_len);
-        buf.put_varint(header_count);
+        // The record's exact size is known: grow the buffer once and write into that slice (BytesMut's `put_u8`
+        // is a `put_slice` of one byte, a call and a capacity check per varint byte).
+        self.buf.resize(total, 0);
+        let mut w = SliceWriter { out: &mut self.buf[start..], pos: 0 };
+        w.varint(body_len);
+        w.u8(0);
+        w.varlong(timestamp_delta);
+        w.varint(offset_delta);
+        w.nullable_bytes(key);
+        w.nullable_bytes(value);
+        w.varint(header_count);
         for h in headers {
-            put_varint_bytes(buf, Some(&h.key), Some(h.key.len() as i32));
-            put_varint_bytes(buf, h.value.as_deref(), h.value.as_ref().map(|v| v.len() as i32));
+            w.nullable_bytes(Some(&h.key));
+            w.nullable_bytes(h.value.as_deref());
         }
+        debug_assert_eq!(w.pos, record_len, "record size computed and written differ");
         Ok(())
     }
 
@@ -585,13 +589,49 @@ fn bytes_size(len: Option<i32>) -> usize {
     len.map_or(1, |n| varint_size(n) + n as usize)
 }
 
-fn put_varint_bytes(buf: &mut BytesMut, b: Option<&[u8]>, len: Option<i32>) {
-    match (b, len) {
-        (Some(b), Some(n)) => {
-            buf.put_varint(n);
-            buf.put_slice(b);
+/// Writes a record into the slice sized for it (by the sizes computed from the same values).
+struct SliceWriter<'a> {
+    out: &'a mut [u8],
+    pos: usize,
+}
+
+impl SliceWriter<'_> {
+    #[inline(always)]
+    fn u8(&mut self, b: u8) {
+        self.out[self.pos] = b;
+        self.pos += 1;
+    }
+
+    #[inline(always)]
+    fn uvarint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.u8(v as u8 | 0x80);
+            v >>= 7;
         }
-        _ => buf.put_varint(-1),
+        self.u8(v as u8);
+    }
+
+    #[inline(always)]
+    fn varint(&mut self, v: i32) {
+        self.uvarint(u64::from(((v << 1) ^ (v >> 31)) as u32));
+    }
+
+    #[inline(always)]
+    fn varlong(&mut self, v: i64) {
+        self.uvarint(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    /// A varint length (-1 for `None`) and the bytes. Lengths were checked to fit an `i32`.
+    #[inline(always)]
+    fn nullable_bytes(&mut self, b: Option<&[u8]>) {
+        match b {
+            Some(b) => {
+                self.varint(b.len() as i32);
+                self.out[self.pos..self.pos + b.len()].copy_from_slice(b);
+                self.pos += b.len();
+            }
+            None => self.varint(-1),
+        }
     }
 }
 

@@ -325,6 +325,7 @@ impl<'a> HeadersRef<'a> {
     }
 
     /// The headers in wire order.
+    #[inline]
     pub fn iter(&self) -> HeaderRefIter<'a> {
         HeaderRefIter { c: SectionCursor { data: self.data, pos: 0 }, left: self.count }
     }
@@ -375,6 +376,7 @@ pub struct HeaderRefIter<'a> {
 impl<'a> Iterator for HeaderRefIter<'a> {
     type Item = HeaderRef<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<HeaderRef<'a>> {
         if self.left == 0 {
             return None;
@@ -594,6 +596,7 @@ enum ViewInner {
 
 impl RecordsView {
     /// The records in batch order. Each call starts again from the first record. After an error the iteration ends.
+    #[inline]
     pub fn iter(&self) -> RecordRefIter<'_> {
         let state = match &self.inner {
             ViewInner::V2(s) => RefState::V2 {
@@ -716,9 +719,11 @@ impl SectionCursor<'_> {
         self.data.len() - self.pos
     }
 
+    /// The error for `needed` bytes where `remaining` are left. Takes no `&self`, so that a cursor on the hot path
+    /// can live in registers.
     #[cold]
-    fn eof(&self, what: &'static str, needed: usize) -> DecodeError {
-        DecodeError::UnexpectedEof { what, needed, remaining: self.remaining() }
+    fn eof(what: &'static str, needed: usize, remaining: usize) -> DecodeError {
+        DecodeError::UnexpectedEof { what, needed, remaining }
     }
 
     #[inline(always)]
@@ -728,7 +733,7 @@ impl SectionCursor<'_> {
                 self.pos += 1;
                 Ok(b)
             }
-            None => Err(self.eof(what, 1)),
+            None => Err(Self::eof(what, 1, self.remaining())),
         }
     }
 
@@ -790,7 +795,7 @@ impl SectionCursor<'_> {
     #[inline(always)]
     fn range(&mut self, len: usize, what: &'static str) -> Result<Range<usize>, DecodeError> {
         if len > self.remaining() {
-            return Err(self.eof(what, len));
+            return Err(Self::eof(what, len, self.remaining()));
         }
         let start = self.pos;
         self.pos += len;
@@ -828,9 +833,19 @@ impl SectionCursor<'_> {
         Some(self.record())
     }
 
-    /// Decodes one v2 record.
+    /// Decodes one v2 record, on a copy of the cursor (a local the compiler keeps in registers, where the cursor
+    /// itself lives in an iterator's state in memory).
     #[inline(always)]
     fn record(&mut self) -> Result<RawRecord, DecodeError> {
+        let mut c = SectionCursor { data: self.data, pos: self.pos };
+        let record = c.record_fields();
+        self.pos = c.pos;
+        record
+    }
+
+    /// The fields of one v2 record.
+    #[inline(always)]
+    fn record_fields(&mut self) -> Result<RawRecord, DecodeError> {
         let len = self.varint("record length")?;
         if len < 0 || len as usize > self.remaining() {
             return Err(DecodeError::InvalidLength { what: "record length", len: len.into() });
