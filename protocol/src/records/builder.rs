@@ -574,14 +574,23 @@ fn checked_len(len: usize, what: &'static str) -> Result<i32, EncodeError> {
     i32::try_from(len).map_err(|_| EncodeError::TooLong { what, len })
 }
 
-fn varint_size(v: i32) -> usize {
-    let z = ((v << 1) ^ (v >> 31)) as u32;
-    (32 - (z | 1).leading_zeros() as usize).div_ceil(7)
+/// Bytes of a varint carrying `bits` significant bits (1..=64): `ceil(bits / 7)`, as `(9 bits + 64) / 64`, which
+/// is exact over that range and needs no division (sizes are computed for every field of every record).
+#[inline(always)]
+fn varint_bytes_for_bits(bits: u32) -> usize {
+    ((bits * 9 + 64) / 64) as usize
 }
 
+#[inline(always)]
+fn varint_size(v: i32) -> usize {
+    let z = ((v << 1) ^ (v >> 31)) as u32;
+    varint_bytes_for_bits(32 - (z | 1).leading_zeros())
+}
+
+#[inline(always)]
 fn varlong_size(v: i64) -> usize {
     let z = ((v << 1) ^ (v >> 63)) as u64;
-    (64 - (z | 1).leading_zeros() as usize).div_ceil(7)
+    varint_bytes_for_bits(64 - (z | 1).leading_zeros())
 }
 
 /// Size of a varint-length-prefixed byte field (`None`: null, length -1).
@@ -656,6 +665,20 @@ mod tests {
             let mut b = Vec::new();
             b.put_varint(v);
             assert_eq!(varint_size(v), b.len(), "{v}");
+        }
+        for shift in 0..31 {
+            for v in [1i32 << shift, (1i32 << shift) - 1, -(1i32 << shift), -(1i32 << shift) - 1] {
+                let mut b = Vec::new();
+                b.put_varint(v);
+                assert_eq!(varint_size(v), b.len(), "{v}");
+            }
+        }
+        for shift in 0..63 {
+            for v in [1i64 << shift, (1i64 << shift) - 1, -(1i64 << shift), -(1i64 << shift) - 1] {
+                let mut b = Vec::new();
+                b.put_varlong(v);
+                assert_eq!(varlong_size(v), b.len(), "{v}");
+            }
         }
         for v in [0i64, 1, -1, 1 << 40, -(1 << 40), i64::MAX, i64::MIN] {
             let mut b = Vec::new();
