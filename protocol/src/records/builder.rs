@@ -581,16 +581,26 @@ fn varint_bytes_for_bits(bits: u32) -> usize {
     ((bits * 9 + 64) / 64) as usize
 }
 
+/// Size of a zig-zag varint; one- and two-byte values (the usual lengths and deltas) take a predictable branch.
 #[inline(always)]
 fn varint_size(v: i32) -> usize {
     let z = ((v << 1) ^ (v >> 31)) as u32;
-    varint_bytes_for_bits(32 - (z | 1).leading_zeros())
+    match z {
+        0..0x80 => 1,
+        0x80..0x4000 => 2,
+        _ => varint_bytes_for_bits(32 - z.leading_zeros()),
+    }
 }
 
+/// Size of a zig-zag varlong, as [`varint_size`].
 #[inline(always)]
 fn varlong_size(v: i64) -> usize {
     let z = ((v << 1) ^ (v >> 63)) as u64;
-    varint_bytes_for_bits(64 - (z | 1).leading_zeros())
+    match z {
+        0..0x80 => 1,
+        0x80..0x4000 => 2,
+        _ => varint_bytes_for_bits(64 - z.leading_zeros()),
+    }
 }
 
 /// Size of a varint-length-prefixed byte field (`None`: null, length -1).
