@@ -28,43 +28,23 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records as kp;
 use kafkar_protocol::compression::Compression;
 use kafkar_protocol::messages::Encode;
+use kafkar_protocol::messages::Message;
 use kafkar_protocol::messages::fetch as kf;
 use kafkar_protocol::messages::produce::ProduceRequest;
-use kafkar_protocol::messages::Message;
 use kafkar_protocol::primitives::{Reader, Uuid};
-use kafkar_protocol::records::{Header, ReadOptions, RecordBatchBuilder, RecordBatchReader};
 
-const RECORDS: usize = 1000;
-const VALUE: usize = 100;
 const PARTITIONS: i32 = 6;
-const BASE_TIMESTAMP: i64 = 1_700_000_000_000;
-const HEADER_KEY: &str = "trace-id";
-const HEADER_VALUE: &[u8] = b"0af7651916cd43dd";
 
-/// Keys and JSON-like values, as benches/codec.rs makes them.
-fn payloads() -> Vec<(Vec<u8>, Vec<u8>)> {
-    (0..RECORDS)
-        .map(|i| {
-            let key = format!("user-{:06}", i % 977).into_bytes();
-            let mut value =
-                format!("{{\"id\":{i},\"kind\":\"order\",\"amount\":{}.{:02},\"note\":\"", i * 7 % 1000, i % 100)
-                    .into_bytes();
-            while value.len() < VALUE - 2 {
-                value.push(b'a' + (i * 31 + value.len()) as u8 % 26);
-            }
-            value.extend_from_slice(b"\"}");
-            (key, value)
-        })
-        .collect()
+#[path = "../../codec_data.rs"]
+mod codec_data;
+mod records {
+    pub use kafkar_protocol::records::*;
 }
 
-fn kafkar_build(data: &[(Vec<u8>, Vec<u8>)], headers: &[Header]) -> Bytes {
-    let mut b = RecordBatchBuilder::with_capacity(Compression::None, RECORDS * (VALUE + 64));
-    for (i, (k, v)) in data.iter().enumerate() {
-        b.append(BASE_TIMESTAMP + i as i64, Some(k), Some(v), headers).expect("append");
-    }
-    b.build().expect("build").into_bytes()
-}
+use codec_data::{
+    BASE_TIMESTAMP, HEADER_KEY, HEADER_VALUE, RECORDS, VALUE, build_with_headers as kafkar_build, one_header, payloads,
+    read_owned as kafkar_read_owned, read_view as kafkar_read_view,
+};
 
 fn kp_records(data: &[(Vec<u8>, Vec<u8>)]) -> Vec<kp::Record> {
     data.iter()
@@ -97,35 +77,6 @@ fn kp_encode(records: &[kp::Record], buf: &mut BytesMut) {
     kp::RecordBatchEncoder::encode(buf, records, &options).expect("kafka-protocol encode");
 }
 
-fn kafkar_read_owned(batch: &Bytes) -> usize {
-    let mut n = 0;
-    for batch in RecordBatchReader::new(batch.clone(), ReadOptions::default()) {
-        for r in batch.expect("batch").records().expect("records") {
-            let r = r.expect("record");
-            n += r.key.map_or(0, |k| k.len()) + r.value.map_or(0, |v| v.len());
-            for h in &r.headers {
-                n += h.key.len() + h.value.map_or(0, |v| v.len());
-            }
-        }
-    }
-    n
-}
-
-fn kafkar_read_view(batch: &Bytes) -> usize {
-    let mut n = 0;
-    for batch in RecordBatchReader::new(batch.clone(), ReadOptions::default()) {
-        let view = batch.expect("batch").records_ref().expect("records");
-        for r in &view {
-            let r = r.expect("record");
-            n += r.key.map_or(0, <[u8]>::len) + r.value.map_or(0, <[u8]>::len);
-            for h in r.headers {
-                n += h.key.len() + h.value.map_or(0, <[u8]>::len);
-            }
-        }
-    }
-    n
-}
-
 fn kp_read(batch: &Bytes) -> usize {
     let mut n = 0;
     let mut buf = batch.clone();
@@ -142,7 +93,7 @@ fn kp_read(batch: &Bytes) -> usize {
 
 fn bench_batches<M: Measurement>(c: &mut Criterion<M>) {
     let data = payloads();
-    let headers = vec![Header::new(HEADER_KEY, Some(Bytes::from_static(HEADER_VALUE)))];
+    let headers = one_header();
     let batch = kafkar_build(&data, &headers);
     let records = kp_records(&data);
     let mut kp_batch = BytesMut::new();
@@ -180,7 +131,7 @@ fn topic_id() -> (u64, u64) {
 }
 
 fn bench_messages<M: Measurement>(c: &mut Criterion<M>) {
-    let batch = kafkar_build(&payloads(), &[Header::new(HEADER_KEY, Some(Bytes::from_static(HEADER_VALUE)))]);
+    let batch = kafkar_build(&payloads(), &one_header());
     let (hi, lo) = topic_id();
 
     // Fetch response v17 (topic ids), one topic, six partitions of one batch each, encoded by kafkar (kafka-protocol
@@ -227,19 +178,22 @@ fn bench_messages<M: Measurement>(c: &mut Criterion<M>) {
     for p in 0..PARTITIONS {
         kafkar_produce.add_batch(PRODUCE_V, "bench", Uuid::from_u64_pair(hi, lo), p, batch.clone());
     }
-    let kp_produce = kafka_protocol::messages::ProduceRequest::default().with_acks(-1).with_timeout_ms(30_000).with_topic_data(
-        vec![kafka_protocol::messages::produce_request::TopicProduceData::default()
-            .with_topic_id(uuid::Uuid::from_u64_pair(hi, lo))
-            .with_partition_data(
-                (0..PARTITIONS)
-                    .map(|p| {
-                        kafka_protocol::messages::produce_request::PartitionProduceData::default()
-                            .with_index(p)
-                            .with_records(Some(batch.clone()))
-                    })
-                    .collect(),
-            )],
-    );
+    let kp_produce = kafka_protocol::messages::ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(30_000)
+        .with_topic_data(vec![
+            kafka_protocol::messages::produce_request::TopicProduceData::default()
+                .with_topic_id(uuid::Uuid::from_u64_pair(hi, lo))
+                .with_partition_data(
+                    (0..PARTITIONS)
+                        .map(|p| {
+                            kafka_protocol::messages::produce_request::PartitionProduceData::default()
+                                .with_index(p)
+                                .with_records(Some(batch.clone()))
+                        })
+                        .collect(),
+                ),
+        ]);
     let size = kafkar_produce.to_bytes(PRODUCE_V).expect("encode").len();
     let mut kp_wire = BytesMut::new();
     kp_produce.encode(&mut kp_wire, PRODUCE_V).expect("kafka-protocol encode");
@@ -309,10 +263,7 @@ impl Measurement for ThreadCpuTime {
 }
 
 fn run<M: Measurement + 'static>(c: Criterion<M>) {
-    let mut c = c
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .configure_from_args();
+    let mut c = c.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).configure_from_args();
     bench_batches(&mut c);
     bench_messages(&mut c);
 }
