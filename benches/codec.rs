@@ -15,7 +15,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use kafkar::protocol::compression::Compression;
 use kafkar::protocol::records::{ReadOptions, RecordBatchBuilder, RecordBatchReader};
 
-#[path = "codec_data.rs"]
+#[path = "support/codec_data.rs"]
 #[allow(dead_code)]
 mod codec_data;
 mod records {

@@ -35,7 +35,7 @@ use kafkar_protocol::primitives::{Reader, Uuid};
 
 const PARTITIONS: i32 = 6;
 
-#[path = "../../codec_data.rs"]
+#[path = "../../support/codec_data.rs"]
 mod codec_data;
 mod records {
     pub use kafkar_protocol::records::*;
