@@ -16,6 +16,7 @@
 //! - every record of a `LogAppendTime` batch reports the batch's max timestamp, every magic-0 record -1;
 //! - headers iterate exactly `len()` times; control records parse and transaction markers re-encode;
 //! - decoding is deterministic (records twice give the same values) and verification never changes content;
+//! - the borrowed view (`records_ref`) yields the same records and the same error as the owned `records`;
 //! - `decode_all` allocates at most the decompression cap plus a fixed multiple of the input (`alloc_check.rs`).
 //!
 //! Not checked: that v2 record offsets lie within `[base_offset, last_offset]`. The decoder reports offsets as the
@@ -156,6 +157,7 @@ fn check_batch(batch: &RecordBatch) -> Result<(usize, usize), DecodeError> {
         m => panic!("decoded a batch of magic {m}"),
     }
 
+    check_view(batch);
     let first = collect(batch)?;
     // Decoding is deterministic: a second pass (decompressing again) sees the same records.
     let second = collect(batch).expect("records decoded once but not twice");
@@ -241,6 +243,32 @@ fn collect(batch: &RecordBatch) -> Result<Vec<Record>, DecodeError> {
     }
     assert!(it.next().is_none(), "records iterator yields after its end");
     Ok(out)
+}
+
+/// The borrowed view agrees with the owned records: the same records (as `RecordRef`s) and the same first error,
+/// with and without raw timestamps.
+fn check_view(batch: &RecordBatch) {
+    let (records, view) = match (batch.records(), batch.records_ref()) {
+        (Ok(r), Ok(v)) => (r, v),
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b, "records() and records_ref() fail differently");
+            return;
+        }
+        (a, b) => panic!("records() and records_ref() disagree: {:?} / {:?}", a.err(), b.err()),
+    };
+    let raw: Vec<Result<Record, DecodeError>> = batch.records().unwrap().raw_timestamps().collect();
+    let owned: Vec<Result<Record, DecodeError>> = records.collect();
+    for (view, owned) in [(view.clone(), &owned), (view.raw_timestamps(), &raw)] {
+        let viewed: Vec<_> = view.iter().collect();
+        assert_eq!(viewed.len(), owned.len(), "the view yields a different number of results");
+        for (v, o) in viewed.iter().zip(owned) {
+            match (v, o) {
+                (Ok(v), Ok(o)) => assert_eq!(*v, o.as_record_ref(), "the view and the owned record differ"),
+                (Err(v), Err(o)) => assert_eq!(v, o, "the view and the owned records fail differently"),
+                (v, o) => panic!("the view and the owned records disagree: {v:?} / {o:?}"),
+            }
+        }
+    }
 }
 
 /// A copy of `data` with the CRC-32C of every complete v2 batch recomputed (walking batches as the reader does and

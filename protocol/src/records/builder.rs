@@ -16,7 +16,6 @@ use super::{
 };
 use crate::EncodeError;
 use crate::compression::{self, BlockEncoder, Compression};
-use crate::primitives::WriteExt;
 
 /// Builds one record batch v2, appending records directly into the batch buffer.
 ///
@@ -283,7 +282,7 @@ impl RecordBatchBuilder {
             body = body.saturating_add(bytes_size(Some(k))).saturating_add(bytes_size(v));
         }
         let body_len = checked_len(body, "record")?;
-        let record_len = varint_size(body_len).saturating_add(body);
+        let record_len = varint_size(body_len) + body;
         let total = self.uncompressed_size().saturating_add(record_len);
         if total - LOG_OVERHEAD > i32::MAX as usize {
             return Err(EncodeError::TooLong { what: "record batch", len: total });
@@ -292,18 +291,23 @@ impl RecordBatchBuilder {
             Some(b) => &mut b.staging,
             None => &mut self.buf,
         };
-        buf.reserve(record_len);
-        buf.put_varint(body_len);
-        buf.put_i8(0);
-        buf.put_varlong(timestamp_delta);
-        buf.put_varint(offset_delta);
-        put_varint_bytes(buf, key, key_len);
-        put_varint_bytes(buf, value, value_len);
-        buf.put_varint(header_count);
+        // The record's exact size is known: grow the buffer once and write into that slice (BytesMut's `put_u8`
+        // is a `put_slice` of one byte, a call and a capacity check per varint byte).
+        let start = buf.len();
+        buf.resize(start + record_len, 0);
+        let mut w = SliceWriter { out: &mut buf[start..], pos: 0 };
+        w.varint(body_len);
+        w.u8(0);
+        w.varlong(timestamp_delta);
+        w.varint(offset_delta);
+        w.nullable_bytes(key);
+        w.nullable_bytes(value);
+        w.varint(header_count);
         for h in headers {
-            put_varint_bytes(buf, Some(&h.key), Some(h.key.len() as i32));
-            put_varint_bytes(buf, h.value.as_deref(), h.value.as_ref().map(|v| v.len() as i32));
+            w.nullable_bytes(Some(&h.key));
+            w.nullable_bytes(h.value.as_deref());
         }
+        debug_assert_eq!(w.pos, record_len, "record size computed and written differ");
         if let Some(b) = &mut self.blocks {
             b.flush_full(&mut self.buf)?;
         }
@@ -625,14 +629,33 @@ fn checked_len(len: usize, what: &'static str) -> Result<i32, EncodeError> {
     i32::try_from(len).map_err(|_| EncodeError::TooLong { what, len })
 }
 
-fn varint_size(v: i32) -> usize {
-    let z = ((v << 1) ^ (v >> 31)) as u32;
-    (32 - (z | 1).leading_zeros() as usize).div_ceil(7)
+/// Bytes of a varint carrying `bits` significant bits (1..=64): `ceil(bits / 7)`, as `(9 bits + 64) / 64`, which
+/// is exact over that range and needs no division (sizes are computed for every field of every record).
+#[inline(always)]
+fn varint_bytes_for_bits(bits: u32) -> usize {
+    ((bits * 9 + 64) / 64) as usize
 }
 
+/// Size of a zig-zag varint; one- and two-byte values (the usual lengths and deltas) take a predictable branch.
+#[inline(always)]
+fn varint_size(v: i32) -> usize {
+    let z = ((v << 1) ^ (v >> 31)) as u32;
+    match z {
+        0..0x80 => 1,
+        0x80..0x4000 => 2,
+        _ => varint_bytes_for_bits(32 - z.leading_zeros()),
+    }
+}
+
+/// Size of a zig-zag varlong, as [`varint_size`].
+#[inline(always)]
 fn varlong_size(v: i64) -> usize {
     let z = ((v << 1) ^ (v >> 63)) as u64;
-    (64 - (z | 1).leading_zeros() as usize).div_ceil(7)
+    match z {
+        0..0x80 => 1,
+        0x80..0x4000 => 2,
+        _ => varint_bytes_for_bits(64 - z.leading_zeros()),
+    }
 }
 
 /// Size of a varint-length-prefixed byte field (`None`: null, length -1).
@@ -640,13 +663,49 @@ fn bytes_size(len: Option<i32>) -> usize {
     len.map_or(1, |n| varint_size(n) + n as usize)
 }
 
-fn put_varint_bytes(buf: &mut BytesMut, b: Option<&[u8]>, len: Option<i32>) {
-    match (b, len) {
-        (Some(b), Some(n)) => {
-            buf.put_varint(n);
-            buf.put_slice(b);
+/// Writes a record into the slice sized for it (by the sizes computed from the same values).
+struct SliceWriter<'a> {
+    out: &'a mut [u8],
+    pos: usize,
+}
+
+impl SliceWriter<'_> {
+    #[inline(always)]
+    fn u8(&mut self, b: u8) {
+        self.out[self.pos] = b;
+        self.pos += 1;
+    }
+
+    #[inline(always)]
+    fn uvarint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.u8(v as u8 | 0x80);
+            v >>= 7;
         }
-        _ => buf.put_varint(-1),
+        self.u8(v as u8);
+    }
+
+    #[inline(always)]
+    fn varint(&mut self, v: i32) {
+        self.uvarint(u64::from(((v << 1) ^ (v >> 31)) as u32));
+    }
+
+    #[inline(always)]
+    fn varlong(&mut self, v: i64) {
+        self.uvarint(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    /// A varint length (-1 for `None`) and the bytes. Lengths were checked to fit an `i32`.
+    #[inline(always)]
+    fn nullable_bytes(&mut self, b: Option<&[u8]>) {
+        match b {
+            Some(b) => {
+                self.varint(b.len() as i32);
+                self.out[self.pos..self.pos + b.len()].copy_from_slice(b);
+                self.pos += b.len();
+            }
+            None => self.varint(-1),
+        }
     }
 }
 
@@ -671,6 +730,20 @@ mod tests {
             let mut b = Vec::new();
             b.put_varint(v);
             assert_eq!(varint_size(v), b.len(), "{v}");
+        }
+        for shift in 0..31 {
+            for v in [1i32 << shift, (1i32 << shift) - 1, -(1i32 << shift), -(1i32 << shift) - 1] {
+                let mut b = Vec::new();
+                b.put_varint(v);
+                assert_eq!(varint_size(v), b.len(), "{v}");
+            }
+        }
+        for shift in 0..63 {
+            for v in [1i64 << shift, (1i64 << shift) - 1, -(1i64 << shift), -(1i64 << shift) - 1] {
+                let mut b = Vec::new();
+                b.put_varlong(v);
+                assert_eq!(varlong_size(v), b.len(), "{v}");
+            }
         }
         for v in [0i64, 1, -1, 1 << 40, -(1 << 40), i64::MAX, i64::MIN] {
             let mut b = Vec::new();

@@ -156,6 +156,11 @@ pub(super) struct InnerSet {
 }
 
 impl InnerSet {
+    /// The wrapper's timestamp when it replaces the inner ones (`LogAppendTime`).
+    pub(super) fn log_append_time(&self) -> Option<i64> {
+        self.log_append_time
+    }
+
     pub(super) fn iter(&self) -> InnerIter {
         InnerIter { r: Reader::new(self.data.clone()), adjust: self.adjust, log_append_time: self.log_append_time }
     }

@@ -7,7 +7,9 @@
 //!   because producers assign sequences when they drain batches, and again on retries.
 //! - [`RecordBatchReader`] walks a buffer of concatenated batches (a Fetch response's `records`), yielding each
 //!   [`RecordBatch`] with its [`BatchHeader`]; records are decoded lazily by [`RecordBatch::records`]. Keys, values and
-//!   header values are `Bytes` slices of the input (or of the decompressed buffer): zero-copy. A
+//!   header values are `Bytes` slices of the input (or of the decompressed buffer): zero-copy. Faster still,
+//!   [`RecordBatch::records_ref`] lends [`RecordRef`]s borrowing those bytes (no reference count per field),
+//!   decoded by the same parser with the same checks. A
 //!   batch cut off at the end of the buffer ends the walk without error ([`RecordBatchReader::truncated_tail`]);
 //!   anything malformed before that is a [`DecodeError`](crate::DecodeError).
 //! - [`ControlRecord`] and [`EndTxnMarker`] decode and encode the records of control batches.
@@ -22,8 +24,8 @@ mod reader;
 pub use builder::{EncodedBatch, RecordBatchBuilder, encode_empty_batch, encoded_record_size, rewrite_producer_state};
 pub use control::{ControlRecord, ControlRecordType, EndTxnMarker};
 pub use reader::{
-    BatchHeader, DecodeSummary, HeaderIter, ReadOptions, Record, RecordBatch, RecordBatchReader, RecordHeaders,
-    Records, decode_all,
+    BatchHeader, DecodeSummary, HeaderIter, HeaderRef, HeaderRefIter, HeadersRef, ReadOptions, Record, RecordBatch,
+    RecordBatchReader, RecordHeaders, RecordRef, RecordRefIter, Records, RecordsView, decode_all,
 };
 
 use bytes::Bytes;

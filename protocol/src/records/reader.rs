@@ -1,5 +1,7 @@
 //! Reading record batches: [`RecordBatchReader`] over a buffer of concatenated batches, [`RecordBatch`] with its
-//! [`BatchHeader`], and lazily decoded [`Records`].
+//! [`BatchHeader`], and lazily decoded [`Records`] (owned) or [`RecordRef`]s (borrowed, through [`RecordsView`]).
+
+use std::ops::Range;
 
 use bytes::Bytes;
 
@@ -174,6 +176,19 @@ pub struct Record {
     pub headers: RecordHeaders,
 }
 
+impl Record {
+    /// The record as a borrowed [`RecordRef`] (no reference counting, no copy).
+    pub fn as_record_ref(&self) -> RecordRef<'_> {
+        RecordRef {
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            headers: self.headers.as_headers_ref(),
+        }
+    }
+}
+
 /// The headers of a record, decoded on iteration (validated when the record was read, so iteration cannot fail).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecordHeaders {
@@ -194,7 +209,7 @@ impl RecordHeaders {
 
     /// The headers in wire order.
     pub fn iter(&self) -> HeaderIter {
-        HeaderIter { c: RecordCursor::new(self.data.clone()), left: self.count }
+        HeaderIter { data: self.data.clone(), pos: 0, left: self.count }
     }
 
     /// The last header with `key` (Java's `Headers.lastHeader`).
@@ -212,6 +227,11 @@ impl RecordHeaders {
     pub fn detached(&self) -> RecordHeaders {
         RecordHeaders { count: self.count, data: Bytes::copy_from_slice(&self.data) }
     }
+
+    /// The headers as a borrowed [`HeadersRef`].
+    pub fn as_headers_ref(&self) -> HeadersRef<'_> {
+        HeadersRef { count: self.count, data: &self.data }
+    }
 }
 
 impl IntoIterator for &RecordHeaders {
@@ -226,7 +246,8 @@ impl IntoIterator for &RecordHeaders {
 /// Iterator over a record's [`Header`]s.
 #[derive(Clone, Debug)]
 pub struct HeaderIter {
-    c: RecordCursor,
+    data: Bytes,
+    pos: usize,
     left: u32,
 }
 
@@ -238,12 +259,132 @@ impl Iterator for HeaderIter {
             return None;
         }
         self.left -= 1;
-        let header = self.c.varint_bytes("header key").and_then(|key| {
-            let key = key.ok_or(DecodeError::UnexpectedNull { what: "header key" })?;
-            Ok(Header { key, value: self.c.varint_bytes("header value")? })
-        });
+        let mut c = SectionCursor { data: &self.data, pos: self.pos };
+        let header = c.header();
+        self.pos = c.pos;
         match header {
-            Ok(h) => Some(h),
+            Ok((key, value)) => Some(Header { key: self.data.slice(key), value: value.map(|v| self.data.slice(v)) }),
+            Err(_) => {
+                // Unreachable for headers validated by the record decoder; stop rather than panic.
+                self.left = 0;
+                None
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.left as usize))
+    }
+}
+
+/// A record borrowed from its batch's buffer: what [`RecordsView::iter`] yields. The same fields as [`Record`],
+/// validated as strictly, without a reference-counted [`Bytes`] handle per field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// The record's offset.
+    pub offset: i64,
+    /// The record's timestamp, as [`Record::timestamp`].
+    pub timestamp: i64,
+    /// The key; `None` is null.
+    pub key: Option<&'a [u8]>,
+    /// The value; `None` is null (a tombstone).
+    pub value: Option<&'a [u8]>,
+    /// The headers (always empty for legacy message sets).
+    pub headers: HeadersRef<'a>,
+}
+
+impl RecordRef<'_> {
+    /// An owned [`Record`] with copies of the key, value and header bytes.
+    pub fn to_record(&self) -> Record {
+        Record {
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key: self.key.map(Bytes::copy_from_slice),
+            value: self.value.map(Bytes::copy_from_slice),
+            headers: RecordHeaders { count: self.headers.count, data: Bytes::copy_from_slice(self.headers.data) },
+        }
+    }
+}
+
+/// The headers of a [`RecordRef`], decoded on iteration (validated when the record was read).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeadersRef<'a> {
+    count: u32,
+    data: &'a [u8],
+}
+
+impl<'a> HeadersRef<'a> {
+    /// Number of headers.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The headers in wire order.
+    #[inline]
+    pub fn iter(&self) -> HeaderRefIter<'a> {
+        HeaderRefIter { c: SectionCursor { data: self.data, pos: 0 }, left: self.count }
+    }
+
+    /// The last header with `key` (Java's `Headers.lastHeader`).
+    pub fn last(&self, key: &[u8]) -> Option<HeaderRef<'a>> {
+        self.iter().filter(|h| h.key == key).last()
+    }
+}
+
+impl<'a> IntoIterator for HeadersRef<'a> {
+    type Item = HeaderRef<'a>;
+    type IntoIter = HeaderRefIter<'a>;
+
+    fn into_iter(self) -> HeaderRefIter<'a> {
+        self.iter()
+    }
+}
+
+/// A record header borrowed from its batch's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HeaderRef<'a> {
+    /// The key's bytes (UTF-8 by Kafka's specification, not enforced; see [`Header::key`]).
+    pub key: &'a [u8],
+    /// The value; `None` is null.
+    pub value: Option<&'a [u8]>,
+}
+
+impl<'a> HeaderRef<'a> {
+    /// The key as text, or `None` when it is not valid UTF-8.
+    pub fn key_str(&self) -> Option<&'a str> {
+        std::str::from_utf8(self.key).ok()
+    }
+
+    /// An owned [`Header`] with copies of the bytes.
+    pub fn to_header(&self) -> Header {
+        Header { key: Bytes::copy_from_slice(self.key), value: self.value.map(Bytes::copy_from_slice) }
+    }
+}
+
+/// Iterator over the [`HeaderRef`]s of a record.
+#[derive(Clone, Debug)]
+pub struct HeaderRefIter<'a> {
+    c: SectionCursor<'a>,
+    left: u32,
+}
+
+impl<'a> Iterator for HeaderRefIter<'a> {
+    type Item = HeaderRef<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<HeaderRef<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let data = self.c.data;
+        match self.c.header() {
+            Ok((key, value)) => Some(HeaderRef { key: &data[key], value: value.map(|v| &data[v]) }),
             Err(_) => {
                 // Unreachable for headers validated by the record decoder; stop rather than panic.
                 self.left = 0;
@@ -276,6 +417,16 @@ pub(super) enum Body {
     LegacyInner(legacy::InnerSet),
 }
 
+/// What a v2 batch's records are decoded from: the records section, decompressed, and the header fields that
+/// records are relative to.
+#[derive(Clone, Debug)]
+struct V2Section {
+    data: Bytes,
+    count: u32,
+    base_offset: i64,
+    base_timestamp: i64,
+}
+
 impl RecordBatch {
     pub(super) fn from_parts(header: BatchHeader, raw: Bytes, body: Body, max_decompressed_size: usize) -> RecordBatch {
         RecordBatch { header, raw, body, max_decompressed_size }
@@ -291,30 +442,71 @@ impl RecordBatch {
         &self.raw
     }
 
+    /// The records section of a v2 batch, decompressed (at most to `max_decompressed_size`).
+    fn v2_section(&self, section: &Bytes) -> Result<V2Section, DecodeError> {
+        let data = match self.header.compression {
+            Compression::None => section.clone(),
+            codec => Bytes::from(compression::decompress(codec, section, self.max_decompressed_size)?),
+        };
+        Ok(V2Section {
+            data,
+            count: self.header.record_count.unwrap_or(0).max(0) as u32,
+            base_offset: self.header.base_offset,
+            base_timestamp: self.header.base_timestamp,
+        })
+    }
+
+    /// The append time that replaces record timestamps in a `LogAppendTime` v2 batch.
+    fn v2_log_append_time(&self) -> Option<i64> {
+        (self.header.timestamp_type == TimestampType::LogAppendTime).then_some(self.header.max_timestamp)
+    }
+
     /// The records, decoded lazily. A compressed v2 batch is decompressed here (each call decompresses again), at
     /// most to the reader's `max_decompressed_size`. Count and trailing-byte mismatches show up as an error at the
     /// end of the iteration.
     pub fn records(&self) -> Result<Records, DecodeError> {
         let state = match &self.body {
             Body::V2(section) => {
-                let data = match self.header.compression {
-                    Compression::None => section.clone(),
-                    codec => Bytes::from(compression::decompress(codec, section, self.max_decompressed_size)?),
-                };
-                let log_append_time =
-                    (self.header.timestamp_type == TimestampType::LogAppendTime).then_some(self.header.max_timestamp);
-                State::V2 {
-                    c: RecordCursor::new(data),
-                    left: self.header.record_count.unwrap_or(0).max(0) as u32,
-                    base_offset: self.header.base_offset,
-                    base_timestamp: self.header.base_timestamp,
-                    log_append_time,
-                }
+                State::V2 { section: self.v2_section(section)?, pos: 0, log_append_time: self.v2_log_append_time() }
             }
             Body::LegacySingle(record) => State::Single(Some(record.clone())),
             Body::LegacyInner(set) => State::Legacy(set.iter()),
         };
         Ok(Records { state })
+    }
+
+    /// The records as borrowed [`RecordRef`]s: the fastest way to read a batch when the records need not outlive
+    /// it. The returned [`RecordsView`] holds the records section (for a compressed batch: decompressed here, at
+    /// most to the reader's `max_decompressed_size`, each call again); [`RecordsView::iter`] decodes lazily and
+    /// yields the same records, and the same errors, as [`records`](Self::records). Legacy message sets are
+    /// decoded here into owned records, which the view then lends.
+    pub fn records_ref(&self) -> Result<RecordsView, DecodeError> {
+        let inner = match &self.body {
+            Body::V2(section) => ViewInner::V2(self.v2_section(section)?),
+            Body::LegacySingle(record) => ViewInner::Legacy { records: vec![record.clone()], error: None },
+            Body::LegacyInner(set) => {
+                let mut records = Vec::new();
+                let mut error = None;
+                let mut it = set.iter();
+                it.raw_timestamps();
+                for r in it {
+                    match r {
+                        Ok(r) => records.push(r),
+                        Err(e) => {
+                            error = Some(e);
+                            break;
+                        }
+                    }
+                }
+                ViewInner::Legacy { records, error }
+            }
+        };
+        let log_append_time = match &self.body {
+            Body::V2(_) => self.v2_log_append_time(),
+            Body::LegacySingle(_) => None,
+            Body::LegacyInner(set) => set.log_append_time(),
+        };
+        Ok(RecordsView { inner, log_append_time })
     }
 }
 
@@ -326,7 +518,7 @@ pub struct Records {
 
 #[derive(Debug)]
 enum State {
-    V2 { c: RecordCursor, left: u32, base_offset: i64, base_timestamp: i64, log_append_time: Option<i64> },
+    V2 { section: V2Section, pos: usize, log_append_time: Option<i64> },
     Single(Option<Record>),
     Legacy(legacy::InnerIter),
     Done,
@@ -350,16 +542,24 @@ impl Iterator for Records {
 
     fn next(&mut self) -> Option<Self::Item> {
         let result = match &mut self.state {
-            State::V2 { c, left, base_offset, base_timestamp, log_append_time } => {
-                if *left == 0 {
-                    if c.remaining() == 0 {
-                        self.state = State::Done;
-                        return None;
+            State::V2 { section, pos, log_append_time } => {
+                let mut c = SectionCursor { data: &section.data, pos: *pos };
+                match c.next_record(&mut section.count)? {
+                    Ok(raw) => {
+                        *pos = c.pos;
+                        let data = &section.data;
+                        Ok(Record {
+                            offset: raw.offset(section.base_offset),
+                            timestamp: raw.timestamp(section.base_timestamp, *log_append_time),
+                            key: raw.key.map(|r| data.slice(r)),
+                            value: raw.value.map(|r| data.slice(r)),
+                            headers: match raw.header_count {
+                                0 => RecordHeaders::default(),
+                                count => RecordHeaders { count, data: data.slice(raw.headers) },
+                            },
+                        })
                     }
-                    Err(DecodeError::TrailingBytes { what: "record batch records", count: c.remaining() })
-                } else {
-                    *left -= 1;
-                    c.record(*base_offset, *base_timestamp, *log_append_time)
+                    Err(e) => Err(e),
                 }
             }
             State::Single(record) => return record.take().map(Ok),
@@ -377,41 +577,188 @@ impl Iterator for Records {
     }
 }
 
+/// The records of one batch, to be read as borrowed [`RecordRef`]s: see [`RecordBatch::records_ref`].
+#[derive(Clone, Debug)]
+pub struct RecordsView {
+    inner: ViewInner,
+    log_append_time: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+enum ViewInner {
+    V2(V2Section),
+    /// Legacy records, decoded up to the first error (which the iteration yields after them).
+    Legacy {
+        records: Vec<Record>,
+        error: Option<DecodeError>,
+    },
+}
+
+impl RecordsView {
+    /// The records in batch order. Each call starts again from the first record. After an error the iteration ends.
+    #[inline]
+    pub fn iter(&self) -> RecordRefIter<'_> {
+        let state = match &self.inner {
+            ViewInner::V2(s) => RefState::V2 {
+                c: SectionCursor { data: &s.data, pos: 0 },
+                left: s.count,
+                base_offset: s.base_offset,
+                base_timestamp: s.base_timestamp,
+            },
+            ViewInner::Legacy { records, error } => RefState::Legacy { records: records.iter(), error: error.as_ref() },
+        };
+        RecordRefIter { state, log_append_time: self.log_append_time }
+    }
+
+    /// Reports record timestamps as written, as [`Records::raw_timestamps`] does.
+    pub fn raw_timestamps(mut self) -> RecordsView {
+        self.log_append_time = None;
+        self
+    }
+}
+
+impl<'a> IntoIterator for &'a RecordsView {
+    type Item = Result<RecordRef<'a>, DecodeError>;
+    type IntoIter = RecordRefIter<'a>;
+
+    fn into_iter(self) -> RecordRefIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the [`RecordRef`]s of a [`RecordsView`]. After an error it ends.
+#[derive(Clone, Debug)]
+pub struct RecordRefIter<'a> {
+    state: RefState<'a>,
+    log_append_time: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+enum RefState<'a> {
+    V2 { c: SectionCursor<'a>, left: u32, base_offset: i64, base_timestamp: i64 },
+    Legacy { records: std::slice::Iter<'a, Record>, error: Option<&'a DecodeError> },
+    Done,
+}
+
+impl<'a> Iterator for RecordRefIter<'a> {
+    type Item = Result<RecordRef<'a>, DecodeError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let result = match &mut self.state {
+            RefState::V2 { c, left, base_offset, base_timestamp } => match c.next_record(left)? {
+                Ok(raw) => {
+                    let data = c.data;
+                    return Some(Ok(RecordRef {
+                        offset: raw.offset(*base_offset),
+                        timestamp: raw.timestamp(*base_timestamp, self.log_append_time),
+                        key: raw.key.map(|r| &data[r]),
+                        value: raw.value.map(|r| &data[r]),
+                        headers: HeadersRef { count: raw.header_count, data: &data[raw.headers] },
+                    }));
+                }
+                Err(e) => Err(e),
+            },
+            RefState::Legacy { records, error } => match records.next() {
+                Some(r) => {
+                    let mut r = r.as_record_ref();
+                    if let Some(t) = self.log_append_time {
+                        r.timestamp = t;
+                    }
+                    return Some(Ok(r));
+                }
+                None => match error.take() {
+                    Some(e) => Err(e.clone()),
+                    None => return None,
+                },
+            },
+            RefState::Done => return None,
+        };
+        self.state = RefState::Done;
+        Some(result)
+    }
+}
+
+/// Where one v2 record's fields lie in its records section: parsed and validated once by
+/// [`SectionCursor::record`], then sliced as [`Bytes`] (the owned [`Records`]) or borrowed ([`RecordRef`]).
+struct RawRecord {
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<Range<usize>>,
+    value: Option<Range<usize>>,
+    header_count: u32,
+    headers: Range<usize>,
+}
+
+impl RawRecord {
+    #[inline(always)]
+    fn offset(&self, base_offset: i64) -> i64 {
+        base_offset.wrapping_add(self.offset_delta.into())
+    }
+
+    #[inline(always)]
+    fn timestamp(&self, base_timestamp: i64, log_append_time: Option<i64>) -> i64 {
+        log_append_time.unwrap_or(base_timestamp.wrapping_add(self.timestamp_delta))
+    }
+}
+
 /// A bounded cursor over a records section (or a record's headers): every read checks the bytes left first, and
-/// byte fields come out as [`Bytes`] slices of `data`. A leaner relative of [`Reader`] for the per-record hot path:
-/// single-byte varints take one branch, and nothing is cloned until a key, value or header section is sliced off.
+/// byte fields come out as ranges of `data`, for the caller to slice. The one parser of v2 records and headers,
+/// shared by the owned and the borrowed iterators; a leaner relative of [`Reader`] for the per-record hot path:
+/// varints of one and two bytes take a short path.
 #[derive(Clone, Debug, Default)]
-struct RecordCursor {
-    data: Bytes,
+struct SectionCursor<'a> {
+    data: &'a [u8],
     /// Invariant: `pos <= data.len()`.
     pos: usize,
 }
 
-impl RecordCursor {
-    fn new(data: Bytes) -> RecordCursor {
-        RecordCursor { data, pos: 0 }
-    }
-
-    #[inline]
+impl SectionCursor<'_> {
+    #[inline(always)]
     fn remaining(&self) -> usize {
         self.data.len() - self.pos
     }
 
-    #[inline]
-    fn eof(&self, what: &'static str, needed: usize) -> DecodeError {
-        DecodeError::UnexpectedEof { what, needed, remaining: self.remaining() }
+    /// The error for `needed` bytes where `remaining` are left. Takes no `&self`, so that a cursor on the hot path
+    /// can live in registers.
+    #[cold]
+    fn eof(what: &'static str, needed: usize, remaining: usize) -> DecodeError {
+        DecodeError::UnexpectedEof { what, needed, remaining }
     }
 
-    #[inline]
+    #[inline(always)]
     fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
-        let b = *self.data.get(self.pos).ok_or_else(|| self.eof(what, 1))?;
-        self.pos += 1;
-        Ok(b)
+        match self.data.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(Self::eof(what, 1, self.remaining())),
+        }
     }
 
-    /// An unsigned varint of at most `max_bytes` bytes whose last byte may carry at most `last_max`.
-    #[inline]
+    /// An unsigned varint of at most `max_bytes` (at least 3) bytes whose last byte may carry at most `last_max`.
+    /// One- and two-byte varints (lengths and deltas under 8192 after zig-zag) take the inlined path.
+    #[inline(always)]
     fn uvarint(&mut self, max_bytes: usize, last_max: u8, what: &'static str) -> Result<u64, DecodeError> {
+        if let Some(&b0) = self.data.get(self.pos) {
+            if b0 < 0x80 {
+                self.pos += 1;
+                return Ok(b0.into());
+            }
+            if let Some(&b1) = self.data.get(self.pos + 1) {
+                if b1 < 0x80 {
+                    self.pos += 2;
+                    return Ok(u64::from(b0 & 0x7f) | u64::from(b1) << 7);
+                }
+            }
+        }
+        self.uvarint_slow(max_bytes, last_max, what)
+    }
+
+    /// The general case of [`uvarint`](Self::uvarint), byte by byte.
+    #[inline(never)]
+    fn uvarint_slow(&mut self, max_bytes: usize, last_max: u8, what: &'static str) -> Result<u64, DecodeError> {
         let first = self.u8(what)?;
         if first < 0x80 {
             return Ok(first.into());
@@ -431,63 +778,74 @@ impl RecordCursor {
     }
 
     /// A zig-zag `varint`.
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self, what: &'static str) -> Result<i32, DecodeError> {
         let v = self.uvarint(5, 0x0f, what)? as u32;
         Ok(((v >> 1) as i32) ^ -((v & 1) as i32))
     }
 
     /// A zig-zag `varlong`.
-    #[inline]
+    #[inline(always)]
     fn varlong(&mut self, what: &'static str) -> Result<i64, DecodeError> {
         let v = self.uvarint(10, 0x01, what)?;
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
-    #[inline]
-    fn skip(&mut self, len: usize, what: &'static str) -> Result<(), DecodeError> {
+    /// `len` bytes, as their range.
+    #[inline(always)]
+    fn range(&mut self, len: usize, what: &'static str) -> Result<Range<usize>, DecodeError> {
         if len > self.remaining() {
-            return Err(self.eof(what, len));
+            return Err(Self::eof(what, len, self.remaining()));
         }
-        self.pos += len;
-        Ok(())
-    }
-
-    #[inline]
-    fn bytes(&mut self, len: usize, what: &'static str) -> Result<Bytes, DecodeError> {
         let start = self.pos;
-        self.skip(len, what)?;
-        Ok(self.data.slice(start..self.pos))
+        self.pos += len;
+        Ok(start..self.pos)
     }
 
-    /// A varint length (-1: null) and that many bytes.
-    #[inline]
-    fn varint_bytes(&mut self, what: &'static str) -> Result<Option<Bytes>, DecodeError> {
+    /// A varint length (-1: null when `nullable`) and that many bytes, as their range.
+    #[inline(always)]
+    fn varint_range(&mut self, nullable: bool, what: &'static str) -> Result<Option<Range<usize>>, DecodeError> {
         match self.varint(what)? {
-            -1 => Ok(None),
+            -1 if nullable => Ok(None),
             len if len < 0 => Err(DecodeError::InvalidLength { what, len: len.into() }),
-            len => self.bytes(len as usize, what).map(Some),
+            len => self.range(len as usize, what).map(Some),
         }
     }
 
-    /// A varint length (-1: null when `nullable`) and that many bytes, skipped.
-    #[inline]
-    fn skip_varint_bytes(&mut self, nullable: bool, what: &'static str) -> Result<(), DecodeError> {
-        match self.varint(what)? {
-            -1 if nullable => Ok(()),
-            len if len < 0 => Err(DecodeError::InvalidLength { what, len: len.into() }),
-            len => self.skip(len as usize, what),
-        }
+    /// One header: the ranges of its key and (nullable) value.
+    #[inline(always)]
+    fn header(&mut self) -> Result<(Range<usize>, Option<Range<usize>>), DecodeError> {
+        let key = self.varint_range(false, "header key")?.ok_or(DecodeError::UnexpectedNull { what: "header key" })?;
+        Ok((key, self.varint_range(true, "header value")?))
     }
 
-    /// Decodes one v2 record.
-    #[inline]
-    fn record(
-        &mut self,
-        base_offset: i64,
-        base_timestamp: i64,
-        log_append_time: Option<i64>,
-    ) -> Result<Record, DecodeError> {
+    /// The next record of a section with `left` records to go: `None` at a clean end, an error for bytes after the
+    /// last record, else the record (`left` counted down).
+    #[inline(always)]
+    fn next_record(&mut self, left: &mut u32) -> Option<Result<RawRecord, DecodeError>> {
+        if *left == 0 {
+            if self.remaining() == 0 {
+                return None;
+            }
+            return Some(Err(DecodeError::TrailingBytes { what: "record batch records", count: self.remaining() }));
+        }
+        *left -= 1;
+        Some(self.record())
+    }
+
+    /// Decodes one v2 record, on a copy of the cursor (a local the compiler keeps in registers, where the cursor
+    /// itself lives in an iterator's state in memory).
+    #[inline(always)]
+    fn record(&mut self) -> Result<RawRecord, DecodeError> {
+        let mut c = SectionCursor { data: self.data, pos: self.pos };
+        let record = c.record_fields();
+        self.pos = c.pos;
+        record
+    }
+
+    /// The fields of one v2 record.
+    #[inline(always)]
+    fn record_fields(&mut self) -> Result<RawRecord, DecodeError> {
         let len = self.varint("record length")?;
         if len < 0 || len as usize > self.remaining() {
             return Err(DecodeError::InvalidLength { what: "record length", len: len.into() });
@@ -496,32 +854,28 @@ impl RecordCursor {
         let _attributes = self.u8("record attributes")?;
         let timestamp_delta = self.varlong("record timestamp delta")?;
         let offset_delta = self.varint("record offset delta")?;
-        let key = self.varint_bytes("record key")?;
-        let value = self.varint_bytes("record value")?;
+        let key = self.varint_range(true, "record key")?;
+        let value = self.varint_range(true, "record value")?;
         let header_count = self.varint("record header count")?;
         // Every header takes at least two bytes (two varint lengths), within what is left of the record.
         if header_count < 0 || self.pos > end || header_count as usize > (end - self.pos) / 2 {
             return Err(DecodeError::InvalidLength { what: "record header count", len: header_count.into() });
         }
-        let headers = if header_count == 0 {
-            RecordHeaders::default()
-        } else {
-            let start = self.pos;
-            for _ in 0..header_count {
-                self.skip_varint_bytes(false, "header key")?;
-                self.skip_varint_bytes(true, "header value")?;
-            }
-            RecordHeaders { count: header_count as u32, data: self.data.slice(start..self.pos) }
-        };
+        let headers_start = self.pos;
+        for _ in 0..header_count {
+            self.varint_range(false, "header key")?;
+            self.varint_range(true, "header value")?;
+        }
         if self.pos != end {
             return Err(DecodeError::Invalid { what: "record", reason: "length does not match the record's fields" });
         }
-        Ok(Record {
-            offset: base_offset.wrapping_add(offset_delta.into()),
-            timestamp: log_append_time.unwrap_or(base_timestamp.wrapping_add(timestamp_delta)),
+        Ok(RawRecord {
+            offset_delta,
+            timestamp_delta,
             key,
             value,
-            headers,
+            header_count: header_count as u32,
+            headers: headers_start..self.pos,
         })
     }
 }

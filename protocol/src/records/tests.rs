@@ -58,9 +58,41 @@ fn read_one(bytes: Bytes) -> RecordBatch {
     batch
 }
 
+/// The records of `batch` read both ways, the owned [`Records`] and the borrowed [`RecordsView`], checked to agree
+/// record for record and error for error (raw timestamps too); the owned results.
+fn both_ways(batch: &RecordBatch) -> Result<Vec<Result<Record, DecodeError>>, DecodeError> {
+    let (records, view) = match (batch.records(), batch.records_ref()) {
+        (Ok(r), Ok(v)) => (r, v),
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b, "records() and records_ref() fail differently");
+            return Err(a);
+        }
+        (a, b) => panic!("records() and records_ref() disagree: {:?} / {:?}", a.err(), b.err()),
+    };
+    let owned: Vec<Result<Record, DecodeError>> = records.collect();
+    let raw: Vec<Result<Record, DecodeError>> = batch.records()?.raw_timestamps().collect();
+    for (view, owned) in [(view.clone(), &owned), (view.raw_timestamps(), &raw)] {
+        let viewed: Vec<Result<RecordRef<'_>, DecodeError>> = view.iter().collect();
+        assert_eq!(viewed.len(), owned.len(), "the view yields a different number of results");
+        for (v, o) in viewed.iter().zip(owned) {
+            match (v, o) {
+                (Ok(v), Ok(o)) => {
+                    assert_eq!(*v, o.as_record_ref());
+                    assert_eq!(v.to_record(), *o);
+                    let vh: Vec<Header> = v.headers.iter().map(|h| h.to_header()).collect();
+                    assert_eq!(vh, o.headers.to_vec());
+                }
+                (Err(v), Err(o)) => assert_eq!(v, o),
+                (v, o) => panic!("the view and the owned records disagree: {v:?} / {o:?}"),
+            }
+        }
+    }
+    Ok(owned)
+}
+
 fn check_records(batch: &RecordBatch, records: &[Rec], base_offset: i64) {
     let h = batch.header();
-    let got: Vec<Record> = batch.records().unwrap().map(Result::unwrap).collect();
+    let got: Vec<Record> = both_ways(batch).unwrap().into_iter().map(Result::unwrap).collect();
     assert_eq!(got.len(), records.len());
     for (i, (g, w)) in got.iter().zip(records).enumerate() {
         assert_eq!(g.offset, base_offset + i as i64);
@@ -119,6 +151,81 @@ fn uncompressed_records_are_zero_copy_slices_of_the_input() {
             assert!(range.contains(&(h.key.as_ptr() as usize)));
         }
     }
+}
+
+#[test]
+fn view_borrows_the_input_or_the_decompressed_buffer() {
+    let records = sample_records();
+    let bytes = build(Compression::None, &records).into_bytes();
+    let range = bytes.as_ptr() as usize..bytes.as_ptr() as usize + bytes.len();
+    let batch = read_one(bytes.clone());
+    let view = batch.records_ref().unwrap();
+    let mut n = 0;
+    for r in &view {
+        let r = r.unwrap();
+        for b in r.key.iter().chain(r.value.iter()).filter(|b| !b.is_empty()) {
+            assert!(range.contains(&(b.as_ptr() as usize)), "not a slice of the input");
+        }
+        for h in r.headers {
+            assert!(range.contains(&(h.key.as_ptr() as usize)));
+        }
+        n += 1;
+    }
+    assert_eq!(n, records.len());
+    // Headers as the producer wrote them, looked up as Java's lastHeader does.
+    let with_headers = view.iter().nth(4).unwrap().unwrap();
+    assert_eq!(with_headers.headers.len(), 4);
+    let last = with_headers.headers.last(b"trace-id").unwrap();
+    assert_eq!((last.key_str(), last.value), (Some("trace-id"), Some(&b"second"[..])));
+    assert_eq!(with_headers.headers.iter().nth(1).unwrap().value, None);
+    assert!(with_headers.headers.last(b"absent").is_none());
+    // A compressed batch: the view reads the decompressed buffer, and iterating twice gives the same records.
+    let batch = read_one(build(Compression::Lz4, &records).into_bytes());
+    let view = batch.records_ref().unwrap();
+    let first: Vec<Record> = view.iter().map(|r| r.unwrap().to_record()).collect();
+    let again: Vec<Record> = view.iter().map(|r| r.unwrap().to_record()).collect();
+    assert_eq!(first, again);
+    assert_eq!(first[5].value.as_deref(), records[5].value.as_deref());
+}
+
+#[test]
+fn view_reports_the_same_errors_as_the_owned_records() {
+    let records = sample_records();
+    let bytes = build(Compression::None, &records).bytes().to_vec();
+    let unchecked = ReadOptions { verify_crc: false, ..ReadOptions::default() };
+    let read = |bytes: Vec<u8>| {
+        let batch = RecordBatchReader::new(Bytes::from(bytes), unchecked).next().unwrap().unwrap();
+        both_ways(&batch).unwrap()
+    };
+    // One record more than there are: the section ends early.
+    let mut more = bytes.clone();
+    more[57..61].copy_from_slice(&(records.len() as i32 + 1).to_be_bytes());
+    let got = read(more);
+    assert_eq!(got.len(), records.len() + 1);
+    assert!(matches!(got.last(), Some(Err(DecodeError::UnexpectedEof { what: "record length", .. }))));
+    // One record fewer: the last one is trailing bytes.
+    let mut fewer = bytes.clone();
+    fewer[57..61].copy_from_slice(&(records.len() as i32 - 1).to_be_bytes());
+    let got = read(fewer);
+    assert!(matches!(got.last(), Some(Err(DecodeError::TrailingBytes { .. }))));
+    // A negative record length.
+    let mut long = bytes.clone();
+    long[RECORD_BATCH_OVERHEAD] = 0x01;
+    let got = read(long);
+    assert!(matches!(got.first(), Some(Err(DecodeError::InvalidLength { what: "record length", .. }))));
+    // A null header key.
+    let headers = vec![Rec { headers: vec![("k".into(), None)], ..Rec::new(5, None, None) }];
+    let mut null_key = build(Compression::None, &headers).bytes().to_vec();
+    let at = null_key.len() - 3; // header key length (1: "k"), key, value length (-1)
+    assert_eq!(null_key[at], 2);
+    null_key[at] = 1;
+    let got = read(null_key);
+    assert!(matches!(got.first(), Some(Err(DecodeError::InvalidLength { what: "header key", len: -1 }))));
+    // The CRC is checked before either is reached.
+    let mut corrupt = bytes;
+    *corrupt.last_mut().unwrap() ^= 1;
+    let err = RecordBatchReader::new(Bytes::from(corrupt), ReadOptions::default()).next().unwrap().unwrap_err();
+    assert!(matches!(err, DecodeError::CrcMismatch { .. }));
 }
 
 #[test]
@@ -378,7 +485,7 @@ fn read_all(bytes: Vec<u8>) -> Result<Vec<(BatchHeader, Vec<Record>)>, DecodeErr
     let mut out = Vec::new();
     for batch in RecordBatchReader::new(Bytes::from(bytes), ReadOptions::default()) {
         let batch = batch?;
-        let records = batch.records()?.collect::<Result<Vec<_>, _>>()?;
+        let records = both_ways(&batch)?.into_iter().collect::<Result<Vec<_>, _>>()?;
         out.push((batch.header().clone(), records));
     }
     Ok(out)
@@ -526,6 +633,51 @@ proptest! {
         let summary = decode_all(built.into_bytes(), &ReadOptions::default()).unwrap();
         prop_assert_eq!(summary.records, records.len());
         prop_assert_eq!(summary.headers, records.iter().map(|r| r.headers.len()).sum::<usize>());
+    }
+
+    #[test]
+    fn prop_view_agrees_on_cut_and_corrupted_batches(
+        records in prop::collection::vec(rec_strategy(), 0..20),
+        codec in prop::sample::select(vec![Compression::None, Compression::None, Compression::Lz4]),
+        cut in any::<prop::sample::Index>(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        count in prop::option::of(-2i32..30),
+    ) {
+        let mut bytes = build(codec, &records).bytes().to_vec();
+        // Cut the records section anywhere and fix the batch length, so that the batch is read and not taken
+        // for a truncated tail; then corrupt bytes of what is left, and perhaps the record count.
+        let section = bytes.len() - RECORD_BATCH_OVERHEAD;
+        let keep = RECORD_BATCH_OVERHEAD + cut.index(section + 1);
+        bytes.truncate(keep);
+        bytes[8..12].copy_from_slice(&((keep - LOG_OVERHEAD) as i32).to_be_bytes());
+        if let Some(count) = count {
+            bytes[57..61].copy_from_slice(&count.to_be_bytes());
+        }
+        if keep > RECORD_BATCH_OVERHEAD {
+            for (at, x) in flips {
+                bytes[RECORD_BATCH_OVERHEAD + at.index(keep - RECORD_BATCH_OVERHEAD)] ^= x;
+            }
+        }
+        let unchecked = ReadOptions { verify_crc: false, ..ReadOptions::default() };
+        // Agreement (and no panic) is the property; errors are expected.
+        for batch in RecordBatchReader::new(Bytes::from(bytes), unchecked).flatten() {
+            let _ = both_ways(&batch);
+        }
+    }
+
+    #[test]
+    fn prop_view_agrees_on_garbage_records_sections(
+        garbage in prop::collection::vec(any::<u8>(), 0..300),
+        count in 0i32..20,
+    ) {
+        let mut bytes = build(Compression::None, &[]).bytes().to_vec();
+        bytes.extend_from_slice(&garbage);
+        let len = (bytes.len() - LOG_OVERHEAD) as i32;
+        bytes[8..12].copy_from_slice(&len.to_be_bytes());
+        bytes[57..61].copy_from_slice(&count.to_be_bytes());
+        let unchecked = ReadOptions { verify_crc: false, ..ReadOptions::default() };
+        let batch = RecordBatchReader::new(Bytes::from(bytes), unchecked).next().unwrap().unwrap();
+        let _ = both_ways(&batch);
     }
 }
 
