@@ -28,6 +28,9 @@ use crate::error::{Error, ErrorKind, Result};
 /// (offset delta varint up to 5 bytes, timestamp delta varlong up to 10).
 const RECORD_SIZE_SLACK: usize = 14;
 
+/// What a new batch's buffer is allocated at (or the first record's size, if larger); it grows as records come.
+const INITIAL_BATCH_CAPACITY: usize = 16 << 10;
+
 /// The bytes a record may take in a batch of its own: batch header plus the record, upper bound.
 pub(crate) fn record_size_upper_bound(r: &ProducerRecord) -> usize {
     RECORD_BATCH_OVERHEAD
@@ -422,8 +425,12 @@ impl RecordAccumulator {
         if q.open.is_none() {
             let id = s.next_batch_id;
             s.next_batch_id += 1;
-            // Room for batch.size of output; a compressed batch's records outgrow it, and the buffer then grows.
-            let capacity = ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 2);
+            // Not batch.size at once: a batch that lingers out with a few records (low rates, many partitions) would
+            // hold all of it until acknowledged. The buffer starts small and doubles as records come (a full batch
+            // of a power-of-two batch.size ends at exactly batch.size), up to batch.size of output; a compressed
+            // batch's records outgrow that, and the buffer then grows further.
+            let full = ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 2);
+            let capacity = full.min(INITIAL_BATCH_CAPACITY.max(reserved));
             let builder = RecordBatchBuilder::with_capacity(self.config.compression, capacity)
                 .with_compression_level(self.config.compression_level)
                 .with_transactional(self.config.transactional);

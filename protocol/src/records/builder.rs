@@ -331,9 +331,16 @@ impl RecordBatchBuilder {
             (None, Compression::None) => self.buf,
             (None, codec) => {
                 let records = &self.buf[RECORD_BATCH_OVERHEAD..];
-                let mut out = BytesMut::with_capacity(RECORD_BATCH_OVERHEAD + records.len() / 2 + 64);
+                // Room for incompressible records (each codec's worst case is within 1/64 plus a little, but
+                // snappy's), so that the output is not reallocated, and copied, as it grows.
+                let mut out = BytesMut::with_capacity(RECORD_BATCH_OVERHEAD + records.len() + records.len() / 64 + 1024);
                 out.resize(RECORD_BATCH_OVERHEAD, 0);
                 compression::compress(codec, level, records, &mut out)?;
+                // The batch lives until the broker acknowledges it: when the records compressed well, keep a copy
+                // of the size of the output rather than the allocation sized for the input.
+                if out.capacity() - out.len() > out.len() / 4 + 4096 {
+                    out = BytesMut::from(&out[..]);
+                }
                 out
             }
         };
