@@ -38,6 +38,12 @@ pub(crate) fn record_size_upper_bound(r: &ProducerRecord) -> usize {
         + RECORD_SIZE_SLACK
 }
 
+/// The buffer a batch grows to at once when it outgrows [`INITIAL_BATCH_CAPACITY`]: room for `batch.size` of output
+/// at the topic's compression `ratio` (at most twice `batch.size`), or the record's `reserved` bytes if larger.
+fn batch_capacity(batch_size: usize, ratio: f32, reserved: usize) -> usize {
+    ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 2)
+}
+
 /// The `buffer.memory` budget: bytes of records held by the producer from `send` until their batch completes.
 #[derive(Debug)]
 pub(crate) struct BufferMemory {
@@ -426,11 +432,10 @@ impl RecordAccumulator {
             let id = s.next_batch_id;
             s.next_batch_id += 1;
             // Not batch.size at once: a batch that lingers out with a few records (low rates, many partitions) would
-            // hold all of it until acknowledged. The buffer starts small and doubles as records come (a full batch
-            // of a power-of-two batch.size ends at exactly batch.size), up to batch.size of output; a compressed
-            // batch's records outgrow that, and the buffer then grows further.
-            let full = ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 2);
-            let capacity = full.min(INITIAL_BATCH_CAPACITY.max(reserved));
+            // hold all of it until acknowledged. The buffer starts small and, once records outgrow it, is grown in
+            // one step to its full size (below), not by doubling: one copy of the first bytes rather than one per
+            // doubling, and two sizes of allocation for the allocator to reuse instead of a ladder of them.
+            let capacity = batch_capacity(batch_size, ratio, reserved).min(INITIAL_BATCH_CAPACITY.max(reserved));
             let builder = RecordBatchBuilder::with_capacity(self.config.compression, capacity)
                 .with_compression_level(self.config.compression_level)
                 .with_transactional(self.config.transactional);
@@ -449,6 +454,12 @@ impl RecordAccumulator {
             return Err(Error::invalid("internal: no open batch"));
         };
         let delta = b.builder.record_count();
+        if b.builder.capacity() - b.builder.uncompressed_size() < record_bound {
+            // Room for batch.size of output at once. A record that passed `fits` then fits in it; a compressed
+            // batch's records may outgrow it (the ratio estimate is only an estimate), and the buffer then doubles.
+            let full = batch_capacity(batch_size, ratio, reserved);
+            b.builder.reserve(full.saturating_sub(b.builder.uncompressed_size()).max(record_bound));
+        }
         if let Err(e) = b.builder.append(timestamp, record.key.as_deref(), record.value.as_deref(), &record.headers) {
             if b.builder.is_empty() {
                 // Never leave an empty batch behind.
@@ -661,6 +672,24 @@ mod tests {
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].builder.record_count(), 4);
         assert!(futs.iter().all(|f| f.partition() == 1));
+    }
+
+    #[tokio::test]
+    async fn batch_buffers_start_small_and_grow_once_to_batch_size() {
+        let batch_size = 1_000_000; // not a power of two: doubling from the start size would overshoot it
+        let a = acc(batch_size, 60_000);
+        put(&a, rec(None, 100).partition(0)).unwrap();
+        let open = drain_all(&a, true);
+        assert!(open[0].builder.capacity() <= INITIAL_BATCH_CAPACITY, "{}", open[0].builder.capacity());
+        for _ in 0..20_000 {
+            put(&a, rec(None, 100).partition(1)).unwrap();
+        }
+        let full = drain_all(&a, false);
+        assert!(!full.is_empty());
+        for b in &full {
+            assert!(b.builder.uncompressed_size() > batch_size - 200);
+            assert_eq!(b.builder.capacity(), batch_size, "grown to batch.size in one step, not by doubling");
+        }
     }
 
     #[tokio::test]

@@ -184,6 +184,17 @@ impl RecordBatchBuilder {
         }
     }
 
+    /// Bytes the buffer holds room for (appended or not).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Makes room for `additional` more bytes of records at once (instead of letting appends grow the buffer by
+    /// doubling).
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
+    }
+
     /// The uncompressed size the batch would have after appending a record with these sizes at `timestamp`: what a
     /// producer compares with `batch.size` (scaled by its compression-ratio estimate for compressed batches).
     pub fn estimated_size_after(
