@@ -8,9 +8,8 @@
 //!
 //! Prefetch: a partition's fetch offset runs ahead of its position (the next record for the application), so the
 //! next fetch to a broker goes out as soon as the last one is answered, while the application still reads the data
-//! of that one — as long as the response bytes buffered stay below the budget (`fetch.max.bytes`) and the partition
-//! holds at most two undrained responses of its own (so a partition buffers the data being read plus at most two
-//! responses behind it, never `fetch.max.bytes` of its own while the application falls behind). At most one fetch is in
+//! of that one — as long as the response bytes buffered stay below the budget: two fetches' worth of the assigned
+//! partitions (`max.partition.fetch.bytes` each), or `fetch.max.bytes` if smaller. At most one fetch is in
 //! flight per broker (a fetch session needs its epochs in order).
 //!
 //! Follower fetching (KIP-392): with `client.rack` set, a leader may name a preferred read replica; the partition is
@@ -171,10 +170,8 @@ struct InFlightFetch {
     by_id: bool,
 }
 
-/// Undrained fetched chunks a partition may hold and still be fetched again (so at most this many plus the one
-/// arriving): the chunk being read and one behind it, while a third arrives. With one behind only, a consumer that
-/// reads as fast as the broker sends stalled on fetches of single partitions (half the throughput in some runs).
-const MAX_BUFFERED_CHUNKS: usize = 2;
+/// The prefetch budget in fetches of every assigned partition (see [`Fetcher::prefetch_budget`]).
+const PREFETCH_FETCHES: usize = 2;
 
 /// Per-partition fetch state plus the machinery that moves it along.
 pub(crate) struct Fetcher {
@@ -629,8 +626,18 @@ impl Fetcher {
         }
     }
 
+    /// Response bytes buffered below which another fetch may go out: two full fetches of every assigned partition
+    /// (`max.partition.fetch.bytes` each), or `fetch.max.bytes` if smaller. Enough to keep a broker's next response
+    /// in flight while the application reads, without holding `fetch.max.bytes` (50 MiB by default) of responses
+    /// whenever the application is slower than the broker: with 6 partitions at the defaults, 12 MiB.
+    fn prefetch_budget(&self) -> usize {
+        let per_partition = usize::try_from(self.config.max_partition_fetch_bytes).unwrap_or(0);
+        let fetches = per_partition.saturating_mul(self.parts.len().max(1)).saturating_mul(PREFETCH_FETCHES);
+        fetches.min(usize::try_from(self.config.fetch_max_bytes).unwrap_or(0))
+    }
+
     fn start_fetches(&mut self, now: Instant) {
-        if self.buffered_bytes >= self.config.fetch_max_bytes as usize {
+        if self.buffered_bytes >= self.prefetch_budget() {
             trace!(buffered = self.buffered_bytes, "prefetch budget used up");
             return;
         }
@@ -639,10 +646,7 @@ impl Fetcher {
         let mut need_metadata = false;
         let mut earliest_retry: Option<Instant> = None;
         for (i, p) in self.parts.iter_mut().enumerate() {
-            // A partition holding more fetched data than MAX_BUFFERED_CHUNKS responses waits until the application
-            // reads into it: a few responses' worth per partition, not `fetch.max.bytes` of one partition's data
-            // while the application is slower than the broker.
-            if p.state != FetchState::Fetching || p.paused || p.in_fetch || p.buffered.len() > MAX_BUFFERED_CHUNKS {
+            if p.state != FetchState::Fetching || p.paused || p.in_fetch {
                 continue;
             }
             if !p.due(now) {
