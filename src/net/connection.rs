@@ -652,12 +652,7 @@ impl Connection {
 
     /// Like [`Connection::queue`] for a request the broker does not answer (a Produce with acks=0): the returned
     /// [`PendingReply::written`] resolves once the frame is written.
-    pub async fn queue_no_reply<R: Request>(
-        &self,
-        req: &R,
-        version: i16,
-        size_hint: usize,
-    ) -> Result<PendingReply<R>> {
+    pub async fn queue_no_reply<R: Request>(&self, req: &R, version: i16, size_hint: usize) -> Result<PendingReply<R>> {
         let frame = self.encode_sized(req, version, size_hint)?;
         let rx = self.enqueue(frame, R::API_KEY, version, R::is_flexible(version), false, self.request_timeout).await?;
         Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })

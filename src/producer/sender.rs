@@ -1358,8 +1358,7 @@ mod tests {
                 }
             }
             let actual = frame_len(&req, version, client_id);
-            let hint =
-                produce_frame_size_hint(client_id, txn.len(), topics.iter().map(|t| t.len()), partitions, bytes);
+            let hint = produce_frame_size_hint(client_id, txn.len(), topics.iter().map(|t| t.len()), partitions, bytes);
             assert!(hint >= actual, "v{version}: hint {hint} < frame {actual}");
             assert!(hint - actual < 1024, "v{version}: hint {hint} far above frame {actual}");
         }

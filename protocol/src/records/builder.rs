@@ -344,7 +344,8 @@ impl RecordBatchBuilder {
                 let records = &self.buf[RECORD_BATCH_OVERHEAD..];
                 // Room for incompressible records (each codec's worst case is within 1/64 plus a little, but
                 // snappy's), so that the output is not reallocated, and copied, as it grows.
-                let mut out = BytesMut::with_capacity(RECORD_BATCH_OVERHEAD + records.len() + records.len() / 64 + 1024);
+                let mut out =
+                    BytesMut::with_capacity(RECORD_BATCH_OVERHEAD + records.len() + records.len() / 64 + 1024);
                 out.resize(RECORD_BATCH_OVERHEAD, 0);
                 compression::compress(codec, level, records, &mut out)?;
                 // The batch lives until the broker acknowledges it: when the records compressed well, keep a copy
