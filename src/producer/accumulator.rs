@@ -38,10 +38,16 @@ pub(crate) fn record_size_upper_bound(r: &ProducerRecord) -> usize {
         + RECORD_SIZE_SLACK
 }
 
-/// The buffer a batch grows to at once when it outgrows [`INITIAL_BATCH_CAPACITY`]: room for `batch.size` of output
-/// at the topic's compression `ratio` (at most twice `batch.size`), or the record's `reserved` bytes if larger.
-fn batch_capacity(batch_size: usize, ratio: f32, reserved: usize) -> usize {
-    ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 2)
+/// The buffer a batch grows to at once when it outgrows [`INITIAL_BATCH_CAPACITY`]. Where the buffer receives the
+/// records (uncompressed, gzip, zstd): room for `batch.size` of output at the topic's compression `ratio`, at most
+/// twice `batch.size`. Where it receives compressed blocks as records come (lz4, snappy): `batch.size`, near which
+/// the batch closes. The record's `reserved` bytes if larger.
+fn batch_capacity(compresses_as_it_goes: bool, batch_size: usize, ratio: f32, reserved: usize) -> usize {
+    if compresses_as_it_goes {
+        batch_size.max(reserved)
+    } else {
+        ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 2)
+    }
 }
 
 /// The `buffer.memory` budget: bytes of records held by the producer from `send` until their batch completes.
@@ -435,7 +441,7 @@ impl RecordAccumulator {
             // hold all of it until acknowledged. The buffer starts small and, once records outgrow it, is grown in
             // one step to its full size (below), not by doubling: one copy of the first bytes rather than one per
             // doubling, and two sizes of allocation for the allocator to reuse instead of a ladder of them.
-            let capacity = batch_capacity(batch_size, ratio, reserved).min(INITIAL_BATCH_CAPACITY.max(reserved));
+            let capacity = INITIAL_BATCH_CAPACITY.max(reserved).min(batch_size.max(reserved));
             let builder = RecordBatchBuilder::with_capacity(self.config.compression, capacity)
                 .with_compression_level(self.config.compression_level)
                 .with_transactional(self.config.transactional);
@@ -454,11 +460,13 @@ impl RecordAccumulator {
             return Err(Error::invalid("internal: no open batch"));
         };
         let delta = b.builder.record_count();
-        if b.builder.capacity() - b.builder.uncompressed_size() < record_bound {
-            // Room for batch.size of output at once. A record that passed `fits` then fits in it; a compressed
-            // batch's records may outgrow it (the ratio estimate is only an estimate), and the buffer then doubles.
-            let full = batch_capacity(batch_size, ratio, reserved);
-            b.builder.reserve(full.saturating_sub(b.builder.uncompressed_size()).max(record_bound));
+        if b.builder.uncompressed_size() + record_bound > INITIAL_BATCH_CAPACITY {
+            // Room for batch.size of output at once. An uncompressed record that passed `fits` then fits in it; a
+            // compressed batch may outgrow it (the ratio estimate is only an estimate), and its buffer then doubles.
+            let full = batch_capacity(b.builder.compresses_as_it_goes(), batch_size, ratio, reserved);
+            if b.builder.capacity() < full {
+                b.builder.reserve_total(full);
+            }
         }
         if let Err(e) = b.builder.append(timestamp, record.key.as_deref(), record.value.as_deref(), &record.headers) {
             if b.builder.is_empty() {
@@ -690,6 +698,41 @@ mod tests {
             assert!(b.builder.uncompressed_size() > batch_size - 200);
             assert_eq!(b.builder.capacity(), batch_size, "grown to batch.size in one step, not by doubling");
         }
+    }
+
+    #[tokio::test]
+    async fn a_block_compressed_batch_grows_once_to_batch_size_of_output() {
+        let batch_size = 1_000_000;
+        let a = RecordAccumulator::new(
+            AccumulatorConfig {
+                batch_size,
+                compression: Compression::Lz4,
+                compression_level: None,
+                linger: Duration::from_secs(60),
+                transactional: false,
+            },
+            None,
+        );
+        a.update_topic(info("t", 1));
+        // Incompressible values, so that the output grows as fast as the records.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..12_000 {
+            let value: Vec<u8> = (0..100)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            put(&a, ProducerRecord::new("t").value(value).partition(0)).unwrap();
+        }
+        let closed = drain_all(&a, false);
+        assert!(!closed.is_empty());
+        let cap = closed[0].builder.capacity();
+        assert!(closed[0].builder.compresses_as_it_goes());
+        // batch.size plus a block's working room, not what growing by doubling came to (1,154,896 bytes here).
+        assert!((batch_size..batch_size + (64 << 10)).contains(&cap), "capacity {cap}: grown by doubling?");
     }
 
     #[tokio::test]

@@ -184,15 +184,22 @@ impl RecordBatchBuilder {
         }
     }
 
-    /// Bytes the buffer holds room for (appended or not).
+    /// Bytes the batch buffer holds room for: the batch with its records, or for lz4 and snappy (compressed a block
+    /// at a time as records come) the batch with its compressed frame.
     pub fn capacity(&self) -> usize {
         self.buf.capacity()
     }
 
-    /// Makes room for `additional` more bytes of records at once (instead of letting appends grow the buffer by
-    /// doubling).
-    pub fn reserve(&mut self, additional: usize) {
-        self.buf.reserve(additional);
+    /// Whether the batch buffer receives compressed blocks as records come (lz4, snappy) rather than the records.
+    pub fn compresses_as_it_goes(&self) -> bool {
+        self.blocks.is_some()
+    }
+
+    /// Grows the batch buffer at once to room for a batch of `size` bytes (what [`capacity`](Self::capacity)
+    /// counts, plus a block's working room for lz4 and snappy), rather than by doubling as records come.
+    pub fn reserve_total(&mut self, size: usize) {
+        let slack = self.blocks.as_ref().map_or(0, |b| b.encoder.slack());
+        self.buf.reserve(size.saturating_add(slack).saturating_sub(self.buf.len()));
     }
 
     /// The uncompressed size the batch would have after appending a record with these sizes at `timestamp`: what a
@@ -342,8 +349,8 @@ impl RecordBatchBuilder {
             (None, Compression::None) => self.buf,
             (None, codec) => {
                 let records = &self.buf[RECORD_BATCH_OVERHEAD..];
-                // Room for incompressible records (each codec's worst case is within 1/64 plus a little, but
-                // snappy's), so that the output is not reallocated, and copied, as it grows.
+                // Room for incompressible records (gzip's and zstd's worst cases are within 1/64 plus a little), so
+                // that the output is not reallocated, and copied, as it grows.
                 let mut out =
                     BytesMut::with_capacity(RECORD_BATCH_OVERHEAD + records.len() + records.len() / 64 + 1024);
                 out.resize(RECORD_BATCH_OVERHEAD, 0);
