@@ -694,6 +694,24 @@ async fn prefetch_stops_at_the_byte_budget_and_resumes_when_drained() {
     assert!(fetches(&broker).len() >= 2, "prefetched while records were buffered");
 }
 
+#[tokio::test]
+async fn prefetch_holds_two_fetches_of_the_assignment_not_fetch_max_bytes() {
+    // 50 batches of 10 records; the fake broker answers with about 4 KiB of batches per fetch whatever is asked.
+    let (broker, _f) = start(vec![log_of((0..50).map(|i| batch(i * 10, 10, 5)).collect())]).await;
+    // fetch.max.bytes stays at its 50 MiB; two fetches of the one partition are 4,000 bytes, below one response.
+    let mut c = consumer(&broker, 1, &[("max.partition.fetch.bytes", "2000")]).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 0)]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 1)]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fetches(&broker).len(), 1, "prefetched over two fetches' worth");
+    assert!(c.metrics().buffered_bytes < 6000, "{} bytes buffered", c.metrics().buffered_bytes);
+    // Reading on lets fetching go on, in order, to the end.
+    let rest = offsets(&mut c, 498).await;
+    assert_eq!(rest, (2..500).map(|o| (0, o)).collect::<Vec<_>>());
+    assert!(fetches(&broker).len() > 1);
+}
+
 /// The most Metadata requests a consumer waiting for a leader may send in `elapsed`: the first at once, then one
 /// after each wait of `retry.backoff.ms` (20 ms here) doubled per refresh that still found no leader, up to
 /// `retry.backoff.max.ms` (1 s), plus one in flight and one more refresh started by a fetch error. A bound on the

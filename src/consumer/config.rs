@@ -204,7 +204,9 @@ pub struct ConsumerConfig {
     pub group_id: Option<String>,
     /// `fetch.min.bytes`: the least data a broker gathers before answering a fetch (default 1).
     pub fetch_min_bytes: i32,
-    /// `fetch.max.bytes`: the most data one fetch response may hold (default 50 MiB); also the prefetch budget.
+    /// `fetch.max.bytes`: the most data one fetch response may hold (default 50 MiB); also the most response data
+    /// the consumer buffers ahead of the application (the prefetch budget is two fetches' worth of the assigned
+    /// partitions, `max.partition.fetch.bytes` each, or this if smaller).
     pub fetch_max_bytes: i32,
     /// `max.partition.fetch.bytes`: the most data per partition in one fetch response (default 1 MiB).
     pub max_partition_fetch_bytes: i32,

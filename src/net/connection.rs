@@ -564,8 +564,15 @@ impl Connection {
     }
 
     fn encode<R: Request>(&self, req: &R, version: i16) -> Result<BytesMut> {
+        self.encode_sized(req, version, 64)
+    }
+
+    /// Encodes `req` into a frame allocated at `capacity` bytes up front. A frame that outgrows its allocation is
+    /// copied into one of twice the size, so a caller that knows the request's size (a Produce request is mostly
+    /// its record batches) saves the copies and the unused half.
+    fn encode_sized<R: Request>(&self, req: &R, version: i16, capacity: usize) -> Result<BytesMut> {
         let flexible = R::is_flexible(version);
-        let mut frame = BytesMut::with_capacity(64);
+        let mut frame = BytesMut::with_capacity(capacity.max(64));
         frame.put_i32(0); // size, patched below
         let header = RequestHeader {
             api_key: R::API_KEY.0,
@@ -636,16 +643,17 @@ impl Connection {
     /// Queues `req` at `version` for writing and returns without waiting for the reply; [`PendingReply::wait`]
     /// gives it. Requests queued one after another (each `queue` awaited before the next) go on the wire in that
     /// order, which a pipelining caller such as the producer relies on to keep sequence numbers in order.
-    pub async fn queue<R: Request>(&self, req: &R, version: i16) -> Result<PendingReply<R>> {
-        let frame = self.encode(req, version)?;
+    /// `size_hint` is the expected frame size (see [`encode_sized`](Self::encode_sized)); 0 when unknown.
+    pub async fn queue<R: Request>(&self, req: &R, version: i16, size_hint: usize) -> Result<PendingReply<R>> {
+        let frame = self.encode_sized(req, version, size_hint)?;
         let rx = self.enqueue(frame, R::API_KEY, version, R::is_flexible(version), true, self.request_timeout).await?;
         Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })
     }
 
     /// Like [`Connection::queue`] for a request the broker does not answer (a Produce with acks=0): the returned
     /// [`PendingReply::written`] resolves once the frame is written.
-    pub async fn queue_no_reply<R: Request>(&self, req: &R, version: i16) -> Result<PendingReply<R>> {
-        let frame = self.encode(req, version)?;
+    pub async fn queue_no_reply<R: Request>(&self, req: &R, version: i16, size_hint: usize) -> Result<PendingReply<R>> {
+        let frame = self.encode_sized(req, version, size_hint)?;
         let rx = self.enqueue(frame, R::API_KEY, version, R::is_flexible(version), false, self.request_timeout).await?;
         Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })
     }

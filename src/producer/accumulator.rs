@@ -28,11 +28,26 @@ use crate::error::{Error, ErrorKind, Result};
 /// (offset delta varint up to 5 bytes, timestamp delta varlong up to 10).
 const RECORD_SIZE_SLACK: usize = 14;
 
+/// What a new batch's buffer is allocated at (or the first record's size, if larger); it grows as records come.
+const INITIAL_BATCH_CAPACITY: usize = 16 << 10;
+
 /// The bytes a record may take in a batch of its own: batch header plus the record, upper bound.
 pub(crate) fn record_size_upper_bound(r: &ProducerRecord) -> usize {
     RECORD_BATCH_OVERHEAD
         + encoded_record_size(0, 0, r.key.as_ref().map(|k| k.len()), r.value.as_ref().map(|v| v.len()), &r.headers)
         + RECORD_SIZE_SLACK
+}
+
+/// The buffer a batch grows to at once when it outgrows [`INITIAL_BATCH_CAPACITY`]. Where the buffer receives the
+/// records (uncompressed, gzip, zstd): room for `batch.size` of output at the topic's compression `ratio`, at most
+/// twice `batch.size`. Where it receives compressed blocks as records come (lz4, snappy): `batch.size`, near which
+/// the batch closes. The record's `reserved` bytes if larger.
+fn batch_capacity(compresses_as_it_goes: bool, batch_size: usize, ratio: f32, reserved: usize) -> usize {
+    if compresses_as_it_goes {
+        batch_size.max(reserved)
+    } else {
+        ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 2)
+    }
 }
 
 /// The `buffer.memory` budget: bytes of records held by the producer from `send` until their batch completes.
@@ -422,8 +437,11 @@ impl RecordAccumulator {
         if q.open.is_none() {
             let id = s.next_batch_id;
             s.next_batch_id += 1;
-            // Room for batch.size of output; a compressed batch's records outgrow it, and the buffer then grows.
-            let capacity = ((batch_size as f32 / ratio) as usize).max(reserved).min(batch_size.max(reserved) * 2);
+            // Not batch.size at once: a batch that lingers out with a few records (low rates, many partitions) would
+            // hold all of it until acknowledged. The buffer starts small and, once records outgrow it, is grown in
+            // one step to its full size (below), not by doubling: one copy of the first bytes rather than one per
+            // doubling, and two sizes of allocation for the allocator to reuse instead of a ladder of them.
+            let capacity = INITIAL_BATCH_CAPACITY.max(reserved).min(batch_size.max(reserved));
             let builder = RecordBatchBuilder::with_capacity(self.config.compression, capacity)
                 .with_compression_level(self.config.compression_level)
                 .with_transactional(self.config.transactional);
@@ -442,6 +460,14 @@ impl RecordAccumulator {
             return Err(Error::invalid("internal: no open batch"));
         };
         let delta = b.builder.record_count();
+        if b.builder.uncompressed_size() + record_bound > INITIAL_BATCH_CAPACITY {
+            // Room for batch.size of output at once. An uncompressed record that passed `fits` then fits in it; a
+            // compressed batch may outgrow it (the ratio estimate is only an estimate), and its buffer then doubles.
+            let full = batch_capacity(b.builder.compresses_as_it_goes(), batch_size, ratio, reserved);
+            if b.builder.capacity() < full {
+                b.builder.reserve_total(full);
+            }
+        }
         if let Err(e) = b.builder.append(timestamp, record.key.as_deref(), record.value.as_deref(), &record.headers) {
             if b.builder.is_empty() {
                 // Never leave an empty batch behind.
@@ -654,6 +680,59 @@ mod tests {
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].builder.record_count(), 4);
         assert!(futs.iter().all(|f| f.partition() == 1));
+    }
+
+    #[tokio::test]
+    async fn batch_buffers_start_small_and_grow_once_to_batch_size() {
+        let batch_size = 1_000_000; // not a power of two: doubling from the start size would overshoot it
+        let a = acc(batch_size, 60_000);
+        put(&a, rec(None, 100).partition(0)).unwrap();
+        let open = drain_all(&a, true);
+        assert!(open[0].builder.capacity() <= INITIAL_BATCH_CAPACITY, "{}", open[0].builder.capacity());
+        for _ in 0..20_000 {
+            put(&a, rec(None, 100).partition(1)).unwrap();
+        }
+        let full = drain_all(&a, false);
+        assert!(!full.is_empty());
+        for b in &full {
+            assert!(b.builder.uncompressed_size() > batch_size - 200);
+            assert_eq!(b.builder.capacity(), batch_size, "grown to batch.size in one step, not by doubling");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_block_compressed_batch_grows_once_to_batch_size_of_output() {
+        let batch_size = 1_000_000;
+        let a = RecordAccumulator::new(
+            AccumulatorConfig {
+                batch_size,
+                compression: Compression::Lz4,
+                compression_level: None,
+                linger: Duration::from_secs(60),
+                transactional: false,
+            },
+            None,
+        );
+        a.update_topic(info("t", 1));
+        // Incompressible values, so that the output grows as fast as the records.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..12_000 {
+            let value: Vec<u8> = (0..100)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            put(&a, ProducerRecord::new("t").value(value).partition(0)).unwrap();
+        }
+        let closed = drain_all(&a, false);
+        assert!(!closed.is_empty());
+        let cap = closed[0].builder.capacity();
+        assert!(closed[0].builder.compresses_as_it_goes());
+        // batch.size plus a block's working room, not what growing by doubling came to (1,154,896 bytes here).
+        assert!((batch_size..batch_size + (64 << 10)).contains(&cap), "capacity {cap}: grown by doubling?");
     }
 
     #[tokio::test]

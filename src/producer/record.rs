@@ -155,10 +155,35 @@ impl Delivered {
 
 pub(crate) type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send + 'static>;
 
+/// A registered callback: the record's offset delta and timestamp, and the callback.
+type CallbackEntry = (i32, i64, Callback);
+
+/// The largest chunk of [`Waiters::callbacks`], in entries (32 KiB of 32-byte entries).
+const CALLBACK_CHUNK_MAX: usize = 1024;
+
 #[derive(Default)]
 struct Waiters {
     wakers: Vec<Waker>,
-    callbacks: Vec<(i32, i64, Callback)>,
+    /// Callbacks in chunks that never reallocate: each chunk as large as all before it (from 8 entries up to
+    /// [`CALLBACK_CHUNK_MAX`]). A batch of ten thousand records thus holds at most one partly used chunk, where a
+    /// doubling `Vec` would hold up to twice its entries and copy them all at every doubling.
+    callbacks: Vec<Vec<CallbackEntry>>,
+    /// Entries in `callbacks`.
+    callback_count: usize,
+}
+
+impl Waiters {
+    fn push_callback(&mut self, entry: CallbackEntry) {
+        match self.callbacks.last_mut() {
+            Some(chunk) if chunk.len() < chunk.capacity() => chunk.push(entry),
+            _ => {
+                let mut chunk = Vec::with_capacity(self.callback_count.clamp(8, CALLBACK_CHUNK_MAX));
+                chunk.push(entry);
+                self.callbacks.push(chunk);
+            }
+        }
+        self.callback_count += 1;
+    }
 }
 
 /// The shared result of one batch: every [`DeliveryFuture`] of the batch points here.
@@ -216,7 +241,7 @@ impl BatchOutcome {
             run_callback(cb, self.metadata(r, delta, timestamp));
             return;
         }
-        w.callbacks.push((delta, timestamp, cb));
+        w.push_callback((delta, timestamp, cb));
     }
 
     /// Sets the result (first call wins), wakes every waiting future and runs the callbacks.
@@ -229,8 +254,10 @@ impl BatchOutcome {
             w.wake();
         }
         if let Some(r) = self.result.get() {
-            for (delta, ts, cb) in waiters.callbacks {
-                run_callback(cb, self.metadata(r, delta, ts));
+            for chunk in waiters.callbacks {
+                for (delta, ts, cb) in chunk {
+                    run_callback(cb, self.metadata(r, delta, ts));
+                }
             }
         }
     }
@@ -385,6 +412,31 @@ mod tests {
         let l = late.clone();
         o.add_callback(0, 0, Box::new(move |r| *l.lock().unwrap() = Some(r.unwrap().offset)));
         assert_eq!(*late.lock().unwrap(), Some(100));
+    }
+
+    #[test]
+    fn many_callbacks_run_once_each_in_registration_order() {
+        let o = BatchOutcome::new("t".into(), 0);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        // Past several chunk sizes, and not a multiple of any.
+        let n = 3 * CALLBACK_CHUNK_MAX + 77;
+        for d in 0..n as i32 {
+            let s = seen.clone();
+            o.add_callback(d, i64::from(d) * 10, Box::new(move |r| s.lock().unwrap().push(r.unwrap())));
+        }
+        {
+            let w = o.waiters.lock().unwrap();
+            assert_eq!(w.callback_count, n);
+            let held: usize = w.callbacks.iter().map(Vec::capacity).sum();
+            assert!(held < n + CALLBACK_CHUNK_MAX, "{held} entries allocated for {n}");
+            assert!(w.callbacks.iter().all(|c| c.capacity() <= CALLBACK_CHUNK_MAX));
+        }
+        o.complete(Ok(Delivered::new(500, -1)));
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), n);
+        for (d, m) in seen.iter().enumerate() {
+            assert_eq!((m.offset, m.timestamp), (500 + d as i64, d as i64 * 10));
+        }
     }
 
     #[test]

@@ -40,6 +40,32 @@ use crate::net::Connection;
 /// than this many batches of one partition in flight with idempotence.
 const MAX_IN_FLIGHT_PER_PARTITION: usize = 5;
 
+/// What a Produce frame will take, or a little more: allocated at that size at once (a frame grown by doubling
+/// would copy its batches and leave up to half its allocation unused until written). `topics` are the lengths of
+/// the topic names, `partitions` the batches, `batch_bytes` their total size.
+fn produce_frame_size_hint(
+    client_id: &str,
+    transactional_id_len: usize,
+    topics: impl Iterator<Item = usize>,
+    partitions: usize,
+    batch_bytes: usize,
+) -> usize {
+    batch_bytes
+        + FRAME_HEADROOM
+        + client_id.len()
+        + transactional_id_len
+        + topics.map(|name| name + PER_TOPIC_HEADROOM).sum::<usize>()
+        + partitions * PER_PARTITION_HEADROOM
+}
+
+/// Bytes of a Produce frame besides its batches and names: size prefix, request header, acks, timeout, array
+/// lengths and tagged fields (a generous bound: a frame hint that is short by a byte doubles the allocation).
+const FRAME_HEADROOM: usize = 64;
+/// Bytes per topic of a Produce request besides its name: a topic id, the partition array's length, tags.
+const PER_TOPIC_HEADROOM: usize = 32;
+/// Bytes per partition of a Produce request besides its batch: index, the batch's length prefix, tags.
+const PER_PARTITION_HEADROOM: usize = 16;
+
 /// Starts the sender task of `shared`.
 pub(crate) fn spawn(shared: Arc<Shared>) {
     let (events_tx, events_rx) = mpsc::unbounded_channel();
@@ -777,6 +803,7 @@ impl Sender {
         batches.sort_by(|a, b| a.tp.0.cmp(&b.tp.0).then(a.tp.1.cmp(&b.tp.1)));
         let timeout_ms = self.shared.config.client.request_timeout.as_millis().min(i32::MAX as u128) as i32;
         let mut req = ProduceRequest::new(self.acks.wire_value(), timeout_ms);
+        let txn_id_len = transactional_id.as_ref().map_or(0, String::len);
         if let Some(id) = transactional_id {
             req = req.with_transactional_id(id);
         }
@@ -795,6 +822,13 @@ impl Sender {
         for b in &batches {
             self.partition_mut(&b.tp.clone()).in_flight += 1;
         }
+        let size_hint = produce_frame_size_hint(
+            &self.shared.config.client.client_id,
+            txn_id_len,
+            ids.iter().map(|(_, name)| name.len()),
+            batches.len(),
+            bytes,
+        );
         let request = self.next_request;
         self.next_request += 1;
         self.nodes.entry(node).or_default().in_flight += 1;
@@ -812,9 +846,9 @@ impl Sender {
         );
         self.requests.insert(request, InFlightRequest { node, version, batches, ids, sent_at: Instant::now() });
         let queued = if self.acks == Acks::None {
-            conn.queue_no_reply(&req, version).await
+            conn.queue_no_reply(&req, version, size_hint).await
         } else {
-            conn.queue(&req, version).await
+            conn.queue(&req, version, size_hint).await
         };
         drop(req);
         let tx = self.events_tx.clone();
@@ -1275,4 +1309,58 @@ fn fail_outcome(
     outcome.complete(Err(err));
     shared.memory.release(reserved);
     shared.accumulator.untrack(id);
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use bytes::BytesMut;
+    use kafkar_protocol::header::{RequestHeader, request_header_version};
+    use kafkar_protocol::messages::{Message, Request};
+
+    use super::*;
+
+    /// The frame `Connection` writes for `req`: size prefix, request header, body.
+    fn frame_len(req: &ProduceRequest, version: i16, client_id: &str) -> usize {
+        let flexible = ProduceRequest::is_flexible(version);
+        let mut buf = BytesMut::new();
+        let header = RequestHeader {
+            api_key: ProduceRequest::API_KEY.0,
+            api_version: version,
+            correlation_id: 0,
+            client_id: Some(client_id.to_owned()),
+            unknown_tagged_fields: Vec::new(),
+        };
+        header.encode(&mut buf, request_header_version(flexible)).unwrap();
+        4 + buf.len() + req.to_bytes(version).unwrap().len()
+    }
+
+    #[test]
+    fn the_produce_frame_hint_covers_the_frame_without_much_slack() {
+        let client_id = "a-client-id-of-some-length";
+        let txn = "transactional-id-1";
+        let topics = ["t", "orders-with-a-rather-long-topic-name-for-the-test", "x"];
+        // Batch sizes around the varint length steps of the records' size prefix.
+        let sizes = [0usize, 1, 126, 127, 128, 16_383, 16_384, 1 << 20, (1 << 21) + 3];
+        for version in [3i16, 8, 9, 12, 13] {
+            if !ProduceRequest::SPEC.versions.contains(version) {
+                continue;
+            }
+            let mut req = ProduceRequest::new(-1, 30_000).with_transactional_id(txn.to_owned());
+            let mut partitions = 0;
+            let mut bytes = 0;
+            for (t, name) in topics.iter().enumerate() {
+                for (p, &size) in sizes.iter().enumerate() {
+                    let id = Uuid::from_u64_pair(1, t as u64 + 1);
+                    req.add_batch(version, name, id, p as i32, Bytes::from(vec![0u8; size]));
+                    partitions += 1;
+                    bytes += size;
+                }
+            }
+            let actual = frame_len(&req, version, client_id);
+            let hint = produce_frame_size_hint(client_id, txn.len(), topics.iter().map(|t| t.len()), partitions, bytes);
+            assert!(hint >= actual, "v{version}: hint {hint} < frame {actual}");
+            assert!(hint - actual < 1024, "v{version}: hint {hint} far above frame {actual}");
+        }
+    }
 }

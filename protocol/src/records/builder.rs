@@ -183,6 +183,24 @@ impl RecordBatchBuilder {
         }
     }
 
+    /// Bytes the batch buffer holds room for: the batch with its records, or for lz4 and snappy (compressed a block
+    /// at a time as records come) the batch with its compressed frame.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Whether the batch buffer receives compressed blocks as records come (lz4, snappy) rather than the records.
+    pub fn compresses_as_it_goes(&self) -> bool {
+        self.blocks.is_some()
+    }
+
+    /// Grows the batch buffer at once to room for a batch of `size` bytes (what [`capacity`](Self::capacity)
+    /// counts, plus a block's working room for lz4 and snappy), rather than by doubling as records come.
+    pub fn reserve_total(&mut self, size: usize) {
+        let slack = self.blocks.as_ref().map_or(0, |b| b.encoder.slack());
+        self.buf.reserve(size.saturating_add(slack).saturating_sub(self.buf.len()));
+    }
+
     /// The uncompressed size the batch would have after appending a record with these sizes at `timestamp`: what a
     /// producer compares with `batch.size` (scaled by its compression-ratio estimate for compressed batches).
     pub fn estimated_size_after(
@@ -335,9 +353,17 @@ impl RecordBatchBuilder {
             (None, Compression::None) => self.buf,
             (None, codec) => {
                 let records = &self.buf[RECORD_BATCH_OVERHEAD..];
-                let mut out = BytesMut::with_capacity(RECORD_BATCH_OVERHEAD + records.len() / 2 + 64);
+                // Room for incompressible records (gzip's and zstd's worst cases are within 1/64 plus a little), so
+                // that the output is not reallocated, and copied, as it grows.
+                let mut out =
+                    BytesMut::with_capacity(RECORD_BATCH_OVERHEAD + records.len() + records.len() / 64 + 1024);
                 out.resize(RECORD_BATCH_OVERHEAD, 0);
                 compression::compress(codec, level, records, &mut out)?;
+                // The batch lives until the broker acknowledges it: when the records compressed well, keep a copy
+                // of the size of the output rather than the allocation sized for the input.
+                if out.capacity() - out.len() > out.len() / 4 + 4096 {
+                    out = BytesMut::from(&out[..]);
+                }
                 out
             }
         };
