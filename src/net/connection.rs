@@ -559,8 +559,8 @@ impl Connection {
     /// Sends `req` at `version` without waiting for a reply (a Produce with acks=0, to which brokers send none).
     /// Returns once the request is written.
     pub async fn send_no_reply<R: Request>(&self, req: &R, version: i16) -> Result<()> {
-        let frame = self.encode(req, version)?;
-        self.submit(frame, R::API_KEY, version, R::is_flexible(version), false, self.request_timeout).await.map(|_| ())
+        let rx = self.enqueue(req, version, false, self.request_timeout).await?;
+        self.await_reply(rx, R::API_KEY).await.map(|_| ())
     }
 
     fn encode<R: Request>(&self, req: &R, version: i16) -> Result<BytesMut> {
@@ -584,33 +584,21 @@ impl Connection {
 
     /// Sends an encoded request body and returns the reply body (response header stripped).
     async fn send_raw<R: Request>(&self, req: &R, version: i16, timeout: Duration) -> Result<Bytes> {
-        let frame = self.encode(req, version)?;
-        self.submit(frame, R::API_KEY, version, R::is_flexible(version), true, timeout).await
+        let rx = self.enqueue(req, version, true, timeout).await?;
+        self.await_reply(rx, R::API_KEY).await
     }
 
-    async fn submit(
+    /// Encodes `req` at `version` and hands the frame to the writer task. Frames are written (and correlation ids
+    /// stamped) in the order this returns.
+    async fn enqueue<R: Request>(
         &self,
-        frame: BytesMut,
-        api: ApiKey,
+        req: &R,
         version: i16,
-        flexible: bool,
-        expect_reply: bool,
-        timeout: Duration,
-    ) -> Result<Bytes> {
-        let rx = self.enqueue(frame, api, version, flexible, expect_reply, timeout).await?;
-        self.await_reply(rx, api).await
-    }
-
-    /// Hands a frame to the writer task. Frames are written (and correlation ids stamped) in the order this returns.
-    async fn enqueue(
-        &self,
-        frame: BytesMut,
-        api: ApiKey,
-        version: i16,
-        flexible: bool,
         expect_reply: bool,
         timeout: Duration,
     ) -> Result<oneshot::Receiver<Result<Bytes>>> {
+        let (api, flexible) = (R::API_KEY, R::is_flexible(version));
+        let frame = self.encode(req, version)?;
         if let Some(e) = self.close_cause() {
             return Err(Error::new(ErrorKind::Disconnected(Arc::new(e))).with_api(api).with_broker(&self.addr));
         }
@@ -637,16 +625,14 @@ impl Connection {
     /// gives it. Requests queued one after another (each `queue` awaited before the next) go on the wire in that
     /// order, which a pipelining caller such as the producer relies on to keep sequence numbers in order.
     pub async fn queue<R: Request>(&self, req: &R, version: i16) -> Result<PendingReply<R>> {
-        let frame = self.encode(req, version)?;
-        let rx = self.enqueue(frame, R::API_KEY, version, R::is_flexible(version), true, self.request_timeout).await?;
+        let rx = self.enqueue(req, version, true, self.request_timeout).await?;
         Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })
     }
 
     /// Like [`Connection::queue`] for a request the broker does not answer (a Produce with acks=0): the returned
     /// [`PendingReply::written`] resolves once the frame is written.
     pub async fn queue_no_reply<R: Request>(&self, req: &R, version: i16) -> Result<PendingReply<R>> {
-        let frame = self.encode(req, version)?;
-        let rx = self.enqueue(frame, R::API_KEY, version, R::is_flexible(version), false, self.request_timeout).await?;
+        let rx = self.enqueue(req, version, false, self.request_timeout).await?;
         Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })
     }
 
