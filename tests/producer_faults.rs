@@ -17,9 +17,7 @@ use bytes::Bytes;
 use kafkar::ErrorKind;
 use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
 use kafkar::protocol::messages::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
-use kafkar::protocol::messages::metadata::{
-    MetadataRequest, MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
-};
+use kafkar::protocol::messages::metadata::MetadataRequest;
 use kafkar::protocol::messages::produce::{
     PartitionProduceResponse, ProduceRequest, ProduceResponse, TOPIC_ID_VERSION, TopicProduceResponse,
 };
@@ -94,7 +92,7 @@ impl Fake {
             if key == ApiKey::METADATA {
                 let _req: MetadataRequest = support::decode(r);
                 return support::reply::<MetadataRequest>(
-                    &metadata(*p.get().unwrap_or(&0), partitions, topic_id),
+                    &support::fake_metadata(*p.get().unwrap_or(&0), TOPIC, topic_id, partitions),
                     version,
                 );
             }
@@ -135,35 +133,6 @@ impl Fake {
 
     fn requests(&self, key: ApiKey) -> Vec<Received> {
         self.broker.received_api(key)
-    }
-}
-
-fn metadata(port: u16, partitions: i32, topic_id: Uuid) -> MetadataResponse {
-    MetadataResponse {
-        brokers: vec![MetadataResponseBroker {
-            node_id: 0,
-            host: "127.0.0.1".into(),
-            port: port as i32,
-            ..Default::default()
-        }],
-        cluster_id: Some("fake".into()),
-        controller_id: 0,
-        topics: vec![MetadataResponseTopic {
-            name: Some(TOPIC.into()),
-            topic_id,
-            partitions: (0..partitions)
-                .map(|i| MetadataResponsePartition {
-                    partition_index: i,
-                    leader_id: 0,
-                    leader_epoch: 0,
-                    replica_nodes: vec![0],
-                    isr_nodes: vec![0],
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }],
-        ..Default::default()
     }
 }
 

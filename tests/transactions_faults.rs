@@ -24,9 +24,7 @@ use kafkar::protocol::messages::api_versions::{ApiVersionsRequest, FinalizedFeat
 use kafkar::protocol::messages::end_txn::{EndTxnRequest, EndTxnResponse};
 use kafkar::protocol::messages::find_coordinator::{Coordinator, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafkar::protocol::messages::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
-use kafkar::protocol::messages::metadata::{
-    MetadataRequest, MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
-};
+use kafkar::protocol::messages::metadata::MetadataRequest;
 use kafkar::protocol::messages::produce::{
     PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse,
 };
@@ -113,29 +111,7 @@ fn handle(st: &Mutex<State>, port: u16, tv: i16, r: &Received) -> Action {
         }
         ApiKey::METADATA => {
             let _: MetadataRequest = support::decode(r);
-            let resp = MetadataResponse {
-                brokers: vec![MetadataResponseBroker {
-                    node_id: 0,
-                    host: "127.0.0.1".into(),
-                    port: port as i32,
-                    ..Default::default()
-                }],
-                cluster_id: Some("fake".into()),
-                controller_id: 0,
-                topics: vec![MetadataResponseTopic {
-                    name: Some(TOPIC.into()),
-                    topic_id: Uuid([9; 16]),
-                    partitions: vec![MetadataResponsePartition {
-                        partition_index: 0,
-                        leader_id: 0,
-                        replica_nodes: vec![0],
-                        isr_nodes: vec![0],
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            };
+            let resp = support::fake_metadata(port, TOPIC, Uuid([9; 16]), 1);
             support::reply::<MetadataRequest>(&resp, v)
         }
         ApiKey::FIND_COORDINATOR => {
