@@ -25,9 +25,7 @@ use kafkar::protocol::messages::end_txn::{EndTxnRequest, EndTxnResponse};
 use kafkar::protocol::messages::find_coordinator::{Coordinator, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafkar::protocol::messages::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
 use kafkar::protocol::messages::metadata::MetadataRequest;
-use kafkar::protocol::messages::produce::{
-    PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse,
-};
+use kafkar::protocol::messages::produce::ProduceRequest;
 use kafkar::protocol::messages::txn_offset_commit::{
     TxnOffsetCommitRequest, TxnOffsetCommitResponse, TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
 };
@@ -161,21 +159,11 @@ fn handle(st: &Mutex<State>, port: u16, tv: i16, r: &Received) -> Action {
             let req: ProduceRequest = support::decode(r);
             assert_eq!(req.transactional_id.as_deref(), Some("tx"), "Produce carries the transactional id");
             let mut s = st.lock().unwrap();
-            let mut resp = ProduceResponse::default();
-            for t in &req.topic_data {
-                let mut tr = TopicProduceResponse { name: t.name.clone(), topic_id: t.topic_id, ..Default::default() };
-                for p in &t.partition_data {
-                    let base = if code.is_ok() { s.offset } else { -1 };
-                    s.offset += 10;
-                    tr.partition_responses.push(PartitionProduceResponse {
-                        index: p.index,
-                        error_code: code,
-                        base_offset: base,
-                        ..Default::default()
-                    });
-                }
-                resp.responses.push(tr);
-            }
+            let resp = support::produce_reply(&req, v, |_| {
+                let base = if code.is_ok() { s.offset } else { -1 };
+                s.offset += 10;
+                (code, base)
+            });
             support::reply::<ProduceRequest>(&resp, v)
         }
         ApiKey::ADD_PARTITIONS_TO_TXN => {

@@ -169,6 +169,39 @@ pub fn fake_metadata(
     }
 }
 
+/// The reply to Produce request `req` at `version`: for each of its partitions, the error code and base offset
+/// `partition` returns. Topics are named as a broker names them: by topic id alone from the version with topic ids.
+pub fn produce_reply(
+    req: &kafkar::protocol::messages::produce::ProduceRequest,
+    version: i16,
+    mut partition: impl FnMut(
+        &kafkar::protocol::messages::produce::PartitionProduceData,
+    ) -> (kafkar::protocol::ErrorCode, i64),
+) -> kafkar::protocol::messages::produce::ProduceResponse {
+    use kafkar::protocol::messages::produce::{
+        PartitionProduceResponse, ProduceResponse, TOPIC_ID_VERSION, TopicProduceResponse,
+    };
+    let mut resp = ProduceResponse::default();
+    for t in &req.topic_data {
+        let mut tr = TopicProduceResponse {
+            name: if version >= TOPIC_ID_VERSION { String::new() } else { t.name.clone() },
+            topic_id: t.topic_id,
+            ..Default::default()
+        };
+        for p in &t.partition_data {
+            let (error_code, base_offset) = partition(p);
+            tr.partition_responses.push(PartitionProduceResponse {
+                index: p.index,
+                error_code,
+                base_offset,
+                ..Default::default()
+            });
+        }
+        resp.responses.push(tr);
+    }
+    resp
+}
+
 /// Decodes the request body of `r` as `R`.
 pub fn decode<R: Request>(r: &Received) -> R {
     R::decode_exact(&mut Reader::new(r.body.clone()), r.header.api_version).expect("fake broker decodes request")
