@@ -25,7 +25,7 @@ use kafkar::ClientConfig;
 use kafkar::admin::Admin;
 use kafkar::cluster::Cluster;
 use kafkar::consumer::{Consumer, ConsumerConfig};
-use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
+use kafkar::producer::{Producer, ProducerRecord};
 
 const PORT: &str = "23092";
 const PARTITIONS: i32 = 3;
@@ -69,21 +69,6 @@ async fn new_topic(bootstrap: &str, prefix: &str) -> String {
     admin.create_topic(&topic, PARTITIONS, 3, &[]).await.unwrap();
     wait_healthy(bootstrap, &topic).await;
     topic
-}
-
-fn producer_config(bootstrap: &str) -> ProducerConfig {
-    let mut c = ProducerConfig::new(bootstrap);
-    for (k, v) in [
-        ("acks", "all"),
-        ("enable.idempotence", "true"),
-        ("linger.ms", "5"),
-        ("delivery.timeout.ms", "180000"),
-        ("max.block.ms", "120000"),
-        ("request.timeout.ms", "10000"),
-    ] {
-        c.set(k, v).unwrap();
-    }
-    c
 }
 
 /// Acknowledgements: (partition, offset, record number); failures counted.
@@ -176,7 +161,7 @@ async fn traffic(
     rate: u64,
 ) -> (String, Producer, Arc<AtomicBool>, Arc<Acks>, tokio::task::JoinHandle<u64>) {
     let topic = new_topic(bootstrap, prefix).await;
-    let producer = Producer::new(producer_config(bootstrap)).await.unwrap();
+    let producer = Producer::new(support::restart_proof_producer(bootstrap)).await.unwrap();
     let (stop, acks) = (Arc::new(AtomicBool::new(false)), Arc::new(Acks::default()));
     let sender = spawn_sender(producer.clone(), &topic, rate, stop.clone(), acks.clone());
     (topic, producer, stop, acks, sender)

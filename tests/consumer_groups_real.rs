@@ -6,36 +6,18 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use kafkar::ClientConfig;
 use kafkar::cluster::Cluster;
 use kafkar::consumer::{Consumer, ConsumerConfig, RebalanceListener, TopicPartition};
-use kafkar::protocol::ErrorCode;
 use kafkar::protocol::compression::Compression;
-use kafkar::protocol::messages::create_topics::CreateTopicsRequest;
-use kafkar::protocol::messages::produce::ProduceRequest;
 use kafkar::protocol::records::RecordBatchBuilder;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn cluster(bootstrap: &str) -> Arc<Cluster> {
-    Cluster::new(ClientConfig::new(bootstrap), false).unwrap()
-}
-
-async fn create_topic(cluster: &Cluster, name: &str, partitions: i32) {
-    let conn = cluster.pool().any().await.unwrap();
-    let req = CreateTopicsRequest::single(name, partitions, 1, std::iter::empty::<(&str, &str)>(), 30_000);
-    let resp = conn.send(&req).await.unwrap();
-    assert_eq!(resp.topics[0].error_code, ErrorCode::NONE, "{:?}", resp.topics[0].error_message);
-    cluster.topic(name, WAIT).await.unwrap();
-}
 
 /// Writes `n` records `tag-i` to one partition in one batch.
 async fn produce(cluster: &Cluster, topic: &str, partition: i32, n: usize, tag: &str) {
@@ -43,23 +25,7 @@ async fn produce(cluster: &Cluster, topic: &str, partition: i32, n: usize, tag: 
     for i in 0..n {
         b.append(0, None, Some(format!("{tag}-{i}").as_bytes()), &[]).unwrap();
     }
-    let batch: Bytes = b.build().unwrap().into_bytes();
-    let info = cluster.topic(topic, WAIT).await.unwrap();
-    for _ in 0..50 {
-        let (_, conn) = cluster.leader(topic, partition).await.unwrap();
-        let version = conn.versions().pick::<ProduceRequest>().unwrap();
-        let req = ProduceRequest::single_batch(version, -1, 30_000, topic, info.id, partition, batch.clone());
-        let resp = conn.send_at(&req, version).await.unwrap();
-        let (_, p) = resp.partitions().next().expect("a partition in the produce reply");
-        if p.error_code.is_retriable() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            cluster.refresh().await.unwrap();
-            continue;
-        }
-        assert_eq!(p.error_code, ErrorCode::NONE, "produce to {topic}-{partition}");
-        return;
-    }
-    panic!("produce to {topic}-{partition} kept failing");
+    support::produce_batch(cluster, topic, partition, b.build().unwrap().into_bytes()).await;
 }
 
 async fn produce_all(cluster: &Cluster, topic: &str, partitions: i32, per_partition: usize, tag: &str) {
@@ -79,16 +45,9 @@ fn config(bootstrap: &str, group: &str, extra: &[(&str, &str)]) -> ConsumerConfi
     c
 }
 
-fn kafka_script() -> Option<PathBuf> {
-    let path = std::env::var_os("KAFKAR_KAFKA_SCRIPT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka"));
-    path.exists().then_some(path)
-}
-
 /// `kafka-consumer-groups --describe`: partition → consumer id, for the rows of `topic`.
 fn describe_group(bootstrap: &str, group: &str, topic: &str) -> Option<BTreeMap<i32, String>> {
-    let script = kafka_script()?;
+    let script = support::kafka_script()?;
     let out = Command::new(script)
         .args(["consumer-groups", "--bootstrap-server", bootstrap, "--describe", "--group", group])
         .output()
@@ -108,11 +67,8 @@ fn describe_group(bootstrap: &str, group: &str, topic: &str) -> Option<BTreeMap<
 
 #[tokio::test]
 async fn a_subscribed_consumer_reads_commits_and_a_successor_resumes() {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("grp-resume");
+    let Some((bootstrap, cluster, topic)) = support::real_topic("grp-resume", 3).await else { return };
     let group = support::unique_topic("g-resume");
-    create_topic(&cluster, &topic, 3).await;
     produce_all(&cluster, &topic, 3, 20, "before").await;
 
     let cfg = config(&bootstrap, &group, &[("enable.auto.commit", "false")]);
@@ -267,11 +223,8 @@ struct Expect {
 }
 
 async fn group_of_three(protocol: &[(&str, &str)], expect: Expect) {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("grp-three");
+    let Some((bootstrap, cluster, topic)) = support::real_topic("grp-three", 6).await else { return };
     let group = support::unique_topic("g-three");
-    create_topic(&cluster, &topic, 6).await;
     let mut extra = vec![("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "1000")];
     extra.extend_from_slice(protocol);
     let cfg = config(&bootstrap, &group, &extra);
@@ -407,10 +360,10 @@ async fn classic_cooperative_sticky_group_under_continuous_load_while_members_co
     let Some(bootstrap) = support::real_broker() else { return };
     let total: usize = std::env::var("KAFKAR_GROUP_SCALE_RECORDS").map_or(1_000_000, |v| v.parse().unwrap());
     let started = Instant::now();
-    let cluster = cluster(&bootstrap).await;
+    let cluster = support::cluster(&bootstrap);
     let topic = support::unique_topic("grp-scale");
     let group = support::unique_topic("g-scale");
-    create_topic(&cluster, &topic, 6).await;
+    support::create_topic(&cluster, &topic, 6, &[]).await;
     let cfg = config(
         &bootstrap,
         &group,
@@ -532,7 +485,7 @@ async fn classic_cooperative_sticky_group_under_continuous_load_while_members_co
 /// and rebalances; a KIP-848 member resolves the topic id the coordinator assigns.
 async fn subscribed_before_the_topic_exists(protocol: &str) {
     let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
+    let cluster = support::cluster(&bootstrap);
     let topic = support::unique_topic("grp-later");
     let group = support::unique_topic("g-later");
     let extra = [("group.protocol", protocol), ("metadata.max.age.ms", "1000"), ("allow.auto.create.topics", "false")];
@@ -543,7 +496,7 @@ async fn subscribed_before_the_topic_exists(protocol: &str) {
         assert!(c.poll(10, Duration::from_millis(100)).await.unwrap().is_empty());
     }
     assert!(c.assignment().is_empty());
-    create_topic(&cluster, &topic, 2).await;
+    support::create_topic(&cluster, &topic, 2, &[]).await;
     let deadline = Instant::now() + WAIT;
     while c.assignment().len() < 2 {
         assert!(Instant::now() < deadline, "{protocol}: partitions of the new topic never assigned");

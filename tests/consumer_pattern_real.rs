@@ -8,25 +8,12 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bytes::Bytes;
-use kafkar::ClientConfig;
 use kafkar::cluster::Cluster;
 use kafkar::consumer::{Consumer, ConsumerConfig};
-use kafkar::protocol::ErrorCode;
 use kafkar::protocol::compression::Compression;
-use kafkar::protocol::messages::create_topics::CreateTopicsRequest;
-use kafkar::protocol::messages::produce::ProduceRequest;
 use kafkar::protocol::records::RecordBatchBuilder;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn create_topic(cluster: &Cluster, name: &str) {
-    let conn = cluster.pool().any().await.unwrap();
-    let req = CreateTopicsRequest::single(name, 1, 1, std::iter::empty::<(&str, &str)>(), 30_000);
-    let resp = conn.send(&req).await.unwrap();
-    assert_eq!(resp.topics[0].error_code, ErrorCode::NONE, "{:?}", resp.topics[0].error_message);
-    cluster.topic(name, WAIT).await.unwrap();
-}
 
 /// Writes `n` records `<topic>/i` to partition 0 of `topic`.
 async fn produce(cluster: &Cluster, topic: &str, n: usize) {
@@ -34,23 +21,7 @@ async fn produce(cluster: &Cluster, topic: &str, n: usize) {
     for i in 0..n {
         b.append(0, None, Some(format!("{topic}/{i}").as_bytes()), &[]).unwrap();
     }
-    let batch: Bytes = b.build().unwrap().into_bytes();
-    let info = cluster.topic(topic, WAIT).await.unwrap();
-    for _ in 0..50 {
-        let (_, conn) = cluster.leader(topic, 0).await.unwrap();
-        let version = conn.versions().pick::<ProduceRequest>().unwrap();
-        let req = ProduceRequest::single_batch(version, -1, 30_000, topic, info.id, 0, batch.clone());
-        let resp = conn.send_at(&req, version).await.unwrap();
-        let (_, p) = resp.partitions().next().expect("a partition in the produce reply");
-        if p.error_code.is_retriable() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            cluster.refresh().await.unwrap();
-            continue;
-        }
-        assert_eq!(p.error_code, ErrorCode::NONE, "produce to {topic}");
-        return;
-    }
-    panic!("produce to {topic} kept failing");
+    support::produce_batch(cluster, topic, 0, b.build().unwrap().into_bytes()).await;
 }
 
 /// Reads until `want` records per topic are counted (any other topic fails the test).
@@ -68,14 +39,14 @@ async fn read_until(consumer: &mut Consumer, counts: &mut BTreeMap<String, usize
 
 async fn pattern_subscription(protocol: &str) {
     let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = Cluster::new(ClientConfig::new(&bootstrap), false).unwrap();
+    let cluster = support::cluster(&bootstrap);
     // unique_topic names are [a-z0-9-], so the prefix needs no escaping in a pattern.
     let prefix = support::unique_topic(&format!("pat-{protocol}"));
     let (a, b, c) = (format!("{prefix}-a"), format!("{prefix}-b"), format!("{prefix}-c"));
     // Matched by an unanchored search for the pattern, but not as a whole name.
     let unrelated = format!("x{prefix}-a");
     for t in [&a, &b, &unrelated] {
-        create_topic(&cluster, t).await;
+        support::create_topic(&cluster, t, 1, &[]).await;
         produce(&cluster, t, 5).await;
     }
 
@@ -96,7 +67,7 @@ async fn pattern_subscription(protocol: &str) {
     let mut want = BTreeMap::from([(a.clone(), 5), (b.clone(), 5)]);
     read_until(&mut consumer, &mut counts, &want).await;
 
-    create_topic(&cluster, &c).await;
+    support::create_topic(&cluster, &c, 1, &[]).await;
     produce(&cluster, &c, 3).await;
     want.insert(c.clone(), 3);
     read_until(&mut consumer, &mut counts, &want).await;

@@ -15,29 +15,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kafkar::cluster::Cluster;
+use kafkar::ErrorKind;
 use kafkar::consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetAndMetadata, TopicPartition};
-use kafkar::protocol::ErrorCode;
 use kafkar::protocol::compression::Compression;
-use kafkar::protocol::messages::create_topics::CreateTopicsRequest;
-use kafkar::protocol::messages::produce::ProduceRequest;
 use kafkar::protocol::records::{Header, RecordBatchBuilder, TimestampType};
-use kafkar::{ClientConfig, ErrorKind};
+use support::{create_topic, produce_batch};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn cluster(bootstrap: &str) -> Arc<Cluster> {
-    Cluster::new(ClientConfig::new(bootstrap), false).unwrap()
-}
-
-async fn create_topic(cluster: &Cluster, name: &str, partitions: i32, configs: &[(&str, &str)]) {
-    let conn = cluster.pool().any().await.unwrap();
-    let req = CreateTopicsRequest::single(name, partitions, 1, configs.iter().copied(), 30_000);
-    let resp = conn.send(&req).await.unwrap();
-    assert_eq!(resp.topics[0].error_code, ErrorCode::NONE, "{:?}", resp.topics[0].error_message);
-    let t = cluster.topic(name, WAIT).await.unwrap();
-    assert_eq!(t.partition_count(), partitions);
-}
 
 /// A record to write: key, value, headers, timestamp.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,27 +40,6 @@ fn batch(compression: Compression, recs: &[Rec]) -> Bytes {
         b.append(r.timestamp, r.key.as_deref(), r.value.as_deref(), &headers).unwrap();
     }
     b.build().unwrap().into_bytes()
-}
-
-/// Writes one batch to `topic`-`partition` (acks=all) and returns its base offset. Retries while a new topic's
-/// leadership settles.
-async fn produce(cluster: &Cluster, topic: &str, partition: i32, batch: Bytes) -> i64 {
-    let info = cluster.topic(topic, WAIT).await.unwrap();
-    for _ in 0..50 {
-        let (_, conn) = cluster.leader(topic, partition).await.unwrap();
-        let version = conn.versions().pick::<ProduceRequest>().unwrap();
-        let req = ProduceRequest::single_batch(version, -1, 30_000, topic, info.id, partition, batch.clone());
-        let resp = conn.send_at(&req, version).await.unwrap();
-        let (_, p) = resp.partitions().next().expect("a partition in the produce reply");
-        if p.error_code.is_retriable() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            cluster.refresh().await.unwrap();
-            continue;
-        }
-        assert_eq!(p.error_code, ErrorCode::NONE, "produce to {topic}-{partition}");
-        return p.base_offset;
-    }
-    panic!("produce to {topic}-{partition} kept failing");
 }
 
 fn now_ms() -> i64 {
@@ -151,19 +114,6 @@ fn tp(topic: &str, p: i32) -> TopicPartition {
     TopicPartition::new(topic, p)
 }
 
-/// The `scripts/kafka` wrapper around Kafka's tools, if present (a failure under CI=true when missing).
-fn kafka_script() -> Option<PathBuf> {
-    let path = std::env::var_os("KAFKAR_KAFKA_SCRIPT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka"));
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{} is missing (CI never skips)", path.display());
-    eprintln!("skipped the Java tool part: {} is missing", path.display());
-    None
-}
-
 /// Runs a Kafka tool through `scripts/kafka` with `stdin`, returning stdout; panics with stderr on failure.
 fn kafka_tool(script: &PathBuf, args: &[&str], stdin: Option<&str>) -> String {
     let mut child = Command::new(script)
@@ -186,10 +136,7 @@ fn kafka_tool(script: &PathBuf, args: &[&str], stdin: Option<&str>) -> String {
 
 #[tokio::test]
 async fn reads_back_every_codec_with_headers_and_null_keys_and_values() {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("consume-codecs");
-    create_topic(&cluster, &topic, 3, &[]).await;
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-codecs", 3).await else { return };
     let codecs = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
     let mut written: HashMap<i32, Vec<Rec>> = HashMap::new();
     for p in 0..3 {
@@ -204,7 +151,7 @@ async fn reads_back_every_codec_with_headers_and_null_keys_and_values() {
                     timestamp: 1_700_000_000_000 + (ci * 100 + i) as i64,
                 })
                 .collect();
-            let base = produce(&cluster, &topic, p, batch(*c, &recs)).await;
+            let base = produce_batch(&cluster, &topic, p, batch(*c, &recs)).await;
             assert_eq!(base, (ci * 20) as i64);
             written.entry(p).or_default().extend(recs);
         }
@@ -254,11 +201,8 @@ async fn stream_recv_and_poll_see_the_same_records() {
     use std::pin::Pin;
 
     use futures_core::Stream;
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("consume-stream");
-    create_topic(&cluster, &topic, 1, &[]).await;
-    produce(&cluster, &topic, 0, batch(Compression::Lz4, &simple(30, "s"))).await;
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-stream", 1).await else { return };
+    produce_batch(&cluster, &topic, 0, batch(Compression::Lz4, &simple(30, "s"))).await;
     let mut c = consumer(&bootstrap, &[tp(&topic, 0)], &[]).await;
     let first = c.recv().await.unwrap();
     assert_eq!(first.offset, 0);
@@ -278,8 +222,8 @@ async fn stream_recv_and_poll_see_the_same_records() {
 #[tokio::test]
 async fn records_from_the_java_console_producer_with_every_codec() {
     let Some(bootstrap) = support::real_broker() else { return };
-    let Some(script) = kafka_script() else { return };
-    let cluster = cluster(&bootstrap).await;
+    let Some(script) = support::kafka_script() else { return };
+    let cluster = support::cluster(&bootstrap);
     for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
         let topic = support::unique_topic(&format!("consume-java-{codec}"));
         create_topic(&cluster, &topic, 1, &[]).await;
@@ -330,11 +274,11 @@ async fn records_from_the_java_console_producer_with_every_codec() {
 async fn one_consumer_reads_a_million_java_records_and_kafkar_records_of_every_codec() {
     use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
     let Some(bootstrap) = support::real_broker() else { return };
-    let Some(script) = kafka_script() else { return };
+    let Some(script) = support::kafka_script() else { return };
     const JAVA: usize = 1_000_000;
     const PER_CODEC: usize = 20_000;
     let started = std::time::Instant::now();
-    let cluster = cluster(&bootstrap).await;
+    let cluster = support::cluster(&bootstrap);
     let topic = support::unique_topic("consume-all");
     create_topic(&cluster, &topic, 3, &[]).await;
     kafka_tool(
@@ -424,11 +368,8 @@ async fn one_consumer_reads_a_million_java_records_and_kafkar_records_of_every_c
 
 #[tokio::test]
 async fn seek_seek_to_beginning_and_end() {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("consume-seek");
-    create_topic(&cluster, &topic, 1, &[]).await;
-    produce(&cluster, &topic, 0, batch(Compression::Zstd, &simple(50, "a"))).await;
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-seek", 1).await else { return };
+    produce_batch(&cluster, &topic, 0, batch(Compression::Zstd, &simple(50, "a"))).await;
     let t = tp(&topic, 0);
     let mut c = consumer(&bootstrap, std::slice::from_ref(&t), &[]).await;
     let got = take(&mut c, 10).await;
@@ -444,7 +385,7 @@ async fn seek_seek_to_beginning_and_end() {
     c.seek_to_end(std::slice::from_ref(&t)).unwrap();
     assert_eq!(c.position(&t).await.unwrap(), 50);
     assert_quiet(&mut c, Duration::from_millis(300)).await;
-    produce(&cluster, &topic, 0, batch(Compression::None, &simple(2, "b"))).await;
+    produce_batch(&cluster, &topic, 0, batch(Compression::None, &simple(2, "b"))).await;
     let got = take(&mut c, 2).await;
     assert_eq!((got[0].offset, got[1].offset), (50, 51));
     assert!(c.seek(&tp(&topic, 9), 0).is_err(), "not assigned");
@@ -452,17 +393,14 @@ async fn seek_seek_to_beginning_and_end() {
 
 #[tokio::test]
 async fn offsets_for_times_finds_the_first_record_at_or_after() {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("consume-times");
-    create_topic(&cluster, &topic, 2, &[]).await;
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-times", 2).await else { return };
     let base = now_ms() - 100_000;
     for p in 0..2 {
         let recs: Vec<Rec> = (0..10)
             .map(|i| Rec { key: None, value: Some(vec![i as u8]), headers: vec![], timestamp: base + i * 1000 })
             .collect();
-        produce(&cluster, &topic, p, batch(Compression::None, &recs[..5])).await;
-        produce(&cluster, &topic, p, batch(Compression::Gzip, &recs[5..])).await;
+        produce_batch(&cluster, &topic, p, batch(Compression::None, &recs[..5])).await;
+        produce_batch(&cluster, &topic, p, batch(Compression::Gzip, &recs[5..])).await;
     }
     let c = consumer(&bootstrap, &[tp(&topic, 0), tp(&topic, 1)], &[]).await;
     let q: HashMap<TopicPartition, i64> =
@@ -478,16 +416,13 @@ async fn offsets_for_times_finds_the_first_record_at_or_after() {
 
 #[tokio::test]
 async fn pause_and_resume() {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("consume-pause");
-    create_topic(&cluster, &topic, 2, &[]).await;
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-pause", 2).await else { return };
     let (a, b) = (tp(&topic, 0), tp(&topic, 1));
-    produce(&cluster, &topic, 0, batch(Compression::None, &simple(5, "a"))).await;
+    produce_batch(&cluster, &topic, 0, batch(Compression::None, &simple(5, "a"))).await;
     let mut c = consumer(&bootstrap, &[a.clone(), b.clone()], &[]).await;
     c.pause(std::slice::from_ref(&b)).unwrap();
     assert_eq!(c.paused(), vec![b.clone()]);
-    produce(&cluster, &topic, 1, batch(Compression::None, &simple(5, "b"))).await;
+    produce_batch(&cluster, &topic, 1, batch(Compression::None, &simple(5, "b"))).await;
     let got = take(&mut c, 5).await;
     assert!(got.iter().all(|r| r.partition == 0));
     assert_quiet(&mut c, Duration::from_millis(500)).await;
@@ -500,11 +435,8 @@ async fn pause_and_resume() {
 
 #[tokio::test]
 async fn max_poll_records_bounds_each_poll() {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("consume-maxpoll");
-    create_topic(&cluster, &topic, 1, &[]).await;
-    produce(&cluster, &topic, 0, batch(Compression::None, &simple(100, "m"))).await;
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-maxpoll", 1).await else { return };
+    produce_batch(&cluster, &topic, 0, batch(Compression::None, &simple(100, "m"))).await;
     let mut c = consumer(&bootstrap, &[tp(&topic, 0)], &[("max.poll.records", "7")]).await;
     let mut total = 0;
     let mut next = 0;
@@ -522,13 +454,10 @@ async fn max_poll_records_bounds_each_poll() {
 
 #[tokio::test]
 async fn commits_sync_async_and_explicit_then_a_new_consumer_resumes() {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("consume-commit");
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-commit", 2).await else { return };
     let group = support::unique_topic("group");
-    create_topic(&cluster, &topic, 2, &[]).await;
     for p in 0..2 {
-        produce(&cluster, &topic, p, batch(Compression::Snappy, &simple(40, "c"))).await;
+        produce_batch(&cluster, &topic, p, batch(Compression::Snappy, &simple(40, "c"))).await;
     }
     let (a, b) = (tp(&topic, 0), tp(&topic, 1));
     let opts = [("group.id", group.as_str()), ("enable.auto.commit", "false")];
@@ -563,7 +492,7 @@ async fn commits_sync_async_and_explicit_then_a_new_consumer_resumes() {
     c.close().await.unwrap();
 
     // Kafka's own tool sees the same committed offsets.
-    if let Some(script) = kafka_script() {
+    if let Some(script) = support::kafka_script() {
         let out = kafka_tool(
             &script,
             &["consumer-groups", "--bootstrap-server", &bootstrap, "--describe", "--group", &group],
@@ -596,12 +525,9 @@ async fn commits_sync_async_and_explicit_then_a_new_consumer_resumes() {
 
 #[tokio::test]
 async fn auto_commit_commits_what_was_delivered() {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("consume-autocommit");
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-autocommit", 1).await else { return };
     let group = support::unique_topic("group");
-    create_topic(&cluster, &topic, 1, &[]).await;
-    produce(&cluster, &topic, 0, batch(Compression::None, &simple(30, "x"))).await;
+    produce_batch(&cluster, &topic, 0, batch(Compression::None, &simple(30, "x"))).await;
     let a = tp(&topic, 0);
     let opts = [("group.id", group.as_str()), ("auto.commit.interval.ms", "100")];
     let mut c = consumer(&bootstrap, std::slice::from_ref(&a), &opts).await;
@@ -638,11 +564,8 @@ async fn auto_commit_commits_what_was_delivered() {
 
 #[tokio::test]
 async fn auto_offset_reset_earliest_latest_and_none() {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("consume-reset");
-    create_topic(&cluster, &topic, 1, &[]).await;
-    produce(&cluster, &topic, 0, batch(Compression::None, &simple(10, "r"))).await;
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-reset", 1).await else { return };
+    produce_batch(&cluster, &topic, 0, batch(Compression::None, &simple(10, "r"))).await;
     let a = tp(&topic, 0);
 
     let mut earliest = consumer(&bootstrap, std::slice::from_ref(&a), &[("auto.offset.reset", "earliest")]).await;
@@ -652,7 +575,7 @@ async fn auto_offset_reset_earliest_latest_and_none() {
     let mut latest = consumer(&bootstrap, std::slice::from_ref(&a), &[("auto.offset.reset", "latest")]).await;
     assert_eq!(latest.position(&a).await.unwrap(), 10);
     assert_quiet(&mut latest, Duration::from_millis(300)).await;
-    produce(&cluster, &topic, 0, batch(Compression::None, &simple(1, "new"))).await;
+    produce_batch(&cluster, &topic, 0, batch(Compression::None, &simple(1, "new"))).await;
     let got = take(&mut latest, 1).await;
     assert_eq!((got[0].offset, got[0].value.as_deref()), (10, Some(&b"new-0"[..])));
 
@@ -694,17 +617,14 @@ fn get_offsets(script: &PathBuf, bootstrap: &str, topic: &str, time: &str) -> Ha
 
 #[tokio::test]
 async fn watermarks_and_lag_match_get_offset_shell() {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("consume-watermarks");
-    create_topic(&cluster, &topic, 2, &[]).await;
-    produce(&cluster, &topic, 0, batch(Compression::None, &simple(25, "w"))).await;
-    produce(&cluster, &topic, 1, batch(Compression::Gzip, &simple(7, "w"))).await;
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-watermarks", 2).await else { return };
+    produce_batch(&cluster, &topic, 0, batch(Compression::None, &simple(25, "w"))).await;
+    produce_batch(&cluster, &topic, 1, batch(Compression::Gzip, &simple(7, "w"))).await;
     let (a, b) = (tp(&topic, 0), tp(&topic, 1));
     let mut c = consumer(&bootstrap, &[a.clone(), b.clone()], &[]).await;
     assert_eq!(c.watermarks(&a).await.unwrap(), (0, 25));
     assert_eq!(c.watermarks(&b).await.unwrap(), (0, 7));
-    if let Some(script) = kafka_script() {
+    if let Some(script) = support::kafka_script() {
         let high = get_offsets(&script, &bootstrap, &topic, "-1");
         let low = get_offsets(&script, &bootstrap, &topic, "-2");
         for (t, p) in [(&a, 0), (&b, 1)] {
@@ -725,8 +645,8 @@ async fn watermarks_and_lag_match_get_offset_shell() {
 #[tokio::test]
 async fn read_committed_and_uncommitted_over_java_transactions() {
     let Some(bootstrap) = support::real_broker() else { return };
-    let Some(script) = kafka_script() else { return };
-    let cluster = cluster(&bootstrap).await;
+    let Some(script) = support::kafka_script() else { return };
+    let cluster = support::cluster(&bootstrap);
     let topic = support::unique_topic("consume-txn");
     create_topic(&cluster, &topic, 1, &[]).await;
     let txn_id = support::unique_topic("txn");
@@ -789,8 +709,8 @@ async fn drain_all(consumer: &mut Consumer) -> Vec<ConsumerRecord> {
 #[tokio::test]
 async fn read_committed_hides_transactions_the_java_copier_aborted() {
     let Some(bootstrap) = support::real_broker() else { return };
-    let Some(script) = kafka_script() else { return };
-    let cluster = cluster(&bootstrap).await;
+    let Some(script) = support::kafka_script() else { return };
+    let cluster = support::cluster(&bootstrap);
     let input = support::unique_topic("consume-copier-in");
     let output = support::unique_topic("consume-copier-out");
     create_topic(&cluster, &input, 1, &[]).await;
@@ -801,7 +721,7 @@ async fn read_committed_hides_transactions_the_java_copier_aborted() {
             .iter()
             .map(|v| Rec { key: None, value: Some(v.clone()), headers: vec![], timestamp: now_ms() })
             .collect();
-        produce(&cluster, &input, 0, batch(Compression::None, &recs)).await;
+        produce_batch(&cluster, &input, 0, batch(Compression::None, &recs)).await;
     }
     // Kafka's TransactionalMessageCopier copies input to output in transactions of 25, aborting about a third of
     // them at random (and copying those messages again in a later transaction).
@@ -851,12 +771,9 @@ async fn read_committed_hides_transactions_the_java_copier_aborted() {
 
 #[tokio::test]
 async fn reassignment_keeps_positions_of_partitions_that_stay() {
-    let Some(bootstrap) = support::real_broker() else { return };
-    let cluster = cluster(&bootstrap).await;
-    let topic = support::unique_topic("consume-reassign");
-    create_topic(&cluster, &topic, 3, &[]).await;
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-reassign", 3).await else { return };
     for p in 0..3 {
-        produce(&cluster, &topic, p, batch(Compression::Lz4, &simple(20, "r"))).await;
+        produce_batch(&cluster, &topic, p, batch(Compression::Lz4, &simple(20, "r"))).await;
     }
     let (a, b, c3) = (tp(&topic, 0), tp(&topic, 1), tp(&topic, 2));
     let mut c = consumer(&bootstrap, &[a.clone(), b.clone()], &[("max.partition.fetch.bytes", "200")]).await;

@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,65 +21,9 @@ use kafkar::protocol::messages::metadata::MetadataRequest;
 use kafkar::{ClientConfig, Error, ErrorKind};
 use support::{Action, FakeBroker, Received};
 
-/// Bytes currently allocated through the global allocator.
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-/// Highest value [`CURRENT`] reached since the last [`reset_peak`].
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-/// The system allocator, counting the bytes it hands out.
-struct CountingAllocator;
-
-impl CountingAllocator {
-    fn grew(by: usize) {
-        let now = CURRENT.fetch_add(by, Ordering::Relaxed) + by;
-        PEAK.fetch_max(now, Ordering::Relaxed);
-    }
-
-    fn shrank(by: usize) {
-        CURRENT.fetch_sub(by, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to `System`, which upholds `GlobalAlloc`'s contract; the counters only
-// observe the sizes.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same layout, same contract as the caller's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            Self::grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as `alloc`.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            Self::grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout` (every allocation goes through this type).
-        unsafe { System.dealloc(ptr, layout) };
-        Self::shrank(layout.size());
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as `dealloc`; `new_size` is the caller's, valid for `layout.align()`.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                Self::grew(new_size - layout.size());
-            } else {
-                Self::shrank(layout.size() - new_size);
-            }
-        }
-        p
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::CountingAllocator;
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -115,20 +58,19 @@ fn run_case<T, F: Future<Output = T>>(case: impl FnOnce() -> F) -> Outcome<T> {
     install_panic_counter();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let panics = PANICS.load(Ordering::SeqCst);
-    let base = CURRENT.load(Ordering::SeqCst);
-    PEAK.store(base, Ordering::SeqCst);
     let start = Instant::now();
-    let value = rt.block_on(async {
-        let v = case().await;
-        // Let the connection's tasks see the failure and wind down before measuring ends.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        v
+    let (value, usage) = counting_alloc::measure(|| {
+        rt.block_on(async {
+            let v = case().await;
+            // Let the connection's tasks see the failure and wind down before measuring ends.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            v
+        })
     });
     let elapsed = start.elapsed();
-    let peak = PEAK.load(Ordering::SeqCst).saturating_sub(base);
     drop(rt);
     assert_eq!(PANICS.load(Ordering::SeqCst), panics, "a task panicked during the case");
-    Outcome { _serial: serial, value, elapsed, peak }
+    Outcome { _serial: serial, value, elapsed, peak: usage.peak }
 }
 
 fn install_panic_counter() {

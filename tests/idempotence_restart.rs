@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafkar::admin::Admin;
-use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
+use kafkar::producer::{Producer, ProducerRecord};
 
 const PORT: &str = "29092";
 const RECORDS: u64 = 1_000_000;
@@ -36,18 +36,8 @@ async fn a_million_records_survive_a_broker_kill_exactly_once_and_in_order() {
     let admin = Admin::new(kafkar::ClientConfig::new(&bootstrap)).await.unwrap();
     let topic = support::unique_topic("idem-restart");
     admin.create_topic(&topic, PARTITIONS, 1, &[]).await.unwrap();
-    let mut config = ProducerConfig::new(&bootstrap);
-    for (k, v) in [
-        ("acks", "all"),
-        ("enable.idempotence", "true"),
-        ("linger.ms", "5"),
-        ("delivery.timeout.ms", "180000"),
-        ("max.block.ms", "120000"),
-        ("request.timeout.ms", "10000"),
-        ("retry.backoff.ms", "100"),
-    ] {
-        config.set(k, v).unwrap();
-    }
+    let mut config = support::restart_proof_producer(&bootstrap);
+    config.set("retry.backoff.ms", "100").unwrap();
     let producer = Producer::new(config).await.unwrap();
     let topic_name: Arc<str> = topic.as_str().into();
 

@@ -17,12 +17,8 @@ use bytes::Bytes;
 use kafkar::ErrorKind;
 use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
 use kafkar::protocol::messages::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
-use kafkar::protocol::messages::metadata::{
-    MetadataRequest, MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
-};
-use kafkar::protocol::messages::produce::{
-    PartitionProduceResponse, ProduceRequest, ProduceResponse, TOPIC_ID_VERSION, TopicProduceResponse,
-};
+use kafkar::protocol::messages::metadata::MetadataRequest;
+use kafkar::protocol::messages::produce::{ProduceRequest, TOPIC_ID_VERSION};
 use kafkar::protocol::primitives::Uuid;
 use kafkar::protocol::records::{ReadOptions, RecordBatchReader};
 use kafkar::protocol::{ApiKey, ErrorCode};
@@ -94,7 +90,7 @@ impl Fake {
             if key == ApiKey::METADATA {
                 let _req: MetadataRequest = support::decode(r);
                 return support::reply::<MetadataRequest>(
-                    &metadata(*p.get().unwrap_or(&0), partitions, topic_id),
+                    &support::fake_metadata(*p.get().unwrap_or(&0), TOPIC, topic_id, partitions),
                     version,
                 );
             }
@@ -138,35 +134,6 @@ impl Fake {
     }
 }
 
-fn metadata(port: u16, partitions: i32, topic_id: Uuid) -> MetadataResponse {
-    MetadataResponse {
-        brokers: vec![MetadataResponseBroker {
-            node_id: 0,
-            host: "127.0.0.1".into(),
-            port: port as i32,
-            ..Default::default()
-        }],
-        cluster_id: Some("fake".into()),
-        controller_id: 0,
-        topics: vec![MetadataResponseTopic {
-            name: Some(TOPIC.into()),
-            topic_id,
-            partitions: (0..partitions)
-                .map(|i| MetadataResponsePartition {
-                    partition_index: i,
-                    leader_id: 0,
-                    leader_epoch: 0,
-                    replica_nodes: vec![0],
-                    isr_nodes: vec![0],
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
-
 /// The broker's idempotence check, simplified: sequences must follow the last one of the producer id and epoch;
 /// one of the last 5 batches again is a duplicate; a new producer id or epoch must start at 0.
 fn check_and_append(log: &mut Vec<Appended>, pid: i64, epoch: i16, seq: i32, values: Vec<Bytes>) -> (ErrorCode, i64) {
@@ -185,37 +152,22 @@ fn check_and_append(log: &mut Vec<Appended>, pid: i64, epoch: i16, seq: i32, val
 
 fn produce(st: &Mutex<FakeState>, n: usize, req: &ProduceRequest, version: i16, fault: Fault) -> Action {
     let mut s = st.lock().unwrap();
-    let mut resp = ProduceResponse::default();
-    for t in &req.topic_data {
-        let mut tr = TopicProduceResponse {
-            name: if version >= TOPIC_ID_VERSION { String::new() } else { t.name.clone() },
-            topic_id: t.topic_id,
-            ..Default::default()
-        };
-        for p in &t.partition_data {
-            let records = p.records.clone().unwrap_or_default();
-            let mut reader = RecordBatchReader::new(records, ReadOptions::default());
-            let batch = reader.next().expect("one batch").expect("batch decodes");
-            let h = batch.header().clone();
-            let values: Vec<Bytes> = batch.records().unwrap().map(|r| r.unwrap().value.unwrap_or_default()).collect();
-            s.seen.push((n, h.producer_id, h.producer_epoch, h.base_sequence, values.clone()));
-            let (code, base) = match &fault {
-                Fault::Error(c) => (*c, -1),
-                Fault::Ignore => (ErrorCode::NONE, -1),
-                _ => {
-                    let log = s.logs.entry(p.index).or_default();
-                    check_and_append(log, h.producer_id, h.producer_epoch, h.base_sequence, values)
-                }
-            };
-            tr.partition_responses.push(PartitionProduceResponse {
-                index: p.index,
-                error_code: code,
-                base_offset: base,
-                ..Default::default()
-            });
+    let resp = support::produce_reply(req, version, |p| {
+        let records = p.records.clone().unwrap_or_default();
+        let mut reader = RecordBatchReader::new(records, ReadOptions::default());
+        let batch = reader.next().expect("one batch").expect("batch decodes");
+        let h = batch.header().clone();
+        let values: Vec<Bytes> = batch.records().unwrap().map(|r| r.unwrap().value.unwrap_or_default()).collect();
+        s.seen.push((n, h.producer_id, h.producer_epoch, h.base_sequence, values.clone()));
+        match &fault {
+            Fault::Error(c) => (*c, -1),
+            Fault::Ignore => (ErrorCode::NONE, -1),
+            _ => {
+                let log = s.logs.entry(p.index).or_default();
+                check_and_append(log, h.producer_id, h.producer_epoch, h.base_sequence, values)
+            }
         }
-        resp.responses.push(tr);
-    }
+    });
     match fault {
         Fault::None | Fault::Error(_) => support::reply::<ProduceRequest>(&resp, version),
         Fault::AppendThenDelay(d) => Action::Delay(d, Box::new(support::reply::<ProduceRequest>(&resp, version))),

@@ -24,12 +24,8 @@ use kafkar::protocol::messages::api_versions::{ApiVersionsRequest, FinalizedFeat
 use kafkar::protocol::messages::end_txn::{EndTxnRequest, EndTxnResponse};
 use kafkar::protocol::messages::find_coordinator::{Coordinator, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafkar::protocol::messages::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
-use kafkar::protocol::messages::metadata::{
-    MetadataRequest, MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
-};
-use kafkar::protocol::messages::produce::{
-    PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse,
-};
+use kafkar::protocol::messages::metadata::MetadataRequest;
+use kafkar::protocol::messages::produce::ProduceRequest;
 use kafkar::protocol::messages::txn_offset_commit::{
     TxnOffsetCommitRequest, TxnOffsetCommitResponse, TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
 };
@@ -113,29 +109,7 @@ fn handle(st: &Mutex<State>, port: u16, tv: i16, r: &Received) -> Action {
         }
         ApiKey::METADATA => {
             let _: MetadataRequest = support::decode(r);
-            let resp = MetadataResponse {
-                brokers: vec![MetadataResponseBroker {
-                    node_id: 0,
-                    host: "127.0.0.1".into(),
-                    port: port as i32,
-                    ..Default::default()
-                }],
-                cluster_id: Some("fake".into()),
-                controller_id: 0,
-                topics: vec![MetadataResponseTopic {
-                    name: Some(TOPIC.into()),
-                    topic_id: Uuid([9; 16]),
-                    partitions: vec![MetadataResponsePartition {
-                        partition_index: 0,
-                        leader_id: 0,
-                        replica_nodes: vec![0],
-                        isr_nodes: vec![0],
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            };
+            let resp = support::fake_metadata(port, TOPIC, Uuid([9; 16]), 1);
             support::reply::<MetadataRequest>(&resp, v)
         }
         ApiKey::FIND_COORDINATOR => {
@@ -185,21 +159,11 @@ fn handle(st: &Mutex<State>, port: u16, tv: i16, r: &Received) -> Action {
             let req: ProduceRequest = support::decode(r);
             assert_eq!(req.transactional_id.as_deref(), Some("tx"), "Produce carries the transactional id");
             let mut s = st.lock().unwrap();
-            let mut resp = ProduceResponse::default();
-            for t in &req.topic_data {
-                let mut tr = TopicProduceResponse { name: t.name.clone(), topic_id: t.topic_id, ..Default::default() };
-                for p in &t.partition_data {
-                    let base = if code.is_ok() { s.offset } else { -1 };
-                    s.offset += 10;
-                    tr.partition_responses.push(PartitionProduceResponse {
-                        index: p.index,
-                        error_code: code,
-                        base_offset: base,
-                        ..Default::default()
-                    });
-                }
-                resp.responses.push(tr);
-            }
+            let resp = support::produce_reply(&req, v, |_| {
+                let base = if code.is_ok() { s.offset } else { -1 };
+                s.offset += 10;
+                (code, base)
+            });
             support::reply::<ProduceRequest>(&resp, v)
         }
         ApiKey::ADD_PARTITIONS_TO_TXN => {

@@ -298,22 +298,9 @@ async fn misuse_and_bad_timeouts() {
     }
 }
 
-/// The `scripts/kafka` wrapper around Kafka's tools (a failure under CI=true when missing).
-fn kafka_script() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("KAFKAR_KAFKA_SCRIPT")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka"));
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{} is missing (CI never skips)", path.display());
-    eprintln!("skipped: {} is missing", path.display());
-    None
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn java_read_committed_consumer_reads_kafkar_transactions() {
-    let Some(script) = kafka_script() else { return };
+    let Some(script) = support::kafka_script() else { return };
     for (bootstrap, which) in brokers() {
         let topic = create_topic(&bootstrap, "txn-java", 2).await;
         let p = Producer::new(txn_producer(&bootstrap, &support::unique_topic("txid"), &[])).await.unwrap();

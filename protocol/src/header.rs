@@ -41,6 +41,25 @@ pub fn response_header_version(api_key: ApiKey, flexible: bool) -> i16 {
     if flexible && api_key != ApiKey::API_VERSIONS { 1 } else { 0 }
 }
 
+/// Writes a header's tagged-field section when the header `version` has one (`tagged`); without one, the header
+/// can only be written if it carries no tagged fields.
+fn encode_tagged_fields(
+    buf: &mut impl BufMut,
+    fields: &[RawTaggedField],
+    tagged: bool,
+    version: i16,
+) -> Result<(), EncodeError> {
+    if tagged {
+        let mut t = TaggedFieldsWriter::new();
+        t.unknown(fields);
+        t.finish(buf)
+    } else if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(EncodeError::UnsupportedField { field: "tagged fields", version })
+    }
+}
+
 impl RequestHeader {
     /// Writes the header at `version` (0, 1 or 2).
     pub fn encode(&self, buf: &mut impl BufMut, version: i16) -> Result<(), EncodeError> {
@@ -55,14 +74,7 @@ impl RequestHeader {
         } else if self.client_id.is_some() {
             return Err(EncodeError::UnsupportedField { field: "client_id", version });
         }
-        if version >= 2 {
-            let mut t = TaggedFieldsWriter::new();
-            t.unknown(&self.unknown_tagged_fields);
-            t.finish(buf)?;
-        } else if !self.unknown_tagged_fields.is_empty() {
-            return Err(EncodeError::UnsupportedField { field: "tagged fields", version });
-        }
-        Ok(())
+        encode_tagged_fields(buf, &self.unknown_tagged_fields, version >= 2, version)
     }
 
     /// Reads the header at `version` (0, 1 or 2).
@@ -86,14 +98,7 @@ impl ResponseHeader {
             return Err(EncodeError::UnsupportedVersion { what: "ResponseHeader", version });
         }
         buf.put_i32(self.correlation_id);
-        if version >= 1 {
-            let mut t = TaggedFieldsWriter::new();
-            t.unknown(&self.unknown_tagged_fields);
-            t.finish(buf)?;
-        } else if !self.unknown_tagged_fields.is_empty() {
-            return Err(EncodeError::UnsupportedField { field: "tagged fields", version });
-        }
-        Ok(())
+        encode_tagged_fields(buf, &self.unknown_tagged_fields, version >= 1, version)
     }
 
     /// Reads the header at `version` (0 or 1).

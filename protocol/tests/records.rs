@@ -15,6 +15,10 @@ use kafkar_protocol::records::{
 };
 use proptest::prelude::*;
 
+#[path = "support/legacy.rs"]
+mod legacy_entries;
+use legacy_entries::legacy;
+
 fn v2_batch(codec: Compression, base_offset: i64, n: usize) -> Vec<u8> {
     let mut b = RecordBatchBuilder::new(codec).with_base_offset(base_offset).with_producer_state(5, 0, 0);
     for i in 0..n {
@@ -25,29 +29,6 @@ fn v2_batch(codec: Compression, base_offset: i64, n: usize) -> Vec<u8> {
     b.build().unwrap().into_bytes().to_vec()
 }
 
-/// A legacy entry (offset, size, message with CRC-32).
-fn legacy(offset: i64, magic: i8, attributes: i8, key: Option<&[u8]>, value: Option<&[u8]>) -> Vec<u8> {
-    let mut body = vec![magic as u8, attributes as u8];
-    if magic == 1 {
-        body.put_i64(1_000);
-    }
-    for field in [key, value] {
-        match field {
-            None => body.put_i32(-1),
-            Some(b) => {
-                body.put_i32(b.len() as i32);
-                body.put_slice(b);
-            }
-        }
-    }
-    let mut entry = Vec::new();
-    entry.put_i64(offset);
-    entry.put_i32(body.len() as i32 + 4);
-    entry.put_u32(crc32fast::hash(&body));
-    entry.extend_from_slice(&body);
-    entry
-}
-
 fn compressed(codec: Compression, data: &[u8]) -> Vec<u8> {
     let mut out = BytesMut::new();
     compress(codec, None, data, &mut out).unwrap();
@@ -56,12 +37,12 @@ fn compressed(codec: Compression, data: &[u8]) -> Vec<u8> {
 
 /// Several batches of every kind, concatenated, with the length of each.
 fn fetch_buffer() -> (Vec<u8>, Vec<usize>) {
-    let inner: Vec<u8> = (0..3).flat_map(|i| legacy(i, 1, 0, Some(b"k"), Some(b"legacy"))).collect();
+    let inner: Vec<u8> = (0..3).flat_map(|i| legacy(i, 1, 0, 1_000, Some(b"k"), Some(b"legacy"))).collect();
     let mut control = RecordBatchBuilder::new(Compression::None).with_control(true).with_base_offset(40);
     control.append_end_txn_marker(9, &EndTxnMarker { commit: true, coordinator_epoch: 1 }).unwrap();
     let parts = [
-        legacy(0, 0, 0, Some(b"a"), Some(b"b")),
-        legacy(3, 1, 1, None, Some(&compressed(Compression::Gzip, &inner))),
+        legacy(0, 0, 0, 1_000, Some(b"a"), Some(b"b")),
+        legacy(3, 1, 1, 1_000, None, Some(&compressed(Compression::Gzip, &inner))),
         v2_batch(Compression::None, 4, 7),
         v2_batch(Compression::Lz4, 11, 9),
         v2_batch(Compression::Snappy, 20, 3),
@@ -183,7 +164,7 @@ fn checksums() {
     b[13] ^= 1;
     assert!(decode(&b).is_ok());
     // Legacy CRC-32 over magic..end.
-    let mut l = legacy(0, 1, 0, Some(b"k"), Some(b"v"));
+    let mut l = legacy(0, 1, 0, 1_000, Some(b"k"), Some(b"v"));
     let n = l.len();
     l[n - 1] ^= 1;
     assert!(matches!(decode(&l), Err(DecodeError::CrcMismatch { what: "legacy message", .. })));
@@ -275,7 +256,7 @@ fn a_bomb_inside_a_batch_is_an_error() {
     assert!(started.elapsed() < Duration::from_secs(10));
     // The same in a legacy wrapper (gzip members).
     let member = compressed(Compression::Gzip, &vec![0; 1 << 20]);
-    let l = legacy(0, 1, 1, None, Some(&member.repeat(100)));
+    let l = legacy(0, 1, 1, 1_000, None, Some(&member.repeat(100)));
     assert!(matches!(decode_all(Bytes::from(l), &options), Err(DecodeError::DecompressionLimit { .. })));
 }
 

@@ -559,12 +559,8 @@ impl Connection {
     /// Sends `req` at `version` without waiting for a reply (a Produce with acks=0, to which brokers send none).
     /// Returns once the request is written.
     pub async fn send_no_reply<R: Request>(&self, req: &R, version: i16) -> Result<()> {
-        let frame = self.encode(req, version)?;
-        self.submit(frame, R::API_KEY, version, R::is_flexible(version), false, self.request_timeout).await.map(|_| ())
-    }
-
-    fn encode<R: Request>(&self, req: &R, version: i16) -> Result<BytesMut> {
-        self.encode_sized(req, version, 64)
+        let rx = self.enqueue(req, version, 0, false, self.request_timeout).await?;
+        self.await_reply(rx, R::API_KEY).await.map(|_| ())
     }
 
     /// Encodes `req` into a frame allocated at `capacity` bytes up front. A frame that outgrows its allocation is
@@ -591,33 +587,22 @@ impl Connection {
 
     /// Sends an encoded request body and returns the reply body (response header stripped).
     async fn send_raw<R: Request>(&self, req: &R, version: i16, timeout: Duration) -> Result<Bytes> {
-        let frame = self.encode(req, version)?;
-        self.submit(frame, R::API_KEY, version, R::is_flexible(version), true, timeout).await
+        let rx = self.enqueue(req, version, 0, true, timeout).await?;
+        self.await_reply(rx, R::API_KEY).await
     }
 
-    async fn submit(
+    /// Encodes `req` at `version` (into a frame of `size_hint` bytes, see [`encode_sized`](Self::encode_sized)) and
+    /// hands it to the writer task. Frames are written (and correlation ids stamped) in the order this returns.
+    async fn enqueue<R: Request>(
         &self,
-        frame: BytesMut,
-        api: ApiKey,
+        req: &R,
         version: i16,
-        flexible: bool,
-        expect_reply: bool,
-        timeout: Duration,
-    ) -> Result<Bytes> {
-        let rx = self.enqueue(frame, api, version, flexible, expect_reply, timeout).await?;
-        self.await_reply(rx, api).await
-    }
-
-    /// Hands a frame to the writer task. Frames are written (and correlation ids stamped) in the order this returns.
-    async fn enqueue(
-        &self,
-        frame: BytesMut,
-        api: ApiKey,
-        version: i16,
-        flexible: bool,
+        size_hint: usize,
         expect_reply: bool,
         timeout: Duration,
     ) -> Result<oneshot::Receiver<Result<Bytes>>> {
+        let (api, flexible) = (R::API_KEY, R::is_flexible(version));
+        let frame = self.encode_sized(req, version, size_hint)?;
         if let Some(e) = self.close_cause() {
             return Err(Error::new(ErrorKind::Disconnected(Arc::new(e))).with_api(api).with_broker(&self.addr));
         }
@@ -645,16 +630,14 @@ impl Connection {
     /// order, which a pipelining caller such as the producer relies on to keep sequence numbers in order.
     /// `size_hint` is the expected frame size (see [`encode_sized`](Self::encode_sized)); 0 when unknown.
     pub async fn queue<R: Request>(&self, req: &R, version: i16, size_hint: usize) -> Result<PendingReply<R>> {
-        let frame = self.encode_sized(req, version, size_hint)?;
-        let rx = self.enqueue(frame, R::API_KEY, version, R::is_flexible(version), true, self.request_timeout).await?;
+        let rx = self.enqueue(req, version, size_hint, true, self.request_timeout).await?;
         Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })
     }
 
     /// Like [`Connection::queue`] for a request the broker does not answer (a Produce with acks=0): the returned
     /// [`PendingReply::written`] resolves once the frame is written.
     pub async fn queue_no_reply<R: Request>(&self, req: &R, version: i16, size_hint: usize) -> Result<PendingReply<R>> {
-        let frame = self.encode_sized(req, version, size_hint)?;
-        let rx = self.enqueue(frame, R::API_KEY, version, R::is_flexible(version), false, self.request_timeout).await?;
+        let rx = self.enqueue(req, version, size_hint, false, self.request_timeout).await?;
         Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })
     }
 

@@ -130,6 +130,78 @@ pub fn find_coordinator_reply(r: &Received, port: i32) -> Action {
     reply::<FindCoordinatorRequest>(&resp, v)
 }
 
+/// The Metadata reply of a fake that is the whole cluster: node 0 at 127.0.0.1:`port`, controller and leader (epoch
+/// 0, the only replica) of every partition of `topic`.
+pub fn fake_metadata(
+    port: u16,
+    topic: &str,
+    topic_id: kafkar::protocol::primitives::Uuid,
+    partitions: i32,
+) -> kafkar::protocol::messages::metadata::MetadataResponse {
+    use kafkar::protocol::messages::metadata::{
+        MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+    };
+    MetadataResponse {
+        brokers: vec![MetadataResponseBroker {
+            node_id: 0,
+            host: "127.0.0.1".into(),
+            port: i32::from(port),
+            ..Default::default()
+        }],
+        cluster_id: Some("fake".into()),
+        controller_id: 0,
+        topics: vec![MetadataResponseTopic {
+            name: Some(topic.into()),
+            topic_id,
+            partitions: (0..partitions)
+                .map(|i| MetadataResponsePartition {
+                    partition_index: i,
+                    leader_id: 0,
+                    leader_epoch: 0,
+                    replica_nodes: vec![0],
+                    isr_nodes: vec![0],
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// The reply to Produce request `req` at `version`: for each of its partitions, the error code and base offset
+/// `partition` returns. Topics are named as a broker names them: by topic id alone from the version with topic ids.
+pub fn produce_reply(
+    req: &kafkar::protocol::messages::produce::ProduceRequest,
+    version: i16,
+    mut partition: impl FnMut(
+        &kafkar::protocol::messages::produce::PartitionProduceData,
+    ) -> (kafkar::protocol::ErrorCode, i64),
+) -> kafkar::protocol::messages::produce::ProduceResponse {
+    use kafkar::protocol::messages::produce::{
+        PartitionProduceResponse, ProduceResponse, TOPIC_ID_VERSION, TopicProduceResponse,
+    };
+    let mut resp = ProduceResponse::default();
+    for t in &req.topic_data {
+        let mut tr = TopicProduceResponse {
+            name: if version >= TOPIC_ID_VERSION { String::new() } else { t.name.clone() },
+            topic_id: t.topic_id,
+            ..Default::default()
+        };
+        for p in &t.partition_data {
+            let (error_code, base_offset) = partition(p);
+            tr.partition_responses.push(PartitionProduceResponse {
+                index: p.index,
+                error_code,
+                base_offset,
+                ..Default::default()
+            });
+        }
+        resp.responses.push(tr);
+    }
+    resp
+}
+
 /// Decodes the request body of `r` as `R`.
 pub fn decode<R: Request>(r: &Received) -> R {
     R::decode_exact(&mut Reader::new(r.body.clone()), r.header.api_version).expect("fake broker decodes request")
@@ -277,6 +349,92 @@ pub fn unique_topic(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// How long the real-broker helpers wait for a new topic's metadata.
+const TOPIC_WAIT: Duration = Duration::from_secs(30);
+
+/// A client of the real broker at `bootstrap` (metadata and connections, no producer or consumer).
+pub fn cluster(bootstrap: &str) -> Arc<kafkar::cluster::Cluster> {
+    kafkar::cluster::Cluster::new(kafkar::ClientConfig::new(bootstrap), false).unwrap()
+}
+
+/// Creates topic `name` (replication factor 1) with a CreateTopics request and waits until its metadata shows
+/// `partitions` partitions.
+pub async fn create_topic(cluster: &kafkar::cluster::Cluster, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+    use kafkar::protocol::ErrorCode;
+    use kafkar::protocol::messages::create_topics::CreateTopicsRequest;
+    let conn = cluster.pool().any().await.unwrap();
+    let req = CreateTopicsRequest::single(name, partitions, 1, configs.iter().copied(), 30_000);
+    let resp = conn.send(&req).await.unwrap();
+    assert_eq!(resp.topics[0].error_code, ErrorCode::NONE, "{:?}", resp.topics[0].error_message);
+    let t = cluster.topic(name, TOPIC_WAIT).await.unwrap();
+    assert_eq!(t.partition_count(), partitions);
+}
+
+/// The start of most tests against the real broker: its bootstrap address, a [`cluster`] client of it and a new
+/// topic named after `prefix` with `partitions` partitions. `None` when there is no broker: the test skips.
+pub async fn real_topic(prefix: &str, partitions: i32) -> Option<(String, Arc<kafkar::cluster::Cluster>, String)> {
+    let bootstrap = real_broker()?;
+    let cluster = cluster(&bootstrap);
+    let topic = unique_topic(prefix);
+    create_topic(&cluster, &topic, partitions, &[]).await;
+    Some((bootstrap, cluster, topic))
+}
+
+/// Writes one record `batch` to `topic`-`partition` of the real broker with a Produce request (acks=all) and returns
+/// its base offset. Retries while a new topic's leadership settles.
+pub async fn produce_batch(cluster: &kafkar::cluster::Cluster, topic: &str, partition: i32, batch: Bytes) -> i64 {
+    use kafkar::protocol::ErrorCode;
+    use kafkar::protocol::messages::produce::ProduceRequest;
+    let info = cluster.topic(topic, TOPIC_WAIT).await.unwrap();
+    for _ in 0..50 {
+        let (_, conn) = cluster.leader(topic, partition).await.unwrap();
+        let version = conn.versions().pick::<ProduceRequest>().unwrap();
+        let req = ProduceRequest::single_batch(version, -1, 30_000, topic, info.id, partition, batch.clone());
+        let resp = conn.send_at(&req, version).await.unwrap();
+        let (_, p) = resp.partitions().next().expect("a partition in the produce reply");
+        if p.error_code.is_retriable() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            cluster.refresh().await.unwrap();
+            continue;
+        }
+        assert_eq!(p.error_code, ErrorCode::NONE, "produce to {topic}-{partition}");
+        return p.base_offset;
+    }
+    panic!("produce to {topic}-{partition} kept failing");
+}
+
+/// The `scripts/kafka` wrapper around Kafka's Java tools (or `$KAFKAR_KAFKA_SCRIPT`), if present; a failure under
+/// `CI=true` when missing, else `None` and the caller skips the part that needs it.
+pub fn kafka_script() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let path = std::env::var_os("KAFKAR_KAFKA_SCRIPT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka"));
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{} is missing (CI never skips)", path.display());
+    eprintln!("skipped the Java tool part: {} is missing", path.display());
+    None
+}
+
+/// A producer configuration that rides out a broker restart without losing or repeating a record: idempotent,
+/// acks=all, and timeouts long enough to cover the restart.
+pub fn restart_proof_producer(bootstrap: &str) -> kafkar::producer::ProducerConfig {
+    let mut c = kafkar::producer::ProducerConfig::new(bootstrap);
+    for (k, v) in [
+        ("acks", "all"),
+        ("enable.idempotence", "true"),
+        ("linger.ms", "5"),
+        ("delivery.timeout.ms", "180000"),
+        ("max.block.ms", "120000"),
+        ("request.timeout.ms", "10000"),
+    ] {
+        c.set(k, v).unwrap();
+    }
+    c
 }
 
 /// A record read back from the real broker.

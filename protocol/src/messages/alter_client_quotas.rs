@@ -24,15 +24,8 @@ structure! {
     }
 }
 
-structure! {
-    /// One component of an entity (the spec's `EntityData`).
-    pub struct AlterQuotaEntity {
-        /// The entity type (`user`, `client-id`, `ip`).
-        entity_type: String = "EntityType" "string" "0+",
-        /// The entity name, or null for the type's default entity.
-        entity_name: Option<String> = "EntityName" "string" "0+" nullable "0+",
-    }
-}
+/// One component of an entity (the spec's `EntityData`): the same on the wire as DescribeClientQuotas's.
+pub use super::describe_client_quotas::QuotaEntityData as AlterQuotaEntity;
 
 structure! {
     /// One quota change (the spec's `OpData`).

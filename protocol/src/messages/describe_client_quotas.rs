@@ -54,9 +54,10 @@ structure! {
 }
 
 structure! {
-    /// One component of an entity (the spec's `EntityData`).
+    /// One component of an entity (the spec's `EntityData`; AlterClientQuotas's is the same, as
+    /// [`AlterQuotaEntity`](super::alter_client_quotas::AlterQuotaEntity)).
     pub struct QuotaEntityData {
-        /// The entity type.
+        /// The entity type (`user`, `client-id`, `ip`).
         entity_type: String = "EntityType" "string" "0+",
         /// The entity name, or null for the type's default entity.
         entity_name: Option<String> = "EntityName" "string" "0+" nullable "0+",

@@ -1,4 +1,4 @@
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 
 use super::*;
@@ -452,28 +452,9 @@ fn compression_level_is_validated_at_build() {
 
 // ---- legacy message sets
 
-/// A legacy entry (offset, size, message) as Kafka wrote them.
-fn legacy(offset: i64, magic: i8, attributes: i8, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> Vec<u8> {
-    let mut body = vec![magic as u8, attributes as u8];
-    if magic == 1 {
-        body.put_i64(timestamp);
-    }
-    for field in [key, value] {
-        match field {
-            None => body.put_i32(-1),
-            Some(b) => {
-                body.put_i32(b.len() as i32);
-                body.put_slice(b);
-            }
-        }
-    }
-    let mut entry = Vec::new();
-    entry.put_i64(offset);
-    entry.put_i32(body.len() as i32 + 4);
-    entry.put_u32(crc32fast::hash(&body));
-    entry.extend_from_slice(&body);
-    entry
-}
+#[path = "../../tests/support/legacy.rs"]
+mod legacy_entries;
+use legacy_entries::legacy;
 
 fn compress(codec: Compression, data: &[u8]) -> Vec<u8> {
     let mut out = BytesMut::new();
