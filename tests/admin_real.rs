@@ -218,10 +218,19 @@ async fn configs_are_described_and_altered_incrementally_per_resource() {
         return;
     }
     assert!(altered[&g].is_ok(), "{altered:?}");
-    let described = admin.describe_configs(std::slice::from_ref(&g)).await.unwrap();
-    let entries = described[&g].as_ref().unwrap();
-    let e = entries.iter().find(|e| e.name == "consumer.session.timeout.ms").unwrap();
-    assert_eq!(e.value.as_deref(), Some("50000"));
+    // The controller commits the change; the broker that answers DescribeConfigs applies it from the metadata log
+    // a moment later (it showed the broker default once under load), so read until it arrives.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let described = admin.describe_configs(std::slice::from_ref(&g)).await.unwrap();
+        let entries = described[&g].as_ref().unwrap();
+        let e = entries.iter().find(|e| e.name == "consumer.session.timeout.ms").unwrap();
+        if e.value.as_deref() == Some("50000") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the group config never showed the value set: {e:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // ListConfigResources lists group resources from v1 (Kafka 4.1; tests/broker_versions_real.rs covers v0).
     if support::broker_version() >= (4, 1) {
         let listed = admin.list_config_resources(&[ConfigResourceType::Group]).await.unwrap();
