@@ -76,6 +76,8 @@ async fn new_topic(bootstrap: &str, prefix: &str) -> String {
 struct Acks {
     ok: Mutex<Vec<(i32, i64, u64)>>,
     failed: AtomicU64,
+    /// The first delivery error, for the assertion's message.
+    first_error: Mutex<Option<String>>,
 }
 
 /// Sends records 0, 1, ... (record i to partition i % 3, value = i) at up to `rate` per second until `stop`.
@@ -101,6 +103,7 @@ fn spawn_sender(
                     Err(e) => {
                         tracing::warn!(error = %e, record = i, "send failed");
                         a.failed.fetch_add(1, Ordering::Relaxed);
+                        a.first_error.lock().unwrap().get_or_insert_with(|| format!("record {i}: {e:?}"));
                     }
                 })
                 .await
@@ -120,7 +123,12 @@ fn spawn_sender(
 /// the log holds nothing else.
 async fn assert_log_matches(bootstrap: &str, topic: &str, acks: &Acks, sent: u64) {
     let ok = acks.ok.lock().unwrap().clone();
-    assert_eq!(acks.failed.load(Ordering::Relaxed), 0, "no record failed");
+    assert_eq!(
+        acks.failed.load(Ordering::Relaxed),
+        0,
+        "no record failed; the first: {:?}",
+        acks.first_error.lock().unwrap()
+    );
     assert_eq!(ok.len() as u64, sent, "every record acknowledged");
     let log = support::read_all(bootstrap, topic).await;
     assert_eq!(log.len(), ok.len(), "one log record per acknowledged record (no duplicates)");
