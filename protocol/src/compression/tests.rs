@@ -414,3 +414,67 @@ proptest! {
         let _ = decompress_lz4(&lz, 1 << 16, Lz4HeaderChecksum::Strict);
     }
 }
+
+/// The sizes of the blocks of a frame written by [`lz4::compress`] (7-byte header, no checksums), with whether
+/// each is stored.
+fn lz4_written_blocks(frame: &[u8]) -> Vec<(bool, usize)> {
+    let mut at = 7;
+    let mut blocks = Vec::new();
+    loop {
+        let size = u32::from_le_bytes(frame[at..at + 4].try_into().unwrap());
+        if size == 0 {
+            return blocks;
+        }
+        let len = (size & 0x7fff_ffff) as usize;
+        blocks.push((size & 0x8000_0000 != 0, len));
+        at += 4 + len;
+    }
+}
+
+/// Record-like noise: 100-byte random values behind a few framing bytes that repeat, which lz4 can shrink by a
+/// few percent at the full cost of its match search.
+fn framed_noise(len: usize, seed: u64) -> Vec<u8> {
+    let values = noise(len, seed);
+    let mut v = Vec::with_capacity(len + 108);
+    for (i, value) in values.chunks(100).enumerate() {
+        v.extend_from_slice(&[0xd4, 0x01, 0x00, 0x00, (i % 64) as u8 * 2, 0x01, 0xc8, 0x01]);
+        v.extend_from_slice(value);
+    }
+    v.truncate(len);
+    v
+}
+
+#[test]
+fn lz4_stores_blocks_that_would_not_shrink_by_an_eighth() {
+    for input in [noise(84 * 1024, 7), framed_noise(84 * 1024, 8)] {
+        let mut out = BytesMut::new();
+        compress(Compression::Lz4, None, &input, &mut out).unwrap();
+        assert_eq!(lz4_written_blocks(&out), vec![(true, 64 * 1024), (true, 20 * 1024)]);
+        assert_eq!(decompress_lz4(&out, usize::MAX, Lz4HeaderChecksum::Strict).unwrap(), input);
+    }
+    // Text is compressed, block by block.
+    let input = text(84 * 1024);
+    let mut out = BytesMut::new();
+    compress(Compression::Lz4, None, &input, &mut out).unwrap();
+    let blocks = lz4_written_blocks(&out);
+    assert_eq!(blocks.len(), 2);
+    assert!(blocks.iter().all(|&(stored, len)| !stored && len < 20 * 1024), "{blocks:?}");
+    assert_eq!(decompress_lz4(&out, usize::MAX, Lz4HeaderChecksum::Strict).unwrap(), input);
+    // The probe reads the middle of the block: noise there stores it, text there compresses it.
+    let mut noisy_middle = text(32 * 1024);
+    noisy_middle[12 * 1024..20 * 1024].copy_from_slice(&noise(8 * 1024, 9));
+    let mut out = BytesMut::new();
+    compress(Compression::Lz4, None, &noisy_middle, &mut out).unwrap();
+    assert_eq!(lz4_written_blocks(&out), vec![(true, 32 * 1024)]);
+    let mut text_middle = noise(32 * 1024, 11);
+    text_middle[12 * 1024..20 * 1024].copy_from_slice(&text(8 * 1024));
+    let mut out = BytesMut::new();
+    compress(Compression::Lz4, None, &text_middle, &mut out).unwrap();
+    assert!(!lz4_written_blocks(&out)[0].0);
+    assert_eq!(decompress_lz4(&out, usize::MAX, Lz4HeaderChecksum::Strict).unwrap(), text_middle);
+    // Below the probe's minimum a block is always tried (and stored when it does not shrink at all).
+    let small = noise(4096, 13);
+    let mut out = BytesMut::new();
+    compress(Compression::Lz4, None, &small, &mut out).unwrap();
+    assert_eq!(lz4_written_blocks(&out), vec![(true, 4096)]);
+}
