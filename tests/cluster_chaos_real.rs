@@ -40,7 +40,12 @@ async fn wait_healthy(bootstrap: &str, topic: &str) {
     cluster.want([topic.to_owned()]);
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        if let Ok(snap) = cluster.refresh().await {
+        // Bounded: a refresh that never answered once left this loop (and the run) hanging.
+        let refreshed = tokio::time::timeout(Duration::from_secs(15), cluster.refresh()).await;
+        if refreshed.is_err() {
+            eprintln!("chaos: a metadata refresh did not answer in 15 s");
+        }
+        if let Ok(Ok(snap)) = refreshed {
             let full = snap.topic(topic).is_some_and(|t| {
                 t.partitions.iter().all(|p| p.leader >= 0 && p.isr.len() == 3 && p.replicas.len() == 3)
             });
@@ -119,6 +124,15 @@ fn spawn_sender(
     })
 }
 
+/// Waits for the sender to stop and its final flush to end: within the delivery timeout (every record is then
+/// acknowledged or failed) and a margin; past that the producer is stuck, and the failure shows its state.
+async fn finish(sender: tokio::task::JoinHandle<u64>, producer: &Producer) -> u64 {
+    match tokio::time::timeout(Duration::from_secs(240), sender).await {
+        Ok(sent) => sent.expect("sender task"),
+        Err(_) => panic!("the producer did not finish within delivery.timeout.ms + 60 s: {:?}", producer.metrics()),
+    }
+}
+
 /// Every acknowledged record is in the log once, at its acknowledged offset, in send order per partition; and
 /// the log holds nothing else.
 async fn assert_log_matches(bootstrap: &str, topic: &str, acks: &Acks, sent: u64) {
@@ -157,6 +171,7 @@ async fn three_brokers_killed_and_restarted_under_traffic_lose_nothing() {
     if support::real_broker().is_none() {
         return;
     }
+    support::log_from_env();
     let (kafka, bootstrap) = support::OwnKafka::start(PORT, &["--nodes", "3"]).await;
     leader_kills(&kafka, &bootstrap).await;
     rolling_restart(&kafka, &bootstrap).await;
@@ -207,7 +222,7 @@ async fn leader_kills(kafka: &support::OwnKafka, bootstrap: &str) {
         max_stall = max_stall.max(watch.await.unwrap());
     }
     stop.store(true, Ordering::Relaxed);
-    let sent = sender.await.unwrap();
+    let sent = finish(sender, &producer).await;
     let m = producer.metrics();
     producer.close().await;
     assert_log_matches(bootstrap, &topic, &acks, sent).await;
@@ -252,7 +267,7 @@ async fn rolling_restart(kafka: &support::OwnKafka, bootstrap: &str) {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let sent = sender.await.unwrap();
+    let sent = finish(sender, &producer).await;
     producer.close().await;
     assert_log_matches(bootstrap, &topic, &acks, sent).await;
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -812,7 +812,12 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Pen
             }
         }
         shared.added.notify_one();
-        if shared.dead.borrow().is_some() {
+        // The connection may have died while these were registered: the reader is gone then, and `fail` may have
+        // drained the waiting requests before they were pushed. Drain again (the first cause stays), or their
+        // waiters would wait for ever: nothing else answers or times them out once the reader has stopped.
+        let dead = shared.dead.borrow().is_some();
+        if dead {
+            shared.fail(Error::new(ErrorKind::Closed));
             break;
         }
         if let Err(e) = write_frames(&mut wr, &mut frames).await {
@@ -987,6 +992,45 @@ mod tests {
         assert_eq!(host_of("broker-1.example:9093"), "broker-1.example");
         assert_eq!(host_of("127.0.0.1:9093"), "127.0.0.1");
         assert_eq!(host_of("[::1]:9093"), "::1");
+    }
+
+    fn test_shared() -> Arc<Shared> {
+        Arc::new(Shared {
+            in_flight: Mutex::new(VecDeque::new()),
+            throttled_until: Mutex::new(None),
+            added: tokio::sync::Notify::new(),
+            dead: watch::channel(None).0,
+        })
+    }
+
+    /// A request the writer registers just after the reader failed the connection (and drained the waiting
+    /// requests) still gets an error: before the fix it waited for ever, and with it a metadata refresh, and so a
+    /// producer's view of the leaders (found by the 3-node chaos run: NOT_LEADER_OR_FOLLOWER until
+    /// delivery.timeout.ms).
+    #[tokio::test]
+    async fn a_request_registered_as_the_connection_dies_is_failed_not_left_waiting() {
+        let shared = test_shared();
+        shared.fail(Error::new(ErrorKind::Io(Arc::new(std::io::ErrorKind::ConnectionReset.into()))));
+        let (tx, rx) = mpsc::channel(4);
+        let (reply, mut waiter) = oneshot::channel();
+        let mut frame = BytesMut::new();
+        frame.extend_from_slice(&[0u8; 16]);
+        let p = Pending {
+            frame,
+            api: ApiKey::METADATA,
+            version: 12,
+            flexible: true,
+            expect_reply: true,
+            timeout: Duration::from_secs(30),
+            reply,
+        };
+        tx.send(p).await.unwrap();
+        write_loop(tokio::io::sink(), rx, shared.clone()).await;
+        match waiter.try_recv() {
+            Ok(Err(e)) => assert!(matches!(e.kind(), ErrorKind::Disconnected(_)), "{e:?}"),
+            other => panic!("the request must have failed, got {other:?}"),
+        }
+        assert!(shared.lock().is_empty(), "nothing left waiting");
     }
 
     #[test]

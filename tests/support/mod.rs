@@ -324,6 +324,17 @@ async fn perform(
     }
 }
 
+/// Logs of the client to stderr when `RUST_LOG` is set (e.g. `RUST_LOG=kafkar=debug` for a long fault run that
+/// must be explained afterwards); without it nothing is installed. Once per test binary; later calls do nothing.
+pub fn log_from_env() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
 /// The real broker's bootstrap address from `KAFKA_BOOTSTRAP` (set by `scripts/test`). Without it: a failure
 /// naming `scripts/kafka start` when `CI=true`, else `None` and the caller reports itself skipped.
 pub fn real_broker() -> Option<String> {
