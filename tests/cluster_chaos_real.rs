@@ -11,10 +11,19 @@
 //! - Rolling restart: every broker in turn is stopped with SIGTERM and restarted while a producer writes and a
 //!   group member reads; no error reaches either, and every record is read.
 //!
-//! One test runs both on one cluster. CI runs 3 kills and one rolling pass; `scripts/chaos cluster` runs 20 kills and two passes
-//! (`KAFKAR_CHAOS_KILLS`, `KAFKAR_CHAOS_ROLLS`) and prints the figures for tests/CHAOS.md.
+//! - Transaction coordinator bounces: consume-transform-produce in transactions (examples/exactly_once.rs) while
+//!   input flows and the broker coordinating the copier's transactional id is SIGKILLed or SIGTERMed and restarted;
+//!   the read_committed output holds every input record exactly once, in order per key.
+//!
+//! One test runs all three on one cluster. CI runs 3 kills, one rolling pass and one bounce; `scripts/chaos cluster`
+//! runs 20 kills, two passes and six bounces (`KAFKAR_CHAOS_KILLS`, `KAFKAR_CHAOS_ROLLS`,
+//! `KAFKAR_CHAOS_TXN_BOUNCES`) and prints the figures for tests/CHAOS.md.
 
 mod support;
+
+#[path = "../examples/exactly_once.rs"]
+#[allow(dead_code)]
+mod exactly_once;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,10 +43,12 @@ fn env_count(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Waits (up to 90 s) until three brokers are registered and no partition of `topic` is under-replicated.
-async fn wait_healthy(bootstrap: &str, topic: &str) {
+/// Waits (up to 90 s) until three brokers are registered and no partition of `topics` is under-replicated
+/// (a topic the cluster does not have yet, such as `__transaction_state` before the first transactional producer,
+/// is passed over).
+async fn wait_healthy(bootstrap: &str, topics: &[&str]) {
     let cluster = Cluster::new(ClientConfig::new(bootstrap), false).unwrap();
-    cluster.want([topic.to_owned()]);
+    cluster.want(topics.iter().map(|t| t.to_string()));
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         // Bounded: a refresh that never answered once left this loop (and the run) hanging.
@@ -46,8 +57,10 @@ async fn wait_healthy(bootstrap: &str, topic: &str) {
             eprintln!("chaos: a metadata refresh did not answer in 15 s");
         }
         if let Ok(Ok(snap)) = refreshed {
-            let full = snap.topic(topic).is_some_and(|t| {
-                t.partitions.iter().all(|p| p.leader >= 0 && p.isr.len() == 3 && p.replicas.len() == 3)
+            let full = topics.iter().enumerate().all(|(i, topic)| match snap.topic(topic) {
+                Some(t) => t.partitions.iter().all(|p| p.leader >= 0 && p.isr.len() == 3 && p.replicas.len() == 3),
+                // The test's own topic (the first) must be there; an internal one may not exist yet.
+                None => i > 0,
             });
             if snap.brokers.len() == 3 && full {
                 cluster.close();
@@ -72,7 +85,7 @@ async fn new_topic(bootstrap: &str, prefix: &str) -> String {
     let topic = support::unique_topic(prefix);
     let admin = Admin::new(ClientConfig::new(bootstrap)).await.unwrap();
     admin.create_topic(&topic, PARTITIONS, 3, &[]).await.unwrap();
-    wait_healthy(bootstrap, &topic).await;
+    wait_healthy(bootstrap, &[&topic]).await;
     topic
 }
 
@@ -85,25 +98,21 @@ struct Acks {
     first_error: Mutex<Option<String>>,
 }
 
-/// Sends records 0, 1, ... (record i to partition i % 3, value = i) at up to `rate` per second until `stop`.
+/// Sends records 0, 1, ... (`make(i)`) at up to `rate` per second until `stop`, then flushes; returns how many.
 fn spawn_sender(
     producer: Producer,
-    topic: &str,
     rate: u64,
     stop: Arc<AtomicBool>,
     acks: Arc<Acks>,
+    make: impl Fn(u64) -> ProducerRecord + Send + 'static,
 ) -> tokio::task::JoinHandle<u64> {
-    let topic: Arc<str> = topic.into();
     tokio::spawn(async move {
         let started = Instant::now();
         let mut i = 0u64;
         while !stop.load(Ordering::Relaxed) {
-            let record = ProducerRecord::new(topic.clone())
-                .partition((i % PARTITIONS as u64) as i32)
-                .value(i.to_be_bytes().to_vec());
             let a = acks.clone();
             producer
-                .send_with_callback(record, move |r| match r {
+                .send_with_callback(make(i), move |r| match r {
                     Ok(m) => a.ok.lock().unwrap().push((m.partition, m.offset, i)),
                     Err(e) => {
                         tracing::warn!(error = %e, record = i, "send failed");
@@ -133,17 +142,22 @@ async fn finish(sender: tokio::task::JoinHandle<u64>, producer: &Producer) -> u6
     }
 }
 
-/// Every acknowledged record is in the log once, at its acknowledged offset, in send order per partition; and
-/// the log holds nothing else.
-async fn assert_log_matches(bootstrap: &str, topic: &str, acks: &Acks, sent: u64) {
-    let ok = acks.ok.lock().unwrap().clone();
+/// No record failed and all `sent` were acknowledged.
+fn assert_all_acknowledged(acks: &Acks, sent: u64) {
     assert_eq!(
         acks.failed.load(Ordering::Relaxed),
         0,
         "no record failed; the first: {:?}",
         acks.first_error.lock().unwrap()
     );
-    assert_eq!(ok.len() as u64, sent, "every record acknowledged");
+    assert_eq!(acks.ok.lock().unwrap().len() as u64, sent, "every record acknowledged");
+}
+
+/// Every acknowledged record is in the log once, at its acknowledged offset, in send order per partition; and
+/// the log holds nothing else.
+async fn assert_log_matches(bootstrap: &str, topic: &str, acks: &Acks, sent: u64) {
+    assert_all_acknowledged(acks, sent);
+    let ok = acks.ok.lock().unwrap().clone();
     let log = support::read_all(bootstrap, topic).await;
     assert_eq!(log.len(), ok.len(), "one log record per acknowledged record (no duplicates)");
     let at: HashMap<(i32, i64), u64> = log
@@ -175,6 +189,7 @@ async fn three_brokers_killed_and_restarted_under_traffic_lose_nothing() {
     let (kafka, bootstrap) = support::OwnKafka::start(PORT, &["--nodes", "3"]).await;
     leader_kills(&kafka, &bootstrap).await;
     rolling_restart(&kafka, &bootstrap).await;
+    transaction_coordinator_bounces(&kafka, &bootstrap).await;
 }
 
 /// A new topic, and a producer writing to it at `rate` until the returned flag is set.
@@ -186,7 +201,11 @@ async fn traffic(
     let topic = new_topic(bootstrap, prefix).await;
     let producer = Producer::new(support::restart_proof_producer(bootstrap)).await.unwrap();
     let (stop, acks) = (Arc::new(AtomicBool::new(false)), Arc::new(Acks::default()));
-    let sender = spawn_sender(producer.clone(), &topic, rate, stop.clone(), acks.clone());
+    let numbered: Arc<str> = topic.as_str().into();
+    let sender = spawn_sender(producer.clone(), rate, stop.clone(), acks.clone(), move |i| {
+        // Record i to partition i % 3, its number as the value.
+        ProducerRecord::new(numbered.clone()).partition((i % PARTITIONS as u64) as i32).value(i.to_be_bytes().to_vec())
+    });
     (topic, producer, stop, acks, sender)
 }
 
@@ -195,7 +214,7 @@ async fn leader_kills(kafka: &support::OwnKafka, bootstrap: &str) {
     let (topic, producer, stop, acks, sender) = traffic(bootstrap, "chaos-kill", 5_000).await;
     let (mut max_stall, mut max_restart) = (Duration::ZERO, Duration::ZERO);
     for k in 0..kills {
-        wait_healthy(bootstrap, &topic).await;
+        wait_healthy(bootstrap, &[&topic]).await;
         let before = acks.ok.lock().unwrap().len();
         let node = leader_of(bootstrap, &topic, (k % PARTITIONS as usize) as i32).await;
         let node = node.to_string();
@@ -260,7 +279,7 @@ async fn rolling_restart(kafka: &support::OwnKafka, bootstrap: &str) {
     let mut restarts = 0;
     for _ in 0..rolls {
         for node in ["1", "2", "3"] {
-            wait_healthy(bootstrap, &topic).await;
+            wait_healthy(bootstrap, &[&topic]).await;
             kafka.run(&["stop-node", node]).await;
             kafka.run(&["start-node", node]).await;
             restarts += 1;
@@ -278,4 +297,78 @@ async fn rolling_restart(kafka: &support::OwnKafka, bootstrap: &str) {
     reading.store(false, Ordering::Relaxed);
     reader.await.unwrap();
     eprintln!("chaos[roll]: {restarts} controlled restarts, {sent} records written and read, 0 errors");
+}
+
+/// Keys of the transactional phase's input: a key's records are in one partition, in order.
+const KEYS: u64 = 17;
+
+/// Consume-transform-produce in transactions (examples/exactly_once.rs: read_committed input, one output record per
+/// input record, the input offsets committed in the same transaction) while input flows and the broker that is the
+/// transaction coordinator of the copier's transactional id is bounced, by SIGKILL and SIGTERM in turn: the output
+/// read_committed readers see holds every input record exactly once, in order per key.
+async fn transaction_coordinator_bounces(kafka: &support::OwnKafka, bootstrap: &str) {
+    let bounces = env_count("KAFKAR_CHAOS_TXN_BOUNCES", 1);
+    let input = new_topic(bootstrap, "chaos-txn-in").await;
+    let output = new_topic(bootstrap, "chaos-txn-out").await;
+    let group = support::unique_topic("chaos-txn-group");
+    // The example's transactional id (a restarted copier fences the one it replaces).
+    let transactional_id = format!("{group}-{input}-copier");
+
+    let producer = Producer::new(support::restart_proof_producer(bootstrap)).await.unwrap();
+    let (stop, acks) = (Arc::new(AtomicBool::new(false)), Arc::new(Acks::default()));
+    let keyed: Arc<str> = input.as_str().into();
+    let sender = spawn_sender(producer.clone(), 1_000, stop.clone(), acks.clone(), move |i| {
+        let k = i % KEYS;
+        ProducerRecord::new(keyed.clone()).key(format!("k{k:02}")).value(format!("k{k:02}-{:06}", i / KEYS))
+    });
+    let copying = Arc::new(AtomicBool::new(true));
+    let copier = {
+        let (bootstrap, input, output, group, copying) =
+            (bootstrap.to_owned(), input.clone(), output.clone(), group.clone(), copying.clone());
+        // A thread and runtime of its own: the example's future is not provably Send for every lifetime (rustc
+        // #64552), so it cannot be a tokio task.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("copier runtime");
+            rt.block_on(exactly_once::run(&bootstrap, &input, &output, &group, || !copying.load(Ordering::Relaxed)))
+        })
+    };
+
+    let mut bounced = Vec::new();
+    for b in 0..bounces {
+        wait_healthy(bootstrap, &[&input, &output, "__transaction_state", "__consumer_offsets"]).await;
+        let node = support::coordinator_node(bootstrap, "__transaction_state", &transactional_id).await.to_string();
+        let how = if b % 2 == 0 { "kill-node" } else { "stop-node" };
+        kafka.run(&[how, &node]).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        kafka.run(&["start-node", &node]).await;
+        bounced.push(format!("{how} {node}"));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let sent = finish(sender, &producer).await;
+    producer.close().await;
+    // The input is checked through the output: every record once, in order per key.
+    assert_all_acknowledged(&acks, sent);
+
+    let out = support::read_committed(bootstrap, &output, PARTITIONS, sent as usize, Duration::from_secs(120)).await;
+    copying.store(false, Ordering::Relaxed);
+    match tokio::time::timeout(Duration::from_secs(120), tokio::task::spawn_blocking(move || copier.join())).await {
+        Ok(done) => done.expect("join").expect("copier thread").expect("the copier ends without an error"),
+        Err(_) => panic!("the copier did not stop within 120 s"),
+    }
+    // Exactly once: every input record, transformed, once; in order per key.
+    let mut next: HashMap<String, u64> = HashMap::new();
+    for r in &out {
+        let value = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned();
+        let (key, seq) = value.strip_prefix("out:").and_then(|v| v.split_once('-')).expect("a transformed value");
+        let seq: u64 = seq.parse().expect("a sequence number");
+        let want = next.entry(key.to_owned()).or_default();
+        assert_eq!(seq, *want, "key {key}: {value} (duplicated, lost or reordered)");
+        *want += 1;
+    }
+    assert_eq!(out.len() as u64, sent, "every input record once in the output");
+    eprintln!(
+        "chaos[txn]: {} transaction coordinator bounces ({}), {sent} records copied exactly once",
+        bounced.len(),
+        bounced.join(", ")
+    );
 }

@@ -16,7 +16,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kafkar::admin::Admin;
-use kafkar::consumer::{Consumer, ConsumerConfig, TopicPartition};
 use kafkar::producer::{Producer, ProducerConfig, ProducerRecord};
 
 const CHILD_ENV: &str = "KAFKAR_EOS_CHILD";
@@ -56,33 +55,6 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0
     }
-}
-
-async fn read_committed_output(
-    bootstrap: &str,
-    topic: &str,
-    want: usize,
-    timeout: Duration,
-) -> Vec<(i32, String, String)> {
-    let mut c = ConsumerConfig::new(bootstrap);
-    c.set("isolation.level", "read_committed").unwrap();
-    c.set("auto.offset.reset", "earliest").unwrap();
-    let mut consumer = Consumer::new(c).await.unwrap();
-    consumer.assign((0..PARTITIONS).map(|p| TopicPartition::new(topic, p))).unwrap();
-    let deadline = Instant::now() + timeout;
-    let mut out = Vec::new();
-    let mut quiet = 0;
-    while Instant::now() < deadline && (out.len() < want || quiet < 6) {
-        let got = consumer.poll(1000, Duration::from_millis(250)).await.unwrap();
-        quiet = if got.is_empty() { quiet + 1 } else { 0 };
-        for r in got {
-            let key = String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).into_owned();
-            let value = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned();
-            out.push((r.partition, key, value));
-        }
-    }
-    consumer.close().await.unwrap();
-    out
 }
 
 #[test]
@@ -148,7 +120,15 @@ fn run_crash_test(bootstrap: &str) {
     }
     write_round(&mut rng);
     let mut last = spawn_child(&spec);
-    let out = rt.block_on(read_committed_output(&bootstrap, &output, total, Duration::from_secs(120)));
+    let out: Vec<(i32, String, String)> = rt
+        .block_on(support::read_committed(&bootstrap, &output, PARTITIONS, total, Duration::from_secs(120)))
+        .into_iter()
+        .map(|r| {
+            let key = String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).into_owned();
+            let value = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned();
+            (r.partition, key, value)
+        })
+        .collect();
     last.kill().ok();
     last.wait().ok();
     rt.block_on(producer.close());

@@ -137,7 +137,9 @@ pub struct Consumer {
     auto_commit: Option<AutoCommit>,
     identity: CommitIdentity,
     membership: Option<GroupHandle>,
-    listener: Option<Box<dyn RebalanceListener>>,
+    /// In a mutex only to make the consumer `Sync` (a `&Consumer` held across an await in a spawned task needs it);
+    /// it is only ever reached through `&mut self`, so never locked.
+    listener: Option<std::sync::Mutex<Box<dyn RebalanceListener>>>,
     group_error: Option<Error>,
     fast_polls: u32,
 }
@@ -291,7 +293,7 @@ impl Consumer {
         listener: impl RebalanceListener + 'static,
     ) -> Result<()> {
         let pattern = TopicPattern::new(pattern)?;
-        self.listener = Some(Box::new(listener));
+        self.listener = Some(std::sync::Mutex::new(Box::new(listener)));
         self.start_subscription(Subscription::Pattern(pattern))
     }
 
@@ -301,7 +303,7 @@ impl Consumer {
         topics: impl IntoIterator<Item = impl Into<String>>,
         listener: impl RebalanceListener + 'static,
     ) -> Result<()> {
-        self.listener = Some(Box::new(listener));
+        self.listener = Some(std::sync::Mutex::new(Box::new(listener)));
         self.subscribe(topics)
     }
 
@@ -646,10 +648,11 @@ impl Consumer {
     }
 
     fn run_listener(&mut self, f: impl FnOnce(&mut dyn RebalanceListener, &mut Consumer)) {
-        if let Some(mut l) = self.listener.take() {
+        if let Some(l) = self.listener.take() {
+            let mut l = l.into_inner().unwrap_or_else(|p| p.into_inner());
             f(l.as_mut(), self);
             if self.listener.is_none() {
-                self.listener = Some(l);
+                self.listener = Some(std::sync::Mutex::new(l));
             }
         }
     }
@@ -805,10 +808,12 @@ mod tests {
     use super::*;
 
     fn assert_send<T: Send>() {}
+    fn assert_sync<T: Sync>() {}
 
     #[test]
     fn consumer_and_its_futures_can_move_between_tasks() {
         assert_send::<Consumer>();
+        assert_sync::<Consumer>();
         assert_send::<RecordStream<'static>>();
         fn recv_future(c: &mut Consumer) -> impl std::future::Future<Output = Result<ConsumerRecord>> + Send + '_ {
             c.recv()
@@ -819,6 +824,11 @@ mod tests {
         fn commit_future(c: &mut Consumer) -> impl std::future::Future + Send + '_ {
             c.commit()
         }
-        let _ = (recv_future, poll_future, commit_future);
+        // Futures of `&self` methods hold a `&Consumer`: Send only when the consumer is Sync (a spawned task that
+        // awaited `committed` did not compile while the rebalance listener made it !Sync).
+        fn committed_future<'a>(c: &'a Consumer, tps: &'a [TopicPartition]) -> impl std::future::Future + Send + 'a {
+            c.committed(tps)
+        }
+        let _ = (recv_future, poll_future, commit_future, committed_future);
     }
 }

@@ -448,6 +448,60 @@ pub fn restart_proof_producer(bootstrap: &str) -> kafkar::producer::ProducerConf
     c
 }
 
+/// Every record of partitions 0..`partitions` of `topic` that a read_committed consumer (assigned, from earliest)
+/// sees: polls until `want` records came and then 1.5 s passed without more, or until `timeout`.
+pub async fn read_committed(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    want: usize,
+    timeout: Duration,
+) -> Vec<kafkar::consumer::ConsumerRecord> {
+    let mut c = kafkar::consumer::ConsumerConfig::new(bootstrap);
+    c.set("isolation.level", "read_committed").unwrap();
+    c.set("auto.offset.reset", "earliest").unwrap();
+    let mut consumer = kafkar::consumer::Consumer::new(c).await.unwrap();
+    consumer.assign((0..partitions).map(|p| kafkar::consumer::TopicPartition::new(topic, p))).unwrap();
+    let deadline = std::time::Instant::now() + timeout;
+    let mut out = Vec::new();
+    let mut quiet = 0;
+    while std::time::Instant::now() < deadline && (out.len() < want || quiet < 6) {
+        let got = consumer.poll(1000, Duration::from_millis(250)).await.unwrap();
+        quiet = if got.is_empty() { quiet + 1 } else { 0 };
+        out.extend(got);
+    }
+    consumer.close().await.unwrap();
+    out
+}
+
+/// The node id of the coordinator of `key` whose state lives in the internal topic `internal`
+/// (`__transaction_state` for a transactional id, `__consumer_offsets` for a group): the leader of the partition
+/// Kafka maps the key to, `abs(key.hashCode()) % partitions` with Java's `String.hashCode` and Kafka's `Utils.abs`.
+/// Retries (up to 60 s) while the topic or its leader is not known yet.
+pub async fn coordinator_node(bootstrap: &str, internal: &str, key: &str) -> i32 {
+    let hash = key.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)));
+    let abs = if hash == i32::MIN { 0 } else { hash.abs() };
+    let cluster = kafkar::cluster::Cluster::new(kafkar::ClientConfig::new(bootstrap), false).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Ok(info)) =
+            tokio::time::timeout(Duration::from_secs(15), cluster.topic(internal, Duration::from_secs(10))).await
+        {
+            let count = info.partition_count();
+            if count > 0 {
+                let leader = info.partitions[(abs % count) as usize].leader;
+                if leader >= 0 {
+                    cluster.close();
+                    return leader;
+                }
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "no leader for {internal} ({key}) in 60 s");
+        let _ = cluster.refresh().await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// A record read back from the real broker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fetched {
