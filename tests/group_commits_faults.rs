@@ -53,6 +53,8 @@ struct Group {
     join2_answered_at: Option<Instant>,
     /// When the second SyncGroup's response goes out (the group is Stable in generation 2).
     sync2_answered_at: Option<Instant>,
+    /// The generation the second JoinGroup answers with.
+    rejoin_generation: i32,
     commits: Vec<Commit>,
 }
 
@@ -63,6 +65,15 @@ struct Script {
     always: Option<ErrorCode>,
     /// Answer the first OffsetCommit with this error instead of the group's rules.
     first: Option<ErrorCode>,
+    /// The generation of the rebalance the second JoinGroup completes: 2, or 1 again as a coordinator that took
+    /// the group over from its log numbers it.
+    rejoin_generation: i32,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Script { always: None, first: None, rejoin_generation: 2 }
+    }
 }
 
 impl Group {
@@ -76,7 +87,7 @@ impl Group {
         }
         let completing = self.join2_answered_at.is_some_and(|t| now >= t);
         let stable2 = self.sync2_answered_at.is_some_and(|t| now >= t);
-        let group_generation = if completing { 2 } else { 1 };
+        let group_generation = if completing { self.rejoin_generation } else { 1 };
         if generation != group_generation {
             return ErrorCode::ILLEGAL_GENERATION;
         }
@@ -86,9 +97,10 @@ impl Group {
 
 /// A coordinator for one member `m-1` of group `g` (cooperative-sticky, topic `t`, partitions 0 and 1 assigned):
 /// generation 1 at once; the second heartbeat says the group rebalances; the second JoinGroup is held
-/// [`JOIN_HOLD`], the second SyncGroup [`SYNC_HOLD`], and generation 2 keeps the same partitions.
+/// [`JOIN_HOLD`], the second SyncGroup [`SYNC_HOLD`], and the next generation (`script.rejoin_generation`) keeps
+/// the same partitions.
 async fn coordinator(script: Script) -> (FakeBroker, Arc<Mutex<Group>>) {
-    let group = Arc::new(Mutex::new(Group::default()));
+    let group = Arc::new(Mutex::new(Group { rejoin_generation: script.rejoin_generation, ..Group::default() }));
     let port = Arc::new(std::sync::OnceLock::<u16>::new());
     let (g, p) = (group.clone(), port.clone());
     let joins = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -109,7 +121,7 @@ async fn coordinator(script: Script) -> (FakeBroker, Arc<Mutex<Group>>) {
             ApiKey::JOIN_GROUP => {
                 let n = joins.fetch_add(1, SeqCst);
                 let resp = JoinGroupResponse {
-                    generation_id: if n == 0 { 1 } else { 2 },
+                    generation_id: if n == 0 { 1 } else { script.rejoin_generation },
                     protocol_type: Some("consumer".into()),
                     protocol_name: Some("cooperative-sticky".into()),
                     leader: "someone-else".into(),
@@ -248,7 +260,7 @@ fn syncs(n: usize) -> impl Fn(&FakeBroker) -> bool {
 
 #[tokio::test]
 async fn a_commit_while_the_group_prepares_a_rebalance_carries_the_current_generation() {
-    let (broker, group) = coordinator(Script { always: None, first: None }).await;
+    let (broker, group) = coordinator(Script::default()).await;
     let mut consumer = member(&broker, &[]).await;
     poll_until(&mut consumer, &broker, "second JoinGroup", joins(2)).await;
     // The member's JoinGroup is held by the coordinator: the group prepares a rebalance.
@@ -263,7 +275,7 @@ async fn a_commit_while_the_group_prepares_a_rebalance_carries_the_current_gener
 
 #[tokio::test]
 async fn a_commit_while_the_group_completes_a_rebalance_goes_out_with_the_next_generation() {
-    let (broker, group) = coordinator(Script { always: None, first: None }).await;
+    let (broker, group) = coordinator(Script::default()).await;
     let mut consumer = member(&broker, &[]).await;
     poll_until(&mut consumer, &broker, "second SyncGroup", syncs(2)).await;
     // Joined generation 2, SyncGroup held: the coordinator would answer REBALANCE_IN_PROGRESS.
@@ -281,7 +293,7 @@ async fn a_commit_while_the_group_completes_a_rebalance_goes_out_with_the_next_g
 async fn rebalance_in_progress_waits_for_the_next_generation_and_commits_again() {
     // The first commit meets a group that just began completing the rebalance (the member has not seen its
     // JoinGroup response yet).
-    let script = Script { always: None, first: Some(ErrorCode::REBALANCE_IN_PROGRESS) };
+    let script = Script { first: Some(ErrorCode::REBALANCE_IN_PROGRESS), ..Script::default() };
     let (broker, group) = coordinator(script).await;
     let mut consumer = member(&broker, &[]).await;
     poll_until(&mut consumer, &broker, "second JoinGroup", joins(2)).await;
@@ -292,9 +304,30 @@ async fn rebalance_in_progress_waits_for_the_next_generation_and_commits_again()
     assert_eq!(commits[1].partitions.len(), 2, "both partitions are still the member's");
 }
 
+/// A coordinator that took the group over from its log (the previous one was bounced) refuses the member's
+/// generation, then completes the rebalance under the same number: the member rejoins into generation 1 with its
+/// member id, the identity its commit was refused with. The commit goes out again in it once it is stable; it
+/// once waited for a generation that never came, until its deadline, and the member processed nothing meanwhile
+/// (tests/group_churn_cluster_real.rs: one minute without a record on every partition).
+#[tokio::test]
+async fn a_commit_refused_before_a_rejoin_into_the_same_generation_goes_out_again_in_it() {
+    let script = Script { first: Some(ErrorCode::ILLEGAL_GENERATION), rejoin_generation: 1, ..Script::default() };
+    let (broker, group) = coordinator(script).await;
+    let mut consumer = member(&broker, &[]).await;
+    poll_until(&mut consumer, &broker, "second JoinGroup", joins(2)).await;
+    consumer.commit_offsets(offsets(&[0, 1], 6)).await.expect("committed again in the rejoined generation 1");
+    let g = group.lock().unwrap();
+    let seen: Vec<(i32, &str, ErrorCode)> =
+        g.commits.iter().map(|c| (c.generation, c.member_id.as_str(), c.answer)).collect();
+    assert_eq!(seen, vec![(1, "m-1", ErrorCode::ILLEGAL_GENERATION), (1, "m-1", ErrorCode::NONE)]);
+    let stable_at = g.sync2_answered_at.expect("second SyncGroup answered");
+    assert!(g.commits[1].at >= stable_at, "sent again once the rejoined generation was stable: {:?}", g.commits);
+    assert_eq!(g.commits[1].partitions.len(), 2, "both partitions are still the member's");
+}
+
 #[tokio::test]
 async fn a_fenced_member_gets_a_typed_error_never_success() {
-    let script = Script { always: Some(ErrorCode::UNKNOWN_MEMBER_ID), first: None };
+    let script = Script { always: Some(ErrorCode::UNKNOWN_MEMBER_ID), ..Script::default() };
     let (broker, _group) = coordinator(script).await;
     let mut consumer = member(&broker, &[]).await;
     poll_until(&mut consumer, &broker, "first SyncGroup", syncs(1)).await;
@@ -306,7 +339,7 @@ async fn a_fenced_member_gets_a_typed_error_never_success() {
 
 #[tokio::test]
 async fn close_reports_an_automatic_commit_that_failed() {
-    let script = Script { always: Some(ErrorCode::UNKNOWN_MEMBER_ID), first: None };
+    let script = Script { always: Some(ErrorCode::UNKNOWN_MEMBER_ID), ..Script::default() };
     let (broker, _group) = coordinator(script).await;
     let mut consumer = member(&broker, &[("enable.auto.commit", "true")]).await;
     poll_until(&mut consumer, &broker, "first SyncGroup", syncs(1)).await;
@@ -318,7 +351,7 @@ async fn close_reports_an_automatic_commit_that_failed() {
 
 #[tokio::test]
 async fn close_during_a_rebalance_commits_with_the_next_generation_and_leaves() {
-    let (broker, group) = coordinator(Script { always: None, first: None }).await;
+    let (broker, group) = coordinator(Script::default()).await;
     let mut consumer = member(&broker, &[("enable.auto.commit", "true")]).await;
     poll_until(&mut consumer, &broker, "second SyncGroup", syncs(2)).await;
     consumer.seek(&TopicPartition::new("t", 1), 11).unwrap();
@@ -332,7 +365,7 @@ async fn close_during_a_rebalance_commits_with_the_next_generation_and_leaves() 
 
 #[tokio::test]
 async fn a_commit_before_the_first_generation_waits_for_it() {
-    let (broker, group) = coordinator(Script { always: None, first: None }).await;
+    let (broker, group) = coordinator(Script::default()).await;
     let mut consumer = member(&broker, &[]).await;
     // No poll yet: the driver is joining in the background.
     consumer.commit_offsets(offsets(&[0], 2)).await.expect("committed in generation 1");

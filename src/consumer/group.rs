@@ -509,6 +509,9 @@ impl Driver {
                 || s.owned.len() != owned.len()
                 || !owned.iter().all(|tp| s.owned.contains(tp));
             if changed {
+                if commit.is_some() && s.commit != commit {
+                    s.published += 1;
+                }
                 s.commit = commit;
                 s.owned = owned.into_iter().collect();
                 s.stopped = stopped;

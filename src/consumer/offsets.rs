@@ -270,6 +270,11 @@ pub(crate) struct MemberState {
     /// The identity the coordinator accepts commits with now; `None` while none is usable (between JoinGroup and
     /// SyncGroup, before the first generation, after the member was removed).
     pub commit: Option<CommitIdentity>,
+    /// Counts the identities published: one more each time `commit` becomes `Some` of a new value or `Some` again
+    /// after `None`. A rejoin can end in the very generation and member id it started from (a coordinator that
+    /// took over the group from its log numbers the rebalance as its predecessor did), so "the member's next
+    /// generation" is told by this count, not by the identity's value.
+    pub published: u64,
     /// The partitions the member owns (including those being revoked).
     pub owned: std::collections::BTreeSet<TopicPartition>,
     /// The driver stopped (left the group, failed, or the consumer was dropped): no identity will come.
@@ -546,12 +551,14 @@ impl GroupOffsets {
         };
         let mut offsets = offsets.to_vec();
         let mut dropped: Vec<TopicPartition> = Vec::new();
-        let mut rejected: Option<CommitIdentity> = None;
+        // The `published` count of the identity a commit was rejected with.
+        let mut rejected: Option<u64> = None;
         loop {
-            // The first identity usable for a commit, and (after a rejection) newer than the rejected one.
+            // The first identity usable for a commit, and (after a rejection) one published after the rejected one,
+            // even when it carries the same generation and member id.
             let waited = tokio::time::timeout_at(
                 deadline,
-                member.wait_for(|s| s.stopped || s.commit.as_ref().is_some_and(|c| Some(c) != rejected.as_ref())),
+                member.wait_for(|s| s.stopped || (s.commit.is_some() && Some(s.published) != rejected)),
             )
             .await
             .map(|r| r.map(|state| state.clone()));
@@ -566,6 +573,7 @@ impl GroupOffsets {
                     ));
                 }
             };
+            let published = state.published;
             let Some(identity) = state.commit.filter(|_| !state.stopped) else {
                 return Err(Error::broker(ErrorCode::UNKNOWN_MEMBER_ID)
                     .with_api(ApiKey::OFFSET_COMMIT)
@@ -596,7 +604,7 @@ impl GroupOffsets {
                         error = %e,
                         "commit waits for the member's next generation"
                     );
-                    rejected = Some(identity);
+                    rejected = Some(published);
                 }
                 Err(e) => return Err(e),
             }
