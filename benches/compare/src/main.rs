@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! kafkar-compare CLIENT WORKLOAD [--option value]...
-//!   CLIENT    kafkar | confluent | rdkafka | krafka
+//!   CLIENT    kafkar | confluent | rdkafka | krafka | floor (latency only: one Produce per record, raw TCP)
 //!   WORKLOAD  produce  (as fast as possible; records/s, CPU and memory)
 //!             latency  (open loop at --rate records/s; intended send time → acknowledgement)
 //!             consume  (a prefilled topic from earliest, through a KIP-848 group)
@@ -24,6 +24,8 @@ mod report;
 
 #[cfg(feature = "confluent")]
 mod confluent_client;
+#[cfg(feature = "floor")]
+mod floor_client;
 #[cfg(feature = "kafkar")]
 mod kafkar_client;
 #[cfg(feature = "krafka")]
@@ -198,6 +200,8 @@ fn producer(client: &str, plan: &Plan, acks: std::sync::Arc<Acks>) -> Res<Box<dy
         "rdkafka" => rdkafka_client::producer(plan, acks),
         #[cfg(feature = "krafka")]
         "krafka" => krafka_client::producer(plan, acks),
+        #[cfg(feature = "floor")]
+        "floor" => floor_client::producer(plan, acks),
         other => Err(format!("unknown client (or built without it): {other}")),
     }
 }
@@ -266,6 +270,9 @@ fn finish(mut l: Line, records: u64, cpu: f64, before: &Usage, malloc: MallocSam
 }
 
 fn run_produce(client: &str, workload: &str, plan: &Plan) -> Res<()> {
+    if client == "floor" && workload != "latency" {
+        return Err("the floor is a latency workload only (one request per record)".into());
+    }
     let malloc = MallocSampler::start();
     let rate = (workload == "latency").then_some(plan.rate);
     let acks = Acks::new(plan.records, rate);
@@ -389,7 +396,7 @@ fn delete_topic(_: &Plan) -> Res<()> {
 const USAGE: &str = "usage: kafkar-compare CLIENT WORKLOAD [options]
        kafkar-compare create-topic|delete-topic --topic T [--partitions N]
        kafkar-compare report RESULTS.jsonl   (markdown tables of the result lines)
-  CLIENT: kafkar | confluent | rdkafka | krafka    WORKLOAD: produce | latency | consume
+  CLIENT: kafkar | confluent | rdkafka | krafka | floor (latency only)    WORKLOAD: produce | latency | consume
   --bootstrap HOST:PORT (KAFKA_BOOTSTRAP, else 127.0.0.1:9092)  --topic NAME  --records N (1000000)
   --size BYTES (100)  --compression none|lz4|zstd (none)  --payload random|json (random)
   --rate RECORDS_PER_SEC (latency: 10000)  --linger-ms MS (5; latency: 0)  --batch-size BYTES (1048576)

@@ -1,6 +1,7 @@
 //! `kafkar-compare report FILE`: the markdown tables of a run's result lines (one JSON object per line, as the
 //! workloads print them): per workload, each figure's median and min–max per client, and kafkar's median over the
-//! best peer's.
+//! best peer's. The TCP floor (`floor`), when it ran, is a column of its own and no peer: kafkar's median over the
+//! floor's gets a column of its own.
 
 use std::collections::BTreeMap;
 
@@ -131,7 +132,10 @@ fn fmt(v: f64) -> String {
 }
 
 /// The order clients appear in.
-const CLIENTS: [&str; 4] = ["kafkar", "confluent", "rdkafka", "krafka"];
+const CLIENTS: [&str; 5] = ["kafkar", "confluent", "rdkafka", "krafka", FLOOR];
+
+/// The TCP floor (floor_client.rs): reported beside the clients, never one of kafkar's peers.
+const FLOOR: &str = "floor";
 
 /// The markdown tables for the result lines in `text`.
 pub fn render(text: &str) -> Res<String> {
@@ -177,16 +181,21 @@ pub fn render(text: &str) -> Res<String> {
         let Some((workload, desc, runs)) = by_label.get(&label) else { continue };
         let clients: Vec<&str> = CLIENTS.iter().copied().filter(|c| runs.contains_key(*c)).collect();
         let rounds = runs.values().map(Vec::len).max().unwrap_or(0);
+        let floor = clients.contains(&FLOOR);
         out.push_str(&format!("### {label}\n\n{desc}; {rounds} run(s) per client. Median (min–max).\n\n"));
         out.push_str("| figure |");
         for c in &clients {
             out.push_str(&format!(" {} |", display_name(c)));
         }
-        out.push_str(" kafkar / best peer |\n|---|");
+        out.push_str(" kafkar / best peer |");
+        if floor {
+            out.push_str(" kafkar / floor |");
+        }
+        out.push_str("\n|---|");
         for _ in &clients {
             out.push_str("---|");
         }
-        out.push_str("---|\n");
+        out.push_str(if floor { "---|---|\n" } else { "---|\n" });
         for (field, name, higher) in figures(workload) {
             let mut medians: BTreeMap<&str, f64> = BTreeMap::new();
             let mut row = format!("| {name} ({}) |", if *higher { "higher is better" } else { "lower is better" });
@@ -218,14 +227,19 @@ pub fn render(text: &str) -> Res<String> {
             }
             let best_peer = medians
                 .iter()
-                .filter(|(c, _)| **c != "kafkar")
+                .filter(|(c, _)| **c != "kafkar" && **c != FLOOR)
                 .map(|(_, v)| *v)
                 .reduce(|a, b| if *higher { a.max(b) } else { a.min(b) });
-            match (medians.get("kafkar"), best_peer) {
-                (Some(k), Some(b)) if b != 0.0 => row.push_str(&format!(" {:.2}× |\n", k / b)),
-                _ => row.push_str(" – |\n"),
+            let ratio = |other: Option<f64>| match (medians.get("kafkar"), other) {
+                (Some(k), Some(b)) if b != 0.0 => format!(" {:.2}× |", k / b),
+                _ => " – |".to_string(),
+            };
+            row.push_str(&ratio(best_peer));
+            if floor {
+                row.push_str(&ratio(medians.get(FLOOR).copied()));
             }
             out.push_str(&row);
+            out.push('\n');
         }
         out.push('\n');
     }
@@ -243,6 +257,7 @@ fn display_name(client: &str) -> &str {
     match client {
         "confluent" => "confluent-kafka",
         "rdkafka" => "rust-rdkafka",
+        FLOOR => "TCP floor",
         other => other,
     }
 }
@@ -283,6 +298,20 @@ mod tests {
             ),
             "{md}"
         );
+    }
+
+    #[test]
+    fn the_floor_is_no_peer_but_a_column_of_its_own() {
+        let mut text = String::new();
+        for (client, p99) in [("kafkar", 4.0), ("krafka", 3.0), ("floor", 2.0)] {
+            text.push_str(&format!(
+                "{{\"client\":\"{client}\",\"workload\":\"latency\",\"label\":\"latency\",\"value_size\":100,\
+                 \"payload\":\"random\",\"compression\":\"none\",\"rate\":10000,\"linger_ms\":0,\"p99_ms\":{p99}}}\n"
+            ));
+        }
+        let md = render(&text).unwrap();
+        assert!(md.contains("| figure | kafkar | krafka | TCP floor | kafkar / best peer | kafkar / floor |"), "{md}");
+        assert!(md.contains("| p99 latency, ms (lower is better) | 4.00 | 3.00 | 2.00 | 1.33× | 2.00× |"), "{md}");
     }
 
     #[test]
