@@ -497,8 +497,10 @@ impl RecordAccumulator {
             b.forget += 1;
         }
         let future = DeliveryFuture::new(b.outcome.share(), delta, timestamp);
-        // A batch at or past batch.size takes no more records: close it now so the sender sends it.
-        if b.builder.size_bound_after(0, ratio) >= batch_size {
+        // A batch at or past batch.size takes no more records: close it now so the sender sends it. Only a first
+        // record can take it past (`fits` kept any other within batch.size), and a batch that a later record
+        // brought to batch.size exactly closes when the next record finds no room.
+        if delta == 0 && b.builder.size_bound_after(0, ratio) >= batch_size {
             q.closed.extend(q.open.take());
             wake = true;
             if explicit.is_none() {

@@ -242,6 +242,7 @@ impl BlockEncoder {
 
     /// The most bytes [`block`](Self::block) writes for `len` input bytes given in blocks of
     /// [`block_size`](Self::block_size) (the last one shorter): their lengths and contents, uncompressible.
+    #[inline]
     pub(crate) fn max_blocks_len(&self, len: usize) -> usize {
         match self {
             BlockEncoder::Lz4 => lz4::max_blocks_len(len),
@@ -250,6 +251,7 @@ impl BlockEncoder {
     }
 
     /// The bytes [`end`](Self::end) writes.
+    #[inline]
     pub(crate) fn end_len(&self) -> usize {
         match self {
             BlockEncoder::Lz4 => lz4::END_LEN,

@@ -235,7 +235,9 @@ impl RecordBatchBuilder {
     ///   estimate of compressed / uncompressed size; above 1 counts as 1) plus the codec's worst-case overhead
     ///   ([`Compression::max_compressed_len`] beyond the input). A bound at ratio 1, an estimate below it.
     ///
-    /// A few integer operations: cheap enough for every record.
+    /// A few integer operations, inlined into the caller for uncompressed, lz4 and snappy batches: cheap enough for
+    /// every record.
+    #[inline]
     pub fn size_bound_after(&self, records_len: usize, ratio: f32) -> usize {
         match &self.blocks {
             Some(b) => {
@@ -243,14 +245,17 @@ impl RecordBatchBuilder {
                 self.buf.len().saturating_add(b.encoder.max_blocks_len(pending)).saturating_add(b.encoder.end_len())
             }
             None if self.compression == Compression::None => self.buf.len().saturating_add(records_len),
-            None => {
-                let records = (self.buf.len() - RECORD_BATCH_OVERHEAD).saturating_add(records_len);
-                let overhead = self.compression.max_compressed_len(records).saturating_sub(records);
-                let ratio = if ratio.is_nan() { 1.0 } else { ratio.clamp(0.0, 1.0) };
-                let scaled = (records as f64 * f64::from(ratio)).ceil() as usize;
-                (RECORD_BATCH_OVERHEAD + scaled.min(records)).saturating_add(overhead)
-            }
+            None => self.ratio_size_bound(records_len, ratio),
         }
+    }
+
+    /// [`size_bound_after`](Self::size_bound_after) of a gzip or zstd batch.
+    fn ratio_size_bound(&self, records_len: usize, ratio: f32) -> usize {
+        let records = (self.buf.len() - RECORD_BATCH_OVERHEAD).saturating_add(records_len);
+        let overhead = self.compression.max_compressed_len(records).saturating_sub(records);
+        let ratio = if ratio.is_nan() { 1.0 } else { ratio.clamp(0.0, 1.0) };
+        let scaled = (records as f64 * f64::from(ratio)).ceil() as usize;
+        (RECORD_BATCH_OVERHEAD + scaled.min(records)).saturating_add(overhead)
     }
 
     /// Whether `records_len` more bytes of encoded records keep [`size_bound_after`](Self::size_bound_after)
@@ -261,11 +266,14 @@ impl RecordBatchBuilder {
     /// now, as a block shorter than a full one, so that they count at their real size, and the bound is checked
     /// again: the work their block would have cost at build anyway, for one more block header. A batch of records
     /// that compress thus still fills `limit` with compressed bytes, whatever its size against the block size.
+    #[inline]
     pub fn room_for(&mut self, records_len: usize, limit: usize, ratio: f32) -> bool {
         let bound = self.size_bound_after(records_len, ratio);
-        if bound <= limit {
-            return true;
-        }
+        bound <= limit || self.make_room(records_len, limit, ratio, bound)
+    }
+
+    /// [`room_for`](Self::room_for) when the bound is over `limit`: compresses the staged records if that may help.
+    fn make_room(&mut self, records_len: usize, limit: usize, ratio: f32, bound: usize) -> bool {
         let Some(b) = &mut self.blocks else { return false };
         let staged = b.staging.len();
         // Compressing the staged records frees at most their own size.
