@@ -228,6 +228,91 @@ async fn kcat_reads_what_we_write() {
     }
 }
 
+/// With `batch.size` 1 MiB and a topic at the brokers' default limit (`max.message.bytes` 1 MiB + 12 bytes), lz4
+/// batches of incompressible values fit: none refused with MESSAGE_TOO_LARGE and split (the pieces of a split batch
+/// count as batches sent), none retried. They used to come out up to 75 bytes over batch.size. The linger holds
+/// every batch until it is full or flushed, so the batch count follows from the sizes, not from timing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lz4_batches_of_incompressible_values_fit_the_default_size_limit() {
+    let Some((bootstrap, name)) = topic("lz4-limit", 1, &[("max.message.bytes", "1048588")]).await else { return };
+    let pairs = [
+        ("compression.type", "lz4"),
+        ("batch.size", "1048576"),
+        ("linger.ms", "60000"),
+        ("delivery.timeout.ms", "120000"),
+    ];
+    let producer = Producer::new(config(&bootstrap, &pairs)).await.unwrap();
+    let t: Arc<str> = name.as_str().into();
+    // 30,000 random 100-byte values: 3.3 MB of records.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut futures = Vec::with_capacity(30_000);
+    for _ in 0..30_000 {
+        let value: Vec<u8> = (0..100)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        futures.push(producer.send(ProducerRecord::new(t.clone()).value(value)).await.unwrap());
+    }
+    producer.flush().await;
+    for f in futures {
+        f.await.unwrap();
+    }
+    let m = producer.metrics();
+    assert_eq!((m.records_sent, m.record_errors, m.retries), (30_000, 0, 0), "{m:?}");
+    // Three full batches (about 9,500 records each) and the flushed rest; a split would add a batch.
+    assert_eq!(m.batches_sent, 4, "{m:?}");
+    assert!(m.avg_batch_size <= 1_048_576.0, "{m:?}");
+    producer.close().await;
+}
+
+/// lz4 and snappy batches of values that compress fill `batch.size` with compressed bytes even below the codecs'
+/// block sizes (the builder compresses staged records early, as short blocks, to count them at their real size), and
+/// the broker, which decompresses every batch to validate it, takes those frames: every record reads back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressible_lz4_and_snappy_batches_fill_batch_size() {
+    for codec in ["lz4", "snappy"] {
+        let Some((bootstrap, name)) = topic(&format!("fill-{codec}"), 1, &[]).await else { return };
+        let pairs = [
+            ("compression.type", codec),
+            ("batch.size", "16384"),
+            ("linger.ms", "60000"),
+            ("delivery.timeout.ms", "120000"),
+        ];
+        let producer = Producer::new(config(&bootstrap, &pairs)).await.unwrap();
+        let t: Arc<str> = name.as_str().into();
+        let value = |i: usize| {
+            format!(
+                "{{\"id\":{i},\"kind\":\"order\",\"amount\":{}.{:02},\"user\":\"u{:05}\"}}",
+                i * 7 % 1000,
+                i % 100,
+                i * 31 % 9973
+            )
+        };
+        let mut futures = Vec::new();
+        for i in 0..5_000 {
+            futures.push(producer.send(ProducerRecord::new(t.clone()).value(value(i))).await.unwrap());
+        }
+        producer.flush().await;
+        for f in futures {
+            f.await.unwrap();
+        }
+        let m = producer.metrics();
+        assert_eq!((m.records_sent, m.record_errors, m.retries), (5_000, 0, 0), "{codec}: {m:?}");
+        // 5,000 records of about 75 bytes: 400 KB, 16 KiB batches of several times that many bytes of records.
+        assert!(m.avg_records_per_batch > 3.0 * 16_384.0 / 85.0, "{codec}: {m:?}");
+        producer.close().await;
+        let got = support::read_all(&bootstrap, &name).await;
+        assert_eq!(got.len(), 5_000, "{codec}");
+        for (i, r) in got.iter().enumerate() {
+            assert_eq!(r.value.as_deref(), Some(value(i).as_bytes()), "{codec}: record {i}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flush_sends_lingering_records_and_waits_for_them() {
     let Some((bootstrap, name)) = topic("flush", 3, &[]).await else { return };

@@ -1,10 +1,16 @@
 //! The record accumulator: one open batch per partition, records encoded straight into it, closed batches queued
 //! for the sender; and [`BufferMemory`], the `buffer.memory` budget.
 //!
-//! `send` appends here and never does network IO. A batch is closed when the next record would take it past
-//! `batch.size` (estimated after compression, with a per-topic ratio learnt from built batches, as Java does), and
-//! handed to the sender when closed, lingered (`linger.ms` since it was opened), flushed, or when a `send` waits for
-//! memory. The sender compresses and seals batches itself, outside this lock.
+//! `send` appends here and never does network IO. A batch is closed when the next record could take it past
+//! `batch.size` as built, by [`RecordBatchBuilder::size_bound_after`]: exact when uncompressed; for lz4 and snappy,
+//! which compress block by block as records come, the bytes compressed so far plus the rest at the codec's worst case
+//! (the rest is compressed early, as a short block, when it alone stands in the way), so that a batch never comes out
+//! over `batch.size` (the ratio estimate let an lz4 batch of incompressible records close at `batch.size` of records,
+//! and come out up to 75 bytes over it: with `batch.size` 1 MiB, over a broker's default limit, 1 MiB + 12, so refused
+//! and split); for gzip and zstd, which compress at close, the records scaled by a per-topic ratio learnt from built
+//! batches (as Java does, with its 5% margin) plus the codec's worst-case overhead. A batch is handed to the sender
+//! when closed, lingered (`linger.ms` since it was opened), flushed, or when a `send` waits for memory. The sender
+//! seals batches (and compresses gzip and zstd ones) itself, outside this lock.
 //!
 //! Keyless records stick to one partition per topic; when a keyless record does not fit the sticky partition's
 //! batch, that batch is closed and the topic moves to another partition, where the record goes (KIP-480).
@@ -27,6 +33,11 @@ use crate::error::{Error, ErrorKind, Result};
 /// Slack added to a record's size at offset and timestamp delta 0 to bound its size at any position in a batch
 /// (offset delta varint up to 5 bytes, timestamp delta varlong up to 10).
 const RECORD_SIZE_SLACK: usize = 14;
+
+/// The margin on the compression-ratio estimate of gzip and zstd batches, Java's `COMPRESSION_RATE_ESTIMATION_FACTOR`:
+/// a batch may compress a little worse than the ones before it. Records within 5% of not compressing at all are then
+/// counted at the codec's worst case, a bound.
+const RATIO_MARGIN: f32 = 1.05;
 
 /// What a new batch's buffer is allocated at (or the first record's size, if larger); it grows as records come.
 const INITIAL_BATCH_CAPACITY: usize = 16 << 10;
@@ -360,7 +371,8 @@ impl RecordAccumulator {
     }
 
     /// Folds an observed compression ratio of a built batch into the topic's estimate (as Java: quick to grow,
-    /// slow to shrink).
+    /// slow to shrink). At most 1: [`RecordBatchBuilder::size_bound_after`] adds the codec's worst-case overhead to
+    /// the records at that ratio, which bounds what does not compress.
     pub(crate) fn observe_compression(&self, topic: &str, observed: f32) {
         if let Some(t) = self.lock().topics.get_mut(topic) {
             t.compression_ratio = if observed > t.compression_ratio {
@@ -392,18 +404,19 @@ impl RecordAccumulator {
         }
         let explicit = chosen_partition(self.partitioner.as_ref(), record, count)?;
         let mut wake = false;
-        let ratio = if self.config.compression == Compression::None { 1.0 } else { topic.compression_ratio };
+        // Used by gzip and zstd batches only (and their buffer's size): the others' bound needs no estimate.
+        let ratio =
+            if self.config.compression == Compression::None { 1.0 } else { topic.compression_ratio * RATIO_MARGIN };
         let batch_size = self.config.batch_size;
-        // `reserved` bounds the record's encoded size from above (batch header included): the batch after it is at
-        // most this big (a few bytes over, at worst, never under).
+        // `reserved` bounds the record's encoded size from above (batch header included), so the bound after it
+        // holds whatever its offset and timestamp deltas come to.
         let record_bound = reserved.saturating_sub(RECORD_BATCH_OVERHEAD);
-        let fits = |b: &OpenBatch| {
-            b.builder.is_empty() || ((b.builder.uncompressed_size() + record_bound) as f32 * ratio) <= batch_size as f32
-        };
+        // May compress an lz4 or snappy batch's staged records early to make room (`room_for`).
+        let fits = |b: &mut OpenBatch| b.builder.is_empty() || b.builder.room_for(record_bound, batch_size, ratio);
         let partition = match explicit {
             Some(p) => {
                 let q = &mut topic.partitions[p as usize];
-                if q.open.as_ref().is_some_and(|b| !fits(b)) {
+                if q.open.as_mut().is_some_and(|b| !fits(b)) {
                     q.closed.extend(q.open.take());
                     wake = true;
                 }
@@ -419,14 +432,14 @@ impl RecordAccumulator {
                     }
                 };
                 let q = &mut topic.partitions[p as usize];
-                if q.open.as_ref().is_some_and(|b| !fits(b)) {
+                if q.open.as_mut().is_some_and(|b| !fits(b)) {
                     // The sticky partition's batch is full: close it and move on (KIP-480).
                     q.closed.extend(q.open.take());
                     wake = true;
                     p = pick_sticky(&topic.available, count, Some(p), next_random(&mut s.rng));
                     topic.sticky = Some(p);
                     let q = &mut topic.partitions[p as usize];
-                    if q.open.as_ref().is_some_and(|b| !fits(b)) {
+                    if q.open.as_mut().is_some_and(|b| !fits(b)) {
                         q.closed.extend(q.open.take());
                     }
                 }
@@ -461,8 +474,9 @@ impl RecordAccumulator {
         };
         let delta = b.builder.record_count();
         if b.builder.uncompressed_size() + record_bound > INITIAL_BATCH_CAPACITY {
-            // Room for batch.size of output at once. An uncompressed record that passed `fits` then fits in it; a
-            // compressed batch may outgrow it (the ratio estimate is only an estimate), and its buffer then doubles.
+            // Room for batch.size of output at once. A record that passed `fits` then fits in it, but for gzip and
+            // zstd (whose buffer holds the records, sized by the ratio estimate, which is only an estimate): their
+            // buffer may outgrow it, and then doubles.
             let full = batch_capacity(b.builder.compresses_as_it_goes(), batch_size, ratio, reserved);
             if b.builder.capacity() < full {
                 b.builder.reserve_total(full);
@@ -483,8 +497,10 @@ impl RecordAccumulator {
             b.forget += 1;
         }
         let future = DeliveryFuture::new(b.outcome.share(), delta, timestamp);
-        // A batch at or past batch.size takes no more records: close it now so the sender sends it.
-        if (b.builder.uncompressed_size() as f32 * ratio) >= batch_size as f32 {
+        // A batch at or past batch.size takes no more records: close it now so the sender sends it. Only a first
+        // record can take it past (`fits` kept any other within batch.size), and a batch that a later record
+        // brought to batch.size exactly closes when the next record finds no room.
+        if delta == 0 && b.builder.size_bound_after(0, ratio) >= batch_size {
             q.closed.extend(q.open.take());
             wake = true;
             if explicit.is_none() {
@@ -717,15 +733,7 @@ mod tests {
         // Incompressible values, so that the output grows as fast as the records.
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..12_000 {
-            let value: Vec<u8> = (0..100)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    x as u8
-                })
-                .collect();
-            put(&a, ProducerRecord::new("t").value(value).partition(0)).unwrap();
+            put(&a, ProducerRecord::new("t").value(noise(100, &mut x)).partition(0)).unwrap();
         }
         let closed = drain_all(&a, false);
         assert!(!closed.is_empty());
@@ -733,6 +741,69 @@ mod tests {
         assert!(closed[0].builder.compresses_as_it_goes());
         // batch.size plus a block's working room, not what growing by doubling came to (1,154,896 bytes here).
         assert!((batch_size..batch_size + (64 << 10)).contains(&cap), "capacity {cap}: grown by doubling?");
+    }
+
+    /// `len` incompressible bytes (xorshift), continuing from `x`.
+    fn noise(len: usize, x: &mut u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                *x ^= *x << 13;
+                *x ^= *x >> 7;
+                *x ^= *x << 17;
+                *x as u8
+            })
+            .collect()
+    }
+
+    /// With batch.size 1 MiB, a broker's default limit (`message.max.bytes` is 1 MiB + 12 bytes), no batch of
+    /// incompressible records may come out over it, whatever the codec, or the broker refuses it and the sender
+    /// splits it. lz4 used to: its stored blocks cost 4 bytes each, plus the frame's 11, over the records.
+    #[tokio::test]
+    async fn no_batch_of_incompressible_records_is_built_over_batch_size() {
+        const BATCH_SIZE: usize = 1 << 20;
+        const BROKER_LIMIT: usize = BATCH_SIZE + 12;
+        for codec in Compression::ALL.into_iter().filter(|c| c.can_compress()) {
+            let a = RecordAccumulator::new(
+                AccumulatorConfig {
+                    batch_size: BATCH_SIZE,
+                    compression: codec,
+                    compression_level: None,
+                    linger: Duration::from_secs(60),
+                    transactional: false,
+                },
+                None,
+            );
+            a.update_topic(info("t", 1));
+            // Built as the sender builds them, which also teaches the accumulator the compression ratio.
+            let mut built = Vec::new();
+            let mut build = |batches: Vec<OpenBatch>| {
+                for b in batches {
+                    let uncompressed = b.builder.uncompressed_size();
+                    let batch = b.builder.build().unwrap();
+                    a.observe_compression("t", batch.len() as f32 / uncompressed as f32);
+                    built.push(batch.len());
+                }
+            };
+            // 100-byte random values, 3.3 MiB of them.
+            let mut x = 0x2545_f491_4f6c_dd1du64;
+            for i in 0..30_000 {
+                put(&a, ProducerRecord::new("t").value(noise(100, &mut x)).partition(0)).unwrap();
+                if i % 2_000 == 1_999 {
+                    build(drain_all(&a, false));
+                }
+            }
+            build(drain_all(&a, true));
+            assert!(built.len() >= 4, "{codec}: {built:?}");
+            for &len in &built {
+                assert!(len <= BROKER_LIMIT, "{codec}: a batch of {len} bytes, over the broker's limit: {built:?}");
+                assert!(len <= BATCH_SIZE, "{codec}: a batch of {len} bytes, over batch.size: {built:?}");
+            }
+            // Not by closing batches early: lz4, snappy and none within a record of batch.size; gzip and zstd
+            // (counted at their worst case) within a few percent.
+            for &len in &built[..built.len() - 1] {
+                assert!(len > BATCH_SIZE * 9 / 10, "{codec}: a full batch of only {len} bytes: {built:?}");
+            }
+        }
     }
 
     #[tokio::test]

@@ -652,7 +652,9 @@ impl Sender {
             let Some(ob) = st.queued.pop_front() else { return Err(None) };
             let records = ob.builder.record_count();
             let uncompressed = ob.builder.uncompressed_size();
-            let compressed = ob.builder.compression() != kafkar_protocol::compression::Compression::None;
+            // Only gzip and zstd batches are sized by a ratio estimate (lz4's and snappy's bound is exact).
+            let estimated = ob.builder.compression() != kafkar_protocol::compression::Compression::None
+                && !ob.builder.compresses_as_it_goes();
             let mut batch = match ob.builder.build() {
                 Ok(b) => b,
                 Err(e) => {
@@ -662,7 +664,7 @@ impl Sender {
                     continue;
                 }
             };
-            if compressed && uncompressed > 0 {
+            if estimated && uncompressed > 0 {
                 self.shared.accumulator.observe_compression(&tp.0, batch.len() as f32 / uncompressed as f32);
             }
             let (producer, base_sequence) = match self.idempotence.as_mut() {

@@ -21,6 +21,15 @@ pub(super) fn compress(level: i32, input: &[u8], out: &mut BytesMut) -> Result<(
     Ok(())
 }
 
+/// The most [`compress`] writes for `len` bytes, at any level. flate2's default backend (miniz_oxide) documents no
+/// bound: it stores a block that would expand only while the block is still within its 32 KiB window, so larger
+/// blocks of noise come out Huffman-coded a little over their size (measured: about 1/1000 and 23 bytes at level 1,
+/// 1/5000 at the others, gzip header and trailer included). This allows 1/512 and 64 bytes: twice that, and above
+/// zlib's `deflateBound` for its default settings (1/3000 and 25 bytes).
+pub(super) const fn max_compressed_len(len: usize) -> usize {
+    len.saturating_add((len >> 9) + 64)
+}
+
 /// Decompresses gzip data (one or more members) into at most `cap` bytes.
 pub fn decompress_gzip(input: &[u8], cap: usize) -> Result<Vec<u8>, DecodeError> {
     if input.is_empty() {

@@ -52,6 +52,17 @@ pub(super) fn compress(input: &[u8], out: &mut BytesMut) -> Result<(), EncodeErr
     Ok(())
 }
 
+/// The frame header [`begin`] writes: magic, FLG, BD and the header checksum.
+pub(super) const HEADER_LEN: usize = 7;
+/// The end mark [`end`] writes.
+pub(super) const END_LEN: usize = 4;
+
+/// The most [`compress_block`] writes for `len` bytes in blocks of [`BLOCK_SIZE`]: a block that would not shrink is
+/// stored, so each costs its length and a 4-byte size.
+pub(super) const fn max_blocks_len(len: usize) -> usize {
+    len.saturating_add(len.div_ceil(BLOCK_SIZE).saturating_mul(4))
+}
+
 /// Writes the frame header.
 pub(super) fn begin(out: &mut BytesMut) {
     out.put_slice(&MAGIC);

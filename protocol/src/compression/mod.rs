@@ -125,6 +125,21 @@ impl Compression {
         }
     }
 
+    /// The most bytes [`compress`] writes for `len` input bytes, at any level: the codec's worst case (input that
+    /// does not compress), framing included. lz4 stores a block that would not shrink, so it costs the frame's
+    /// header and end mark and 4 bytes per 64 KiB block; snappy adds its stream header and, per 32 KiB block, a
+    /// length and raw snappy's documented worst case (about 1/6 over); zstd its library's `ZSTD_COMPRESSBOUND`;
+    /// gzip, whose backend documents no bound, twice the overhead measured on noise (see `gzip.rs`).
+    pub fn max_compressed_len(self, len: usize) -> usize {
+        match self {
+            Compression::None => len,
+            Compression::Gzip => gzip::max_compressed_len(len),
+            Compression::Snappy => snappy::HEADER_LEN.saturating_add(snappy::max_blocks_len(len)),
+            Compression::Lz4 => lz4::HEADER_LEN.saturating_add(lz4::max_blocks_len(len)).saturating_add(lz4::END_LEN),
+            Compression::Zstd => zstd::max_compressed_len(len),
+        }
+    }
+
     /// Checks `level` for this codec and resolves `None` to the default. A level for a codec without levels, or
     /// outside the codec's range, is an error (as Kafka's config validation rejects it).
     pub fn resolve_level(self, level: Option<i32>) -> Result<Option<i32>, EncodeError> {
@@ -222,6 +237,25 @@ impl BlockEncoder {
         match self {
             BlockEncoder::Lz4 => lz4::BLOCK_SLACK,
             BlockEncoder::Snappy(_) => snappy::BLOCK_SLACK,
+        }
+    }
+
+    /// The most bytes [`block`](Self::block) writes for `len` input bytes given in blocks of
+    /// [`block_size`](Self::block_size) (the last one shorter): their lengths and contents, uncompressible.
+    #[inline]
+    pub(crate) fn max_blocks_len(&self, len: usize) -> usize {
+        match self {
+            BlockEncoder::Lz4 => lz4::max_blocks_len(len),
+            BlockEncoder::Snappy(_) => snappy::max_blocks_len(len),
+        }
+    }
+
+    /// The bytes [`end`](Self::end) writes.
+    #[inline]
+    pub(crate) fn end_len(&self) -> usize {
+        match self {
+            BlockEncoder::Lz4 => lz4::END_LEN,
+            BlockEncoder::Snappy(_) => 0,
         }
     }
 

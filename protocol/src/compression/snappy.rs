@@ -10,7 +10,7 @@ use bytes::{BufMut, BytesMut};
 use crate::{DecodeError, EncodeError};
 
 const MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0];
-const HEADER_LEN: usize = 16;
+pub(super) const HEADER_LEN: usize = 16;
 /// The first four bytes of the magic read as a big-endian int32, as seen where a block length is expected.
 const MAGIC_HEAD: u32 = u32::from_be_bytes([MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3]]);
 /// snappy-java's default block size (`SnappyOutputStream.DEFAULT_BLOCK_SIZE`).
@@ -52,6 +52,15 @@ pub(super) fn compress_block(
     out.truncate(start + n);
     out[len_at..start].copy_from_slice(&(n as u32).to_be_bytes());
     Ok(())
+}
+
+/// The most [`compress_block`] writes for `len` bytes in blocks of [`BLOCK_SIZE`]: per block a 4-byte length and
+/// raw snappy's documented worst case (32 bytes and a sixth over the input).
+pub(super) fn max_blocks_len(len: usize) -> usize {
+    let block = |n: usize| 4 + snap::raw::max_compress_len(n);
+    let (full, rest) = (len / BLOCK_SIZE, len % BLOCK_SIZE);
+    let last = if rest == 0 { 0 } else { block(rest) };
+    full.saturating_mul(block(BLOCK_SIZE)).saturating_add(last)
 }
 
 /// The room [`compress_block`] may need beyond the block's own length (snappy's worst-case expansion).

@@ -87,6 +87,36 @@ fn round_trip_at_every_level_bound() {
 }
 
 #[test]
+fn max_compressed_len_bounds_what_compress_writes() {
+    let sizes = [0, 1, 100, 1000, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 64 * 1024, 64 * 1024 + 1, 200_003];
+    for codec in CODECS {
+        let levels: Vec<Option<i32>> = match codec.level_range() {
+            // The fastest and the strongest levels (zstd's strongest are slow unoptimised: 19 is the same search).
+            Some(r) => vec![None, Some(*r.start().max(&-5)), Some(*r.end().min(&19))],
+            None => vec![None],
+        };
+        for &len in &sizes {
+            for (kind, input) in [("noise", noise(len, len as u64 + 1)), ("text", text(len)), ("zeros", vec![0; len])] {
+                for &level in &levels {
+                    let mut out = BytesMut::new();
+                    compress(codec, level, &input, &mut out).unwrap();
+                    let bound = codec.max_compressed_len(len);
+                    assert!(out.len() <= bound, "{codec} level {level:?} {kind} of {len}: {} > {bound}", out.len());
+                }
+            }
+        }
+        // One batch-sized input at the default level: the bound is tight where it matters.
+        let input = noise(1 << 20, 11);
+        let c = compressed(codec, &input);
+        let bound = codec.max_compressed_len(input.len());
+        assert!(c.len() <= bound, "{codec}: {} > {bound}", c.len());
+        if matches!(codec, Compression::None | Compression::Lz4) {
+            assert_eq!(c.len(), bound, "{codec}: noise is stored, and that is the bound");
+        }
+    }
+}
+
+#[test]
 fn compress_appends_after_existing_bytes() {
     for codec in CODECS {
         let mut out = BytesMut::new();

@@ -30,6 +30,14 @@ pub(super) fn compress(level: i32, input: &[u8], out: &mut BytesMut) -> Result<(
     }
 }
 
+/// The most [`compress`] writes for `len` bytes: `ZSTD_COMPRESSBOUND` of zstd.h (what `compress` sizes its output
+/// for), in every build.
+pub(super) const fn max_compressed_len(len: usize) -> usize {
+    const SMALL: usize = 128 << 10;
+    let small_margin = if len < SMALL { (SMALL - len) >> 11 } else { 0 };
+    len.saturating_add(len >> 8).saturating_add(small_margin)
+}
+
 /// Without the C library there is no zstd encoder: a typed error, nothing written.
 #[cfg(not(feature = "zstd"))]
 pub(super) fn compress(_level: i32, _input: &[u8], _out: &mut BytesMut) -> Result<(), EncodeError> {

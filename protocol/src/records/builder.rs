@@ -2,10 +2,12 @@
 //!
 //! Records are encoded straight into the batch buffer behind 61 reserved header bytes. For lz4 and snappy, whose
 //! framing is a run of independent blocks, records go to a block-sized staging buffer instead, and each block is
-//! compressed onto the batch buffer as soon as it fills: the uncompressed records never exist in full. Closing the
-//! batch patches the header, compresses the records section into the final buffer (gzip and zstd, whole) or its last
-//! block (lz4, snappy), and computes the CRC-32C once. The CRC of everything after the producer fields is kept, so that [`EncodedBatch::set_producer_state`] can
-//! rewrite producer id, epoch and base sequence with a CRC combine instead of a pass over the records.
+//! compressed onto the batch buffer as soon as it fills: the uncompressed records never exist in full (and
+//! [`RecordBatchBuilder::room_for`] may compress a block early, short, to count it at its real size against a size
+//! limit). Closing the batch patches the header, compresses the records section into the final buffer (gzip and zstd,
+//! whole) or its last block (lz4, snappy), and computes the CRC-32C once. The CRC of everything after the producer
+//! fields is kept, so that [`EncodedBatch::set_producer_state`] can rewrite producer id, epoch and base sequence with a
+//! CRC combine instead of a pass over the records.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
@@ -54,13 +56,35 @@ impl Blocks {
     fn flush_full(&mut self, out: &mut BytesMut) -> Result<(), EncodeError> {
         let size = self.encoder.block_size();
         while self.staging.len() >= size {
-            self.encoder.block(&self.staging[..size], out)?;
-            self.staging.advance(size);
-            self.flushed += size;
+            self.compress(size, out)?;
         }
         Ok(())
     }
+
+    /// Compresses what `staging` holds (less than a full block) as one block onto `out`.
+    fn flush_rest(&mut self, out: &mut BytesMut) -> Result<(), EncodeError> {
+        if self.staging.is_empty() {
+            return Ok(());
+        }
+        self.compress(self.staging.len(), out)
+    }
+
+    /// Compresses the first `len` staged bytes as one block onto `out`; on an error `out` is left as it was.
+    fn compress(&mut self, len: usize, out: &mut BytesMut) -> Result<(), EncodeError> {
+        let mark = out.len();
+        if let Err(e) = self.encoder.block(&self.staging[..len], out) {
+            out.truncate(mark);
+            return Err(e);
+        }
+        self.staging.advance(len);
+        self.flushed += len;
+        Ok(())
+    }
 }
+
+/// A block is cut short to make room ([`RecordBatchBuilder::room_for`]) only when it holds at least this fraction of
+/// the size limit: shorter blocks cost a block header and compress less well for the little room they can free.
+const EARLY_BLOCK_DIVISOR: usize = 64;
 
 impl RecordBatchBuilder {
     /// A builder of a batch compressed with `compression` (at the codec's default level).
@@ -201,8 +225,71 @@ impl RecordBatchBuilder {
         self.buf.reserve(size.saturating_add(slack).saturating_sub(self.buf.len()));
     }
 
-    /// The uncompressed size the batch would have after appending a record with these sizes at `timestamp`: what a
-    /// producer compares with `batch.size` (scaled by its compression-ratio estimate for compressed batches).
+    /// An upper bound of the built batch's length (what [`build`](Self::build) returns) were `records_len` more
+    /// bytes of encoded records appended (0: the batch as it stands): what a producer compares with `batch.size`.
+    ///
+    /// - Uncompressed: exact (for an exact `records_len`).
+    /// - lz4 and snappy: the frame compressed so far, exact, plus the records not yet compressed at the codec's
+    ///   worst case and the frame's end: never under the built length.
+    /// - gzip and zstd, which compress the records whole at build: the records scaled by `ratio` (the caller's
+    ///   estimate of compressed / uncompressed size; above 1 counts as 1) plus the codec's worst-case overhead
+    ///   ([`Compression::max_compressed_len`] beyond the input). A bound at ratio 1, an estimate below it.
+    ///
+    /// A few integer operations, inlined into the caller for uncompressed, lz4 and snappy batches: cheap enough for
+    /// every record.
+    #[inline]
+    pub fn size_bound_after(&self, records_len: usize, ratio: f32) -> usize {
+        match &self.blocks {
+            Some(b) => {
+                let pending = b.staging.len().saturating_add(records_len);
+                self.buf.len().saturating_add(b.encoder.max_blocks_len(pending)).saturating_add(b.encoder.end_len())
+            }
+            None if self.compression == Compression::None => self.buf.len().saturating_add(records_len),
+            None => self.ratio_size_bound(records_len, ratio),
+        }
+    }
+
+    /// [`size_bound_after`](Self::size_bound_after) of a gzip or zstd batch.
+    fn ratio_size_bound(&self, records_len: usize, ratio: f32) -> usize {
+        let records = (self.buf.len() - RECORD_BATCH_OVERHEAD).saturating_add(records_len);
+        let overhead = self.compression.max_compressed_len(records).saturating_sub(records);
+        let ratio = if ratio.is_nan() { 1.0 } else { ratio.clamp(0.0, 1.0) };
+        let scaled = (records as f64 * f64::from(ratio)).ceil() as usize;
+        (RECORD_BATCH_OVERHEAD + scaled.min(records)).saturating_add(overhead)
+    }
+
+    /// Whether `records_len` more bytes of encoded records keep [`size_bound_after`](Self::size_bound_after)
+    /// within `limit`.
+    ///
+    /// For lz4 and snappy, the records staged for the current block count at the codec's worst case until they are
+    /// compressed. When they are what stands in the way (and they are at least 1/64 of `limit`), they are compressed
+    /// now, as a block shorter than a full one, so that they count at their real size, and the bound is checked
+    /// again: the work their block would have cost at build anyway, for one more block header. A batch of records
+    /// that compress thus still fills `limit` with compressed bytes, whatever its size against the block size.
+    #[inline]
+    pub fn room_for(&mut self, records_len: usize, limit: usize, ratio: f32) -> bool {
+        let bound = self.size_bound_after(records_len, ratio);
+        bound <= limit || self.make_room(records_len, limit, ratio, bound)
+    }
+
+    /// [`room_for`](Self::room_for) when the bound is over `limit`: compresses the staged records if that may help.
+    fn make_room(&mut self, records_len: usize, limit: usize, ratio: f32, bound: usize) -> bool {
+        let Some(b) = &mut self.blocks else { return false };
+        let staged = b.staging.len();
+        // Compressing the staged records frees at most their own size.
+        if staged < bound - limit || staged < limit / EARLY_BLOCK_DIVISOR {
+            return false;
+        }
+        // On an error nothing was written and the records stay staged: no room now, and `build` meets the error.
+        if b.flush_rest(&mut self.buf).is_err() {
+            return false;
+        }
+        self.size_bound_after(records_len, ratio) <= limit
+    }
+
+    /// The uncompressed size the batch would have after appending a record with these sizes at `timestamp`
+    /// ([`uncompressed_size`](Self::uncompressed_size) after it; [`size_bound_after`](Self::size_bound_after)
+    /// bounds the built size).
     pub fn estimated_size_after(
         &self,
         timestamp: i64,
@@ -342,9 +429,7 @@ impl RecordBatchBuilder {
         let mut out = match (self.blocks, self.compression) {
             (Some(mut b), _) => {
                 let mut out = self.buf;
-                if !b.staging.is_empty() {
-                    b.encoder.block(&b.staging, &mut out)?;
-                }
+                b.flush_rest(&mut out)?;
                 b.encoder.end(&mut out);
                 // The batch lives until it is acknowledged: when it compressed to well under its room, keep a
                 // copy of its size (a copy of compressed bytes, cheap beside compressing them) and free the rest.
