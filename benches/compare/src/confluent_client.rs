@@ -25,6 +25,7 @@ struct ConfluentProducer {
     topic: String,
     values: Vec<Vec<u8>>,
     acks: Arc<Acks>,
+    round_robin: u32,
 }
 
 /// A confluent-kafka producer for the plan.
@@ -36,18 +37,33 @@ pub fn producer(plan: &Plan, acks: Arc<Acks>) -> Res<Box<dyn ProduceClient>> {
         KafkaProducer::new(config, ByteArraySerializer::default(), ByteArraySerializer::default())
             .map_err(err("confluent producer"))?
     };
-    Ok(Box::new(ConfluentProducer { rt, producer, topic: plan.topic.clone(), values: plan.values(), acks }))
+    Ok(Box::new(ConfluentProducer {
+        rt,
+        producer,
+        topic: plan.topic.clone(),
+        values: plan.values(),
+        acks,
+        round_robin: plan.round_robin,
+    }))
 }
 
 impl ConfluentProducer {
     async fn send_one(&self, i: u64) -> Res<()> {
         let value: &[u8] = &self.values[(i % self.values.len() as u64) as usize];
+        self.send_value_to(i, crate::partition_of(self.round_robin, i), value).await
+    }
+
+    async fn send_value_to(&self, i: u64, partition: Option<i32>, value: &[u8]) -> Res<()> {
         let acks = self.acks.clone();
         let callback =
             confluent_kafka::producer::callback::new(move |_, e: Option<&confluent_kafka::common::Error>| {
                 acks.record(i, e.map(|e| e.to_string()))
             });
-        let record = ProducerRecord::<&[u8], &[u8]>::new(self.topic.clone(), Some(value));
+        let record = match partition {
+            None => ProducerRecord::<&[u8], &[u8]>::new(self.topic.clone(), Some(value)),
+            Some(p) => ProducerRecord::with_partition_key(self.topic.clone(), Some(p), None, Some(value))
+                .map_err(err("confluent record"))?,
+        };
         // The future resolves with the metadata the callback also gets: not needed.
         let _ = self.producer.send(record, Some(Box::new(callback))).await.map_err(err("confluent send"))?;
         Ok(())
@@ -64,6 +80,10 @@ impl ProduceClient for ConfluentProducer {
 
     fn send(&mut self, from: u64, to: u64) -> Res<()> {
         crate::send_all(&self.rt, from, to, |i| self.send_one(i))
+    }
+
+    fn send_value(&mut self, i: u64, partition: Option<i32>, value: Vec<u8>) -> Res<()> {
+        self.rt.block_on(self.send_value_to(i, partition, &value))
     }
 
     fn flush(&mut self) -> Res<()> {
@@ -105,6 +125,17 @@ impl ConsumeClient for ConfluentConsumer {
             self.rt.block_on(self.consumer.poll(Duration::from_millis(100))).map_err(err("confluent poll"))?;
         let bytes = (&records).into_iter().map(|r| r.value().map_or(0, |v| v.len()) as u64).sum();
         Ok((records.count() as u64, bytes))
+    }
+
+    fn poll_values(&mut self, on_value: &mut dyn FnMut(&[u8])) -> Res<u64> {
+        let records =
+            self.rt.block_on(self.consumer.poll(Duration::from_millis(100))).map_err(err("confluent poll"))?;
+        let mut n = 0;
+        for r in &records {
+            on_value(r.value().map_or(&[][..], |v| v.as_slice()));
+            n += 1;
+        }
+        Ok(n)
     }
 
     fn close(mut self: Box<Self>) -> Res<()> {

@@ -18,6 +18,7 @@ struct KafkarProducer {
     topic: Arc<str>,
     values: Vec<Bytes>,
     acks: Arc<Acks>,
+    round_robin: u32,
 }
 
 /// A kafkar producer for the plan.
@@ -31,17 +32,24 @@ pub fn producer(plan: &Plan, acks: Arc<Acks>) -> Res<Box<dyn ProduceClient>> {
         topic: plan.topic.as_str().into(),
         values: plan.values().into_iter().map(Bytes::from).collect(),
         acks,
+        round_robin: plan.round_robin,
     }))
 }
 
 impl KafkarProducer {
     async fn send_one(&self, i: u64) -> Res<()> {
         let value = self.values[(i % self.values.len() as u64) as usize].clone();
+        self.send_value_to(i, crate::partition_of(self.round_robin, i), value).await
+    }
+
+    async fn send_value_to(&self, i: u64, partition: Option<i32>, value: Bytes) -> Res<()> {
+        let mut record = ProducerRecord::new(self.topic.clone()).value(value);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
         let acks = self.acks.clone();
         self.producer
-            .send_with_callback(ProducerRecord::new(self.topic.clone()).value(value), move |r| {
-                acks.record(i, r.err().map(|e| e.to_string()))
-            })
+            .send_with_callback(record, move |r| acks.record(i, r.err().map(|e| e.to_string())))
             .await
             .map_err(err("kafkar send"))
     }
@@ -58,6 +66,10 @@ impl ProduceClient for KafkarProducer {
 
     fn send(&mut self, from: u64, to: u64) -> Res<()> {
         crate::send_all(&self.rt, from, to, |i| self.send_one(i))
+    }
+
+    fn send_value(&mut self, i: u64, partition: Option<i32>, value: Vec<u8>) -> Res<()> {
+        self.rt.block_on(self.send_value_to(i, partition, Bytes::from(value)))
     }
 
     fn flush(&mut self) -> Res<()> {
@@ -96,6 +108,15 @@ impl ConsumeClient for KafkarConsumer {
             self.rt.block_on(self.consumer.poll(usize::MAX, Duration::from_millis(100))).map_err(err("kafkar poll"))?;
         let bytes = batch.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len()) as u64).sum();
         Ok((batch.len() as u64, bytes))
+    }
+
+    fn poll_values(&mut self, on_value: &mut dyn FnMut(&[u8])) -> Res<u64> {
+        let batch =
+            self.rt.block_on(self.consumer.poll(usize::MAX, Duration::from_millis(100))).map_err(err("kafkar poll"))?;
+        for r in &batch {
+            on_value(r.value.as_deref().unwrap_or_default());
+        }
+        Ok(batch.len() as u64)
     }
 
     fn close(self: Box<Self>) -> Res<()> {

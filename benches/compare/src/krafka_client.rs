@@ -35,6 +35,7 @@ struct KrafkaProducer {
     /// Throughput: the collector of delivery handles. Latency (`None`): a task per handle.
     collector: Option<mpsc::UnboundedSender<(u64, DeliveryHandle)>>,
     sent: Arc<AtomicU64>,
+    round_robin: u32,
 }
 
 /// A krafka producer for the plan.
@@ -78,13 +79,38 @@ pub fn producer(plan: &Plan, acks: Arc<Acks>) -> Res<Box<dyn ProduceClient>> {
         acks,
         collector,
         sent: Arc::new(AtomicU64::new(0)),
+        round_robin: plan.round_robin,
     }))
 }
 
 impl KrafkaProducer {
     async fn enqueue(&self, i: u64) -> Res<DeliveryHandle> {
         let value = self.values[(i % self.values.len() as u64) as usize].clone();
-        self.producer.enqueue(Record::new(self.topic.clone(), value)).await.map_err(err("krafka enqueue"))
+        self.enqueue_value(crate::partition_of(self.round_robin, i), value).await
+    }
+
+    async fn enqueue_value(&self, partition: Option<i32>, value: Bytes) -> Res<DeliveryHandle> {
+        let mut record = Record::new(self.topic.clone(), value);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        self.producer.enqueue(record).await.map_err(err("krafka enqueue"))
+    }
+
+    /// Hands a delivery handle to the collector (throughput) or to a task of its own (paced).
+    fn track(&self, i: u64, handle: DeliveryHandle) -> Res<()> {
+        // Warm-up records are never counted as done: `flush` must not wait for them.
+        if i != WARM_UP {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+        }
+        match &self.collector {
+            Some(tx) => tx.send((i, handle)).map_err(|_| "krafka: the collector stopped".to_owned()),
+            None => {
+                let acks = self.acks.clone();
+                tokio::spawn(async move { acks.record(i, handle.await.err().map(|e| e.to_string())) });
+                Ok(())
+            }
+        }
     }
 }
 
@@ -100,16 +126,16 @@ impl ProduceClient for KrafkaProducer {
         self.rt.block_on(async {
             for i in from..to {
                 let handle = self.enqueue(i).await?;
-                self.sent.fetch_add(1, Ordering::Relaxed);
-                match &self.collector {
-                    Some(tx) => tx.send((i, handle)).map_err(|_| "krafka: the collector stopped".to_owned())?,
-                    None => {
-                        let acks = self.acks.clone();
-                        tokio::spawn(async move { acks.record(i, handle.await.err().map(|e| e.to_string())) });
-                    }
-                }
+                self.track(i, handle)?;
             }
             Ok(())
+        })
+    }
+
+    fn send_value(&mut self, i: u64, partition: Option<i32>, value: Vec<u8>) -> Res<()> {
+        self.rt.block_on(async {
+            let handle = self.enqueue_value(partition, Bytes::from(value)).await?;
+            self.track(i, handle)
         })
     }
 
@@ -166,6 +192,14 @@ impl ConsumeClient for KrafkaConsumer {
         let records = self.rt.block_on(self.consumer.poll(Duration::from_millis(100))).map_err(err("krafka poll"))?;
         let bytes = records.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len()) as u64).sum();
         Ok((records.len() as u64, bytes))
+    }
+
+    fn poll_values(&mut self, on_value: &mut dyn FnMut(&[u8])) -> Res<u64> {
+        let records = self.rt.block_on(self.consumer.poll(Duration::from_millis(100))).map_err(err("krafka poll"))?;
+        for r in &records {
+            on_value(r.value.as_deref().unwrap_or_default());
+        }
+        Ok(records.len() as u64)
     }
 
     fn close(self: Box<Self>) -> Res<()> {

@@ -6,6 +6,8 @@
 //!   WORKLOAD  produce  (as fast as possible; records/s, CPU and memory)
 //!             latency  (open loop at --rate records/s; intended send time → acknowledgement)
 //!             consume  (a prefilled topic from earliest, through a KIP-848 group)
+//!             e2e      (open loop at --rate records/s, a consumer in the same process; intended send time →
+//!                       the consumer's poll returning the record)
 //! kafkar-compare create-topic --topic T --partitions N    (with kafkar's admin client; not measured)
 //! ```
 //!
@@ -18,6 +20,7 @@
     allow(dead_code)
 )]
 
+mod e2e;
 mod measure;
 pub mod props;
 mod report;
@@ -91,6 +94,9 @@ pub struct Plan {
     pub timeout: Duration,
     /// The name the result line carries (the driver's workload name; default: the workload).
     pub label: String,
+    /// With N > 0, record `i` goes to partition `i % N`, named explicitly (`--round-robin N`); 0: no partition
+    /// given, the client's own partitioner picks (sticky for records without a key in all four).
+    pub round_robin: u32,
 }
 
 impl Plan {
@@ -109,6 +115,11 @@ impl Plan {
             })
             .collect()
     }
+}
+
+/// The partition record `i` is sent to explicitly with `--round-robin N` (`i % N`), or `None` (the client picks).
+pub fn partition_of(round_robin: u32, i: u64) -> Option<i32> {
+    (round_robin > 0).then(|| (i % u64::from(round_robin)) as i32)
 }
 
 fn xorshift(mut x: u64) -> u64 {
@@ -153,6 +164,12 @@ pub trait ProduceClient {
     fn warm_up(&mut self) -> Res<()>;
     /// Sends records `from..to` (record `i` carries value `i % 1024`); each acknowledgement goes to the `Acks`.
     fn send(&mut self, from: u64, to: u64) -> Res<()>;
+    /// Sends one record with the given value, to `partition` when given (the e2e workload: a value per record).
+    /// A back-end without it cannot run e2e.
+    fn send_value(&mut self, i: u64, partition: Option<i32>, value: Vec<u8>) -> Res<()> {
+        let _ = (i, partition, value);
+        Err("this client has no e2e producer".into())
+    }
     /// Waits until every record sent has its outcome.
     fn flush(&mut self) -> Res<()>;
     /// Closes the client.
@@ -165,6 +182,12 @@ pub trait ConsumeClient {
     fn subscribe(&mut self) -> Res<()>;
     /// Whatever records are ready (waiting up to about 100 ms for some): (records, value bytes).
     fn poll(&mut self) -> Res<(u64, u64)>;
+    /// As `poll`, handing each record's value (empty when null) to `on_value` as the harness gets it: records.
+    /// A back-end without it cannot run e2e.
+    fn poll_values(&mut self, on_value: &mut dyn FnMut(&[u8])) -> Res<u64> {
+        let _ = on_value;
+        Err("this client has no e2e consumer".into())
+    }
     /// Leaves the group and closes.
     fn close(self: Box<Self>) -> Res<()>;
 }
@@ -253,6 +276,9 @@ fn header(client: &str, workload: &str, plan: &Plan) -> Line {
     l.str("compression", &plan.compression);
     l.str("payload", if plan.payload == Payload::Random { "random" } else { "json" });
     l.int("linger_ms", plan.linger_ms);
+    if plan.round_robin > 0 {
+        l.int("round_robin_partitions", u64::from(plan.round_robin));
+    }
     l
 }
 
@@ -282,19 +308,7 @@ fn run_produce(client: &str, workload: &str, plan: &Plan) -> Res<()> {
     let start = acks.start();
     match rate {
         None => p.send(0, plan.records)?,
-        Some(rate) => {
-            let mut next = 0u64;
-            while next < plan.records {
-                if let Some(due) = acks.due(next) {
-                    measure::sleep_until(due);
-                }
-                // Everything due by now goes out at once: the schedule does not wait for a slow client.
-                let due_now = (start.elapsed().as_secs_f64() * rate) as u64 + 1;
-                let upto = due_now.clamp(next + 1, plan.records);
-                p.send(next, upto)?;
-                next = upto;
-            }
-        }
+        Some(rate) => paced(&acks, start, rate, plan.records, |from, to| p.send(from, to))?,
     }
     p.flush()?;
     // Up to the last acknowledgement, not to the flush's return: clients wake from flush with different delays.
@@ -323,6 +337,23 @@ fn run_produce(client: &str, workload: &str, plan: &Plan) -> Res<()> {
     finish(l, ok, cpu, &before, malloc);
     if failed > 0 || ok < plan.records {
         return Err(format!("{failed} records failed, {} acknowledged of {}", ok, plan.records));
+    }
+    Ok(())
+}
+
+/// The open-loop schedule: record `i` is due at `start + i / rate`; sleeps until the next one is due, then hands
+/// `send` everything due by then (`from..to`).
+fn paced(acks: &Acks, start: Instant, rate: f64, records: u64, mut send: impl FnMut(u64, u64) -> Res<()>) -> Res<()> {
+    let mut next = 0u64;
+    while next < records {
+        if let Some(due) = acks.due(next) {
+            measure::sleep_until(due);
+        }
+        // Everything due by now goes out at once: the schedule does not wait for a slow client.
+        let due_now = (start.elapsed().as_secs_f64() * rate) as u64 + 1;
+        let upto = due_now.clamp(next + 1, records);
+        send(next, upto)?;
+        next = upto;
     }
     Ok(())
 }
@@ -396,12 +427,14 @@ fn delete_topic(_: &Plan) -> Res<()> {
 const USAGE: &str = "usage: kafkar-compare CLIENT WORKLOAD [options]
        kafkar-compare create-topic|delete-topic --topic T [--partitions N]
        kafkar-compare report RESULTS.jsonl   (markdown tables of the result lines)
-  CLIENT: kafkar | confluent | rdkafka | krafka | floor (latency only)    WORKLOAD: produce | latency | consume
+  CLIENT: kafkar | confluent | rdkafka | krafka | floor (latency only)    WORKLOAD: produce | latency | consume | e2e
   --bootstrap HOST:PORT (KAFKA_BOOTSTRAP, else 127.0.0.1:9092)  --topic NAME  --records N (1000000)
   --size BYTES (100)  --compression none|lz4|zstd (none)  --payload random|json (random)
   --rate RECORDS_PER_SEC (latency: 10000)  --linger-ms MS (5; latency: 0)  --batch-size BYTES (1048576)
   --buffer-memory BYTES (67108864)  --in-flight N (5)  --group NAME (consume)  --partitions N (create-topic: 6)
-  --timeout-secs S (120)  --label NAME (the result line's name for the workload)";
+  --timeout-secs S (120)  --label NAME (the result line's name for the workload)
+  --round-robin N (produce, latency: record i to partition i mod N, named explicitly; default: the client's
+  partitioner)  e2e: --rate (5000), --partitions N (the topic's, 6), linger 0, --size at least 16";
 
 fn parse(args: &[String]) -> Res<(String, String, Plan)> {
     let (client, workload, rest) = match args {
@@ -416,8 +449,8 @@ fn parse(args: &[String]) -> Res<(String, String, Plan)> {
         size: 100,
         compression: "none".into(),
         payload: Payload::Random,
-        rate: 10_000.0,
-        linger_ms: if workload == "latency" { 0 } else { 5 },
+        rate: if workload == "e2e" { 5_000.0 } else { 10_000.0 },
+        linger_ms: if workload == "latency" || workload == "e2e" { 0 } else { 5 },
         batch_size: 1 << 20,
         buffer_memory: 64 << 20,
         in_flight: 5,
@@ -425,6 +458,7 @@ fn parse(args: &[String]) -> Res<(String, String, Plan)> {
         partitions: 6,
         timeout: Duration::from_secs(120),
         label: String::new(),
+        round_robin: 0,
     };
     let mut it = rest.iter();
     while let Some(flag) = it.next() {
@@ -455,6 +489,7 @@ fn parse(args: &[String]) -> Res<(String, String, Plan)> {
             "--partitions" => plan.partitions = num(v)?.max(1) as i32,
             "--timeout-secs" => plan.timeout = Duration::from_secs(num(v)?),
             "--label" => plan.label = v.clone(),
+            "--round-robin" => plan.round_robin = u32::try_from(num(v)?).map_err(|_| format!("--round-robin: {v}"))?,
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }
@@ -488,6 +523,7 @@ fn main() -> ExitCode {
         "delete-topic" => delete_topic(&plan),
         "produce" | "latency" => run_produce(&client, &workload, &plan),
         "consume" => run_consume(&client, &plan),
+        "e2e" => e2e::run(&client, &plan),
         other => Err(format!("unknown workload {other}\n{USAGE}")),
     });
     match result {
@@ -522,5 +558,20 @@ mod tests {
         assert_eq!(plan.linger_ms, 0);
         assert_eq!(plan.rate, 10_000.0);
         assert!(parse(&["rdkafka".into(), "produce".into()]).is_err());
+    }
+
+    #[test]
+    fn round_robin_names_every_partition_in_turn() {
+        let args = |w: &str, extra: &[&str]| -> Vec<String> {
+            [&["krafka", w, "--topic", "t"][..], extra].concat().into_iter().map(String::from).collect()
+        };
+        let (_, _, plan) = parse(&args("produce", &["--round-robin", "1000"])).unwrap();
+        assert_eq!(plan.round_robin, 1000);
+        assert_eq!(partition_of(plan.round_robin, 0), Some(0));
+        assert_eq!(partition_of(plan.round_robin, 1999), Some(999));
+        assert_eq!(partition_of(0, 5), None);
+        assert!(parse(&args("produce", &["--round-robin", "5000000000"])).is_err());
+        let (_, _, e2e) = parse(&args("e2e", &[])).unwrap();
+        assert_eq!((e2e.rate, e2e.linger_ms, e2e.round_robin), (5_000.0, 0, 0));
     }
 }

@@ -10,6 +10,7 @@ use rdkafka::ClientConfig;
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use crate::measure::{Acks, WARM_UP};
@@ -44,6 +45,7 @@ struct RdkafkaProducer {
     producer: ThreadedProducer<Context>,
     topic: String,
     values: Vec<Vec<u8>>,
+    round_robin: u32,
 }
 
 /// A rust-rdkafka producer for the plan.
@@ -51,14 +53,26 @@ pub fn producer(plan: &Plan, acks: Arc<Acks>) -> Res<Box<dyn ProduceClient>> {
     let producer = config(rdkafka_producer_properties(plan))
         .create_with_context(Context { acks })
         .map_err(err("rdkafka producer"))?;
-    Ok(Box::new(RdkafkaProducer { producer, topic: plan.topic.clone(), values: plan.values() }))
+    Ok(Box::new(RdkafkaProducer {
+        producer,
+        topic: plan.topic.clone(),
+        values: plan.values(),
+        round_robin: plan.round_robin,
+    }))
 }
 
 impl RdkafkaProducer {
     fn send_one(&self, i: u64) -> Res<()> {
-        let opaque = if i == WARM_UP { usize::MAX } else { i as usize };
         let value: &[u8] = &self.values[(i % self.values.len() as u64) as usize];
+        self.send_value_to(i, crate::partition_of(self.round_robin, i), value)
+    }
+
+    fn send_value_to(&self, i: u64, partition: Option<i32>, value: &[u8]) -> Res<()> {
+        let opaque = if i == WARM_UP { usize::MAX } else { i as usize };
         let mut record = BaseRecord::<(), [u8], usize>::with_opaque_to(&self.topic, opaque).payload(value);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
         loop {
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),
@@ -81,6 +95,10 @@ impl ProduceClient for RdkafkaProducer {
 
     fn send(&mut self, from: u64, to: u64) -> Res<()> {
         (from..to).try_for_each(|i| self.send_one(i))
+    }
+
+    fn send_value(&mut self, i: u64, partition: Option<i32>, value: Vec<u8>) -> Res<()> {
+        self.send_value_to(i, partition, &value)
     }
 
     fn flush(&mut self) -> Res<()> {
@@ -126,6 +144,25 @@ impl ConsumeClient for RdkafkaConsumer {
             wait = Duration::ZERO;
         }
         Ok((n, bytes))
+    }
+
+    fn poll_values(&mut self, on_value: &mut dyn FnMut(&[u8])) -> Res<u64> {
+        let mut n = 0u64;
+        let mut wait = Duration::from_millis(100);
+        // As `poll`: what is ready, up to 10,000, each handed on as librdkafka returns it.
+        while n < 10_000 {
+            match self.consumer.poll(wait) {
+                None => break,
+                Some(Ok(m)) => {
+                    n += 1;
+                    on_value(m.payload().unwrap_or_default());
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) => {}
+                Some(Err(e)) => return Err(format!("rdkafka poll: {e}")),
+            }
+            wait = Duration::ZERO;
+        }
+        Ok(n)
     }
 
     fn close(self: Box<Self>) -> Res<()> {

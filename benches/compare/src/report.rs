@@ -83,6 +83,15 @@ fn figures(workload: &str) -> &'static [(&'static str, &'static str, bool)] {
             ("cpu_s_per_1m", "CPU-s (user+sys) per 1M records", false),
             ("peak_rss_mb", "peak RSS, MB", false),
         ],
+        "e2e" => &[
+            ("p50_ms", "p50 end-to-end latency, ms", false),
+            ("p99_ms", "p99 end-to-end latency, ms", false),
+            ("p99_9_ms", "p99.9 end-to-end latency, ms", false),
+            ("max_ms", "max end-to-end latency, ms", false),
+            ("ack_p99_ms", "p99 produce acknowledgement, ms", false),
+            ("cpu_s_per_1m", "CPU-s (user+sys) per 1M records, producer + consumer", false),
+            ("peak_rss_mb", "peak RSS, MB", false),
+        ],
         "consume" => &[
             ("records_per_sec", "records/s (first record → last)", true),
             ("first_record_ms", "time to first record (subscribe → first), ms", false),
@@ -155,7 +164,7 @@ pub fn render(text: &str) -> Res<String> {
         if !order.contains(&label) {
             order.push(label.clone());
         }
-        let desc = match workload.as_str() {
+        let mut desc = match workload.as_str() {
             "latency" => format!(
                 "{} B {} values, {}, {} records/s open loop, linger.ms {}",
                 num(&fields, "value_size"),
@@ -163,6 +172,16 @@ pub fn render(text: &str) -> Res<String> {
                 get("compression"),
                 num(&fields, "rate"),
                 num(&fields, "linger_ms")
+            ),
+            "e2e" => format!(
+                "{} B {} values, {}, {} records/s open loop, linger.ms {}, {} partitions; intended send time (in \
+                 the value) → the same process's consumer receiving the record",
+                num(&fields, "value_size"),
+                get("payload"),
+                get("compression"),
+                num(&fields, "rate"),
+                num(&fields, "linger_ms"),
+                num(&fields, "partitions")
             ),
             _ => format!(
                 "{} × {} B {} values, compression {}, linger.ms {}",
@@ -173,6 +192,9 @@ pub fn render(text: &str) -> Res<String> {
                 num(&fields, "linger_ms")
             ),
         };
+        if let Some(Value::Num(n)) = fields.get("round_robin_partitions") {
+            desc.push_str(&format!(", record i to partition i mod {n} (named explicitly)"));
+        }
         let entry = by_label.entry(label).or_insert_with(|| (workload, desc, BTreeMap::new()));
         entry.2.entry(client).or_default().push(fields);
     }
@@ -312,6 +334,20 @@ mod tests {
         let md = render(&text).unwrap();
         assert!(md.contains("| figure | kafkar | krafka | TCP floor | kafkar / best peer | kafkar / floor |"), "{md}");
         assert!(md.contains("| p99 latency, ms (lower is better) | 4.00 | 3.00 | 2.00 | 1.33× | 2.00× |"), "{md}");
+    }
+
+    #[test]
+    fn e2e_and_round_robin_runs_get_their_tables() {
+        let text = "{\"client\":\"kafkar\",\"workload\":\"e2e\",\"label\":\"e2e-latency\",\"value_size\":100,\
+                    \"payload\":\"random\",\"compression\":\"none\",\"linger_ms\":0,\"partitions\":6,\"rate\":5000,\
+                    \"p99_ms\":2.5}\n\
+                    {\"client\":\"kafkar\",\"workload\":\"produce\",\"label\":\"produce-1000p\",\"records\":10,\
+                    \"value_size\":100,\"payload\":\"random\",\"compression\":\"none\",\"linger_ms\":5,\
+                    \"round_robin_partitions\":1000,\"records_per_sec\":5}\n";
+        let md = render(text).unwrap();
+        assert!(md.contains("| p99 end-to-end latency, ms (lower is better) | 2.50 | – |"), "{md}");
+        assert!(md.contains("5000 records/s open loop, linger.ms 0, 6 partitions"), "{md}");
+        assert!(md.contains("record i to partition i mod 1000 (named explicitly)"), "{md}");
     }
 
     #[test]
