@@ -10,7 +10,7 @@ use rdkafka::ClientConfig;
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use crate::measure::{Acks, WARM_UP};
@@ -122,40 +122,18 @@ pub fn consumer(plan: &Plan) -> Res<Box<dyn ConsumeClient>> {
     Ok(Box::new(RdkafkaConsumer { consumer, topic: plan.topic.clone() }))
 }
 
-impl ConsumeClient for RdkafkaConsumer {
-    fn subscribe(&mut self) -> Res<()> {
-        self.consumer.subscribe(&[&self.topic]).map_err(err("rdkafka subscribe"))
-    }
-
-    fn poll(&mut self) -> Res<(u64, u64)> {
-        let (mut n, mut bytes) = (0u64, 0u64);
-        let mut wait = Duration::from_millis(100);
-        // One message per call: take what is ready, up to 10,000, waiting only for the first.
-        while n < 10_000 {
-            match self.consumer.poll(wait) {
-                None => break,
-                Some(Ok(m)) => {
-                    n += 1;
-                    bytes += m.payload_len() as u64;
-                }
-                Some(Err(KafkaError::PartitionEOF(_))) => {}
-                Some(Err(e)) => return Err(format!("rdkafka poll: {e}")),
-            }
-            wait = Duration::ZERO;
-        }
-        Ok((n, bytes))
-    }
-
-    fn poll_values(&mut self, on_value: &mut dyn FnMut(&[u8])) -> Res<u64> {
+impl RdkafkaConsumer {
+    /// librdkafka hands out one message per call: takes what is ready, up to 10,000, waiting only for the first,
+    /// each to `each` as it comes. The number taken.
+    fn drain(&mut self, mut each: impl FnMut(&BorrowedMessage<'_>)) -> Res<u64> {
         let mut n = 0u64;
         let mut wait = Duration::from_millis(100);
-        // As `poll`: what is ready, up to 10,000, each handed on as librdkafka returns it.
         while n < 10_000 {
             match self.consumer.poll(wait) {
                 None => break,
                 Some(Ok(m)) => {
                     n += 1;
-                    on_value(m.payload().unwrap_or_default());
+                    each(&m);
                 }
                 Some(Err(KafkaError::PartitionEOF(_))) => {}
                 Some(Err(e)) => return Err(format!("rdkafka poll: {e}")),
@@ -163,6 +141,22 @@ impl ConsumeClient for RdkafkaConsumer {
             wait = Duration::ZERO;
         }
         Ok(n)
+    }
+}
+
+impl ConsumeClient for RdkafkaConsumer {
+    fn subscribe(&mut self) -> Res<()> {
+        self.consumer.subscribe(&[&self.topic]).map_err(err("rdkafka subscribe"))
+    }
+
+    fn poll(&mut self) -> Res<(u64, u64)> {
+        let mut bytes = 0u64;
+        let n = self.drain(|m| bytes += m.payload_len() as u64)?;
+        Ok((n, bytes))
+    }
+
+    fn poll_values(&mut self, on_value: &mut dyn FnMut(&[u8])) -> Res<u64> {
+        self.drain(|m| on_value(m.payload().unwrap_or_default()))
     }
 
     fn close(self: Box<Self>) -> Res<()> {
