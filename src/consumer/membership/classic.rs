@@ -677,10 +677,23 @@ impl ClassicMembership {
             return;
         }
         if now >= self.session_deadline {
-            warn!("classic: no successful heartbeat within session.timeout.ms; partitions lost, rejoining");
-            self.mark_coordinator_unknown(now);
-            // Keep the member id: if the coordinator still knows it, the rejoin is quicker.
-            self.reset_state_and_rejoin("session timed out without a heartbeat response", false, out);
+            if self.coordinator.known().is_none() {
+                // No coordinator reachable for a whole session: the group is moving to another broker (its
+                // coordinator's broker is down, and FindCoordinator names it until the controller fences it).
+                // Nothing about this member can have been decided where it could learn of it: the coordinator that
+                // takes the group over from its log keeps the member with its generation and assignment and
+                // starts its session anew, or answers UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION (the partitions are
+                // lost then). So they stay, as Java's consumer keeps them. Giving them up here had the member
+                // rejoin owning nothing, and its uncommitted work went to another member.
+                info!("classic: no coordinator reachable within session.timeout.ms; keeping the assignment");
+                self.session_deadline = now + self.config.session_timeout;
+            } else {
+                // A coordinator that stopped answering heartbeats has most likely expired the member.
+                warn!("classic: no successful heartbeat within session.timeout.ms; partitions lost, rejoining");
+                self.mark_coordinator_unknown(now);
+                // Keep the member id: if the coordinator still knows it, the rejoin is quicker.
+                self.reset_state_and_rejoin("session timed out without a heartbeat response", false, out);
+            }
         } else if now >= self.poll_deadline && !self.poll_expired {
             warn!(
                 "classic: max.poll.interval.ms exceeded between application polls; leaving the group \

@@ -478,6 +478,47 @@ fn session_timeout_without_heartbeat_replies_loses_partitions() {
     assert!(subscription_of(&join, 0).owned_partitions.is_empty());
 }
 
+/// The coordinator's broker is down for longer than the session (a SIGKILLed broker stays named by FindCoordinator
+/// until the controller fences it): no coordinator is reachable, and the member keeps its generation and
+/// partitions for the coordinator that takes the group over. That one knows both (it loaded them from its log);
+/// one that does not says so, and the partitions are lost then.
+#[test]
+fn a_session_without_a_reachable_coordinator_keeps_the_generation_and_the_partitions() {
+    let mut h = H::new(config(), "range");
+    h.stable_follower(&["t"], 2, &tps("t", &[0, 1]));
+    let start = h.now;
+    h.advance(HB);
+    heartbeat_of(&h.poll());
+    let down = Error::broker(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+    assert_eq!(kinds(&h.m.handle_request_failure(h.now, GroupRequest::Heartbeat, &down)), ["FindCoordinator"]);
+    // Every lookup fails for more than a session.
+    while h.now < start + SESSION * 2 {
+        let a = h.m.coordinator_lookup_failed(h.now, &down);
+        assert!(!kinds(&a).contains(&"Lost"), "{:?}", kinds(&a));
+        h.now = h.m.next_timeout(h.now).expect("the next lookup");
+        assert_eq!(kinds(&h.poll()), ["FindCoordinator"]);
+    }
+    assert_eq!((h.m.state(), h.m.generation_id()), (ClassicState::Stable, 2));
+    assert_eq!(h.m.assignment(), tps("t", &[0, 1]));
+    assert_eq!(h.m.commit_generation(), Some((2, "m-1")), "commits go on with the generation");
+    // The new coordinator gets a heartbeat of the same generation, not a JoinGroup.
+    let hb = heartbeat_of(&h.m.coordinator_found(h.now, V));
+    assert_eq!((hb.generation_id, hb.member_id.as_str()), (2, "m-1"));
+    assert!(h.heartbeat(ErrorCode::NONE).is_empty());
+    assert_eq!((h.m.state(), h.m.assignment()), (ClassicState::Stable, tps("t", &[0, 1])));
+
+    // Another outage, and a coordinator that no longer knows the member: the partitions are lost then.
+    h.advance(HB);
+    heartbeat_of(&h.poll());
+    h.m.handle_request_failure(h.now, GroupRequest::Heartbeat, &down);
+    h.advance(SESSION);
+    h.m.coordinator_lookup_failed(h.now, &down);
+    heartbeat_of(&h.m.coordinator_found(h.now, V));
+    let a = h.heartbeat(ErrorCode::UNKNOWN_MEMBER_ID);
+    assert_eq!(lost_of(&a), tps("t", &[0, 1]));
+    assert!(h.m.assignment().is_empty());
+}
+
 #[test]
 fn heartbeat_replies_keep_the_session_alive() {
     let mut h = H::new(config(), "range");
