@@ -12,7 +12,7 @@
 //! - `L 0 micros t`: one commit took `micros`;
 //! - `E 0 0 t message`: a commit failed.
 //!
-//! The churn test (tests/group_churn.rs) runs several of these, kills and stops them, and reads the journals back.
+//! The churn tests (tests/support/churn.rs) run several of these, kill and stop them, and read the journals back.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -116,6 +116,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("usage: journaled_member BOOTSTRAP TOPIC GROUP classic|consumer JOURNAL");
         std::process::exit(2);
     };
+    // The client's logs on stderr, as RUST_LOG asks (the churn test keeps each member's stderr in a file).
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init();
+    }
     let file = std::fs::OpenOptions::new().create(true).append(true).open(journal_path)?;
     let journal = Journal(Arc::new(Mutex::new(file)));
 

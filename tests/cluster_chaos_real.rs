@@ -43,35 +43,6 @@ fn env_count(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Waits (up to 90 s) until three brokers are registered and no partition of `topics` is under-replicated
-/// (a topic the cluster does not have yet, such as `__transaction_state` before the first transactional producer,
-/// is passed over).
-async fn wait_healthy(bootstrap: &str, topics: &[&str]) {
-    let cluster = Cluster::new(ClientConfig::new(bootstrap), false).unwrap();
-    cluster.want(topics.iter().map(|t| t.to_string()));
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        // Bounded: a refresh that never answered once left this loop (and the run) hanging.
-        let refreshed = tokio::time::timeout(Duration::from_secs(15), cluster.refresh()).await;
-        if refreshed.is_err() {
-            eprintln!("chaos: a metadata refresh did not answer in 15 s");
-        }
-        if let Ok(Ok(snap)) = refreshed {
-            let full = topics.iter().enumerate().all(|(i, topic)| match snap.topic(topic) {
-                Some(t) => t.partitions.iter().all(|p| p.leader >= 0 && p.isr.len() == 3 && p.replicas.len() == 3),
-                // The test's own topic (the first) must be there; an internal one may not exist yet.
-                None => i > 0,
-            });
-            if snap.brokers.len() == 3 && full {
-                cluster.close();
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "the cluster did not become healthy in 90 s");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 async fn leader_of(bootstrap: &str, topic: &str, partition: i32) -> i32 {
     let cluster = Cluster::new(ClientConfig::new(bootstrap), false).unwrap();
     let info = cluster.topic(topic, Duration::from_secs(10)).await.unwrap();
@@ -85,7 +56,7 @@ async fn new_topic(bootstrap: &str, prefix: &str) -> String {
     let topic = support::unique_topic(prefix);
     let admin = Admin::new(ClientConfig::new(bootstrap)).await.unwrap();
     admin.create_topic(&topic, PARTITIONS, 3, &[]).await.unwrap();
-    wait_healthy(bootstrap, &[&topic]).await;
+    support::wait_healthy(bootstrap, &[&topic]).await;
     topic
 }
 
@@ -214,7 +185,7 @@ async fn leader_kills(kafka: &support::OwnKafka, bootstrap: &str) {
     let (topic, producer, stop, acks, sender) = traffic(bootstrap, "chaos-kill", 5_000).await;
     let (mut max_stall, mut max_restart) = (Duration::ZERO, Duration::ZERO);
     for k in 0..kills {
-        wait_healthy(bootstrap, &[&topic]).await;
+        support::wait_healthy(bootstrap, &[&topic]).await;
         let before = acks.ok.lock().unwrap().len();
         let node = leader_of(bootstrap, &topic, (k % PARTITIONS as usize) as i32).await;
         let node = node.to_string();
@@ -279,7 +250,7 @@ async fn rolling_restart(kafka: &support::OwnKafka, bootstrap: &str) {
     let mut restarts = 0;
     for _ in 0..rolls {
         for node in ["1", "2", "3"] {
-            wait_healthy(bootstrap, &[&topic]).await;
+            support::wait_healthy(bootstrap, &[&topic]).await;
             kafka.run(&["stop-node", node]).await;
             kafka.run(&["start-node", node]).await;
             restarts += 1;
@@ -335,7 +306,7 @@ async fn transaction_coordinator_bounces(kafka: &support::OwnKafka, bootstrap: &
 
     let mut bounced = Vec::new();
     for b in 0..bounces {
-        wait_healthy(bootstrap, &[&input, &output, "__transaction_state", "__consumer_offsets"]).await;
+        support::wait_healthy(bootstrap, &[&input, &output, "__transaction_state", "__consumer_offsets"]).await;
         let node = support::coordinator_node(bootstrap, "__transaction_state", &transactional_id).await.to_string();
         let how = if b % 2 == 0 { "kill-node" } else { "stop-node" };
         kafka.run(&[how, &node]).await;

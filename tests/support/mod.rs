@@ -620,11 +620,13 @@ impl OwnKafka {
         (own, bootstrap)
     }
 
-    /// Runs `scripts/kafka ARGS...` against it (kill-node, start-node, ...); its stdout. Panics on failure.
+    /// Runs `scripts/kafka ARGS...` against it (kill-node, start-node, ...); its stdout. Panics on failure, and
+    /// when it has not finished in 5 minutes (its own waits are shorter: a start's 90 s, a stop's 30 s).
     pub async fn run(&self, args: &[&str]) -> String {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let what = args.join(" ");
         let port = self.port;
-        tokio::task::spawn_blocking(move || {
+        let task = tokio::task::spawn_blocking(move || {
             let out = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka"))
                 .args(&args)
                 .env("KAFKAR_KAFKA_PORT", port)
@@ -632,9 +634,11 @@ impl OwnKafka {
                 .expect("run scripts/kafka");
             assert!(out.status.success(), "scripts/kafka {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
             String::from_utf8_lossy(&out.stdout).trim().to_owned()
-        })
-        .await
-        .expect("scripts/kafka task")
+        });
+        match tokio::time::timeout(Duration::from_secs(300), task).await {
+            Ok(out) => out.expect("scripts/kafka task"),
+            Err(_) => panic!("scripts/kafka {what} (base port {port}) did not finish in 300 s"),
+        }
     }
 }
 
@@ -644,5 +648,74 @@ impl Drop for OwnKafka {
             .arg("stop")
             .env("KAFKAR_KAFKA_PORT", self.port)
             .status();
+    }
+}
+
+/// Waits (up to 90 s) until a 3-node cluster is healthy: three brokers registered and every partition of each of
+/// `topics` led and in sync on three replicas. The rule before a node may be killed: killing a second node before
+/// the first has rejoined would lose the controller quorum and min.insync.replicas.
+pub async fn wait_healthy(bootstrap: &str, topics: &[&str]) {
+    let cluster = cluster(bootstrap);
+    cluster.want(topics.iter().map(|t| t.to_string()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        // Bounded: a refresh that never answered once left this loop (and the run) hanging.
+        let refreshed = tokio::time::timeout(Duration::from_secs(15), cluster.refresh()).await;
+        if refreshed.is_err() {
+            eprintln!("chaos: a metadata refresh did not answer in 15 s");
+        }
+        if let Ok(Ok(snap)) = refreshed {
+            let full = topics.iter().all(|topic| match snap.topic(topic) {
+                Some(t) => {
+                    !t.partitions.is_empty()
+                        && t.partitions.iter().all(|p| p.leader >= 0 && p.isr.len() == 3 && p.replicas.len() == 3)
+                }
+                // An internal topic the cluster has not made yet (`__transaction_state` before the first
+                // transactional producer) is passed over; the test's own topics must be there.
+                None => topic.starts_with("__"),
+            });
+            if snap.brokers.len() == 3 && full {
+                cluster.close();
+                return;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "the cluster did not become healthy in 90 s ({topics:?})");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The node id of the coordinator of consumer group `group` (FindCoordinator at any broker), asked again while
+/// the answer is an error; a failure after 60 s.
+pub async fn group_coordinator(bootstrap: &str, group: &str) -> i32 {
+    use kafkar::protocol::messages::find_coordinator::{CoordinatorType, FindCoordinatorRequest};
+    let cluster = cluster(bootstrap);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let ask = async {
+            let conn = cluster.pool().any().await?;
+            let version = conn.versions().pick::<FindCoordinatorRequest>()?;
+            let req = FindCoordinatorRequest::for_key(version, CoordinatorType::GROUP, group);
+            Ok::<_, kafkar::Error>(conn.send_at(&req, version).await?.coordinator(version, group))
+        };
+        let failure = match tokio::time::timeout(Duration::from_secs(15), ask).await {
+            Ok(Ok(Some(c))) if c.error_code.is_ok() => {
+                cluster.close();
+                return c.node_id;
+            }
+            Ok(Ok(Some(c))) => format!("{:?} {:?}", c.error_code, c.error_message),
+            Ok(Ok(None)) => "the reply left out the group".to_owned(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "no answer in 15 s".to_owned(),
+        };
+        assert!(std::time::Instant::now() < deadline, "no coordinator of group {group} in 60 s; last: {failure}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// `what` within `limit`: a client call that never returns fails the test, with `what` in the message.
+pub async fn within<F: std::future::Future>(limit: Duration, what: &str, f: F) -> F::Output {
+    match tokio::time::timeout(limit, f).await {
+        Ok(out) => out,
+        Err(_) => panic!("{what} did not return in {limit:?}"),
     }
 }
