@@ -653,7 +653,8 @@ impl Drop for OwnKafka {
 
 /// Waits (up to 90 s) until a 3-node cluster is healthy: three brokers registered and every partition of each of
 /// `topics` led and in sync on three replicas. The rule before a node may be killed: killing a second node before
-/// the first has rejoined would lose the controller quorum and min.insync.replicas.
+/// the first has rejoined would lose the controller quorum and min.insync.replicas. An internal topic (`__…`) the
+/// cluster has not made yet is passed over.
 pub async fn wait_healthy(bootstrap: &str, topics: &[&str]) {
     let cluster = cluster(bootstrap);
     cluster.want(topics.iter().map(|t| t.to_string()));
