@@ -491,6 +491,41 @@ async fn metadata_does_not_wait_behind_a_slow_produce() {
     producer.close().await;
 }
 
+/// With linger.ms 0, records sent while their partition's batch waits for its reply are not sent at once, each as a
+/// request of its own queued behind it at the broker: they fill one batch, which goes when the reply comes (the
+/// broker handles one request of a connection at a time, so waiting costs nothing; benches/RESULTS.md, 2026-12-07).
+#[tokio::test]
+async fn records_sent_while_their_partition_waits_for_a_reply_go_together_after_it() {
+    // Request 0 (one record, acknowledged) puts the producer on the partition: until then a partition has one batch
+    // in flight anyway (idempotence). Request 1 is answered after 1 s; three more records are sent meanwhile, the
+    // sender running between them.
+    let fake =
+        Fake::start(1, |n| if n == 1 { Fault::AppendThenDelay(Duration::from_secs(1)) } else { Fault::None }).await;
+    let producer = Producer::new(config(&fake.bootstrap(), &[("request.timeout.ms", "10000")])).await.unwrap();
+    producer.send_and_wait(rec("a")).await.unwrap();
+    let slow = producer.send(rec("b")).await.unwrap();
+    let started = Instant::now();
+    while fake.requests(ApiKey::PRODUCE).len() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(5), "no second Produce request");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut rest = Vec::new();
+    for v in ["c", "d", "e"] {
+        rest.push(producer.send(rec(v)).await.unwrap());
+        // Let the sender run between the records: each could go as a request of its own.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(slow.await.unwrap().offset, 1);
+    for (i, f) in rest.into_iter().enumerate() {
+        assert_eq!(f.await.unwrap().offset, i as i64 + 2);
+    }
+    let seen = fake.state.lock().unwrap().seen.clone();
+    let requests: Vec<(usize, Vec<Bytes>)> = seen.into_iter().map(|s| (s.0, s.4)).collect();
+    assert_eq!(requests, vec![(0, values(&["a"])), (1, values(&["b"])), (2, values(&["c", "d", "e"]))]);
+    assert_eq!(fake.log_values(0), values(&["a", "b", "c", "d", "e"]));
+    producer.close().await;
+}
+
 /// A `send` dropped while it waits for `buffer.memory` (in a timeout, as in `select!`) must leave nothing behind:
 /// before the fix its waiter count stayed up, the sender believed someone waited for memory for the rest of the
 /// producer's life, and drained every batch at once (linger.ms stopped working).

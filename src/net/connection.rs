@@ -78,7 +78,45 @@ struct Pending {
     flexible: bool,
     expect_reply: bool,
     timeout: Duration,
-    reply: oneshot::Sender<Result<Bytes>>,
+    reply: ReplyTo,
+}
+
+/// Where a request's outcome goes: the reply body (response header stripped), an empty body once written for a
+/// request the broker does not answer, or the error that failed the request. Dropped without an outcome (a task
+/// gone), a waiting caller sees the connection closed and a callback is called with [`ErrorKind::Closed`], so that
+/// no request is ever left without one.
+struct ReplyTo(Option<Reply>);
+
+enum Reply {
+    /// A caller awaiting the outcome (`send_at`, [`PendingReply`]).
+    Channel(oneshot::Sender<Result<Bytes>>),
+    /// A function called on the connection's own tasks ([`Connection::queue_then`]).
+    Call(Box<dyn FnOnce(Result<Bytes>) + Send>),
+}
+
+impl ReplyTo {
+    fn send(mut self, outcome: Result<Bytes>) {
+        match self.0.take() {
+            Some(Reply::Channel(tx)) => {
+                let _ = tx.send(outcome);
+            }
+            Some(Reply::Call(f)) => f(outcome),
+            None => {}
+        }
+    }
+
+    /// Drops it without an outcome: the caller learns of the failure from the error it is returned instead.
+    fn defuse(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ReplyTo {
+    fn drop(&mut self) {
+        if let Some(Reply::Call(f)) = self.0.take() {
+            f(Err(Error::new(ErrorKind::Closed)));
+        }
+    }
 }
 
 struct InFlight {
@@ -87,7 +125,7 @@ struct InFlight {
     version: i16,
     flexible: bool,
     deadline: Instant,
-    reply: oneshot::Sender<Result<Bytes>>,
+    reply: ReplyTo,
 }
 
 struct Shared {
@@ -120,7 +158,7 @@ impl Shared {
             Err(p) => p.into_inner().drain(..).collect(),
         };
         for f in drained {
-            let _ = f.reply.send(Err(Error::new(ErrorKind::Disconnected(shared.clone())).with_api(f.api)));
+            f.reply.send(Err(Error::new(ErrorKind::Disconnected(shared.clone())).with_api(f.api)));
         }
         if let Some(c) = first {
             debug!(cause = %c, "connection closed");
@@ -448,6 +486,13 @@ impl Connection {
         self
     }
 
+    /// Decodes a reply body handed to a [`queue_then`](Self::queue_then) callback (or its error, which gets this
+    /// broker's address), as [`PendingReply::wait`] does.
+    pub(crate) fn decode_queued<R: Request>(&self, outcome: Result<Bytes>, version: i16) -> Result<R::Response> {
+        let body = outcome.map_err(|e| e.with_broker(&self.addr))?;
+        self.decode_reply(body, version, R::API_KEY)
+    }
+
     /// Decodes a reply body and honours its `throttle_time_ms` (KIP-219): the broker has muted this connection
     /// for that long, so nothing more is written to it until the time has passed.
     fn decode_reply<M: Message>(&self, body: Bytes, version: i16, api: ApiKey) -> Result<M> {
@@ -601,21 +646,43 @@ impl Connection {
         expect_reply: bool,
         timeout: Duration,
     ) -> Result<oneshot::Receiver<Result<Bytes>>> {
+        let (tx, rx) = oneshot::channel();
+        self.enqueue_to(req, version, size_hint, expect_reply, timeout, ReplyTo(Some(Reply::Channel(tx)))).await?;
+        Ok(rx)
+    }
+
+    /// [`enqueue`](Self::enqueue) with the outcome going to `reply`, which is defused when this returns an error.
+    async fn enqueue_to<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+        size_hint: usize,
+        expect_reply: bool,
+        timeout: Duration,
+        reply: ReplyTo,
+    ) -> Result<()> {
         let (api, flexible) = (R::API_KEY, R::is_flexible(version));
-        let frame = self.encode_sized(req, version, size_hint)?;
+        let frame = match self.encode_sized(req, version, size_hint) {
+            Ok(f) => f,
+            Err(e) => {
+                reply.defuse();
+                return Err(e);
+            }
+        };
         if let Some(e) = self.close_cause() {
+            reply.defuse();
             return Err(Error::new(ErrorKind::Disconnected(Arc::new(e))).with_api(api).with_broker(&self.addr));
         }
-        let (reply, rx) = oneshot::channel();
         let p = Pending { frame, api, version, flexible, expect_reply, timeout, reply };
         let _shared = match (&self.sasl_gate, self.bypass_gate) {
             (Some(gate), false) => Some(gate.read().await),
             _ => None,
         };
-        if self.tx.send(p).await.is_err() {
+        if let Err(mpsc::error::SendError(p)) = self.tx.send(p).await {
+            p.reply.defuse();
             return Err(self.closed_error(api));
         }
-        Ok(rx)
+        Ok(())
     }
 
     async fn await_reply(&self, rx: oneshot::Receiver<Result<Bytes>>, api: ApiKey) -> Result<Bytes> {
@@ -639,6 +706,24 @@ impl Connection {
     pub async fn queue_no_reply<R: Request>(&self, req: &R, version: i16, size_hint: usize) -> Result<PendingReply<R>> {
         let rx = self.enqueue(req, version, size_hint, false, self.request_timeout).await?;
         Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })
+    }
+
+    /// Like [`Connection::queue`] (or [`Connection::queue_no_reply`] when `expect_reply` is false), but the outcome
+    /// goes to `on_reply`, called on the connection's own tasks with the reply body (response header stripped;
+    /// decode it with [`decode_queued`](Self::decode_queued)), an empty body once written when no reply is
+    /// expected, or the error that failed the request. For a pipelining caller that handles replies on a task of its
+    /// own: no task or channel of the connection's in between. Keep `on_reply` short (a channel send). It is not
+    /// called when this returns an error, and is called exactly once otherwise.
+    pub(crate) async fn queue_then<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+        size_hint: usize,
+        expect_reply: bool,
+        on_reply: impl FnOnce(Result<Bytes>) + Send + 'static,
+    ) -> Result<()> {
+        let reply = ReplyTo(Some(Reply::Call(Box::new(on_reply))));
+        self.enqueue_to(req, version, size_hint, expect_reply, self.request_timeout, reply).await
     }
 
     fn closed_error(&self, api: ApiKey) -> Error {
@@ -765,7 +850,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Pen
     let mut dead = shared.dead.subscribe();
     let mut next_id: i32 = 0;
     let mut frames: Vec<Bytes> = Vec::new();
-    let mut no_reply: Vec<oneshot::Sender<Result<Bytes>>> = Vec::new();
+    let mut no_reply: Vec<ReplyTo> = Vec::new();
     loop {
         let first = tokio::select! {
             p = rx.recv() => match p {
@@ -825,7 +910,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Pen
             break;
         }
         for r in no_reply.drain(..) {
-            let _ = r.send(Ok(Bytes::new()));
+            r.send(Ok(Bytes::new()));
         }
     }
     // Fail whatever is still queued, then close the socket's write side.
@@ -833,10 +918,10 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Pen
     let cause = shared.dead.borrow().clone().unwrap_or_else(|| Error::new(ErrorKind::Closed));
     let cause = Arc::new(cause);
     while let Ok(p) = rx.try_recv() {
-        let _ = p.reply.send(Err(Error::new(ErrorKind::Disconnected(cause.clone())).with_api(p.api)));
+        p.reply.send(Err(Error::new(ErrorKind::Disconnected(cause.clone())).with_api(p.api)));
     }
     for r in no_reply.drain(..) {
-        let _ = r.send(Err(Error::new(ErrorKind::Disconnected(cause.clone()))));
+        r.send(Err(Error::new(ErrorKind::Disconnected(cause.clone()))));
     }
     let _ = wr.shutdown().await;
 }
@@ -967,18 +1052,18 @@ fn deliver(shared: &Shared, frame: Bytes) -> Result<()> {
     let id = r.i32("correlation id")?;
     if id != f.correlation_id {
         let e = Error::protocol(format!("correlation id {id} does not match the oldest request {}", f.correlation_id));
-        let _ = f.reply.send(Err(e.clone().with_api(f.api)));
+        f.reply.send(Err(e.clone().with_api(f.api)));
         return Err(e);
     }
     if response_header_version(f.api, f.flexible) >= 1 {
         if let Err(e) = r.tagged_fields(|_, _| Ok(false)) {
             let e = Error::from(e).with_api(f.api);
-            let _ = f.reply.send(Err(e.clone()));
+            f.reply.send(Err(e.clone()));
             return Err(e);
         }
     }
     trace!(api = %f.api, version = f.version, correlation_id = id, bytes = r.remaining(), "reply");
-    let _ = f.reply.send(Ok(r.take_rest()));
+    f.reply.send(Ok(r.take_rest()));
     Ok(())
 }
 
@@ -1012,23 +1097,33 @@ mod tests {
         let shared = test_shared();
         shared.fail(Error::new(ErrorKind::Io(Arc::new(std::io::ErrorKind::ConnectionReset.into()))));
         let (tx, rx) = mpsc::channel(4);
+        // One awaited request and one whose outcome goes to a callback (`queue_then`, the producer's Produce).
         let (reply, mut waiter) = oneshot::channel();
-        let mut frame = BytesMut::new();
-        frame.extend_from_slice(&[0u8; 16]);
-        let p = Pending {
-            frame,
-            api: ApiKey::METADATA,
-            version: 12,
-            flexible: true,
-            expect_reply: true,
-            timeout: Duration::from_secs(30),
-            reply,
-        };
-        tx.send(p).await.unwrap();
+        let reply = ReplyTo(Some(Reply::Channel(reply)));
+        let (called_tx, mut called) = oneshot::channel();
+        let call = ReplyTo(Some(Reply::Call(Box::new(move |outcome| {
+            let _ = called_tx.send(outcome);
+        }))));
+        for reply in [reply, call] {
+            let mut frame = BytesMut::new();
+            frame.extend_from_slice(&[0u8; 16]);
+            let p = Pending {
+                frame,
+                api: ApiKey::METADATA,
+                version: 12,
+                flexible: true,
+                expect_reply: true,
+                timeout: Duration::from_secs(30),
+                reply,
+            };
+            tx.send(p).await.unwrap();
+        }
         write_loop(tokio::io::sink(), rx, shared.clone()).await;
-        match waiter.try_recv() {
-            Ok(Err(e)) => assert!(matches!(e.kind(), ErrorKind::Disconnected(_)), "{e:?}"),
-            other => panic!("the request must have failed, got {other:?}"),
+        for outcome in [waiter.try_recv(), called.try_recv()] {
+            match outcome {
+                Ok(Err(e)) => assert!(matches!(e.kind(), ErrorKind::Disconnected(_)), "{e:?}"),
+                other => panic!("the request must have failed, got {other:?}"),
+            }
         }
         assert!(shared.lock().is_empty(), "nothing left waiting");
     }

@@ -156,6 +156,18 @@ impl Drop for WaiterGuard<'_> {
     }
 }
 
+/// Whether the sender takes a partition's open batch that is ready to go (lingered out, or forced).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// Take it.
+    Yes,
+    /// Not now: look again in a millisecond.
+    Later,
+    /// Not now, and no need to look before the sender's next event: something the sender waits for anyway (the
+    /// reply to the partition's batch in flight) frees the partition.
+    AfterEvent,
+}
+
 /// A batch being filled (open) or closed and waiting for the sender.
 pub(crate) struct OpenBatch {
     /// Producer-wide batch number, in creation order (flush waits for every batch below a number).
@@ -526,12 +538,13 @@ impl RecordAccumulator {
     }
 
     /// Moves ready batches out: every closed batch, and open batches that lingered (or all open batches when
-    /// `force`) whose partition `wants` more. Returns the earliest time an open batch left behind will linger out.
+    /// `force`) whose partition `wants` them. Returns when to look again: the earliest time an open batch left behind
+    /// will linger out, or in a millisecond for a lingered one its partition wants [`Later`](Want::Later).
     pub(crate) fn drain_ready(
         &self,
         now: Instant,
         force: bool,
-        mut wants: impl FnMut(&str, i32) -> bool,
+        mut wants: impl FnMut(&str, i32) -> Want,
         out: &mut Vec<OpenBatch>,
     ) -> Option<Instant> {
         let mut s = self.lock();
@@ -541,11 +554,14 @@ impl RecordAccumulator {
                 out.extend(q.closed.drain(..));
                 if let Some(b) = &q.open {
                     let due = b.created + self.config.linger;
-                    if (force || due <= now) && wants(name, p as i32) {
-                        out.extend(q.open.take());
-                    } else {
-                        let due = if due <= now { now + Duration::from_millis(1) } else { due };
-                        next = Some(next.map_or(due, |n| n.min(due)));
+                    let want = if force || due <= now { wants(name, p as i32) } else { Want::Later };
+                    match want {
+                        Want::Yes => out.extend(q.open.take()),
+                        Want::Later => {
+                            let due = if due <= now { now + Duration::from_millis(1) } else { due };
+                            next = Some(next.map_or(due, |n| n.min(due)));
+                        }
+                        Want::AfterEvent => {}
                     }
                 }
             }
@@ -672,7 +688,7 @@ mod tests {
 
     fn drain_all(a: &RecordAccumulator, force: bool) -> Vec<OpenBatch> {
         let mut out = Vec::new();
-        a.drain_ready(Instant::now(), force, |_, _| true, &mut out);
+        a.drain_ready(Instant::now(), force, |_, _| Want::Yes, &mut out);
         out
     }
 
@@ -823,15 +839,18 @@ mod tests {
         let a = acc(16384, 50);
         put(&a, rec(Some(b"x"), 10)).unwrap();
         let mut out = Vec::new();
-        let next = a.drain_ready(Instant::now(), false, |_, _| true, &mut out);
+        let next = a.drain_ready(Instant::now(), false, |_, _| Want::Yes, &mut out);
         assert!(out.is_empty());
         let due = next.unwrap();
         assert!(due > Instant::now() && due <= Instant::now() + Duration::from_millis(50));
         tokio::time::advance(Duration::from_millis(51)).await;
-        // Not taken while the partition does not want more (its previous batches are still waiting).
-        assert!(a.drain_ready(Instant::now(), false, |_, _| false, &mut out).is_some());
+        // Not taken while the partition does not want more (its previous batches are still waiting): looked at again
+        // shortly, or only at the sender's next event.
+        assert!(a.drain_ready(Instant::now(), false, |_, _| Want::Later, &mut out).is_some());
         assert!(out.is_empty());
-        assert!(a.drain_ready(Instant::now(), false, |_, _| true, &mut out).is_none());
+        assert!(a.drain_ready(Instant::now(), false, |_, _| Want::AfterEvent, &mut out).is_none());
+        assert!(out.is_empty());
+        assert!(a.drain_ready(Instant::now(), false, |_, _| Want::Yes, &mut out).is_none());
         assert_eq!(out.len(), 1);
     }
 

@@ -8,16 +8,18 @@
 //! first, in order. With idempotence this is what keeps sequence numbers contiguous: a retried batch always carries
 //! the sequence it had, and a batch behind it never overtakes it.
 //!
-//! The sender owns every batch from drain to completion; spawned tasks only wait for replies (and dials, and
-//! InitProducerId) and report back over a channel, so no lock is held across a network wait.
+//! The sender owns every batch from drain to completion. A Produce reply comes back over the sender's event channel
+//! straight from the connection's reader task (no task per request); spawned tasks only wait for dials,
+//! InitProducerId and metadata and report back over the same channel, so no lock is held across a network wait.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use bytes::Bytes;
 use kafkar_protocol::messages::init_producer_id::InitProducerIdRequest;
-use kafkar_protocol::messages::produce::{ProduceRequest, ProduceResponse, TOPIC_ID_VERSION};
+use kafkar_protocol::messages::produce::{ProduceRequest, TOPIC_ID_VERSION};
 use kafkar_protocol::primitives::Uuid;
 use kafkar_protocol::records::EncodedBatch;
 use kafkar_protocol::{ApiKey, ErrorCode};
@@ -26,7 +28,7 @@ use tokio::time::Instant;
 use tracing::{Instrument, debug, debug_span, trace, warn};
 
 use super::Shared;
-use super::accumulator::OpenBatch;
+use super::accumulator::{OpenBatch, Want};
 use super::config::Acks;
 use super::idempotence::{IdempotenceState, ProducerIdAndEpoch, SequenceVerdict, TopicPartition};
 use super::metrics::Counters;
@@ -99,7 +101,7 @@ pub(crate) fn spawn(shared: Arc<Shared>) {
             watched.closed.store(true, Ordering::Release);
             watched.accumulator.close_all();
             let mut dropped = Vec::new();
-            watched.accumulator.drain_ready(Instant::now(), true, |_, _| true, &mut dropped);
+            watched.accumulator.drain_ready(Instant::now(), true, |_, _| Want::Yes, &mut dropped);
             for b in dropped {
                 watched.memory.release(b.reserved);
                 watched.accumulator.untrack(b.id);
@@ -183,6 +185,8 @@ struct NodeState {
 
 struct InFlightRequest {
     node: i32,
+    /// The connection it went out on: decodes its reply (and honours the reply's throttle time).
+    conn: Connection,
     version: i16,
     batches: Vec<SentBatch>,
     /// Topic ids of the request (v13+ replies name topics by id).
@@ -200,9 +204,11 @@ struct AddsState {
 enum Event {
     /// AddPartitionsToTxn answered, per partition.
     PartitionsAdded(Vec<(TopicPartition, Result<()>)>),
+    /// A Produce request's outcome, straight from the connection's reader (or writer, with acks=0): the reply
+    /// body, an empty body once written with acks=0, or the error that failed the request. Decoded by the sender.
     Produced {
         request: u64,
-        result: Result<Option<ProduceResponse>>,
+        outcome: Result<Bytes>,
     },
     Connected {
         node: i32,
@@ -351,9 +357,17 @@ impl Sender {
         self.snapshot = snap;
     }
 
-    /// Moves ready batches from the accumulator into the partitions' queues. An open batch that lingered out is
-    /// only taken when its partition has nothing else queued: while the partition waits (for a connection or an
-    /// in-flight slot) the open batch keeps filling.
+    /// Moves ready batches from the accumulator into the partitions' queues. Full (closed) batches are always taken.
+    /// An open batch that lingered out is only taken when its partition has nothing queued and nothing in flight:
+    /// while the partition waits (for a connection, an in-flight slot or the reply to its last batch) the open batch
+    /// keeps filling, and goes as one request when the partition is free.
+    ///
+    /// Waiting for the reply costs nothing on the broker's side: a broker handles the requests of one connection
+    /// one at a time, in order, so a second small batch of the partition sent at once would only wait in the
+    /// broker's queue, and cost it a request of its own. With linger.ms 0 at a steady rate this turns a stream of
+    /// one-record requests, each queued behind the others, into one request per round trip carrying what arrived
+    /// meanwhile (benches/RESULTS.md, 2026-12-07). Full batches still go up to 5 per partition in flight, so
+    /// throughput is not bound by the round trip.
     fn pull_ready(&mut self, now: Instant) -> Option<Instant> {
         let force = self.shared.memory.waiters() > 0 || self.shared.closed.load(Ordering::Acquire);
         let mut out = std::mem::take(&mut self.scratch);
@@ -361,7 +375,13 @@ impl Sender {
         let next = self.shared.accumulator.drain_ready(
             now,
             force,
-            |t, p| topics.get(t).and_then(|ps| ps.get(p as usize)).is_none_or(|ps| ps.queued.is_empty()),
+            |t, p| match topics.get(t).and_then(|ps| ps.get(p as usize)) {
+                None => Want::Yes,
+                Some(ps) if !ps.queued.is_empty() => Want::Later,
+                // Every request in flight ends in an event (its reply or its failure), which frees the partition.
+                Some(ps) if ps.in_flight > 0 => Want::AfterEvent,
+                Some(_) => Want::Yes,
+            },
             &mut out,
         );
         for b in out.drain(..) {
@@ -518,7 +538,7 @@ impl Sender {
     fn fail_unsent(&mut self, err: Error) {
         let mut out = Vec::new();
         self.shared.accumulator.close_all();
-        self.shared.accumulator.drain_ready(Instant::now(), true, |_, _| true, &mut out);
+        self.shared.accumulator.drain_ready(Instant::now(), true, |_, _| Want::Yes, &mut out);
         for b in out {
             self.fail(b.id, &b.outcome, b.reserved, b.builder.record_count(), b.forget, err.clone());
         }
@@ -836,46 +856,17 @@ impl Sender {
         self.nodes.entry(node).or_default().in_flight += 1;
         self.shared.counters.in_flight_requests.fetch_add(1, Ordering::Relaxed);
         Counters::add(&self.shared.counters.requests_sent, 1);
-        let span = debug_span!(
-            "produce",
-            api = "Produce",
-            version,
-            broker = conn.addr(),
-            node,
-            bytes,
-            records,
-            batches = batches.len()
-        );
-        self.requests.insert(request, InFlightRequest { node, version, batches, ids, sent_at: Instant::now() });
-        let queued = if self.acks == Acks::None {
-            conn.queue_no_reply(&req, version, size_hint).await
-        } else {
-            conn.queue(&req, version, size_hint).await
-        };
-        drop(req);
+        trace!(request, version, broker = conn.addr(), node, bytes, records, batches = batches.len(), "produce");
+        let sent_at = Instant::now();
+        let expect_reply = self.acks != Acks::None;
+        self.requests.insert(request, InFlightRequest { node, conn: conn.clone(), version, batches, ids, sent_at });
+        // The reply goes from the connection's reader straight into this task's events: no task per request.
         let tx = self.events_tx.clone();
-        match queued {
-            Ok(pending) => {
-                let acks_none = self.acks == Acks::None;
-                tokio::spawn(
-                    async move {
-                        let result = if acks_none {
-                            pending.written().await.map(|_| None)
-                        } else {
-                            pending.wait().await.map(Some)
-                        };
-                        match &result {
-                            Ok(_) => trace!("reply"),
-                            Err(e) => debug!(error = %e, "produce request failed"),
-                        }
-                        let _ = tx.send(Event::Produced { request, result });
-                    }
-                    .instrument(span),
-                );
-            }
-            Err(e) => {
-                let _ = tx.send(Event::Produced { request, result: Err(e) });
-            }
+        let on_reply = move |outcome| {
+            let _ = tx.send(Event::Produced { request, outcome });
+        };
+        if let Err(e) = conn.queue_then(&req, version, size_hint, expect_reply, on_reply).await {
+            let _ = self.events_tx.send(Event::Produced { request, outcome: Err(e) });
         }
     }
 
@@ -894,7 +885,7 @@ impl Sender {
                     AddOutcome::Failed => self.check_transaction_fatal(),
                 }
             }
-            Event::Produced { request, result } => self.on_produced(request, result),
+            Event::Produced { request, outcome } => self.on_produced(request, outcome),
             Event::Connected { node, result } => {
                 let ns = self.nodes.entry(node).or_default();
                 ns.connecting = false;
@@ -929,8 +920,17 @@ impl Sender {
         }
     }
 
-    fn on_produced(&mut self, request: u64, result: Result<Option<ProduceResponse>>) {
+    fn on_produced(&mut self, request: u64, outcome: Result<Bytes>) {
         let Some(req) = self.requests.remove(&request) else { return };
+        let result = if self.acks == Acks::None {
+            outcome.map(|_| None).map_err(|e| e.with_broker(req.conn.addr()))
+        } else {
+            req.conn.decode_queued::<ProduceRequest>(outcome, req.version).map(Some)
+        };
+        match &result {
+            Ok(_) => trace!(request, node = req.node, "produce reply"),
+            Err(e) => debug!(request, node = req.node, error = %e, "produce request failed"),
+        }
         if let Some(ns) = self.nodes.get_mut(&req.node) {
             ns.in_flight = ns.in_flight.saturating_sub(1);
         }
@@ -1259,7 +1259,7 @@ impl Sender {
     fn fail_everything(&mut self, err: Error) {
         let mut out = Vec::new();
         self.shared.accumulator.close_all();
-        self.shared.accumulator.drain_ready(Instant::now(), true, |_, _| true, &mut out);
+        self.shared.accumulator.drain_ready(Instant::now(), true, |_, _| Want::Yes, &mut out);
         for b in out {
             self.fail(b.id, &b.outcome, b.reserved, b.builder.record_count(), b.forget, err.clone());
         }
