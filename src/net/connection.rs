@@ -95,6 +95,12 @@ enum Reply {
 }
 
 impl ReplyTo {
+    /// A reply for a caller that awaits the receiver.
+    fn channel() -> (ReplyTo, oneshot::Receiver<Result<Bytes>>) {
+        let (tx, rx) = oneshot::channel();
+        (ReplyTo(Some(Reply::Channel(tx))), rx)
+    }
+
     fn send(mut self, outcome: Result<Bytes>) {
         match self.0.take() {
             Some(Reply::Channel(tx)) => {
@@ -604,7 +610,8 @@ impl Connection {
     /// Sends `req` at `version` without waiting for a reply (a Produce with acks=0, to which brokers send none).
     /// Returns once the request is written.
     pub async fn send_no_reply<R: Request>(&self, req: &R, version: i16) -> Result<()> {
-        let rx = self.enqueue(req, version, 0, false, self.request_timeout).await?;
+        let (reply, rx) = ReplyTo::channel();
+        self.enqueue(req, version, 0, false, self.request_timeout, reply).await?;
         self.await_reply(rx, R::API_KEY).await.map(|_| ())
     }
 
@@ -632,27 +639,15 @@ impl Connection {
 
     /// Sends an encoded request body and returns the reply body (response header stripped).
     async fn send_raw<R: Request>(&self, req: &R, version: i16, timeout: Duration) -> Result<Bytes> {
-        let rx = self.enqueue(req, version, 0, true, timeout).await?;
+        let (reply, rx) = ReplyTo::channel();
+        self.enqueue(req, version, 0, true, timeout, reply).await?;
         self.await_reply(rx, R::API_KEY).await
     }
 
     /// Encodes `req` at `version` (into a frame of `size_hint` bytes, see [`encode_sized`](Self::encode_sized)) and
-    /// hands it to the writer task. Frames are written (and correlation ids stamped) in the order this returns.
+    /// hands it to the writer task; its outcome goes to `reply`, which is defused when this returns an error. Frames
+    /// are written (and correlation ids stamped) in the order this returns.
     async fn enqueue<R: Request>(
-        &self,
-        req: &R,
-        version: i16,
-        size_hint: usize,
-        expect_reply: bool,
-        timeout: Duration,
-    ) -> Result<oneshot::Receiver<Result<Bytes>>> {
-        let (tx, rx) = oneshot::channel();
-        self.enqueue_to(req, version, size_hint, expect_reply, timeout, ReplyTo(Some(Reply::Channel(tx)))).await?;
-        Ok(rx)
-    }
-
-    /// [`enqueue`](Self::enqueue) with the outcome going to `reply`, which is defused when this returns an error.
-    async fn enqueue_to<R: Request>(
         &self,
         req: &R,
         version: i16,
@@ -697,14 +692,16 @@ impl Connection {
     /// order, which a pipelining caller such as the producer relies on to keep sequence numbers in order.
     /// `size_hint` is the expected frame size (see [`encode_sized`](Self::encode_sized)); 0 when unknown.
     pub async fn queue<R: Request>(&self, req: &R, version: i16, size_hint: usize) -> Result<PendingReply<R>> {
-        let rx = self.enqueue(req, version, size_hint, true, self.request_timeout).await?;
+        let (reply, rx) = ReplyTo::channel();
+        self.enqueue(req, version, size_hint, true, self.request_timeout, reply).await?;
         Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })
     }
 
     /// Like [`Connection::queue`] for a request the broker does not answer (a Produce with acks=0): the returned
     /// [`PendingReply::written`] resolves once the frame is written.
     pub async fn queue_no_reply<R: Request>(&self, req: &R, version: i16, size_hint: usize) -> Result<PendingReply<R>> {
-        let rx = self.enqueue(req, version, size_hint, false, self.request_timeout).await?;
+        let (reply, rx) = ReplyTo::channel();
+        self.enqueue(req, version, size_hint, false, self.request_timeout, reply).await?;
         Ok(PendingReply { rx, version, conn: self.clone(), _request: std::marker::PhantomData })
     }
 
@@ -723,7 +720,7 @@ impl Connection {
         on_reply: impl FnOnce(Result<Bytes>) + Send + 'static,
     ) -> Result<()> {
         let reply = ReplyTo(Some(Reply::Call(Box::new(on_reply))));
-        self.enqueue_to(req, version, size_hint, expect_reply, self.request_timeout, reply).await
+        self.enqueue(req, version, size_hint, expect_reply, self.request_timeout, reply).await
     }
 
     fn closed_error(&self, api: ApiKey) -> Error {
