@@ -82,7 +82,8 @@ pub struct ProducerConfig {
     /// `acks` (default all).
     pub acks: Acks,
     /// `linger.ms`: how long a batch waits for more records before it is sent (default 5 ms, Java's default
-    /// since 4.0).
+    /// since 4.0). A batch that lingered out but is not full also waits while its partition has a batch in flight,
+    /// and goes with the reply (unlike Java, which sends it at once behind the first).
     pub linger: Duration,
     /// `batch.size`: a partition's batch is closed when the next record would take it past this many bytes
     /// (estimated after compression); a record larger than this gets a batch of its own (default 16384).

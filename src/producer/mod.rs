@@ -19,7 +19,11 @@
 //!
 //! Differences from the Java client: the idempotent epoch bump asks the broker (InitProducerId with the current id and epoch, which for a producer
 //! without transactional id returns a fresh id) instead of incrementing the epoch locally; `buffer.memory` counts
-//! the encoded bytes of records rather than pooled `batch.size` buffers; callbacks run on the sender task.
+//! the encoded bytes of records rather than pooled `batch.size` buffers; callbacks run on the sender task; a batch
+//! that lingered out but is not full waits while its partition has a batch in flight (a broker answers a
+//! connection's requests one at a time, so it would only queue there), and goes when the reply comes: at linger.ms 0
+//! and a steady rate, one request per round trip rather than a stream of small ones. Full batches go up to
+//! `max.in.flight` per partition.
 
 mod accumulator;
 mod config;
