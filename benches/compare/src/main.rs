@@ -400,6 +400,22 @@ fn create_topic(plan: &Plan) -> Res<()> {
     rt.block_on(async {
         let admin = kafkar::Admin::new(kafkar::AdminConfig::new(&plan.bootstrap)).await.map_err(err("admin"))?;
         admin.create_topic(&plan.topic, plan.partitions, 1, &[]).await.map_err(err("create topic"))?;
+        // Metadata names a new partition's leader before the broker has made its log, and a Produce there is
+        // refused (and retried after a backoff) until it has: with 1,000 partitions, seconds of a run would measure
+        // topic creation, not the client. Every partition answers ListOffsets (retried until it does) first.
+        let wanted: Vec<_> = (0..plan.partitions)
+            .map(|partition| {
+                let tp = kafkar::consumer::TopicPartition { topic: plan.topic.clone(), partition };
+                (tp, kafkar::admin::OffsetSpec::Latest)
+            })
+            .collect();
+        let listed = admin
+            .list_offsets(&wanted, kafkar::consumer::IsolationLevel::ReadUncommitted)
+            .await
+            .map_err(err("list offsets of the new topic"))?;
+        if let Some((tp, Err(e))) = listed.iter().find(|(_, r)| r.is_err()) {
+            return Err(format!("partition {} of the new topic is not ready: {e}", tp.partition));
+        }
         Ok(())
     })
 }
