@@ -39,7 +39,7 @@ const RECORD_SIZE_SLACK: usize = 14;
 /// counted at the codec's worst case, a bound.
 const RATIO_MARGIN: f32 = 1.05;
 
-/// What a new batch's buffer is allocated at (or the first record's size, if larger); it grows as records come.
+/// The least a new batch's buffer is allocated at (or the first record's size, if larger); it grows as records come.
 const INITIAL_BATCH_CAPACITY: usize = 16 << 10;
 
 /// The bytes a record may take in a batch of its own: batch header plus the record, upper bound.
@@ -49,10 +49,10 @@ pub(crate) fn record_size_upper_bound(r: &ProducerRecord) -> usize {
         + RECORD_SIZE_SLACK
 }
 
-/// The buffer a batch grows to at once when it outgrows [`INITIAL_BATCH_CAPACITY`]. Where the buffer receives the
-/// records (uncompressed, gzip, zstd): room for `batch.size` of output at the topic's compression `ratio`, at most
-/// twice `batch.size`. Where it receives compressed blocks as records come (lz4, snappy): `batch.size`, near which
-/// the batch closes. The record's `reserved` bytes if larger.
+/// The most a batch's buffer is grown to ahead of its records. Where the buffer receives the records (uncompressed,
+/// gzip, zstd): room for `batch.size` of output at the topic's compression `ratio`, at most twice `batch.size`.
+/// Where it receives compressed blocks as records come (lz4, snappy): `batch.size`, near which the batch closes. The
+/// record's `reserved` bytes if larger.
 fn batch_capacity(compresses_as_it_goes: bool, batch_size: usize, ratio: f32, reserved: usize) -> usize {
     if compresses_as_it_goes {
         batch_size.max(reserved)
@@ -195,6 +195,35 @@ impl std::fmt::Debug for OpenBatch {
 struct PartitionQueue {
     open: Option<OpenBatch>,
     closed: VecDeque<OpenBatch>,
+    /// The bytes the partition's last closed batch held (uncompressed): what its next batch's buffer starts at.
+    last_batch_bytes: usize,
+}
+
+impl PartitionQueue {
+    /// Takes the open batch out, remembering its size for the next one's buffer.
+    fn take_open(&mut self) -> Option<OpenBatch> {
+        let b = self.open.take()?;
+        self.last_batch_bytes = b.builder.uncompressed_size();
+        Some(b)
+    }
+
+    /// Closes the open batch, if any: it joins the closed ones, ready to send.
+    fn close_open(&mut self) {
+        if let Some(b) = self.take_open() {
+            self.closed.push_back(b);
+        }
+    }
+
+    /// What a new batch's buffer starts at: the last batch's size rounded up to a power of two, within
+    /// [`INITIAL_BATCH_CAPACITY`] and `batch_size`, and at least the first record's `reserved` bytes. A partition whose
+    /// batches fill (a fast one) starts each at its full size, with no copy as it grows; one whose batches linger out
+    /// with a few records (low rates, many partitions) starts small, and does not hold `batch.size` per batch.
+    fn next_capacity(&self, batch_size: usize, reserved: usize) -> usize {
+        let hint = self.last_batch_bytes.checked_next_power_of_two().unwrap_or(usize::MAX);
+        hint.clamp(INITIAL_BATCH_CAPACITY, batch_size.max(INITIAL_BATCH_CAPACITY))
+            .min(batch_size.max(reserved))
+            .max(reserved)
+    }
 }
 
 struct TopicQueues {
@@ -429,7 +458,7 @@ impl RecordAccumulator {
             Some(p) => {
                 let q = &mut topic.partitions[p as usize];
                 if q.open.as_mut().is_some_and(|b| !fits(b)) {
-                    q.closed.extend(q.open.take());
+                    q.close_open();
                     wake = true;
                 }
                 p
@@ -446,13 +475,13 @@ impl RecordAccumulator {
                 let q = &mut topic.partitions[p as usize];
                 if q.open.as_mut().is_some_and(|b| !fits(b)) {
                     // The sticky partition's batch is full: close it and move on (KIP-480).
-                    q.closed.extend(q.open.take());
+                    q.close_open();
                     wake = true;
                     p = pick_sticky(&topic.available, count, Some(p), next_random(&mut s.rng));
                     topic.sticky = Some(p);
                     let q = &mut topic.partitions[p as usize];
                     if q.open.as_mut().is_some_and(|b| !fits(b)) {
-                        q.closed.extend(q.open.take());
+                        q.close_open();
                     }
                 }
                 p
@@ -463,10 +492,9 @@ impl RecordAccumulator {
             let id = s.next_batch_id;
             s.next_batch_id += 1;
             // Not batch.size at once: a batch that lingers out with a few records (low rates, many partitions) would
-            // hold all of it until acknowledged. The buffer starts small and, once records outgrow it, is grown in
-            // one step to its full size (below), not by doubling: one copy of the first bytes rather than one per
-            // doubling, and two sizes of allocation for the allocator to reuse instead of a ladder of them.
-            let capacity = INITIAL_BATCH_CAPACITY.max(reserved).min(batch_size.max(reserved));
+            // hold all of it until acknowledged. It starts at what the partition's last batch needed and doubles
+            // when records outgrow it (below).
+            let capacity = q.next_capacity(batch_size, reserved);
             let builder = RecordBatchBuilder::with_capacity(self.config.compression, capacity)
                 .with_compression_level(self.config.compression_level)
                 .with_transactional(self.config.transactional);
@@ -485,13 +513,15 @@ impl RecordAccumulator {
             return Err(Error::invalid("internal: no open batch"));
         };
         let delta = b.builder.record_count();
-        if b.builder.uncompressed_size() + record_bound > INITIAL_BATCH_CAPACITY {
-            // Room for batch.size of output at once. A record that passed `fits` then fits in it, but for gzip and
+        let needed = b.builder.uncompressed_size() + record_bound;
+        if needed > b.builder.capacity() {
+            // Doubled, up to room for batch.size of output: a record that passed `fits` then fits, but for gzip and
             // zstd (whose buffer holds the records, sized by the ratio estimate, which is only an estimate): their
-            // buffer may outgrow it, and then doubles.
+            // buffer may outgrow it, and then grows on its own.
             let full = batch_capacity(b.builder.compresses_as_it_goes(), batch_size, ratio, reserved);
-            if b.builder.capacity() < full {
-                b.builder.reserve_total(full);
+            let grown = b.builder.capacity().saturating_mul(2).max(needed).min(full);
+            if b.builder.capacity() < grown {
+                b.builder.reserve_total(grown);
             }
         }
         if let Err(e) = b.builder.append(timestamp, record.key.as_deref(), record.value.as_deref(), &record.headers) {
@@ -513,7 +543,7 @@ impl RecordAccumulator {
         // record can take it past (`fits` kept any other within batch.size), and a batch that a later record
         // brought to batch.size exactly closes when the next record finds no room.
         if delta == 0 && b.builder.size_bound_after(0, ratio) >= batch_size {
-            q.closed.extend(q.open.take());
+            q.close_open();
             wake = true;
             if explicit.is_none() {
                 let next = pick_sticky(&topic.available, count, Some(partition), next_random(&mut s.rng));
@@ -529,9 +559,7 @@ impl RecordAccumulator {
         let mut s = self.lock();
         for t in s.topics.values_mut() {
             for q in &mut t.partitions {
-                if let Some(b) = q.open.take() {
-                    q.closed.push_back(b);
-                }
+                q.close_open();
             }
         }
         s.next_batch_id
@@ -556,7 +584,7 @@ impl RecordAccumulator {
                     let due = b.created + self.config.linger;
                     let want = if force || due <= now { wants(name, p as i32) } else { Want::Later };
                     match want {
-                        Want::Yes => out.extend(q.open.take()),
+                        Want::Yes => out.extend(q.take_open()),
                         Want::Later => {
                             let due = if due <= now { now + Duration::from_millis(1) } else { due };
                             next = Some(next.map_or(due, |n| n.min(due)));
@@ -715,25 +743,48 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn batch_buffers_start_small_and_grow_once_to_batch_size() {
+    async fn batch_buffers_start_at_what_the_partitions_last_batch_needed_and_double_up_to_batch_size() {
         let batch_size = 1_000_000; // not a power of two: doubling from the start size would overshoot it
         let a = acc(batch_size, 60_000);
         put(&a, rec(None, 100).partition(0)).unwrap();
         let open = drain_all(&a, true);
         assert!(open[0].builder.capacity() <= INITIAL_BATCH_CAPACITY, "{}", open[0].builder.capacity());
+        // The first batch of a fast partition starts small and doubles; it never holds more than batch.size.
+        put(&a, rec(None, 100).partition(1)).unwrap();
+        let mut capacities = vec![];
         for _ in 0..20_000 {
             put(&a, rec(None, 100).partition(1)).unwrap();
+            let s = a.lock();
+            if let Some(b) = &s.topics["t"].partitions[1].open {
+                if capacities.last() != Some(&b.builder.capacity()) {
+                    capacities.push(b.builder.capacity());
+                }
+            }
         }
+        assert_eq!(capacities.first(), Some(&INITIAL_BATCH_CAPACITY), "{capacities:?}");
+        assert!(capacities.windows(2).all(|w| w[1] == batch_size || w[1] == 2 * w[0]), "{capacities:?}");
         let full = drain_all(&a, false);
-        assert!(!full.is_empty());
+        assert!(full.len() >= 2, "{}", full.len());
         for b in &full {
             assert!(b.builder.uncompressed_size() > batch_size - 200);
-            assert_eq!(b.builder.capacity(), batch_size, "grown to batch.size in one step, not by doubling");
+            assert_eq!(b.builder.capacity(), batch_size, "batch.size exactly, not the doubling past it");
         }
+        // Batches after a full one start at batch.size: no copy as they fill.
+        assert_eq!(full[1].builder.capacity(), batch_size);
+        assert_eq!(capacities.iter().filter(|&&c| c == batch_size).count(), 1, "{capacities:?}");
+        // Once a batch of that partition lingers out with a few records, the next starts small again.
+        let rest = drain_all(&a, true);
+        assert_eq!(rest.len(), 1);
+        put(&a, rec(None, 100).partition(1)).unwrap();
+        let small = drain_all(&a, true);
+        put(&a, rec(None, 100).partition(1)).unwrap();
+        let after_small = drain_all(&a, true);
+        assert_eq!(small[0].builder.record_count(), 1);
+        assert_eq!(after_small[0].builder.capacity(), INITIAL_BATCH_CAPACITY);
     }
 
     #[tokio::test]
-    async fn a_block_compressed_batch_grows_once_to_batch_size_of_output() {
+    async fn a_block_compressed_batch_grows_to_batch_size_of_output_and_no_further() {
         let batch_size = 1_000_000;
         let a = RecordAccumulator::new(
             AccumulatorConfig {
@@ -755,7 +806,7 @@ mod tests {
         assert!(!closed.is_empty());
         let cap = closed[0].builder.capacity();
         assert!(closed[0].builder.compresses_as_it_goes());
-        // batch.size plus a block's working room, not what growing by doubling came to (1,154,896 bytes here).
+        // batch.size plus a block's working room, not what doubling past it would come to (1,154,896 bytes here).
         assert!((batch_size..batch_size + (64 << 10)).contains(&cap), "capacity {cap}: grown by doubling?");
     }
 

@@ -218,11 +218,18 @@ impl RecordBatchBuilder {
         self.blocks.is_some()
     }
 
-    /// Grows the batch buffer at once to room for a batch of `size` bytes (what [`capacity`](Self::capacity)
-    /// counts, plus a block's working room for lz4 and snappy), rather than by doubling as records come.
+    /// Grows the batch buffer to room for a batch of exactly `size` bytes (what [`capacity`](Self::capacity)
+    /// counts, plus a block's working room for lz4 and snappy), however far that is from the buffer's size now; a
+    /// no-op if it has that room already.
     pub fn reserve_total(&mut self, size: usize) {
         let slack = self.blocks.as_ref().map_or(0, |b| b.encoder.slack());
-        self.buf.reserve(size.saturating_add(slack).saturating_sub(self.buf.len()));
+        let want = size.saturating_add(slack);
+        if want > self.buf.capacity() {
+            // Not `reserve`, which may round up to twice the capacity: the caller chose the size.
+            let mut grown = BytesMut::with_capacity(want);
+            grown.extend_from_slice(&self.buf);
+            self.buf = grown;
+        }
     }
 
     /// An upper bound of the built batch's length (what [`build`](Self::build) returns) were `records_len` more
