@@ -54,7 +54,9 @@ async fn batches_too_large_for_the_topic_are_split() {
         if mode == "transactional" {
             p.commit_transaction().await.unwrap();
         }
-        assert!(p.metrics().batches_sent > (RECORDS * 160 / 16384) as u64, "{mode}: batches were split");
+        let metrics = p.metrics();
+        assert!(metrics.batches_sent > (RECORDS * 160 / 16384) as u64, "{mode}: batches were split");
+        assert!(metrics.batch_splits > 0, "{mode}: the splits are counted");
         p.close().await;
 
         let got = support::read_all(&bootstrap, &topic).await;

@@ -262,7 +262,7 @@ async fn lz4_batches_of_incompressible_values_fit_the_default_size_limit() {
         f.await.unwrap();
     }
     let m = producer.metrics();
-    assert_eq!((m.records_sent, m.record_errors, m.retries), (30_000, 0, 0), "{m:?}");
+    assert_eq!((m.records_sent, m.record_errors, m.retries, m.batch_splits), (30_000, 0, 0, 0), "{m:?}");
     // Three full batches (about 9,500 records each) and the flushed rest; a split would add a batch.
     assert_eq!(m.batches_sent, 4, "{m:?}");
     assert!(m.avg_batch_size <= 1_048_576.0, "{m:?}");

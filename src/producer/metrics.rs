@@ -26,6 +26,9 @@ pub struct ProducerMetrics {
     pub retries: u64,
     /// Records whose batch failed for good.
     pub record_errors: u64,
+    /// Batches split into smaller ones after a broker refused them as too large (MESSAGE_TOO_LARGE or
+    /// RECORD_LIST_TOO_LARGE; Java's `batch-split-total`).
+    pub batch_splits: u64,
     /// Produce requests waiting for their reply now.
     pub in_flight_requests: usize,
     /// Bytes of `buffer.memory` held by records not yet completed.
@@ -55,6 +58,7 @@ pub(crate) struct Counters {
     pub requests_sent: AtomicU64,
     pub retries: AtomicU64,
     pub record_errors: AtomicU64,
+    pub batch_splits: AtomicU64,
     pub in_flight_requests: AtomicUsize,
     latency: LatencyRecorder,
 }
@@ -83,6 +87,7 @@ impl Counters {
             requests_sent: self.requests_sent.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             record_errors: self.record_errors.load(Ordering::Relaxed),
+            batch_splits: self.batch_splits.load(Ordering::Relaxed),
             in_flight_requests: self.in_flight_requests.load(Ordering::Relaxed),
             queued_bytes,
             queued_batches,

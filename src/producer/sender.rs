@@ -1192,6 +1192,7 @@ impl Sender {
         };
         debug!(topic = %b.tp.0, partition = b.tp.1, records = b.records, pieces = counts.len(),
             "batch too large for the broker: split");
+        Counters::add(&self.shared.counters.batch_splits, 1);
         let (split, offset) = match b.split {
             // A piece split again: its halves belong to the same original batch.
             Some((split, first)) => {
