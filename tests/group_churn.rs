@@ -9,7 +9,7 @@
 //! tests/support/churn.rs, shared with tests/group_churn_cluster_real.rs (the same on three brokers whose group
 //! coordinator is bounced).
 //!
-//! The CI variant runs about 40 s of traffic per protocol. `scripts/chaos churn` runs the long one; the knobs are
+//! The CI variant runs about 30 s of traffic per protocol. `scripts/chaos churn` runs the long one; the knobs are
 //! `KAFKAR_CHURN_SECS` (seconds of traffic), `KAFKAR_CHURN_RATE` (records/s) and `KAFKAR_CHURN_PARTITIONS`.
 
 mod support;
@@ -19,7 +19,7 @@ mod churn;
 
 async fn run(protocol: &'static str) {
     let Some(bootstrap) = support::real_broker() else { return };
-    churn::run(churn::Scenario::from_knobs(&bootstrap, protocol, 40)).await;
+    churn::run(churn::Scenario::from_knobs(&bootstrap, protocol, 30)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
