@@ -712,6 +712,44 @@ async fn prefetch_holds_two_fetches_of_the_assignment_not_fetch_max_bytes() {
     assert!(fetches(&broker).len() > 1);
 }
 
+#[tokio::test]
+async fn a_partition_is_fetched_again_once_less_than_half_a_fetch_of_it_is_unread() {
+    // 50 batches of 10 records, about 180 bytes each; the fake answers with about 4 KiB per fetch. Half of
+    // max.partition.fetch.bytes is 3,000 bytes: one response is more than that, so no second fetch goes out while
+    // it is unread, though two fetches' worth (12,000 bytes) of prefetch budget would allow two more.
+    let (broker, _f) = start(vec![log_of((0..50).map(|i| batch(i * 10, 10, 5)).collect())]).await;
+    let mut c = consumer(&broker, 1, &[("max.partition.fetch.bytes", "6000")]).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 0)]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 1)]);
+    assert_eq!(fetches(&broker).len(), 1, "fetched again with over half a fetch unread");
+    let first = c.metrics().buffered_bytes;
+    assert!(first > 3000, "{first} bytes buffered");
+    // Reading 150 of the response's records (15 batches) leaves less than half a fetch unread: the next fetch
+    // goes out before the data runs out.
+    assert_eq!(offsets(&mut c, 148).await.last(), Some(&(0, 149)));
+    assert!(first > 20 * 160, "the response holds more than 150 records ({first} bytes)");
+    // The next record still comes from the buffer, and that poll sends the fetch (nothing else drives it here).
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 150)]);
+    let waited = std::time::Instant::now();
+    while fetches(&broker).len() < 2 {
+        assert!(waited.elapsed() < Duration::from_secs(10), "no fetch once less than half a fetch was unread");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Everything arrives, in order.
+    let mut rest = Vec::new();
+    while rest.len() < 500 {
+        let got = c.poll(500, Duration::from_secs(5)).await.unwrap();
+        assert!(!got.is_empty(), "stalled at {} records", rest.len());
+        rest.extend(got.into_iter().map(|r| r.offset));
+        if rest.last() == Some(&499) {
+            break;
+        }
+    }
+    assert_eq!(rest.last(), Some(&499));
+    assert!(rest.windows(2).all(|w| w[1] == w[0] + 1), "in order");
+}
+
 /// The most Metadata requests a consumer waiting for a leader may send in `elapsed`: the first at once, then one
 /// after each wait of `retry.backoff.ms` (20 ms here) doubled per refresh that still found no leader, up to
 /// `retry.backoff.max.ms` (1 s), plus one in flight and one more refresh started by a fetch error. A bound on the

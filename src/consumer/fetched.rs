@@ -49,6 +49,8 @@ pub(crate) struct FetchedRecords {
     pub bytes: usize,
     /// The partition's generation when the fetch was sent; stale data (after a seek) is dropped.
     pub generation: u64,
+    /// Set once the fetcher was told this data ran low (the partition may be fetched again).
+    pub refetch_signalled: bool,
 }
 
 impl FetchedRecords {
@@ -74,7 +76,14 @@ impl FetchedRecords {
             read_committed,
             done: false,
             generation,
+            refetch_signalled: false,
         }
+    }
+
+    /// The response bytes not handed out yet: those of the batches the reader has not reached (the batch being
+    /// read counts as read).
+    pub fn unread(&self) -> usize {
+        if self.done { 0 } else { self.bytes.saturating_sub(self.reader.consumed()) }
     }
 
     /// True once every record has been handed out (or an error ended the data).

@@ -186,6 +186,11 @@ pub(crate) struct Fetcher {
     /// The partition being handed out (until its current data is drained).
     current: Option<usize>,
     buffered_bytes: usize,
+    /// A partition is fetched again once less than this much of its data is unread (half of
+    /// `max.partition.fetch.bytes`, at least 1).
+    refetch_below: usize,
+    /// Handing out records made a partition fetchable again (or freed prefetch budget): the next poll drives.
+    work_due: bool,
     /// Errors for the application, in order.
     errors: VecDeque<Error>,
     events_tx: mpsc::UnboundedSender<Event>,
@@ -210,6 +215,7 @@ impl Fetcher {
             verify_crc: config.check_crcs,
             max_decompressed_size: (config.fetch_max_bytes as usize).max(ReadOptions::DEFAULT_MAX_DECOMPRESSED_SIZE),
         };
+        let refetch_below = (usize::try_from(config.max_partition_fetch_bytes).unwrap_or(0) / 2).max(1);
         Fetcher {
             cluster,
             config,
@@ -220,6 +226,8 @@ impl Fetcher {
             ready: VecDeque::new(),
             current: None,
             buffered_bytes: 0,
+            refetch_below,
+            work_due: false,
             errors: VecDeque::new(),
             events_tx,
             events_rx,
@@ -378,10 +386,10 @@ impl Fetcher {
         }
     }
 
-    /// True when no background event waits to be handled and no error waits for the application: the consumer may
-    /// hand out buffered records without driving.
+    /// True when no background event waits to be handled, no error waits for the application and handing out
+    /// records made no partition fetchable again: the consumer may hand out buffered records without driving.
     pub fn idle_events(&self) -> bool {
-        self.errors.is_empty() && self.events_rx.is_empty()
+        self.errors.is_empty() && self.events_rx.is_empty() && !self.work_due
     }
 
     /// Takes the next error for the application.
@@ -420,6 +428,7 @@ impl Fetcher {
                 self.current = None;
                 continue;
             }
+            let only_chunk = p.buffered.len() == 1;
             let Some(chunk) = p.buffered.front_mut() else {
                 self.current = None;
                 continue;
@@ -432,6 +441,11 @@ impl Fetcher {
             }
             match chunk.next(&mut p.position) {
                 Some(Ok(f)) => {
+                    if !chunk.refetch_signalled && only_chunk && chunk.unread() < self.refetch_below {
+                        // The partition may be fetched again (see `start_fetches`): once per chunk.
+                        chunk.refetch_signalled = true;
+                        self.work_due = true;
+                    }
                     if f.leader_epoch.is_some() {
                         p.position_epoch = f.leader_epoch;
                     }
@@ -459,6 +473,7 @@ impl Fetcher {
                     p.buffered.pop_front();
                     self.buffered_bytes -= b;
                     self.current = None;
+                    self.work_due = true;
                     // Let other partitions go first before this one's next chunk.
                     self.enqueue(i);
                 }
@@ -498,6 +513,7 @@ impl Fetcher {
 
     /// Starts whatever is due: metadata refresh, position look-ups, resets, validations, connects and fetches.
     pub fn start_work(&mut self) {
+        self.work_due = false;
         let now = Instant::now();
         self.start_metadata(now);
         self.start_committed_lookups(now);
@@ -645,8 +661,16 @@ impl Fetcher {
         let mut by_node: HashMap<i32, Vec<(usize, Uuid)>> = HashMap::new();
         let mut need_metadata = false;
         let mut earliest_retry: Option<Instant> = None;
+        // A partition is fetched again once less than half a fetch of its data is left unread: the next response
+        // is in flight while the application reads the rest, and each partition holds at most one and a half
+        // fetches (`max.partition.fetch.bytes`) buffered or in flight (Java's fetcher: one, fetching a partition
+        // only once its data is drained).
+        let refetch_below = self.refetch_below;
         for (i, p) in self.parts.iter_mut().enumerate() {
             if p.state != FetchState::Fetching || p.paused || p.in_fetch {
+                continue;
+            }
+            if p.buffered.iter().map(FetchedRecords::unread).sum::<usize>() >= refetch_below {
                 continue;
             }
             if !p.due(now) {
