@@ -750,6 +750,35 @@ async fn a_partition_is_fetched_again_once_less_than_half_a_fetch_of_it_is_unrea
     assert!(rest.windows(2).all(|w| w[1] == w[0] + 1), "in order");
 }
 
+#[tokio::test]
+async fn caught_up_partitions_wait_for_the_fetch_of_a_partition_still_being_read() {
+    // Partition 0 has 50 batches (about 4 KiB come per fetch, more than half of max.partition.fetch.bytes), partition
+    // 1 one batch: after the first fetch partition 1 is at its end. A fetch of it alone would wait at a real broker
+    // (fetch.max.wait.ms) as the node's one fetch in flight, holding up partition 0's next one: it goes out with
+    // partition 0's next fetch instead.
+    let (broker, _f) =
+        start(vec![log_of((0..50).map(|i| batch(i * 10, 10, 5)).collect()), log_of(vec![batch(0, 10, 5)])]).await;
+    let mut c = consumer(&broker, 2, &[("max.partition.fetch.bytes", "6000")]).await;
+    let mut got = offsets(&mut c, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    got.extend(offsets(&mut c, 1).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fetches(&broker).len(), 1, "a fetch of the caught-up partition alone went out");
+    // Reading on: everything arrives, in order per partition.
+    let mut rest = Vec::new();
+    while rest.len() + got.len() < 510 {
+        let batch = c.poll(500, Duration::from_secs(5)).await.unwrap();
+        assert!(!batch.is_empty(), "stalled at {} records", rest.len() + got.len());
+        rest.extend(batch.into_iter().map(|r| (r.partition, r.offset)));
+    }
+    got.extend(rest);
+    for p in 0..2 {
+        let offs: Vec<i64> = got.iter().filter(|x| x.0 == p).map(|x| x.1).collect();
+        assert_eq!(offs, (0..if p == 0 { 500 } else { 10 }).collect::<Vec<_>>(), "partition {p}");
+    }
+    assert!(fetches(&broker).len() > 1);
+}
+
 /// The most Metadata requests a consumer waiting for a leader may send in `elapsed`: the first at once, then one
 /// after each wait of `retry.backoff.ms` (20 ms here) doubled per refresh that still found no leader, up to
 /// `retry.backoff.max.ms` (1 s), plus one in flight and one more refresh started by a fetch error. A bound on the

@@ -658,7 +658,8 @@ impl Fetcher {
             return;
         }
         let snap = self.cluster.snapshot();
-        let mut by_node: HashMap<i32, Vec<(usize, Uuid)>> = HashMap::new();
+        // Per node: (partition index, topic id, caught up: fetched to the end the broker last reported).
+        let mut by_node: HashMap<i32, Vec<(usize, Uuid, bool)>> = HashMap::new();
         let mut need_metadata = false;
         let mut earliest_retry: Option<Instant> = None;
         // A partition is fetched again once less than half a fetch of its data is left unread: the next response
@@ -666,13 +667,14 @@ impl Fetcher {
         // fetches (`max.partition.fetch.bytes`) buffered or in flight (Java's fetcher: one, fetching a partition
         // only once its data is drained).
         let refetch_below = self.refetch_below;
+        let read_committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
+        // Nodes with a partition whose data is still being read (not fetched again yet).
+        let mut reading_on: Vec<i32> = Vec::new();
         for (i, p) in self.parts.iter_mut().enumerate() {
             if p.state != FetchState::Fetching || p.paused || p.in_fetch {
                 continue;
             }
-            if p.buffered.iter().map(FetchedRecords::unread).sum::<usize>() >= refetch_below {
-                continue;
-            }
+            let reading = p.buffered.iter().map(FetchedRecords::unread).sum::<usize>() >= refetch_below;
             if !p.due(now) {
                 earliest_retry = earliest_retry.min(p.retry_at).or(p.retry_at);
                 continue;
@@ -703,7 +705,15 @@ impl Fetcher {
                 }
                 None => info.leader,
             };
-            by_node.entry(target).or_default().push((i, topic.map(|t| t.id).unwrap_or(Uuid::ZERO)));
+            if reading {
+                if !reading_on.contains(&target) {
+                    reading_on.push(target);
+                }
+                continue;
+            }
+            let end = if read_committed && p.last_stable_offset >= 0 { p.last_stable_offset } else { p.high_watermark };
+            let caught_up = end >= 0 && p.fetch_offset >= end;
+            by_node.entry(target).or_default().push((i, topic.map(|t| t.id).unwrap_or(Uuid::ZERO), caught_up));
         }
         if need_metadata {
             self.want_metadata();
@@ -712,7 +722,14 @@ impl Fetcher {
             self.schedule_wake(t);
         }
         for (node_id, list) in by_node {
-            self.fetch_from(node_id, list, now);
+            // A fetch of caught-up partitions only waits at the broker (up to `fetch.max.wait.ms`) for new data, and
+            // it is the node's one fetch in flight: while another partition of the node still has data to read (it
+            // wants its next fetch before long), the caught-up ones wait to go out with that fetch.
+            if list.iter().all(|(_, _, caught_up)| *caught_up) && reading_on.contains(&node_id) {
+                trace!(node = node_id, partitions = list.len(), "caught-up partitions wait for the node's next fetch");
+                continue;
+            }
+            self.fetch_from(node_id, list.into_iter().map(|(i, id, _)| (i, id)).collect(), now);
         }
     }
 
