@@ -127,11 +127,17 @@ impl PartitionState {
 
     /// High watermark (last stable offset under read_committed) minus position, when both are known.
     pub fn lag(&self, isolation: IsolationLevel) -> Option<i64> {
-        let end = match isolation {
+        let end = self.readable_end(isolation);
+        (end >= 0 && self.position >= 0 && self.has_position()).then(|| (end - self.position).max(0))
+    }
+
+    /// The end of what this consumer may read, as the broker last reported it: the last stable offset under
+    /// read_committed (once known), else the high watermark; -1 while unknown.
+    fn readable_end(&self, isolation: IsolationLevel) -> i64 {
+        match isolation {
             IsolationLevel::ReadCommitted if self.last_stable_offset >= 0 => self.last_stable_offset,
             _ => self.high_watermark,
-        };
-        (end >= 0 && self.position >= 0 && self.has_position()).then(|| (end - self.position).max(0))
+        }
     }
 
     fn due(&self, now: Instant) -> bool {
@@ -667,7 +673,7 @@ impl Fetcher {
         // fetches (`max.partition.fetch.bytes`) buffered or in flight (Java's fetcher: one, fetching a partition
         // only once its data is drained).
         let refetch_below = self.refetch_below;
-        let read_committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
+        let isolation = self.config.isolation_level;
         // Nodes with a partition whose data is still being read (not fetched again yet).
         let mut reading_on: Vec<i32> = Vec::new();
         for (i, p) in self.parts.iter_mut().enumerate() {
@@ -711,7 +717,7 @@ impl Fetcher {
                 }
                 continue;
             }
-            let end = if read_committed && p.last_stable_offset >= 0 { p.last_stable_offset } else { p.high_watermark };
+            let end = p.readable_end(isolation);
             let caught_up = end >= 0 && p.fetch_offset >= end;
             by_node.entry(target).or_default().push((i, topic.map(|t| t.id).unwrap_or(Uuid::ZERO), caught_up));
         }
