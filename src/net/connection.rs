@@ -22,6 +22,7 @@ use kafkar_protocol::header::{RequestHeader, request_header_version, response_he
 use kafkar_protocol::messages::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
 use kafkar_protocol::messages::sasl_authenticate::SaslAuthenticateRequest;
 use kafkar_protocol::messages::sasl_handshake::SaslHandshakeRequest;
+use kafkar_protocol::messages::splice::{Spliced, encode_spliced};
 use kafkar_protocol::messages::{Message, Request};
 use kafkar_protocol::primitives::Reader;
 use kafkar_protocol::{ApiKey, ErrorCode};
@@ -72,7 +73,7 @@ impl BrokerVersions {
 }
 
 struct Pending {
-    frame: BytesMut,
+    frame: Spliced,
     api: ApiKey,
     version: i16,
     flexible: bool,
@@ -615,10 +616,11 @@ impl Connection {
         self.await_reply(rx, R::API_KEY).await.map(|_| ())
     }
 
-    /// Encodes `req` into a frame allocated at `capacity` bytes up front. A frame that outgrows its allocation is
-    /// copied into one of twice the size, so a caller that knows the request's size (a Produce request is mostly
-    /// its record batches) saves the copies and the unused half.
-    fn encode_sized<R: Request>(&self, req: &R, version: i16, capacity: usize) -> Result<BytesMut> {
+    /// Encodes `req` into a frame whose head is allocated at `capacity` bytes up front. Byte fields of
+    /// [`SPLICE_MIN`](kafkar_protocol::messages::splice::SPLICE_MIN) bytes or more (a Produce request's record batches) are not copied into it: they are written
+    /// from their own buffers, in one vectored write with the head ([`encode_spliced`]). A head that outgrows its
+    /// allocation is copied into one of twice the size, so a caller that knows the size of the rest saves the copies.
+    fn encode_sized<R: Request>(&self, req: &R, version: i16, capacity: usize) -> Result<Spliced> {
         let flexible = R::is_flexible(version);
         let mut frame = BytesMut::with_capacity(capacity.max(64));
         frame.put_i32(0); // size, patched below
@@ -630,10 +632,11 @@ impl Connection {
             unknown_tagged_fields: Vec::new(),
         };
         header.encode(&mut frame, request_header_version(flexible))?;
-        req.encode(&mut frame, version).map_err(|e| Error::from(e).with_api(R::API_KEY))?;
-        let size = i32::try_from(frame.len() - 4)
-            .map_err(|_| Error::invalid(format!("request of {} bytes is too large", frame.len())))?;
-        frame[..4].copy_from_slice(&size.to_be_bytes());
+        let mut frame = encode_spliced(req, frame, version).map_err(|e| Error::from(e).with_api(R::API_KEY))?;
+        let total = frame.len();
+        let size =
+            i32::try_from(total - 4).map_err(|_| Error::invalid(format!("request of {total} bytes is too large")))?;
+        frame.head[..4].copy_from_slice(&size.to_be_bytes());
         Ok(frame)
     }
 
@@ -877,9 +880,9 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Pen
         for mut p in batch {
             let id = next_id;
             next_id = next_id.wrapping_add(1) & i32::MAX;
-            p.frame[8..12].copy_from_slice(&id.to_be_bytes());
+            p.frame.head[8..12].copy_from_slice(&id.to_be_bytes());
             trace!(api = %p.api, version = p.version, correlation_id = id, bytes = p.frame.len(), "send");
-            frames.push(p.frame.freeze());
+            p.frame.into_pieces(&mut frames);
             if p.expect_reply {
                 shared.lock().push_back(InFlight {
                     correlation_id: id,
@@ -923,10 +926,14 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Pen
     let _ = wr.shutdown().await;
 }
 
+/// The most pieces (frame heads and the batches spliced between them) handed to one vectored write; Linux takes up to
+/// 1,024.
+const WRITE_PIECES: usize = 256;
+
 async fn write_frames<W: AsyncWrite + Unpin>(wr: &mut W, frames: &mut Vec<Bytes>) -> std::io::Result<()> {
     let mut i = 0;
     while i < frames.len() {
-        let slices: Vec<IoSlice<'_>> = frames[i..].iter().take(64).map(|b| IoSlice::new(b)).collect();
+        let slices: Vec<IoSlice<'_>> = frames[i..].iter().take(WRITE_PIECES).map(|b| IoSlice::new(b)).collect();
         let mut n = wr.write_vectored(&slices).await?;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
@@ -1076,6 +1083,92 @@ mod tests {
         assert_eq!(host_of("[::1]:9093"), "::1");
     }
 
+    /// A socket that takes at most `step` bytes per write, across the slices of a vectored write.
+    struct Trickle {
+        step: usize,
+        out: Vec<u8>,
+        writes: usize,
+    }
+
+    impl tokio::io::AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            self.poll_write_vectored_inner(&[IoSlice::new(buf)])
+        }
+
+        fn poll_write_vectored(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            self.poll_write_vectored_inner(bufs)
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Trickle {
+        fn poll_write_vectored_inner(&mut self, bufs: &[IoSlice<'_>]) -> std::task::Poll<std::io::Result<usize>> {
+            self.writes += 1;
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(self.step - n);
+                self.out.extend_from_slice(&b[..take]);
+                n += take;
+                if n == self.step {
+                    break;
+                }
+            }
+            std::task::Poll::Ready(Ok(n))
+        }
+    }
+
+    /// A Produce frame goes out as its head and the batches spliced between its pieces; a socket that takes a few
+    /// bytes at a time still gets exactly the frame a contiguous encode makes, frames in order.
+    #[tokio::test]
+    async fn spliced_frames_are_written_whole_and_in_order_through_short_writes() {
+        use kafkar_protocol::messages::produce::ProduceRequest;
+        use kafkar_protocol::primitives::Uuid;
+        let mut want = Vec::new();
+        let mut frames = Vec::new();
+        for (i, sizes) in [&[5_000usize, 10, 9_000][..], &[40_000][..], &[3][..]].into_iter().enumerate() {
+            let mut req = ProduceRequest::new(-1, 1_000);
+            for (p, &n) in sizes.iter().enumerate() {
+                let body: Vec<u8> = (0..n).map(|j| (i + p * 7 + j) as u8).collect();
+                req.add_batch(12, "t", Uuid::ZERO, p as i32, body.into());
+            }
+            want.extend_from_slice(&req.to_bytes(12).unwrap());
+            let spliced = encode_spliced(&req, BytesMut::new(), 12).unwrap();
+            assert_eq!(spliced.splices.len(), sizes.iter().filter(|&&n| n >= 4096).count());
+            spliced.into_pieces(&mut frames);
+        }
+        let mut socket = Trickle { step: 1000, out: Vec::new(), writes: 0 };
+        write_frames(&mut socket, &mut frames).await.unwrap();
+        assert!(frames.is_empty());
+        assert_eq!(socket.out.len(), want.len());
+        assert!(socket.out == want, "the bytes written differ from the contiguous encode");
+        assert_eq!(socket.writes, want.len().div_ceil(1000));
+    }
+
     fn test_shared() -> Arc<Shared> {
         Arc::new(Shared {
             in_flight: Mutex::new(VecDeque::new()),
@@ -1105,7 +1198,7 @@ mod tests {
             let mut frame = BytesMut::new();
             frame.extend_from_slice(&[0u8; 16]);
             let p = Pending {
-                frame,
+                frame: Spliced { head: frame, splices: Vec::new() },
                 api: ApiKey::METADATA,
                 version: 12,
                 flexible: true,

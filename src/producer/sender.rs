@@ -20,6 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafkar_protocol::messages::init_producer_id::InitProducerIdRequest;
 use kafkar_protocol::messages::produce::{ProduceRequest, TOPIC_ID_VERSION};
+use kafkar_protocol::messages::splice::SPLICE_MIN;
 use kafkar_protocol::primitives::Uuid;
 use kafkar_protocol::records::EncodedBatch;
 use kafkar_protocol::{ApiKey, ErrorCode};
@@ -42,9 +43,10 @@ use crate::net::Connection;
 /// than this many batches of one partition in flight with idempotence.
 const MAX_IN_FLIGHT_PER_PARTITION: usize = 5;
 
-/// What a Produce frame will take, or a little more: allocated at that size at once (a frame grown by doubling
-/// would copy its batches and leave up to half its allocation unused until written). `topics` are the lengths of
-/// the topic names, `partitions` the batches, `batch_bytes` their total size.
+/// What the head of a Produce frame will take, or a little more: allocated at that size at once (a head grown by
+/// doubling would copy what it holds and leave up to half its allocation unused until written). `topics` are the
+/// lengths of the topic names, `partitions` the batches, `batch_bytes` the total size of the batches copied into the
+/// head (those under [`SPLICE_MIN`]; larger ones are written from their own buffers).
 fn produce_frame_size_hint(
     client_id: &str,
     transactional_id_len: usize,
@@ -830,11 +832,15 @@ impl Sender {
             req = req.with_transactional_id(id);
         }
         let mut bytes = 0usize;
+        let mut copied = 0usize;
         let mut records = 0i64;
         for b in batches.iter_mut() {
             let id = ids.iter().find(|(_, n)| n == &b.tp.0).map_or(Uuid::ZERO, |(id, _)| *id);
             req.add_batch(version, &b.tp.0, id, b.tp.1, b.batch.bytes().clone());
             bytes += b.batch.len();
+            if b.batch.len() < SPLICE_MIN {
+                copied += b.batch.len();
+            }
             records += i64::from(b.records);
             b.attempts += 1;
             if b.attempts > 1 {
@@ -849,7 +855,7 @@ impl Sender {
             txn_id_len,
             ids.iter().map(|(_, name)| name.len()),
             batches.len(),
-            bytes,
+            copied,
         );
         let request = self.next_request;
         self.next_request += 1;
@@ -1319,12 +1325,14 @@ mod tests {
     use bytes::Bytes;
     use bytes::BytesMut;
     use kafkar_protocol::header::{RequestHeader, request_header_version};
+    use kafkar_protocol::messages::splice::encode_spliced;
     use kafkar_protocol::messages::{Message, Request};
 
     use super::*;
 
-    /// The frame `Connection` writes for `req`: size prefix, request header, body.
-    fn frame_len(req: &ProduceRequest, version: i16, client_id: &str) -> usize {
+    /// The head of the frame `Connection` writes for `req` (size prefix, request header, body, without the batches
+    /// spliced out of it).
+    fn frame_head_len(req: &ProduceRequest, version: i16, client_id: &str) -> usize {
         let flexible = ProduceRequest::is_flexible(version);
         let mut buf = BytesMut::new();
         let header = RequestHeader {
@@ -1335,7 +1343,7 @@ mod tests {
             unknown_tagged_fields: Vec::new(),
         };
         header.encode(&mut buf, request_header_version(flexible)).unwrap();
-        4 + buf.len() + req.to_bytes(version).unwrap().len()
+        4 + encode_spliced(req, buf, version).unwrap().head.len()
     }
 
     #[test]
@@ -1357,10 +1365,12 @@ mod tests {
                     let id = Uuid::from_u64_pair(1, t as u64 + 1);
                     req.add_batch(version, name, id, p as i32, Bytes::from(vec![0u8; size]));
                     partitions += 1;
-                    bytes += size;
+                    if size < SPLICE_MIN {
+                        bytes += size;
+                    }
                 }
             }
-            let actual = frame_len(&req, version, client_id);
+            let actual = frame_head_len(&req, version, client_id);
             let hint = produce_frame_size_hint(client_id, txn.len(), topics.iter().map(|t| t.len()), partitions, bytes);
             assert!(hint >= actual, "v{version}: hint {hint} < frame {actual}");
             assert!(hint - actual < 1024, "v{version}: hint {hint} far above frame {actual}");

@@ -112,6 +112,7 @@ pub mod produce;
 mod round_trip_checks;
 pub mod sasl_authenticate;
 pub mod sasl_handshake;
+pub mod splice;
 pub mod sync_group;
 pub mod table;
 pub mod txn_offset_commit;

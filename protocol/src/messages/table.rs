@@ -146,7 +146,39 @@ macro_rules! length_prefixed {
 
 length_prefixed! {
     String: 2, put_string, string, put_nullable_string, nullable_string;
-    Bytes: 4, put_bytes_field, bytes, put_nullable_bytes, nullable_bytes;
+}
+
+/// Byte fields: like strings, except that a large one encoded by [`encode_spliced`](super::splice::encode_spliced)
+/// gets only its length prefix written, its bytes carried beside the buffer.
+impl FieldCodec for Bytes {
+    #[inline]
+    fn put(&self, buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
+        buf.put_len_prefix(Some(self.len()), cx.flex, true, at.name)?;
+        if !super::splice::take(buf, self) {
+            buf.put_slice(self);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn get(r: &mut Reader, cx: Ctx, at: &At) -> Result<Self, DecodeError> {
+        r.bytes(cx.flex, at.name)
+    }
+
+    fn min_size(cx: Ctx) -> usize {
+        if cx.flex { 1 } else { 4 }
+    }
+}
+
+impl NullableCodec for Bytes {
+    fn put_null(buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
+        buf.put_nullable_bytes(None, cx.flex, at.name)
+    }
+
+    #[inline]
+    fn get_nullable(r: &mut Reader, cx: Ctx, at: &At) -> Result<Option<Self>, DecodeError> {
+        r.nullable_bytes(cx.flex, at.name)
+    }
 }
 
 /// Arrays: a count (int32, or compact) and the elements, each with its own codec.
