@@ -7,7 +7,9 @@
 //! - `batch_encode_1000x100B`: the same records encoded into a batch. kafkar appends key, value and header slices
 //!   to a `RecordBatchBuilder`; kafka-protocol encodes its prepared `Record`s (their construction is not timed).
 //! - `fetch_response_decode_v17_6x` / `produce_request_encode_v13_6x`: the message codecs, one topic of six
-//!   partitions each carrying that batch (record bytes opaque to both).
+//!   partitions each carrying that batch (record bytes opaque to both). `kafkar_spliced` is the encode the
+//!   connection does: the batches are not copied into the request but written beside it (`encode_spliced`); the
+//!   bench checks that its pieces make the same bytes as kafka-protocol's request.
 //!
 //! Throughput is counted as whole batch (or message) bytes. Run from benches/compare:
 //! `cargo bench --no-default-features --features codec --bench codec_vs_kafka_protocol`.
@@ -29,6 +31,7 @@ use kafka_protocol::records as kp;
 use kafkar_protocol::compression::Compression;
 use kafkar_protocol::messages::Encode;
 use kafkar_protocol::messages::Message;
+use kafkar_protocol::messages::splice::encode_spliced;
 use kafkar_protocol::messages::fetch as kf;
 use kafkar_protocol::messages::produce::ProduceRequest;
 use kafkar_protocol::primitives::{Reader, Uuid};
@@ -207,6 +210,18 @@ fn bench_messages<M: Measurement>(c: &mut Criterion<M>) {
             buf.clear();
             black_box(&kafkar_produce).encode(&mut buf, PRODUCE_V).expect("encode");
             black_box(buf.len())
+        })
+    });
+    // What the connection does with a Produce request: the batches are not copied, only the framing is written and
+    // the batches are written from their own buffers beside it (one vectored write).
+    let spliced = encode_spliced(&kafkar_produce, BytesMut::new(), PRODUCE_V).expect("encode");
+    assert_eq!(spliced.len(), size);
+    assert!(spliced.to_contiguous() == kp_wire, "the spliced Produce request differs from kafka-protocol's");
+    g.bench_function("kafkar_spliced", |b| {
+        b.iter(|| {
+            let spliced = encode_spliced(black_box(&kafkar_produce), BytesMut::with_capacity(256), PRODUCE_V)
+                .expect("encode");
+            black_box(spliced.len())
         })
     });
     let mut buf = BytesMut::with_capacity(size + 1024);
