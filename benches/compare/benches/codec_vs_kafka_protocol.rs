@@ -31,9 +31,9 @@ use kafka_protocol::records as kp;
 use kafkar_protocol::compression::Compression;
 use kafkar_protocol::messages::Encode;
 use kafkar_protocol::messages::Message;
-use kafkar_protocol::messages::splice::encode_spliced;
 use kafkar_protocol::messages::fetch as kf;
 use kafkar_protocol::messages::produce::ProduceRequest;
+use kafkar_protocol::messages::splice::encode_spliced;
 use kafkar_protocol::primitives::{Reader, Uuid};
 
 const PARTITIONS: i32 = 6;
@@ -219,8 +219,8 @@ fn bench_messages<M: Measurement>(c: &mut Criterion<M>) {
     assert!(spliced.to_contiguous() == kp_wire, "the spliced Produce request differs from kafka-protocol's");
     g.bench_function("kafkar_spliced", |b| {
         b.iter(|| {
-            let spliced = encode_spliced(black_box(&kafkar_produce), BytesMut::with_capacity(256), PRODUCE_V)
-                .expect("encode");
+            let spliced =
+                encode_spliced(black_box(&kafkar_produce), BytesMut::with_capacity(256), PRODUCE_V).expect("encode");
             black_box(spliced.len())
         })
     });
