@@ -198,8 +198,50 @@ fn partial_frame_then_a_stall_allocates_with_the_bytes_received() {
     let e = o.value.as_ref().expect_err("a stalled frame");
     assert!(matches!(cause(e), ErrorKind::Timeout), "{e}");
     assert_within_timeout(&o, "250 MB prefix, 8 MiB, stall");
-    // What arrived (8 MiB), grown in at most doubling steps from a 4 MiB first step: well under 48 MiB.
+    // What arrived (8 MiB), grown in at most doubling steps from an 8 MiB first step: well under 48 MiB.
     assert_peak_below(&o, 48 * MIB, "250 MB prefix, 8 MiB, stall");
+}
+
+/// Not hostile, large: a 6 MiB reply (a fetch of six partitions at the default `max.partition.fetch.bytes` is about
+/// that) is read into one allocation of its size, also when its last bytes come late. Before, the read buffer grew to
+/// 4 MiB and then doubled to 8 MiB for it; and a buffer sized to its frame doubled again when less than a read's
+/// worth of the frame was missing (12 MiB for 6).
+#[test]
+fn a_large_reply_is_read_into_one_allocation_of_its_size() {
+    use kafkar::protocol::messages::api_versions::ApiVersionsResponse;
+    use kafkar::protocol::primitives::RawTaggedField;
+    // Built while no other case measures: the allocator's count is process-wide.
+    let frame = {
+        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let padding = Bytes::from(vec![0x33u8; 6 * MIB]);
+        let body = ApiVersionsResponse {
+            unknown_tagged_fields: vec![RawTaggedField { tag: 10, data: padding }],
+            ..Default::default()
+        };
+        let mut encoded = BytesMut::new();
+        body.encode(&mut encoded, 3).expect("encode");
+        // The first request after the handshake has correlation id 1; ApiVersions replies have a v0 header.
+        support::reply_frame(1, false, &encoded)
+    };
+    let frame_len = frame.len();
+    let o = run_case(|| async move {
+        // All but its last 1,000 bytes, then those after a pause: the reader waits with less than a read's worth of
+        // the frame missing, which must not grow the frame's buffer.
+        let cut = frame.len() - 1000;
+        let fake = hostile_after_handshake(move |_| {
+            Action::Sequence(vec![
+                Action::Raw(frame.slice(..cut)),
+                Action::Delay(Duration::from_millis(100), Box::new(Action::Raw(frame.slice(cut..)))),
+            ])
+        })
+        .await;
+        let c = config(&fake.bootstrap());
+        let conn = Connection::connect(&fake.bootstrap(), &c).await.expect("handshake");
+        let reply = conn.send_at(&ApiVersionsRequest::default(), 3).await.expect("the large reply");
+        reply.unknown_tagged_fields.first().map_or(0, |f| f.data.len())
+    });
+    assert_eq!(o.value, 6 * MIB, "the reply's padding came back whole");
+    assert_peak_below(&o, frame_len + frame_len / 8, "a 6 MiB reply");
 }
 
 /// A compact array count of 2^31-1 (unsigned varint 2^31) in a frame of a few bytes.

@@ -962,9 +962,9 @@ const READ_MIN_SPARE: usize = 4096;
 /// The most a frame's size prefix alone makes the read buffer reserve. Past it, the buffer grows by at most the bytes
 /// of the frame already received (so at most doubles), however large the announced size: what is allocated stays
 /// within a fixed multiple of what arrived plus this constant. Frames up to this size (most replies, and fetch
-/// responses under the default `max.partition.fetch.bytes` on a few partitions) are still read into one
-/// allocation of exactly their size, with no copy.
-const FRAME_RESERVE_STEP: usize = 4 << 20;
+/// responses under the default `max.partition.fetch.bytes`, 1 MiB, on up to seven partitions) are read into one
+/// allocation of exactly their size: a frame larger than the step is held in a buffer of up to twice its size.
+const FRAME_RESERVE_STEP: usize = 8 << 20;
 
 /// What the read buffer must reserve for a frame of `total` bytes (size prefix included) of which `have` are in the
 /// buffer: the rest of the frame, but never more than [`FRAME_RESERVE_STEP`] or the bytes already received,
@@ -973,13 +973,36 @@ fn frame_reserve(total: usize, have: usize) -> usize {
     total.saturating_sub(have).min(FRAME_RESERVE_STEP.max(have))
 }
 
+/// Makes room in the read buffer for `additional` more bytes. While it holds little (at most [`READ_COPY_MAX`]): a
+/// new buffer of exactly those bytes plus `additional`, the bytes copied. Not `BytesMut::reserve` there: the read
+/// buffer shares its allocation with the frames split off it, and once they are dropped `reserve` grows that whole
+/// allocation, by doubling, to add room at its end (a 6 MB fetch reply, read and dropped, left a 12 MB buffer behind
+/// for the next 64 KiB read). A frame larger than [`FRAME_RESERVE_STEP`] grows again once much of it has arrived:
+/// then `reserve` (a reallocation, which need not copy; the buffer starts at that frame, so no dead head grows).
+fn grow(buf: &mut BytesMut, additional: usize) {
+    if buf.capacity() - buf.len() >= additional {
+        return;
+    }
+    if buf.len() > READ_COPY_MAX {
+        buf.reserve(additional);
+        return;
+    }
+    let mut fresh = BytesMut::with_capacity(buf.len() + additional);
+    fresh.extend_from_slice(buf);
+    *buf = fresh;
+}
+
+/// The most bytes [`grow`] copies into a new buffer.
+const READ_COPY_MAX: usize = 256 * 1024;
+
 /// Reads reply frames off the socket and delivers each to its waiter. `max_frame` is `receive.message.max.bytes`:
 /// a larger size prefix fails the connection with [`ErrorKind::Protocol`] before anything is allocated for it.
 async fn read_loop<R: AsyncRead + Unpin>(mut rd: R, shared: Arc<Shared>, max_frame: usize) {
     let mut dead = shared.dead.subscribe();
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
-        // Hand out every complete frame in the buffer.
+        // Hand out every complete frame in the buffer; `rest` is what a frame begun in it still lacks.
+        let mut rest = None;
         loop {
             if buf.len() < 4 {
                 break;
@@ -994,7 +1017,9 @@ async fn read_loop<R: AsyncRead + Unpin>(mut rd: R, shared: Arc<Shared>, max_fra
             let total = len + 4;
             if buf.len() < total {
                 // Grow with the bytes that arrive, never by the announced size alone.
-                buf.reserve(frame_reserve(total, buf.len()));
+                let more = frame_reserve(total, buf.len());
+                grow(&mut buf, more);
+                rest = Some(total - buf.len());
                 break;
             }
             let mut frame = buf.split_to(total).freeze();
@@ -1006,8 +1031,9 @@ async fn read_loop<R: AsyncRead + Unpin>(mut rd: R, shared: Arc<Shared>, max_fra
         }
         let deadline = shared.lock().iter().map(|f| f.deadline).min();
         let read = async {
-            if buf.capacity() - buf.len() < READ_MIN_SPARE {
-                buf.reserve(READ_CHUNK);
+            // Room for the rest of a frame begun is room enough: growing a buffer sized to its frame would double it.
+            if buf.capacity() - buf.len() < rest.map_or(READ_MIN_SPARE, |r| r.min(READ_MIN_SPARE)) {
+                grow(&mut buf, READ_CHUNK);
             }
             rd.read_buf(&mut buf).await
         };
@@ -1216,6 +1242,35 @@ mod tests {
             }
         }
         assert!(shared.lock().is_empty(), "nothing left waiting");
+    }
+
+    /// The read buffer shares its allocation with the frames split off it. Once a large frame is read and dropped,
+    /// the next read gets a fresh buffer of the read size; `BytesMut::reserve` doubled the dead frame's allocation
+    /// instead (a 6 MB reply left 12 MB behind).
+    #[test]
+    fn a_buffer_left_after_a_large_frame_grows_afresh_not_by_doubling_the_frame() {
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        grow(&mut buf, 6 << 20);
+        buf.extend_from_slice(&vec![7u8; 6 << 20]);
+        let frame = buf.split_to(6 << 20).freeze();
+        drop(frame);
+        grow(&mut buf, READ_CHUNK);
+        assert!(buf.capacity() >= READ_CHUNK);
+        assert!(buf.capacity() < 2 * READ_CHUNK, "capacity {} after a 6 MiB frame", buf.capacity());
+    }
+
+    /// A frame within one step gets an allocation of exactly its size, keeping what arrived before.
+    #[test]
+    fn a_frame_within_one_step_is_reserved_exactly() {
+        let total = 6_300_000;
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        buf.extend_from_slice(&(total as i32 - 4).to_be_bytes());
+        buf.extend_from_slice(&[1u8; 60_000]);
+        let have = buf.len();
+        grow(&mut buf, frame_reserve(total, have));
+        assert_eq!(buf.capacity(), total);
+        assert_eq!(&buf[4..8], &[1, 1, 1, 1]);
+        assert_eq!(buf.len(), have);
     }
 
     #[test]
