@@ -114,11 +114,11 @@ fixed_width! {
 /// Length-prefixed types with a null form: strings and byte fields (record fields are nullable bytes on the wire);
 /// bytes are read as slices of the received buffer.
 macro_rules! length_prefixed {
-    ($($t:ty: $classic_min:expr, $put:ident, $get:ident, $put_nullable:ident, $get_nullable:ident;)*) => {$(
+    ($($t:ty: $classic_min:expr, $put:path, $get:ident, $put_nullable:ident, $get_nullable:ident;)*) => {$(
         impl FieldCodec for $t {
             #[inline]
             fn put(&self, buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
-                buf.$put(self, cx.flex, at.name)
+                $put(buf, self, cx.flex, at.name)
             }
 
             #[inline]
@@ -145,40 +145,19 @@ macro_rules! length_prefixed {
 }
 
 length_prefixed! {
-    String: 2, put_string, string, put_nullable_string, nullable_string;
+    String: 2, WriteExt::put_string, string, put_nullable_string, nullable_string;
+    Bytes: 4, put_bytes, bytes, put_nullable_bytes, nullable_bytes;
 }
 
-/// Byte fields: like strings, except that a large one encoded by [`encode_spliced`](super::splice::encode_spliced)
-/// gets only its length prefix written, its bytes carried beside the buffer.
-impl FieldCodec for Bytes {
-    #[inline]
-    fn put(&self, buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
-        buf.put_len_prefix(Some(self.len()), cx.flex, true, at.name)?;
-        if !super::splice::take(buf, self) {
-            buf.put_slice(self);
-        }
-        Ok(())
+/// A byte field: its length prefix, then its bytes, unless [`encode_spliced`](super::splice::encode_spliced) takes
+/// them to be written beside the buffer.
+#[inline]
+fn put_bytes(buf: &mut BytesMut, b: &Bytes, compact: bool, what: &'static str) -> Result<(), EncodeError> {
+    buf.put_len_prefix(Some(b.len()), compact, true, what)?;
+    if !super::splice::take(buf, b) {
+        buf.put_slice(b);
     }
-
-    #[inline]
-    fn get(r: &mut Reader, cx: Ctx, at: &At) -> Result<Self, DecodeError> {
-        r.bytes(cx.flex, at.name)
-    }
-
-    fn min_size(cx: Ctx) -> usize {
-        if cx.flex { 1 } else { 4 }
-    }
-}
-
-impl NullableCodec for Bytes {
-    fn put_null(buf: &mut BytesMut, cx: Ctx, at: &At) -> Result<(), EncodeError> {
-        buf.put_nullable_bytes(None, cx.flex, at.name)
-    }
-
-    #[inline]
-    fn get_nullable(r: &mut Reader, cx: Ctx, at: &At) -> Result<Option<Self>, DecodeError> {
-        r.nullable_bytes(cx.flex, at.name)
-    }
+    Ok(())
 }
 
 /// Arrays: a count (int32, or compact) and the elements, each with its own codec.
