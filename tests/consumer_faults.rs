@@ -751,6 +751,63 @@ async fn a_partition_is_fetched_again_once_less_than_half_a_fetch_of_it_is_unrea
 }
 
 #[tokio::test]
+async fn responses_still_being_read_hold_the_budget_and_a_fetch_asks_for_a_third_of_it() {
+    // Three partitions of 50 batches; the fake answers every partition asked with about 4 KiB, whatever the request's
+    // max_bytes. max.partition.fetch.bytes 3,000: the node's budget is 9,000 bytes of responses, a fetch asks for
+    // 3,000. The first response (about 12 KiB) is over the budget, so nothing more is fetched until all of it is
+    // read, though partition 0 is drained (and would be fetched again at half a fetch unread) long before.
+    let logs = (0..3).map(|_| log_of((0..50).map(|i| batch(i * 10, 10, 5)).collect())).collect();
+    let (broker, _f) = start(logs).await;
+    let mut c = consumer(&broker, 3, &[("max.partition.fetch.bytes", "3000")]).await;
+    let mut got = offsets(&mut c, 1).await;
+    let first = &fetches(&broker)[0];
+    assert_eq!(first.max_bytes, 3000, "a third of three partitions' max.partition.fetch.bytes");
+    assert_eq!(first.topics[0].partitions.len(), 3);
+    // Read partition 0's part of the response and the first record of the next partition.
+    while got.last().is_some_and(|r| r.0 == 0) {
+        got.extend(offsets(&mut c, 1).await);
+    }
+    assert!(got.len() > 100, "partition 0's data was {} records", got.len() - 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    got.extend(offsets(&mut c, 1).await);
+    assert_eq!(fetches(&broker).len(), 1, "fetched again while the first response was still being read");
+    // Reading on: the rest of the first response, then fetches again; everything arrives, in order per partition.
+    while got.len() < 1500 {
+        let batch = c.poll(500, Duration::from_secs(5)).await.unwrap();
+        assert!(!batch.is_empty(), "stalled at {} records", got.len());
+        got.extend(batch.into_iter().map(|r| (r.partition, r.offset)));
+    }
+    for p in 0..3 {
+        let offs: Vec<i64> = got.iter().filter(|x| x.0 == p).map(|x| x.1).collect();
+        assert_eq!(offs, (0..500).collect::<Vec<_>>(), "partition {p}");
+    }
+    let later = fetches(&broker);
+    assert!(later.len() > 1);
+    assert!(later.iter().all(|f| f.max_bytes <= 3000), "{:?}", later.iter().map(|f| f.max_bytes).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_paused_partition_holding_a_response_does_not_stop_the_others() {
+    // Two partitions; the first response (about 8 KiB, both partitions) is over the 6,000-byte budget. Partition 0
+    // is paused with its part of it unread: were its data still counted, the response would never be released and
+    // partition 1 never fetched again.
+    let logs = (0..2).map(|_| log_of((0..50).map(|i| batch(i * 10, 10, 5)).collect())).collect();
+    let (broker, _f) = start(logs).await;
+    let mut c = consumer(&broker, 2, &[("max.partition.fetch.bytes", "3000")]).await;
+    assert_eq!(offsets(&mut c, 1).await, vec![(0, 0)]);
+    c.pause(&[tp(0)]).unwrap();
+    let mut p1 = Vec::new();
+    while p1.len() < 500 {
+        let batch = c.poll(500, Duration::from_secs(5)).await.unwrap();
+        assert!(!batch.is_empty(), "stalled at {} records of partition 1", p1.len());
+        p1.extend(batch.into_iter().map(|r| (r.partition, r.offset)));
+    }
+    assert_eq!(p1, (0..500).map(|o| (1, o)).collect::<Vec<_>>());
+    c.resume(&[tp(0)]).unwrap();
+    assert_eq!(offsets(&mut c, 499).await, (1..500).map(|o| (0, o)).collect::<Vec<_>>());
+}
+
+#[tokio::test]
 async fn caught_up_partitions_wait_for_the_fetch_of_a_partition_still_being_read() {
     // Partition 0 has 50 batches (about 4 KiB come per fetch, more than half of max.partition.fetch.bytes), partition
     // 1 one batch: after the first fetch partition 1 is at its end. A fetch of it alone would wait at a real broker

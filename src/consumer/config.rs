@@ -208,7 +208,10 @@ pub struct ConsumerConfig {
     /// the consumer buffers ahead of the application (the prefetch budget is two fetches' worth of the assigned
     /// partitions, `max.partition.fetch.bytes` each, or this if smaller).
     pub fetch_max_bytes: i32,
-    /// `max.partition.fetch.bytes`: the most data per partition in one fetch response (default 1 MiB).
+    /// `max.partition.fetch.bytes`: the most data per partition in one fetch response (default 1 MiB). The
+    /// responses a broker's fetches keep in memory (records are slices of them) stay near this much per partition
+    /// fetched from it: each fetch asks for a third of that, at least this much, and the next goes out once room
+    /// is freed by reading.
     pub max_partition_fetch_bytes: i32,
     /// `fetch.max.wait.ms`: how long a broker may hold a fetch waiting for `fetch.min.bytes` (default 500 ms).
     pub fetch_max_wait: Duration,

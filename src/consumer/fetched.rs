@@ -8,6 +8,8 @@
 //! compressed batch that straddles the fetch offset) are skipped. The position advances past every record handed
 //! out and past every skipped batch.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use kafkar_protocol::DecodeError;
 use kafkar_protocol::messages::fetch::AbortedTransaction;
@@ -16,6 +18,7 @@ use kafkar_protocol::records::{
     TimestampType,
 };
 
+use super::fetcher::FrameHold;
 use super::record::epoch_opt;
 
 /// The batch being read.
@@ -51,6 +54,8 @@ pub(crate) struct FetchedRecords {
     pub generation: u64,
     /// Set once the fetcher was told this data ran low (the partition may be fetched again).
     pub refetch_signalled: bool,
+    /// Keeps the response this data came from counted against its broker's budget while the data is unread.
+    pub frame: Option<Arc<FrameHold>>,
 }
 
 impl FetchedRecords {
@@ -77,6 +82,7 @@ impl FetchedRecords {
             done: false,
             generation,
             refetch_signalled: false,
+            frame: None,
         }
     }
 

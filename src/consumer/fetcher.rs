@@ -10,7 +10,9 @@
 //! next fetch to a broker goes out as soon as the last one is answered, while the application still reads the data
 //! of that one — as long as the response bytes buffered stay below the budget: two fetches' worth of the assigned
 //! partitions (`max.partition.fetch.bytes` each), or `fetch.max.bytes` if smaller. At most one fetch is in
-//! flight per broker (a fetch session needs its epochs in order).
+//! flight per broker (a fetch session needs its epochs in order). Records are slices of their response, so what
+//! memory holds is whole responses: each broker's fetches may keep responses of one `max.partition.fetch.bytes`
+//! per partition alive, and a fetch asks for a third of that (`Fetcher::response_budget`).
 //!
 //! Follower fetching (KIP-392): with `client.rack` set, a leader may name a preferred read replica; the partition is
 //! then fetched from that broker until `metadata.max.age.ms` passes or the replica fails (errors, out-of-range
@@ -21,6 +23,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -153,6 +156,30 @@ struct NodeState {
     in_flight: bool,
     session: FetchSession,
     retry_at: Option<Instant>,
+    /// Bytes of this broker's fetch responses that buffered data still keeps alive (see [`FrameHold`]).
+    held: Arc<AtomicUsize>,
+}
+
+/// One fetch response's record bytes, counted in its broker's `held` for as long as any partition's buffered data
+/// from that response is unread. Records are slices of the response frame, which is one allocation: it lives until
+/// the last of its partitions is read, however early the others were, so the budget counts whole responses, not the
+/// unread bytes.
+pub(crate) struct FrameHold {
+    bytes: usize,
+    held: Arc<AtomicUsize>,
+}
+
+impl FrameHold {
+    fn new(held: &Arc<AtomicUsize>, bytes: usize) -> Arc<FrameHold> {
+        held.fetch_add(bytes, Ordering::Relaxed);
+        Arc::new(FrameHold { bytes, held: held.clone() })
+    }
+}
+
+impl Drop for FrameHold {
+    fn drop(&mut self) {
+        self.held.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
 }
 
 /// What background tasks report.
@@ -371,6 +398,12 @@ impl Fetcher {
     pub fn pause(&mut self, tp: &TopicPartition) -> Result<()> {
         let i = self.index(tp).ok_or_else(|| not_assigned(tp))?;
         self.parts[i].paused = true;
+        // A paused partition's data no longer counts against its broker's response budget: left counted, pausing
+        // partitions from different responses could use it up and stop the fetching of the others. Its response
+        // stays in memory until the data is read or dropped.
+        for b in &mut self.parts[i].buffered {
+            b.frame = None;
+        }
         if self.current == Some(i) {
             self.current = None;
         }
@@ -676,6 +709,8 @@ impl Fetcher {
         let isolation = self.config.isolation_level;
         // Nodes with a partition whose data is still being read (not fetched again yet).
         let mut reading_on: Vec<i32> = Vec::new();
+        // Partitions fetched from each node, being read or due for a fetch (the size of its response budget).
+        let mut on_node: HashMap<i32, usize> = HashMap::new();
         for (i, p) in self.parts.iter_mut().enumerate() {
             if p.state != FetchState::Fetching || p.paused || p.in_fetch {
                 continue;
@@ -711,6 +746,7 @@ impl Fetcher {
                 }
                 None => info.leader,
             };
+            *on_node.entry(target).or_default() += 1;
             if reading {
                 if !reading_on.contains(&target) {
                     reading_on.push(target);
@@ -735,11 +771,41 @@ impl Fetcher {
                 trace!(node = node_id, partitions = list.len(), "caught-up partitions wait for the node's next fetch");
                 continue;
             }
-            self.fetch_from(node_id, list.into_iter().map(|(i, id, _)| (i, id)).collect(), now);
+            let (budget, per_fetch) = self.response_budget(on_node.get(&node_id).copied().unwrap_or(0));
+            let held = self.nodes.get(&node_id).map_or(0, |n| n.held.load(Ordering::Relaxed));
+            let room = budget.saturating_sub(held);
+            if room < self.partition_max_bytes().min(per_fetch) {
+                trace!(node = node_id, held, budget, "the node's responses held use up its budget");
+                continue;
+            }
+            // Never below `fetch.min.bytes`: a response capped under it could only ever wait `fetch.max.wait.ms`.
+            let min_bytes = usize::try_from(self.config.fetch_min_bytes).unwrap_or(0);
+            let max_bytes = i32::try_from(room.min(per_fetch).max(min_bytes)).unwrap_or(i32::MAX);
+            self.fetch_from(node_id, list.into_iter().map(|(i, id, _)| (i, id)).collect(), max_bytes, now);
         }
     }
 
-    fn fetch_from(&mut self, node_id: i32, list: Vec<(usize, Uuid)>, now: Instant) {
+    /// `max.partition.fetch.bytes`, at least 1.
+    fn partition_max_bytes(&self) -> usize {
+        usize::try_from(self.config.max_partition_fetch_bytes).unwrap_or(0).max(1)
+    }
+
+    /// For a broker from which `partitions` partitions are fetched: the response bytes its fetches may keep alive
+    /// (responses whose data is still being read, counted whole: see [`FrameHold`]), and the most one fetch asks
+    /// for. The budget is one `max.partition.fetch.bytes` per partition (at least two), capped by
+    /// `fetch.max.bytes`; a fetch asks for a third of it (at least one partition's worth). So responses of about a
+    /// third of the partitions each take turns, one read while the next waits and a third is in flight, and the
+    /// memory they hold stays near one fetch of every partition. A single fetch of all of them kept its whole
+    /// response alive until its last partition was read, while the partitions read first were fetched again: about
+    /// two fetches of every partition at the peak.
+    fn response_budget(&self, partitions: usize) -> (usize, usize) {
+        let per = self.partition_max_bytes();
+        let max = usize::try_from(self.config.fetch_max_bytes).unwrap_or(0).max(1);
+        let budget = per.saturating_mul(partitions.max(2)).min(max);
+        (budget, (budget / 3).max(per).min(max))
+    }
+
+    fn fetch_from(&mut self, node_id: i32, list: Vec<(usize, Uuid)>, max_bytes: i32, now: Instant) {
         let node = self.nodes.entry(node_id).or_default();
         if node.in_flight || node.connecting {
             return;
@@ -773,7 +839,7 @@ impl Fetcher {
         if !by_id {
             version = version.min(12);
         }
-        let max_bytes = self.config.max_partition_fetch_bytes;
+        let partition_max_bytes = self.config.max_partition_fetch_bytes;
         let mut wanted = Vec::with_capacity(list.len());
         let mut generations = HashMap::with_capacity(list.len());
         for (i, id) in &list {
@@ -786,7 +852,7 @@ impl Fetcher {
                     topic_id: if by_id { *id } else { Uuid::ZERO },
                     fetch_offset: p.fetch_offset,
                     current_leader_epoch: p.leader_epoch,
-                    max_bytes,
+                    max_bytes: partition_max_bytes,
                 },
             ));
         }
@@ -796,7 +862,7 @@ impl Fetcher {
         let mut req = FetchRequest {
             max_wait_ms: i32::try_from(self.config.fetch_max_wait.as_millis()).unwrap_or(i32::MAX),
             min_bytes: self.config.fetch_min_bytes,
-            max_bytes: self.config.fetch_max_bytes,
+            max_bytes,
             isolation_level: self.config.isolation_level.code(),
             session_id: if sessions { plan.session_id } else { 0 },
             session_epoch: if sessions { plan.epoch } else { -1 },
@@ -1149,6 +1215,9 @@ impl Fetcher {
             return;
         }
         node.session.on_response(plan, ErrorCode::NONE, resp.session_id);
+        let frame_bytes: usize =
+            resp.responses.iter().flat_map(|t| &t.partitions).filter_map(|p| p.records.as_ref()).map(|r| r.len()).sum();
+        let hold = (frame_bytes > 0).then(|| FrameHold::new(&node.held, frame_bytes));
         for t in resp.responses {
             let topic: Option<Arc<str>> =
                 if by_id { names.get(&t.topic_id).cloned() } else { Some(Arc::from(t.topic.as_str())) };
@@ -1163,12 +1232,19 @@ impl Fetcher {
                 if self.parts[i].generation != g || self.parts[i].state != FetchState::Fetching {
                     continue;
                 }
-                self.handle_partition_data(i, g, node_id, pd);
+                self.handle_partition_data(i, g, node_id, pd, hold.as_ref());
             }
         }
     }
 
-    fn handle_partition_data(&mut self, i: usize, generation: u64, node_id: i32, pd: PartitionData) {
+    fn handle_partition_data(
+        &mut self,
+        i: usize,
+        generation: u64,
+        node_id: i32,
+        pd: PartitionData,
+        hold: Option<&Arc<FrameHold>>,
+    ) {
         let code = pd.error_code;
         let from_replica = self.parts[i].read_replica.is_some_and(|(n, _)| n == node_id);
         if code.is_ok() {
@@ -1197,13 +1273,14 @@ impl Fetcher {
             }
             p.fetch_offset = end;
             let read_committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
-            let chunk = FetchedRecords::new(
+            let mut chunk = FetchedRecords::new(
                 records,
                 pd.aborted_transactions.as_deref(),
                 read_committed,
                 self.read_options,
                 generation,
             );
+            chunk.frame = hold.cloned();
             self.metrics.bytes_consumed += chunk.bytes as u64;
             self.buffered_bytes += chunk.bytes;
             self.parts[i].buffered.push_back(chunk);
