@@ -128,6 +128,23 @@ fn compress_appends_after_existing_bytes() {
 }
 
 #[test]
+fn zstd_reuses_its_context_and_writes_what_a_fresh_one_writes_at_each_level() {
+    // The thread's context is kept between calls and re-set when the level changes: every output must be the bytes
+    // a fresh context writes at that level (zstd is deterministic for the same parameters).
+    let inputs = [text(300_000), noise(100_000, 7), text(5_000), Vec::new()];
+    for level in [3, 19, 3, 1, -5, 3] {
+        for input in &inputs {
+            let mut out = BytesMut::from(&b"head"[..]);
+            compress(Compression::Zstd, Some(level), input, &mut out).unwrap();
+            let fresh = ::zstd::bulk::compress(input, level).unwrap();
+            assert_eq!(&out[..4], b"head");
+            assert!(out[4..] == fresh[..], "level {level}, {} bytes in", input.len());
+            assert_eq!(decompress(Compression::Zstd, &out[4..], input.len()).unwrap(), *input);
+        }
+    }
+}
+
+#[test]
 fn levels_follow_kafka() {
     use Compression::{Gzip, Lz4, Snappy, Zstd};
     assert_eq!(Gzip.resolve_level(None).unwrap(), Some(-1));

@@ -12,22 +12,56 @@ use crate::{DecodeError, EncodeError};
 /// Whether this build can write zstd (the `zstd` feature).
 pub(super) const CAN_COMPRESS: bool = cfg!(feature = "zstd");
 
-/// Compresses `input` as one zstd frame at `level` onto `out`.
+#[cfg(feature = "zstd")]
+thread_local! {
+    /// This thread's compression context and the level it is set to, kept from one batch to the next. zstd's
+    /// `bulk::compress_to_buffer` creates a context a call: its tables (near a megabyte at the default level for a
+    /// batch of a few hundred KiB) allocated, faulted in and cleared for every batch, then freed.
+    static COMPRESSOR: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Compresses `input` as one zstd frame at `level` onto `out`, with this thread's context (see [`COMPRESSOR`]).
+/// The frame is written into `out`'s spare room, not into a zero-filled stretch of it.
 #[cfg(feature = "zstd")]
 pub(super) fn compress(level: i32, input: &[u8], out: &mut BytesMut) -> Result<(), EncodeError> {
     let start = out.len();
-    let bound = zstd::zstd_safe::compress_bound(input.len());
-    out.resize(start + bound, 0);
-    match zstd::bulk::compress_to_buffer(input, &mut out[start..], level) {
-        Ok(n) => {
-            out.truncate(start + n);
-            Ok(())
+    // A uniquely owned `BytesMut` converts to a `Vec` and back without a copy; zstd writes into a `Vec`'s spare
+    // capacity (a `Cursor` placed after what `out` held), setting its length to what it wrote.
+    let mut buf: Vec<u8> = std::mem::take(out).into();
+    buf.reserve(zstd::zstd_safe::compress_bound(input.len()));
+    let mut cursor = std::io::Cursor::new(buf);
+    cursor.set_position(start as u64);
+    let written = COMPRESSOR.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.as_ref().is_none_or(|(l, _)| *l != level) {
+            *slot = Some((level, zstd::bulk::Compressor::new(level)?));
         }
-        Err(e) => {
-            out.truncate(start);
-            Err(EncodeError::Compression { codec: "zstd", reason: e.to_string() })
+        let written = match slot.as_mut() {
+            Some((_, compressor)) => compressor.compress_to_buffer(input, &mut cursor),
+            None => Err(std::io::Error::other("no zstd context")),
+        };
+        if written.is_err() {
+            // A failed frame may leave the context mid-frame: start the next batch with a fresh one.
+            *slot = None;
         }
+        written
+    });
+    let mut buf = cursor.into_inner();
+    let result = match written {
+        Ok(n) if buf.len() == start + n => Ok(()),
+        Ok(n) => Err(EncodeError::Compression {
+            codec: "zstd",
+            reason: format!("wrote {n} bytes but the buffer grew by {}", buf.len().saturating_sub(start)),
+        }),
+        Err(e) => Err(EncodeError::Compression { codec: "zstd", reason: e.to_string() }),
+    };
+    if result.is_err() {
+        buf.truncate(start);
     }
+    // Unique, so this is the same allocation again (the copy is for the impossible shared case).
+    *out = bytes::Bytes::from(buf).try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+    result
 }
 
 /// The most [`compress`] writes for `len` bytes: `ZSTD_COMPRESSBOUND` of zstd.h (what `compress` sizes its output
