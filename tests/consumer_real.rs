@@ -434,6 +434,40 @@ async fn pause_and_resume() {
 }
 
 #[tokio::test]
+async fn a_fetch_asks_the_broker_for_a_third_of_the_response_budget() {
+    // Three partitions of 20 batches of ten 400-byte records (about 4.2 KB a batch, 84 KB a partition);
+    // max.partition.fetch.bytes 16 KiB. The responses a broker's fetches may keep alive are one partition's worth each
+    // (48 KiB), and a fetch asks for a third (16 KiB): the real broker must then answer with at most 16 KiB of
+    // records a response, where a fetch asking for fetch.max.bytes brought up to three partitions' 16 KiB at once.
+    let Some((bootstrap, cluster, topic)) = support::real_topic("consume-budget", 3).await else { return };
+    for p in 0..3 {
+        for b in 0..20 {
+            let recs: Vec<Rec> = (0..10)
+                .map(|i| Rec {
+                    key: None,
+                    value: Some(vec![b as u8 ^ i as u8; 400]),
+                    headers: vec![],
+                    timestamp: now_ms(),
+                })
+                .collect();
+            produce_batch(&cluster, &topic, p, batch(Compression::None, &recs)).await;
+        }
+    }
+    let tps: Vec<TopicPartition> = (0..3).map(|p| tp(&topic, p)).collect();
+    let mut c = consumer(&bootstrap, &tps, &[("max.partition.fetch.bytes", "16384")]).await;
+    let got = take(&mut c, 600).await;
+    for p in 0..3 {
+        let offsets: Vec<i64> = got.iter().filter(|r| r.partition == p).map(|r| r.offset).collect();
+        assert_eq!(offsets, (0..200).collect::<Vec<_>>(), "partition {p}");
+    }
+    let m = c.metrics();
+    assert!(m.bytes_consumed >= 3 * 20 * 4000, "{} bytes fetched", m.bytes_consumed);
+    // Every fetch but the last few (caught up, empty) brought at most 16 KiB; the mean bounds them all.
+    let mean = m.bytes_consumed / m.fetch_requests.max(1);
+    assert!(mean <= 16384, "{} fetches brought {} bytes: {mean} a fetch", m.fetch_requests, m.bytes_consumed);
+}
+
+#[tokio::test]
 async fn max_poll_records_bounds_each_poll() {
     let Some((bootstrap, cluster, topic)) = support::real_topic("consume-maxpoll", 1).await else { return };
     produce_batch(&cluster, &topic, 0, batch(Compression::None, &simple(100, "m"))).await;
