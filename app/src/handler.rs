@@ -182,6 +182,14 @@ struct Slot {
     paused: bool,
 }
 
+impl Slot {
+    /// Stops the worker at once: its running handler is aborted and its record stays unfinished.
+    fn abandon(&self) {
+        self.work.stop.send_replace(true);
+        self.task.abort();
+    }
+}
+
 type Slots = Arc<Mutex<HashMap<TopicPartition, Slot>>>;
 
 fn lock(slots: &Slots) -> std::sync::MutexGuard<'_, HashMap<TopicPartition, Slot>> {
@@ -548,6 +556,18 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
+/// The partition's next record; `None` once `stop` is set or the channel is closed (`stop` wins when both are).
+async fn next_record(
+    stop: &mut watch::Receiver<bool>,
+    records: &mut mpsc::UnboundedReceiver<ConsumerRecord>,
+) -> Option<ConsumerRecord> {
+    tokio::select! {
+        biased;
+        () = stopped(stop) => None,
+        r = records.recv() => r,
+    }
+}
+
 /// One partition's worker: its records one at a time, in order, until stopped or its channel closes.
 async fn run_partition(
     ctx: Arc<WorkerContext>,
@@ -563,12 +583,7 @@ async fn run_partition(
         return run_partition_by_key(ctx, work, records, stop, n, handler).await;
     }
     loop {
-        let record = tokio::select! {
-            biased;
-            () = stopped(&mut stop) => None,
-            r = records.recv() => r,
-        };
-        let Some(record) = record else { return };
+        let Some(record) = next_record(&mut stop, &mut records).await else { return };
         if !process(&ctx, &mut stop, &record, &handler).await {
             return;
         }
@@ -587,12 +602,7 @@ async fn run_partition_batch(
 ) {
     let max = ctx.settings.max_batch_records.max(1);
     loop {
-        let first = tokio::select! {
-            biased;
-            () = stopped(&mut stop) => None,
-            r = records.recv() => r,
-        };
-        let Some(first) = first else { return };
+        let Some(first) = next_record(&mut stop, &mut records).await else { return };
         let mut batch = vec![first];
         while batch.len() < max {
             match records.try_recv() {
@@ -953,8 +963,7 @@ impl RebalanceListener for Rebalance {
         } else {
             warn!("revocation on a current-thread runtime: running handlers are abandoned, not awaited");
             for (_, s) in &taken {
-                s.work.stop.send_replace(true);
-                s.task.abort();
+                s.abandon();
             }
             taken
         };
@@ -983,8 +992,7 @@ impl RebalanceListener for Rebalance {
     fn on_lost(&mut self, _consumer: &mut Consumer, partitions: &[TopicPartition]) {
         warn!(?partitions, "partitions lost: their running handlers are abandoned, nothing is committed");
         for (_, s) in self.take(partitions) {
-            s.work.stop.send_replace(true);
-            s.task.abort();
+            s.abandon();
         }
     }
 }
