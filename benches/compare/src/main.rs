@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use measure::{Acks, MallocSampler, Usage};
 
 #[global_allocator]
-static ALLOC: measure::CountingAlloc = measure::CountingAlloc;
+static ALLOC: measure::CountingAlloc = measure::COUNTING_ALLOC;
 
 /// A harness error: a message for stderr.
 pub type Res<T> = Result<T, String>;

@@ -2,69 +2,25 @@
 //! sampler of the C allocator's bytes in use (librdkafka allocates with malloc, not through Rust's allocator),
 //! getrusage, and the acknowledgement counters and latencies the clients' delivery callbacks fill in.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// The system allocator, counting the bytes it has handed out and not yet got back.
-pub struct CountingAlloc;
+// The counting allocator the repository's tests use too.
+#[path = "../../../tests/support/counting_alloc.rs"]
+mod counting_alloc;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// The system allocator, counting the bytes it has handed out and not yet got back, and their peak (not the bytes
+/// handed out in all: an atomic add less per allocation).
+pub type CountingAlloc = counting_alloc::CountingAllocator<false>;
 
-fn grew(by: usize) {
-    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    // A plain load first: the common case (no new peak) stays a shared cache line.
-    if now > PEAK.load(Ordering::Relaxed) {
-        PEAK.fetch_max(now, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; only counters are updated around it.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from this allocator (hence from `System`) with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as for `dealloc` and `alloc`.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
+/// The allocator value for `#[global_allocator]`.
+pub const COUNTING_ALLOC: CountingAlloc = counting_alloc::CountingAllocator;
 
 /// The highest live Rust heap seen so far, in bytes.
 pub fn heap_peak() -> usize {
-    PEAK.load(Ordering::Relaxed)
+    counting_alloc::peak()
 }
 
 /// Bytes the C allocator has handed out and not got back (glibc `mallinfo2`: small blocks plus mmapped ones).
