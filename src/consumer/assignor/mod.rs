@@ -397,6 +397,11 @@ pub(crate) fn member_sort_key<'a>(member_id: &'a str, sub: &'a Subscription) -> 
     }
 }
 
+/// Orders `members` as the Java assignors do (see [`member_sort_key`]).
+pub(crate) fn sort_members(members: &mut [(&str, &Subscription)]) {
+    members.sort_by(|a, b| member_sort_key(a.0, a.1).cmp(&member_sort_key(b.0, b.1)));
+}
+
 /// An empty assignment for every member.
 pub(crate) fn empty_assignments(
     subscriptions: &BTreeMap<String, Subscription>,

@@ -6,7 +6,7 @@ use tracing::debug;
 
 use super::{
     GroupAssignment, PartitionAssignor, PartitionsPerTopic, Subscription, empty_assignments, into_group_assignment,
-    member_sort_key,
+    sort_members,
 };
 use crate::consumer::TopicPartition;
 use crate::error::Result;
@@ -50,7 +50,7 @@ impl PartitionAssignor for RangeAssignor {
                 continue;
             };
             let partitions = usize::try_from(count).unwrap_or(0);
-            consumers.sort_by(|a, b| member_sort_key(a.0, a.1).cmp(&member_sort_key(b.0, b.1)));
+            sort_members(&mut consumers);
             let n = consumers.len();
             let per_member = partitions / n;
             let extra = partitions % n;

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     GroupAssignment, PartitionAssignor, PartitionsPerTopic, Subscription, empty_assignments, into_group_assignment,
-    member_sort_key,
+    sort_members,
 };
 use crate::consumer::TopicPartition;
 use crate::error::Result;
@@ -38,7 +38,7 @@ impl PartitionAssignor for RoundRobinAssignor {
         if members.is_empty() {
             return Ok(into_group_assignment(out));
         }
-        members.sort_by(|a, b| member_sort_key(a.0, a.1).cmp(&member_sort_key(b.0, b.1)));
+        sort_members(&mut members);
         let topics: BTreeSet<&str> = members.iter().flat_map(|(_, s)| s.topics.iter().map(String::as_str)).collect();
         let mut next = 0usize;
         for topic in topics {
