@@ -134,6 +134,27 @@ fn kafka_tool(script: &PathBuf, args: &[&str], stdin: Option<&str>) -> String {
     stdout
 }
 
+/// Writes `records` records of `record_size` bytes to `topic` with Kafka's producer-perf as fast as it can, with
+/// `options` (more producer-perf options) and `props` (producer properties besides `bootstrap.servers`).
+fn producer_perf(
+    script: &PathBuf,
+    bootstrap: &str,
+    topic: &str,
+    records: usize,
+    record_size: usize,
+    options: &[&str],
+    props: &[&str],
+) {
+    let (records, record_size) = (records.to_string(), record_size.to_string());
+    let bootstrap = format!("bootstrap.servers={bootstrap}");
+    let mut args = vec!["producer-perf", "--topic", topic, "--num-records", &records];
+    args.extend(["--record-size", &record_size, "--throughput", "-1"]);
+    args.extend_from_slice(options);
+    args.extend(["--producer-props", &bootstrap]);
+    args.extend_from_slice(props);
+    kafka_tool(script, &args, None);
+}
+
 #[tokio::test]
 async fn reads_back_every_codec_with_headers_and_null_keys_and_values() {
     let Some((bootstrap, cluster, topic)) = support::real_topic("consume-codecs", 3).await else { return };
@@ -281,25 +302,7 @@ async fn one_consumer_reads_a_million_java_records_and_kafkar_records_of_every_c
     let cluster = support::cluster(&bootstrap);
     let topic = support::unique_topic("consume-all");
     create_topic(&cluster, &topic, 3, &[]).await;
-    kafka_tool(
-        &script,
-        &[
-            "producer-perf",
-            "--topic",
-            &topic,
-            "--num-records",
-            &JAVA.to_string(),
-            "--record-size",
-            "100",
-            "--throughput",
-            "-1",
-            "--producer-props",
-            &format!("bootstrap.servers={bootstrap}"),
-            "linger.ms=20",
-            "batch.size=262144",
-        ],
-        None,
-    );
+    producer_perf(&script, &bootstrap, &topic, JAVA, 100, &[], &["linger.ms=20", "batch.size=262144"]);
     let java_done = started.elapsed();
 
     let codecs = ["none", "gzip", "snappy", "lz4", "zstd"];
@@ -684,26 +687,14 @@ async fn read_committed_and_uncommitted_over_java_transactions() {
     let topic = support::unique_topic("consume-txn");
     create_topic(&cluster, &topic, 1, &[]).await;
     let txn_id = support::unique_topic("txn");
-    kafka_tool(
+    producer_perf(
         &script,
-        &[
-            "producer-perf",
-            "--topic",
-            &topic,
-            "--num-records",
-            "2000",
-            "--record-size",
-            "50",
-            "--throughput",
-            "-1",
-            "--transactional-id",
-            &txn_id,
-            "--transaction-duration-ms",
-            "50",
-            "--producer-props",
-            &format!("bootstrap.servers={bootstrap}"),
-        ],
-        None,
+        &bootstrap,
+        &topic,
+        2000,
+        50,
+        &["--transactional-id", &txn_id, "--transaction-duration-ms", "50"],
+        &[],
     );
     let a = tp(&topic, 0);
     let high = {
