@@ -172,23 +172,23 @@ final class RecordVectors {
 
     /** A small mixed set: keys, null key, null value, empty value, headers including a null header value. */
     static List<Rec> mixed(long ts) {
-        return List.of(
-                Rec.of(ts, "key-0", "value-0"),
-                Rec.of(ts + 1, null, "value-without-key"),
-                Rec.of(ts + 2, "tombstone", null),
-                Rec.of(ts + 3, "empty-value", ""),
-                Rec.of(ts + 4, "with-headers", "value-4",
-                        header("trace-id", "abc123"), header("null-header", null), header("empty", "")));
+        return mixedEndingWith(ts, Rec.of(ts + 4, "with-headers", "value-4",
+                header("trace-id", "abc123"), header("null-header", null), header("empty", "")));
     }
 
-    /** The same without headers (legacy formats cannot carry them). */
+    /** The same without headers (legacy formats cannot carry them): an empty key last instead. */
     static List<Rec> mixedLegacy(long ts) {
+        return mixedEndingWith(ts, Rec.of(ts + 4, "", "empty-key"));
+    }
+
+    /** The four records both mixed sets start with (a key, a null key, a null value, an empty value), then a last. */
+    private static List<Rec> mixedEndingWith(long ts, Rec last) {
         return List.of(
                 Rec.of(ts, "key-0", "value-0"),
                 Rec.of(ts + 1, null, "value-without-key"),
                 Rec.of(ts + 2, "tombstone", null),
                 Rec.of(ts + 3, "empty-value", ""),
-                Rec.of(ts + 4, "", "empty-key"));
+                last);
     }
 
     /**
