@@ -269,6 +269,112 @@ async fn lz4_batches_of_incompressible_values_fit_the_default_size_limit() {
     producer.close().await;
 }
 
+/// Whether a v2 batch's records are one zstd frame of raw (stored) blocks, as the producer writes a batch that a
+/// probe finds would not shrink: zstd's magic, the frame header it writes (4-byte content size, 128 KiB window) and
+/// a first block of type raw.
+fn zstd_stored(batch: &kafkar::protocol::records::RecordBatch) -> bool {
+    const RECORDS_AT: usize = 61;
+    let frame = &batch.raw()[RECORDS_AT..];
+    frame.len() > 12 && frame[..6] == [0x28, 0xb5, 0x2f, 0xfd, 0x80, 0x38] && (frame[10] >> 1) & 3 == 0
+}
+
+/// zstd batches of random values are stored (compressing them would save a few percent for a third of the
+/// producer's CPU); batches of text are compressed. The broker reads every batch to validate it (Java's zstd-jni),
+/// and our reader and kcat (librdkafka) read every record back from both kinds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zstd_batches_of_random_values_are_stored_and_every_reader_reads_them() {
+    let Some((bootstrap, name)) = topic("zstd-stored", 1, &[]).await else { return };
+    let pairs = [
+        ("compression.type", "zstd"),
+        ("batch.size", "65536"),
+        ("linger.ms", "60000"),
+        ("delivery.timeout.ms", "120000"),
+    ];
+    let producer = Producer::new(config(&bootstrap, &pairs)).await.unwrap();
+    let t: Arc<str> = name.as_str().into();
+    const N: usize = 2_000;
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut sent: Vec<(String, Vec<u8>)> = Vec::with_capacity(2 * N);
+    for i in 0..N {
+        let value: Vec<u8> = (0..100)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        sent.push((format!("random-{i}"), value));
+    }
+    for i in 0..N {
+        let value = format!(r#"{{"order":{i},"status":"shipped","items":[{{"sku":"A-{}","qty":2}}]}}"#, i % 50);
+        sent.push((format!("text-{i}"), value.into_bytes()));
+    }
+    let mut futures = Vec::with_capacity(sent.len());
+    for (i, (key, value)) in sent.iter().enumerate() {
+        if i == N {
+            // Random and text records never share a batch.
+            producer.flush().await;
+        }
+        let r = ProducerRecord::new(t.clone()).key(key.clone()).value(value.clone());
+        futures.push(producer.send(r).await.unwrap());
+    }
+    producer.flush().await;
+    for f in futures {
+        f.await.unwrap();
+    }
+    producer.close().await;
+
+    let batches = support::read_batches(&bootstrap, &name).await;
+    let (mut stored, mut compressed) = (0, 0);
+    for (_, batch) in &batches {
+        assert_eq!(batch.header().compression, kafkar::protocol::compression::Compression::Zstd);
+        let random = batch.records().unwrap().next().unwrap().unwrap().key.unwrap().starts_with(b"random-");
+        assert_eq!(
+            zstd_stored(batch),
+            random,
+            "batch at {}: stored iff its values are random",
+            batch.header().base_offset
+        );
+        if random { stored += 1 } else { compressed += 1 }
+    }
+    // 2,000 × ~120 bytes of random records fill about four 64 KiB batches; the text about two.
+    assert!(stored >= 3 && compressed >= 1, "{stored} stored, {compressed} compressed batches");
+    let back = support::read_all(&bootstrap, &name).await;
+    let back: Vec<(String, Vec<u8>)> = back
+        .into_iter()
+        .map(|f| (String::from_utf8(f.key.unwrap().to_vec()).unwrap(), f.value.unwrap().to_vec()))
+        .collect();
+    assert!(back == sent, "our reader read back {} of {} records, or other bytes", back.len(), sent.len());
+
+    if std::process::Command::new("kcat").arg("-V").output().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "kcat is required in CI");
+        eprintln!("kcat part skipped: kcat not installed");
+        return;
+    }
+    // Each record as "key length\n" and the value's bytes: values are binary, so they are cut by their length.
+    let count = sent.len().to_string();
+    let args =
+        ["60", "kcat", "-C", "-b", &bootstrap, "-t", &name, "-c", &count, "-o", "beginning", "-q", "-f", "%k %S\n%s"]
+            .map(str::to_owned);
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new("timeout").args(args).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "kcat did not read every record in 60 s: {}", String::from_utf8_lossy(&out.stderr));
+    let mut rest = &out.stdout[..];
+    let mut by_kcat = Vec::with_capacity(sent.len());
+    while !rest.is_empty() {
+        let eol = rest.iter().position(|&b| b == b'\n').expect("a key line");
+        let line = std::str::from_utf8(&rest[..eol]).unwrap();
+        let (key, len) = line.rsplit_once(' ').unwrap();
+        let len: usize = len.parse().unwrap();
+        by_kcat.push((key.to_owned(), rest[eol + 1..eol + 1 + len].to_vec()));
+        rest = &rest[eol + 1 + len..];
+    }
+    assert!(by_kcat == sent, "kcat read back {} of {} records, or other bytes", by_kcat.len(), sent.len());
+}
+
 /// lz4 and snappy batches of values that compress fill `batch.size` with compressed bytes even below the codecs'
 /// block sizes (the builder compresses staged records early, as short blocks, to count them at their real size), and
 /// the broker, which decompresses every batch to validate it, takes those frames: every record reads back.

@@ -521,9 +521,10 @@ pub struct Fetched {
     pub compression: kafkar::protocol::compression::Compression,
 }
 
-/// Reads every record of every partition of `topic` from the broker at `bootstrap` with our Fetch codec and record
-/// reader (from offset 0 up to each partition's high watermark), sorted by partition and offset.
-pub async fn read_all(bootstrap: &str, topic: &str) -> Vec<Fetched> {
+/// Reads every record batch of every partition of `topic` from the broker at `bootstrap` with our Fetch codec and
+/// batch reader (from offset 0 up to each partition's high watermark), as (partition, batch), in partition and
+/// offset order.
+pub async fn read_batches(bootstrap: &str, topic: &str) -> Vec<(i32, kafkar::protocol::records::RecordBatch)> {
     use kafkar::protocol::messages::fetch::{FetchPartition, FetchRequest, FetchTopic};
     use kafkar::protocol::records::{ReadOptions, RecordBatchReader};
     let cluster = kafkar::cluster::Cluster::new(kafkar::ClientConfig::new(bootstrap), false).unwrap();
@@ -562,34 +563,46 @@ pub async fn read_all(bootstrap: &str, topic: &str) -> Vec<Fetched> {
                 continue;
             }
             assert!(pd.error_code.is_ok(), "fetch error {:?}", pd.error_code);
-            let hw = pd.high_watermark;
-            if offset >= hw {
+            if offset >= pd.high_watermark {
                 break;
             }
             let records = pd.records.clone().unwrap_or_default();
             for batch in RecordBatchReader::new(records, ReadOptions::default()) {
                 let batch = batch.expect("batch decodes");
-                for r in batch.records().expect("records") {
-                    let r = r.expect("record decodes");
-                    if r.offset < offset {
-                        continue;
-                    }
-                    offset = r.offset + 1;
-                    out.push(Fetched {
-                        partition: p,
-                        offset: r.offset,
-                        timestamp: r.timestamp,
-                        key: r.key,
-                        value: r.value,
-                        headers: r.headers.to_vec(),
-                        compression: batch.header().compression,
-                    });
+                // A fetch may start with the batch holding the fetch offset, already read.
+                if batch.header().next_offset() > offset {
+                    offset = batch.header().next_offset();
+                    out.push((p, batch));
                 }
-                offset = offset.max(batch.header().next_offset());
             }
         }
     }
     cluster.close();
+    out
+}
+
+/// Reads every record of every partition of `topic` from the broker at `bootstrap` with our Fetch codec and record
+/// reader (from offset 0 up to each partition's high watermark), sorted by partition and offset.
+pub async fn read_all(bootstrap: &str, topic: &str) -> Vec<Fetched> {
+    let mut out = Vec::new();
+    for (p, batch) in read_batches(bootstrap, topic).await {
+        for r in batch.records().expect("records") {
+            let r = r.expect("record decodes");
+            // A batch that a fetch offset fell inside of was kept whole: its records below that offset were read.
+            if out.last().is_some_and(|l: &Fetched| l.partition == p && r.offset <= l.offset) {
+                continue;
+            }
+            out.push(Fetched {
+                partition: p,
+                offset: r.offset,
+                timestamp: r.timestamp,
+                key: r.key,
+                value: r.value,
+                headers: r.headers.to_vec(),
+                compression: batch.header().compression,
+            });
+        }
+    }
     out
 }
 

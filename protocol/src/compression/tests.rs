@@ -131,16 +131,79 @@ fn compress_appends_after_existing_bytes() {
 fn zstd_reuses_its_context_and_writes_what_a_fresh_one_writes_at_each_level() {
     // The thread's context is kept between calls and re-set when the level changes: every output must be the bytes
     // a fresh context writes at that level (zstd is deterministic for the same parameters).
-    let inputs = [text(300_000), noise(100_000, 7), text(5_000), Vec::new()];
+    // Noise of 5,000 bytes is under the probe's minimum: compressed, not stored. The 100,000 bytes of noise are
+    // stored (see the next test), and probing them must not change what the context writes next.
+    let inputs = [text(300_000), noise(100_000, 7), text(5_000), noise(5_000, 3), Vec::new()];
     for level in [3, 19, 3, 1, -5, 3] {
         for input in &inputs {
             let mut out = BytesMut::from(&b"head"[..]);
             compress(Compression::Zstd, Some(level), input, &mut out).unwrap();
-            let fresh = ::zstd::bulk::compress(input, level).unwrap();
+            let expected = if input.len() == 100_000 {
+                let mut stored = BytesMut::new();
+                zstd::store(input, &mut stored).unwrap();
+                stored.to_vec()
+            } else {
+                ::zstd::bulk::compress(input, level).unwrap()
+            };
             assert_eq!(&out[..4], b"head");
-            assert!(out[4..] == fresh[..], "level {level}, {} bytes in", input.len());
+            assert!(out[4..] == expected[..], "level {level}, {} bytes in", input.len());
             assert_eq!(decompress(Compression::Zstd, &out[4..], input.len()).unwrap(), *input);
         }
+    }
+}
+
+/// Checks that `frame` is [`zstd::store`]'s frame of `input` and that both zstd readers (the C library and ruzstd)
+/// read it back.
+fn assert_stored_zstd(frame: &[u8], input: &[u8]) {
+    assert_eq!(frame[..4], [0x28, 0xb5, 0x2f, 0xfd], "zstd magic");
+    assert_eq!(frame[4], 0x80, "frame header: 4-byte content size, not single-segment, no checksum or dictionary");
+    assert_eq!(frame[5], 7 << 3, "window 128 KiB");
+    assert_eq!(frame[6..10], (input.len() as u32).to_le_bytes(), "content size");
+    assert_eq!(frame.len(), zstd::stored_len(input.len()));
+    let first_block = u32::from_le_bytes([frame[10], frame[11], frame[12], 0]);
+    assert_eq!((first_block >> 1) & 3, 0, "raw block");
+    assert_eq!(first_block >> 3, input.len().min(128 << 10) as u32, "first block size");
+    assert_eq!(decompress(Compression::Zstd, frame, input.len()).unwrap(), input, "C library");
+    assert_eq!(zstd::decompress_zstd_ruzstd(frame, input.len()).unwrap(), input, "ruzstd");
+}
+
+#[test]
+fn zstd_stores_what_a_probe_finds_would_not_shrink_by_an_eighth() {
+    // Random records are stored, whatever the size (one block, exactly one full block, one byte more, many).
+    for len in [8 << 10, 100_000, 128 << 10, (128 << 10) + 1, (1 << 20) + 5] {
+        for level in [3, 1, 19, -5] {
+            let input = noise(len, len as u64);
+            let mut out = BytesMut::new();
+            compress(Compression::Zstd, Some(level), &input, &mut out).unwrap();
+            assert_stored_zstd(&out, &input);
+            assert!(out.len() <= Compression::Zstd.max_compressed_len(len), "{len} bytes stored in {}", out.len());
+        }
+    }
+    // Compressible input is compressed: text, and hex digits of random bytes, which LZ-style matching cannot shrink
+    // but zstd's entropy coding of literals halves.
+    let hex: Vec<u8> = noise(60_000, 11).iter().flat_map(|b| format!("{b:02x}").into_bytes()).collect();
+    for input in [text(200_000), hex] {
+        let mut out = BytesMut::new();
+        compress(Compression::Zstd, Some(3), &input, &mut out).unwrap();
+        assert!(out.len() < input.len() * 3 / 4, "{} bytes compressed to {}", input.len(), out.len());
+        assert_eq!(out[..], ::zstd::bulk::compress(&input, 3).unwrap()[..]);
+    }
+}
+
+#[test]
+fn a_stored_zstd_frame_of_nothing_reads_back_as_nothing() {
+    let mut out = BytesMut::new();
+    zstd::store(&[], &mut out).unwrap();
+    assert_stored_zstd(&out, &[]);
+}
+
+proptest! {
+    #[test]
+    fn stored_zstd_frames_read_back(len in 0usize..400_000, seed in any::<u64>()) {
+        let input = noise(len, seed | 1);
+        let mut out = BytesMut::from(&b"x"[..]);
+        zstd::store(&input, &mut out).unwrap();
+        assert_stored_zstd(&out[1..], &input);
     }
 }
 

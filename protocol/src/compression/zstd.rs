@@ -21,10 +21,108 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// Compresses `input` as one zstd frame at `level` onto `out`, with this thread's context (see [`COMPRESSOR`]).
-/// The frame is written into `out`'s spare room, not into a zero-filled stretch of it.
+/// Runs `f` with this thread's compression context at `level` (see [`COMPRESSOR`]); a context that failed is
+/// dropped, so the next call starts with a fresh one.
+#[cfg(feature = "zstd")]
+fn with_compressor<T>(
+    level: i32,
+    f: impl FnOnce(&mut zstd::bulk::Compressor<'static>) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    COMPRESSOR.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.as_ref().is_none_or(|(l, _)| *l != level) {
+            *slot = Some((level, zstd::bulk::Compressor::new(level)?));
+        }
+        let result = match slot.as_mut() {
+            Some((_, compressor)) => f(compressor),
+            None => Err(std::io::Error::other("no zstd context")),
+        };
+        if result.is_err() {
+            // A failed frame may leave the context mid-frame: start the next batch with a fresh one.
+            *slot = None;
+        }
+        result
+    })
+}
+
+/// Inputs shorter than this are compressed without a probe.
+#[cfg(feature = "zstd")]
+const PROBE_MIN: usize = 8 * 1024;
+/// How much of the input the probe compresses.
+#[cfg(feature = "zstd")]
+const PROBE_LEN: usize = 1024;
+
+/// Whether compressing `input` at `level` is likely to pay. A batch of random or already compressed values is not
+/// quite incompressible: zstd finds the records' similar framing bytes and saves a few percent, at the full cost of
+/// its match search (a third of a producer's CPU). The probe compresses [`PROBE_LEN`] bytes from the middle of the
+/// input (a batch's records are alike; the middle skips the first, often different, record) with zstd itself at the
+/// batch's level, so that entropy coding counts (hex or base64 text that LZ-style matching cannot shrink still
+/// passes), and asks for a saving of at least 1/8, as lz4's blocks do; below that the batch is [`store`]d. A wrong
+/// "no" costs only compression ratio: every zstd reader accepts stored blocks.
+#[cfg(feature = "zstd")]
+fn worth_compressing(level: i32, input: &[u8]) -> Result<bool, EncodeError> {
+    if input.len() < PROBE_MIN {
+        return Ok(true);
+    }
+    let mid = input.len() / 2 - PROBE_LEN / 2;
+    let mut scratch = [0u8; max_compressed_len(PROBE_LEN) + 64];
+    let n = with_compressor(level, |c| c.compress_to_buffer(&input[mid..mid + PROBE_LEN], &mut scratch[..]))
+        .map_err(|e| EncodeError::Compression { codec: "zstd", reason: e.to_string() })?;
+    Ok(n <= PROBE_LEN - PROBE_LEN / 8)
+}
+
+/// zstd's frame magic number.
+#[cfg(feature = "zstd")]
+const MAGIC: u32 = 0xFD2F_B528;
+/// The largest block a frame holds (RFC 8878 `Block_Maximum_Size`), and the window a stored frame declares.
+#[cfg(feature = "zstd")]
+const MAX_BLOCK: usize = 128 << 10;
+
+/// Writes `input` onto `out` as one zstd frame of raw (stored) blocks (RFC 8878): the frame header (content size in
+/// a 4-byte field, a 128 KiB window, no checksum, no dictionary), then `input` in blocks of at most 128 KiB, each
+/// behind its 3-byte block header. zstd writes raw blocks itself where compressing a block does not pay, so every
+/// reader takes them; the small window keeps what a reader allocates for the frame small. At most
+/// [`max_compressed_len`] bytes for inputs of [`PROBE_MIN`] bytes or more (the only ones stored).
+#[cfg(feature = "zstd")]
+pub(super) fn store(input: &[u8], out: &mut BytesMut) -> Result<(), EncodeError> {
+    use bytes::BufMut;
+    let size = u32::try_from(input.len())
+        .map_err(|_| EncodeError::Compression { codec: "zstd", reason: format!("{} bytes", input.len()) })?;
+    out.reserve(stored_len(input.len()));
+    out.put_u32_le(MAGIC);
+    // Frame_Header_Descriptor: Frame_Content_Size_flag 2 (a 4-byte field), Single_Segment_flag 0, no checksum, no
+    // dictionary id. Window_Descriptor: exponent 7, mantissa 0, so 2^(10+7) bytes.
+    out.put_u8(0b10 << 6);
+    out.put_u8(7 << 3);
+    out.put_u32_le(size);
+    if input.is_empty() {
+        // One last raw block of no bytes.
+        out.put_uint_le(1, 3);
+    }
+    let mut blocks = input.chunks(MAX_BLOCK).peekable();
+    while let Some(block) = blocks.next() {
+        let last = u64::from(blocks.peek().is_none());
+        // Last_Block in bit 0, Block_Type 0 (raw) in bits 1-2, Block_Size in bits 3-23.
+        out.put_uint_le((block.len() as u64) << 3 | last, 3);
+        out.put_slice(block);
+    }
+    Ok(())
+}
+
+/// The length of [`store`]'s frame for `len` bytes: a 10-byte frame header and a 3-byte header per block.
+#[cfg(feature = "zstd")]
+pub(super) const fn stored_len(len: usize) -> usize {
+    10 + 3 * if len == 0 { 1 } else { len.div_ceil(MAX_BLOCK) } + len
+}
+
+/// Compresses `input` as one zstd frame at `level` onto `out`, with this thread's context (see [`COMPRESSOR`]),
+/// or stores it when a probe says compressing would not pay (see [`worth_compressing`]). The frame is written into
+/// `out`'s spare room, not into a zero-filled stretch of it.
 #[cfg(feature = "zstd")]
 pub(super) fn compress(level: i32, input: &[u8], out: &mut BytesMut) -> Result<(), EncodeError> {
+    if !worth_compressing(level, input)? {
+        return store(input, out);
+    }
     let start = out.len();
     // A uniquely owned `BytesMut` converts to a `Vec` and back without a copy; zstd writes into a `Vec`'s spare
     // capacity (a `Cursor` placed after what `out` held), setting its length to what it wrote.
@@ -32,21 +130,7 @@ pub(super) fn compress(level: i32, input: &[u8], out: &mut BytesMut) -> Result<(
     buf.reserve(zstd::zstd_safe::compress_bound(input.len()));
     let mut cursor = std::io::Cursor::new(buf);
     cursor.set_position(start as u64);
-    let written = COMPRESSOR.with(|slot| {
-        let mut slot = slot.borrow_mut();
-        if slot.as_ref().is_none_or(|(l, _)| *l != level) {
-            *slot = Some((level, zstd::bulk::Compressor::new(level)?));
-        }
-        let written = match slot.as_mut() {
-            Some((_, compressor)) => compressor.compress_to_buffer(input, &mut cursor),
-            None => Err(std::io::Error::other("no zstd context")),
-        };
-        if written.is_err() {
-            // A failed frame may leave the context mid-frame: start the next batch with a fresh one.
-            *slot = None;
-        }
-        written
-    });
+    let written = with_compressor(level, |c| c.compress_to_buffer(input, &mut cursor));
     let mut buf = cursor.into_inner();
     let result = match written {
         Ok(n) if buf.len() == start + n => Ok(()),
