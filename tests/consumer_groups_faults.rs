@@ -478,3 +478,101 @@ async fn group_remote_assignor_is_sent_to_the_coordinator() {
     let first: ConsumerGroupHeartbeatRequest = decode(&broker.received_api(ApiKey::CONSUMER_GROUP_HEARTBEAT)[0]);
     assert_eq!(first.server_assignor.as_deref(), Some("range"));
 }
+
+/// The only broker and group coordinator of a KIP-848 member of topic `t` (one partition, led by the fake itself):
+/// the first ConsumerGroupHeartbeat is never answered unless `assign`, in which case it assigns `t-0` and the
+/// OffsetFetch that follows is never answered. Everything the member does next waits on the unanswered request.
+async fn held_at_startup(assign: bool) -> FakeBroker {
+    let port = Arc::new(std::sync::OnceLock::<u16>::new());
+    let p = port.clone();
+    let broker = FakeBroker::start(move |r| {
+        let v = r.header.api_version;
+        let port = *p.get().unwrap_or(&0);
+        match ApiKey(r.header.api_key) {
+            ApiKey::FIND_COORDINATOR => support::find_coordinator_reply(r, i32::from(port)),
+            ApiKey::METADATA => reply::<MetadataRequest>(&support::fake_metadata(port, "t", TOPIC_ID, 1), v),
+            ApiKey::CONSUMER_GROUP_HEARTBEAT if assign => {
+                let req: ConsumerGroupHeartbeatRequest = decode(r);
+                let assignment = (req.member_epoch == 0).then(|| Assignment {
+                    topic_partitions: vec![TopicPartitions {
+                        topic_id: TOPIC_ID,
+                        partitions: vec![0],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                });
+                let resp = ConsumerGroupHeartbeatResponse {
+                    member_id: Some("m-848".into()),
+                    member_epoch: req.member_epoch.max(0) + 1,
+                    heartbeat_interval_ms: 100,
+                    assignment,
+                    ..Default::default()
+                };
+                reply::<ConsumerGroupHeartbeatRequest>(&resp, v)
+            }
+            ApiKey::CONSUMER_GROUP_HEARTBEAT | ApiKey::OFFSET_FETCH => Action::Ignore,
+            _ => Action::Default,
+        }
+    })
+    .await;
+    port.set(broker.addr.port()).unwrap();
+    broker
+}
+
+/// The connections the fake has seen requests on.
+fn connections(broker: &FakeBroker) -> usize {
+    broker.received().iter().map(|r| r.connection).collect::<std::collections::HashSet<_>>().len()
+}
+
+/// Subscribes a KIP-848 member of `t` and polls until `until` holds (or 10 s pass).
+async fn start_member(broker: &FakeBroker, until: impl Fn(&FakeBroker) -> bool) -> Consumer {
+    let mut c = ConsumerConfig::new(&broker.bootstrap());
+    for (k, val) in [("group.id", "g"), ("group.protocol", "consumer"), ("retry.backoff.ms", "20")] {
+        c.set(k, val).unwrap();
+    }
+    let mut consumer = Consumer::new(c).await.unwrap();
+    consumer.subscribe(["t"]).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !until(broker) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not reached: {} connections; requests: {:?}",
+            connections(broker),
+            broker.received().iter().map(|r| (r.connection, r.header.api_key)).collect::<Vec<_>>()
+        );
+        let _ = consumer.poll(10, Duration::from_millis(20)).await;
+    }
+    consumer
+}
+
+/// While its first heartbeat is out, a member joining a group already has the metadata of its topics (the
+/// assignment names them by id) and its connection for offsets at the coordinator (OffsetFetch comes next): neither
+/// is left to the moment the assignment arrives.
+#[tokio::test]
+async fn a_joining_member_gets_its_topics_and_its_offsets_connection_while_the_first_heartbeat_is_out() {
+    let broker = held_at_startup(false).await;
+    let asked_for_t = |b: &FakeBroker| {
+        b.received_api(ApiKey::METADATA).iter().any(|r| {
+            let req: MetadataRequest = decode(r);
+            req.topics.unwrap_or_default().iter().any(|t| t.name.as_deref() == Some("t"))
+        })
+    };
+    // Control (Metadata, FindCoordinator), group membership (the heartbeat) and group offsets.
+    let _consumer = start_member(&broker, |b| {
+        !b.received_api(ApiKey::CONSUMER_GROUP_HEARTBEAT).is_empty() && asked_for_t(b) && connections(b) >= 3
+    })
+    .await;
+    assert_eq!(broker.received_api(ApiKey::CONSUMER_GROUP_HEARTBEAT).len(), 1, "the first heartbeat is unanswered");
+    assert!(broker.received_api(ApiKey::OFFSET_FETCH).is_empty());
+}
+
+/// Once assigned, a member dials its partitions' leaders for fetching while its positions are looked up
+/// (OffsetFetch here never answers), not after them.
+#[tokio::test]
+async fn an_assigned_member_dials_its_leaders_while_its_positions_are_looked_up() {
+    let broker = held_at_startup(true).await;
+    // Control, group membership, group offsets (the OffsetFetch, unanswered) and data (the leader's fetches).
+    let _consumer =
+        start_member(&broker, |b| !b.received_api(ApiKey::OFFSET_FETCH).is_empty() && connections(b) >= 4).await;
+    assert!(broker.received_api(ApiKey::FETCH).is_empty(), "no position yet, so no fetch");
+}

@@ -49,7 +49,7 @@ use super::record::{ConsumerRecord, OffsetAndMetadata};
 use super::session::{FetchPlan, FetchSession, SentPartition, SessionKey};
 use crate::cluster::Cluster;
 use crate::error::{Error, ErrorKind, Result};
-use crate::net::Connection;
+use crate::net::{Connection, ConnectionClass};
 
 /// Where a partition stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -320,6 +320,20 @@ impl Fetcher {
         // An empty assignment needs no leaders (a member assigned nothing must not keep asking for metadata).
         if !self.parts.is_empty() {
             self.metadata_wanted = true;
+        }
+        // The leaders' fetch connections dial while the positions are looked up (OffsetFetch, ListOffsets), not
+        // after them.
+        let snap = self.cluster.snapshot();
+        let mut leaders: Vec<i32> = partitions
+            .iter()
+            .filter_map(|tp| snap.topic(&tp.topic)?.partitions.get(usize::try_from(tp.partition).ok()?))
+            .map(|info| info.leader)
+            .filter(|&leader| leader >= 0)
+            .collect();
+        leaders.sort_unstable();
+        leaders.dedup();
+        for leader in leaders {
+            self.cluster.pool().warm_node(ConnectionClass::Data, leader);
         }
     }
 

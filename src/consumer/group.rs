@@ -553,6 +553,11 @@ impl Driver {
                     let tx = self.reply_tx.clone();
                     tokio::spawn(async move {
                         let r = find_coordinator(&cluster, &group, ConnectionClass::GroupMembership).await;
+                        if let Ok(conn) = &r {
+                            // The member's offsets (OffsetFetch once assigned, commits) go to the same coordinator
+                            // on a connection of their own: dialled while the first heartbeat or join is out.
+                            cluster.pool().warm(ConnectionClass::GroupOffsets, conn.addr());
+                        }
                         let _ = tx.send((epoch, Reply::Coordinator(r)));
                     });
                 }

@@ -254,6 +254,13 @@ impl Consumer {
         if topics.is_empty() {
             return Err(Error::invalid("subscribe needs at least one topic"));
         }
+        // Their metadata (topic ids, leaders) is fetched while the group is joined, so that the assignment, which
+        // names topics by id, finds it there instead of waiting for a refresh then.
+        self.cluster.want(topics.iter().cloned());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let cluster = self.cluster.clone();
+            runtime.spawn(async move { cluster.refresh().await.map(|_| ()) });
+        }
         self.start_subscription(Subscription::Topics(topics))
     }
 

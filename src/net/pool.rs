@@ -66,6 +66,8 @@ pub struct BrokerPool {
     rebootstrap_requested: AtomicBool,
     rebootstraps: AtomicU64,
     stats: Arc<ConnectionStats>,
+    /// Set by [`BrokerPool::close`]: [`BrokerPool::warm`] dials nothing more.
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for BrokerPool {
@@ -95,6 +97,7 @@ impl BrokerPool {
             rebootstrap_requested: AtomicBool::new(false),
             rebootstraps: AtomicU64::new(0),
             stats: Arc::default(),
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -179,6 +182,44 @@ impl BrokerPool {
                 debug!(broker = addr, error = %e, backoff_ms = wait.as_millis() as u64, "dial failed");
                 Err(e)
             }
+        }
+    }
+
+    /// Dials a connection of `class` to `addr` in the background when there is none and no dial under way, so that
+    /// the request that needs it next does not wait for TCP, TLS, ApiVersions and SASL one after the other with the
+    /// requests before it (a consumer starting in a group: the offsets connection while the first heartbeat is out,
+    /// the fetch connections while its positions are looked up). Outside a tokio runtime, or once the pool is
+    /// closed, it does nothing. A dial that fails counts like any other (the slot's backoff).
+    pub fn warm(self: &Arc<Self>, class: ConnectionClass, addr: &str) {
+        if self.closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.entry((class, addr.to_owned())).or_default().clone()
+        };
+        // Locked: a dial (or a hand-out) is under way already.
+        match slot.try_lock() {
+            Ok(s) if s.conn.as_ref().is_some_and(|c| !c.is_closed()) || s.retry_at.is_some() => return,
+            Ok(_) => {}
+            Err(_) => return,
+        }
+        let pool = self.clone();
+        let addr = addr.to_owned();
+        runtime.spawn(async move {
+            match pool.get_for(class, &addr).await {
+                Ok(c) if pool.closed.load(Ordering::Relaxed) => c.close(),
+                Ok(_) => debug!(broker = addr, ?class, "connection warmed"),
+                Err(_) => {}
+            }
+        });
+    }
+
+    /// [`BrokerPool::warm`] for node `id` (nothing when its address is unknown).
+    pub fn warm_node(self: &Arc<Self>, class: ConnectionClass, id: i32) {
+        if let Some(addr) = self.node_addr(id) {
+            self.warm(class, &addr);
         }
     }
 
@@ -269,6 +310,7 @@ impl BrokerPool {
 
     /// Closes every connection.
     pub fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
         let slots: Vec<_> = self.slots.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
         for s in slots {
             if let Ok(s) = s.try_lock() {
