@@ -524,27 +524,6 @@ fn connections(broker: &FakeBroker) -> usize {
     broker.received().iter().map(|r| r.connection).collect::<std::collections::HashSet<_>>().len()
 }
 
-/// Subscribes a KIP-848 member of `t` and polls until `until` holds (or 10 s pass).
-async fn start_member(broker: &FakeBroker, until: impl Fn(&FakeBroker) -> bool) -> Consumer {
-    let mut c = ConsumerConfig::new(&broker.bootstrap());
-    for (k, val) in [("group.id", "g"), ("group.protocol", "consumer"), ("retry.backoff.ms", "20")] {
-        c.set(k, val).unwrap();
-    }
-    let mut consumer = Consumer::new(c).await.unwrap();
-    consumer.subscribe(["t"]).unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !until(broker) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not reached: {} connections; requests: {:?}",
-            connections(broker),
-            broker.received().iter().map(|r| (r.connection, r.header.api_key)).collect::<Vec<_>>()
-        );
-        let _ = consumer.poll(10, Duration::from_millis(20)).await;
-    }
-    consumer
-}
-
 /// While its first heartbeat is out, a member joining a group already has the metadata of its topics (the
 /// assignment names them by id) and its connection for offsets at the coordinator (OffsetFetch comes next): neither
 /// is left to the moment the assignment arrives.
@@ -558,7 +537,7 @@ async fn a_joining_member_gets_its_topics_and_its_offsets_connection_while_the_f
         })
     };
     // Control (Metadata, FindCoordinator), group membership (the heartbeat) and group offsets.
-    let _consumer = start_member(&broker, |b| {
+    let _member = subscribe_until(&broker, &[("group.protocol", "consumer")], |b, _| {
         !b.received_api(ApiKey::CONSUMER_GROUP_HEARTBEAT).is_empty() && asked_for_t(b) && connections(b) >= 3
     })
     .await;
@@ -572,7 +551,9 @@ async fn a_joining_member_gets_its_topics_and_its_offsets_connection_while_the_f
 async fn an_assigned_member_dials_its_leaders_while_its_positions_are_looked_up() {
     let broker = held_at_startup(true).await;
     // Control, group membership, group offsets (the OffsetFetch, unanswered) and data (the leader's fetches).
-    let _consumer =
-        start_member(&broker, |b| !b.received_api(ApiKey::OFFSET_FETCH).is_empty() && connections(b) >= 4).await;
+    let _member = subscribe_until(&broker, &[("group.protocol", "consumer")], |b, _| {
+        !b.received_api(ApiKey::OFFSET_FETCH).is_empty() && connections(b) >= 4
+    })
+    .await;
     assert!(broker.received_api(ApiKey::FETCH).is_empty(), "no position yet, so no fetch");
 }

@@ -185,10 +185,32 @@ async fn keyed_records_land_where_murmur2_says_in_order() {
     }
 }
 
+/// Whether kcat is installed (it must be in CI).
+fn kcat_installed() -> bool {
+    let found = std::process::Command::new("kcat").arg("-V").output().is_ok();
+    assert!(found || std::env::var("CI").as_deref() != Ok("true"), "kcat is required in CI");
+    found
+}
+
+/// `n` random 100-byte values (xorshift from `seed`): incompressible.
+fn random_values(n: usize, mut seed: u64) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|_| {
+            (0..100)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kcat_reads_what_we_write() {
-    if std::process::Command::new("kcat").arg("-V").output().is_err() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "kcat is required in CI");
+    if !kcat_installed() {
         eprintln!("skipped: kcat not installed");
         return;
     }
@@ -244,17 +266,8 @@ async fn lz4_batches_of_incompressible_values_fit_the_default_size_limit() {
     let producer = Producer::new(config(&bootstrap, &pairs)).await.unwrap();
     let t: Arc<str> = name.as_str().into();
     // 30,000 random 100-byte values: 3.3 MB of records.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let mut futures = Vec::with_capacity(30_000);
-    for _ in 0..30_000 {
-        let value: Vec<u8> = (0..100)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+    for value in random_values(30_000, 0x9e37_79b9_7f4a_7c15) {
         futures.push(producer.send(ProducerRecord::new(t.clone()).value(value)).await.unwrap());
     }
     producer.flush().await;
@@ -293,19 +306,11 @@ async fn zstd_batches_of_random_values_are_stored_and_every_reader_reads_them() 
     let producer = Producer::new(config(&bootstrap, &pairs)).await.unwrap();
     let t: Arc<str> = name.as_str().into();
     const N: usize = 2_000;
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let mut sent: Vec<(String, Vec<u8>)> = Vec::with_capacity(2 * N);
-    for i in 0..N {
-        let value: Vec<u8> = (0..100)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        sent.push((format!("random-{i}"), value));
-    }
+    let mut sent: Vec<(String, Vec<u8>)> = random_values(N, 0x2545_f491_4f6c_dd1d)
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| (format!("random-{i}"), value))
+        .collect();
     for i in 0..N {
         let value = format!(r#"{{"order":{i},"status":"shipped","items":[{{"sku":"A-{}","qty":2}}]}}"#, i % 50);
         sent.push((format!("text-{i}"), value.into_bytes()));
@@ -347,8 +352,7 @@ async fn zstd_batches_of_random_values_are_stored_and_every_reader_reads_them() 
         .collect();
     assert!(back == sent, "our reader read back {} of {} records, or other bytes", back.len(), sent.len());
 
-    if std::process::Command::new("kcat").arg("-V").output().is_err() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "kcat is required in CI");
+    if !kcat_installed() {
         eprintln!("kcat part skipped: kcat not installed");
         return;
     }
