@@ -489,6 +489,72 @@ async fn close_delivers_everything_then_refuses_sends() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_reported_reports_every_tag_once_with_its_record_offset() {
+    let Some((bootstrap, name)) = topic("reported", 3, &[]).await else { return };
+    type Reports = Vec<(u64, kafkar::Result<(i32, i64)>)>;
+    let reports: Arc<Mutex<Reports>> = Arc::default();
+    let r = reports.clone();
+    let producer =
+        Producer::new(config(&bootstrap, &[("linger.ms", "20"), ("batch.size", "4000")]).with_delivery_handler(
+            move |tag: u64, res: kafkar::Result<kafkar::producer::RecordMetadata>| {
+                r.lock().unwrap().push((tag, res.map(|m| (m.partition, m.offset))))
+            },
+        ))
+        .await
+        .unwrap();
+    let t: Arc<str> = name.as_str().into();
+    let n = 3_000u64;
+    for i in 0..n {
+        // Tags are the application's: here far from the record's index, to tell them apart.
+        producer.send_reported(ProducerRecord::new(t.clone()).value(format!("v{i}")), 1_000_000 + i).await.unwrap();
+    }
+    producer.flush().await;
+    let got = std::mem::take(&mut *reports.lock().unwrap());
+    assert_eq!(got.len() as u64, n);
+    let mut by_tag = HashMap::new();
+    for (tag, res) in got {
+        assert!(by_tag.insert(tag, res.unwrap()).is_none(), "tag {tag} reported twice");
+    }
+    let back = support::read_all(&bootstrap, &name).await;
+    assert_eq!(back.len() as u64, n);
+    for rec in &back {
+        let v = std::str::from_utf8(rec.value.as_ref().unwrap()).unwrap();
+        let i: u64 = v[1..].parse().unwrap();
+        assert_eq!(by_tag[&(1_000_000 + i)], (rec.partition, rec.offset), "record {v}");
+    }
+    assert!(by_tag.values().map(|(p, _)| p).collect::<std::collections::HashSet<_>>().len() > 1);
+    producer.close().await;
+
+    // A producer without a handler refuses send_reported and queues nothing.
+    let plain = Producer::new(config(&bootstrap, &[])).await.unwrap();
+    let e = plain.send_reported(ProducerRecord::new(t.clone()).value("no"), 1).await.unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidArgument(_)), "{e}");
+    plain.close().await;
+    assert_eq!(support::read_all(&bootstrap, &name).await.len() as u64, n);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_reported_reports_a_broker_rejection_to_its_tag() {
+    let Some((bootstrap, name)) = topic("reported-rejected", 1, &[("max.message.bytes", "1000")]).await else { return };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let producer = Producer::new(config(&bootstrap, &[]).with_delivery_handler(
+        move |tag: u64, res: kafkar::Result<kafkar::producer::RecordMetadata>| {
+            let _ = tx.send((tag, res.map(|m| m.offset).map_err(|e| e.code())));
+        },
+    ))
+    .await
+    .unwrap();
+    let t: Arc<str> = name.as_str().into();
+    producer.send_reported(ProducerRecord::new(t.clone()).value(vec![1u8; 5000]), 41).await.unwrap();
+    let (tag, res) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.unwrap().unwrap();
+    assert_eq!((tag, res), (41, Err(Some(ErrorCode::MESSAGE_TOO_LARGE))));
+    producer.send_reported(ProducerRecord::new(t.clone()).value("fine"), 42).await.unwrap();
+    let (tag, res) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.unwrap().unwrap();
+    assert_eq!((tag, res), (42, Ok(0)));
+    producer.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_record_fails_alone() {
     let Some((bootstrap, name)) = topic("oversized", 1, &[]).await else { return };
     let producer = Producer::new(config(&bootstrap, &[("max.request.size", "10000")])).await.unwrap();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use kafkar_protocol::compression::Compression;
 
 use super::partitioner::Partitioner;
+use super::record::DeliveryHandler;
 use crate::config::{ClientConfig, parse_bool, parse_ms, parse_num, role_config_impl};
 use crate::error::{Error, Result};
 
@@ -121,6 +122,9 @@ pub struct ProducerConfig {
     pub max_block: Duration,
     /// A custom partitioner (`partitioner.class` in Java); `None` uses murmur2 of the key, sticky for keyless records.
     pub partitioner: Option<Arc<dyn Partitioner>>,
+    /// The handler of [`send_reported`](super::Producer::send_reported) records' delivery reports (librdkafka's
+    /// `dr_msg_cb`); `None`: `send_reported` is refused.
+    pub delivery_handler: Option<Arc<dyn DeliveryHandler>>,
     /// `transactional.id`: makes the producer transactional (see [`Producer::init_transactions`]); `None` (the
     /// default) for a plain or idempotent producer. Implies idempotence.
     ///
@@ -151,6 +155,7 @@ impl std::fmt::Debug for ProducerConfig {
             .field("enable_idempotence", &self.enable_idempotence)
             .field("max_block", &self.max_block)
             .field("partitioner", &self.partitioner.as_ref().map(|_| "custom"))
+            .field("delivery_handler", &self.delivery_handler.as_ref().map(|_| "set"))
             .field("transactional_id", &self.transactional_id)
             .field("transaction_timeout", &self.transaction_timeout)
             .finish()
@@ -177,6 +182,7 @@ impl Default for ProducerConfig {
             enable_idempotence: None,
             max_block: Duration::from_secs(60),
             partitioner: None,
+            delivery_handler: None,
             transactional_id: None,
             transaction_timeout: Duration::from_secs(60),
         }
@@ -298,6 +304,13 @@ impl ProducerConfig {
     /// Sets a custom partitioner.
     pub fn with_partitioner(mut self, partitioner: Arc<dyn Partitioner>) -> ProducerConfig {
         self.partitioner = Some(partitioner);
+        self
+    }
+
+    /// Sets the handler of delivery reports for records sent with
+    /// [`send_reported`](super::Producer::send_reported): any `Fn(u64, Result<RecordMetadata>)`.
+    pub fn with_delivery_handler(mut self, handler: impl DeliveryHandler) -> ProducerConfig {
+        self.delivery_handler = Some(Arc::new(handler));
         self
     }
 

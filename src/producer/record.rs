@@ -155,35 +155,77 @@ impl Delivered {
 
 pub(crate) type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send + 'static>;
 
+/// A producer-wide handler of delivery reports (librdkafka's `dr_msg_cb`, rust-rdkafka's
+/// `ProducerContext::delivery`), set with [`ProducerConfig::with_delivery_handler`](super::ProducerConfig::with_delivery_handler).
+/// It is called once for every record sent with [`Producer::send_reported`](super::Producer::send_reported), with
+/// the tag the record was sent with and its result.
+///
+/// Unlike a [`send_with_callback`](super::Producer::send_with_callback) closure it costs no allocation per record:
+/// the record's batch keeps only its tag. Calls run on the producer's sender task, in the order of the records within
+/// a batch: keep them short. Any `Fn(u64, Result<RecordMetadata>)` closure is a handler.
+pub trait DeliveryHandler: Send + Sync + 'static {
+    /// The record sent with `tag` was written (its metadata) or failed (the error of its batch).
+    fn delivered(&self, tag: u64, result: Result<RecordMetadata>);
+}
+
+impl<F> DeliveryHandler for F
+where
+    F: Fn(u64, Result<RecordMetadata>) + Send + Sync + 'static,
+{
+    fn delivered(&self, tag: u64, result: Result<RecordMetadata>) {
+        self(tag, result)
+    }
+}
+
 /// A registered callback: the record's offset delta and timestamp, and the callback.
 type CallbackEntry = (i32, i64, Callback);
 
-/// The largest chunk of [`Waiters::callbacks`], in entries (32 KiB of 32-byte entries).
-const CALLBACK_CHUNK_MAX: usize = 1024;
+/// A registered delivery report: the record's offset delta, timestamp and tag.
+type ReportEntry = (i32, i64, u64);
+
+/// The largest chunk of [`Chunks`], in bytes (32 KiB: 1024 callbacks, about 1,365 reports).
+const CHUNK_BYTES_MAX: usize = 32 * 1024;
+
+/// Entries in chunks that never reallocate: each chunk as large as all before it (from 8 entries up to
+/// [`CHUNK_BYTES_MAX`]). A batch of ten thousand records thus holds at most one partly used chunk, where a doubling
+/// `Vec` would hold up to twice its entries and copy them all at every doubling.
+struct Chunks<T> {
+    chunks: Vec<Vec<T>>,
+    count: usize,
+}
+
+impl<T> Default for Chunks<T> {
+    fn default() -> Self {
+        Chunks { chunks: Vec::new(), count: 0 }
+    }
+}
+
+impl<T> Chunks<T> {
+    const MAX: usize = CHUNK_BYTES_MAX / std::mem::size_of::<T>();
+
+    fn push(&mut self, entry: T) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < chunk.capacity() => chunk.push(entry),
+            _ => {
+                let mut chunk = Vec::with_capacity(self.count.clamp(8, Self::MAX));
+                chunk.push(entry);
+                self.chunks.push(chunk);
+            }
+        }
+        self.count += 1;
+    }
+
+    fn into_iter(self) -> impl Iterator<Item = T> {
+        self.chunks.into_iter().flatten()
+    }
+}
 
 #[derive(Default)]
 struct Waiters {
     wakers: Vec<Waker>,
-    /// Callbacks in chunks that never reallocate: each chunk as large as all before it (from 8 entries up to
-    /// [`CALLBACK_CHUNK_MAX`]). A batch of ten thousand records thus holds at most one partly used chunk, where a
-    /// doubling `Vec` would hold up to twice its entries and copy them all at every doubling.
-    callbacks: Vec<Vec<CallbackEntry>>,
-    /// Entries in `callbacks`.
-    callback_count: usize,
-}
-
-impl Waiters {
-    fn push_callback(&mut self, entry: CallbackEntry) {
-        match self.callbacks.last_mut() {
-            Some(chunk) if chunk.len() < chunk.capacity() => chunk.push(entry),
-            _ => {
-                let mut chunk = Vec::with_capacity(self.callback_count.clamp(8, CALLBACK_CHUNK_MAX));
-                chunk.push(entry);
-                self.callbacks.push(chunk);
-            }
-        }
-        self.callback_count += 1;
-    }
+    callbacks: Chunks<CallbackEntry>,
+    /// The producer's handler (set with the first report) and the records that report to it.
+    reports: Option<(Arc<dyn DeliveryHandler>, Chunks<ReportEntry>)>,
 }
 
 /// The shared result of one batch: every [`DeliveryFuture`] of the batch points here.
@@ -241,7 +283,18 @@ impl BatchOutcome {
             run_callback(cb, self.metadata(r, delta, timestamp));
             return;
         }
-        w.push_callback((delta, timestamp, cb));
+        w.callbacks.push((delta, timestamp, cb));
+    }
+
+    /// Registers a delivery report to `handler` for the record at `delta`; reports at once if the batch is done.
+    pub(crate) fn add_report(&self, delta: i32, timestamp: i64, tag: u64, handler: &Arc<dyn DeliveryHandler>) {
+        let mut w = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = self.result.get() {
+            drop(w);
+            run_report(handler.as_ref(), tag, self.metadata(r, delta, timestamp));
+            return;
+        }
+        w.reports.get_or_insert_with(|| (handler.clone(), Chunks::default())).1.push((delta, timestamp, tag));
     }
 
     /// Sets the result (first call wins), wakes every waiting future and runs the callbacks.
@@ -254,9 +307,12 @@ impl BatchOutcome {
             w.wake();
         }
         if let Some(r) = self.result.get() {
-            for chunk in waiters.callbacks {
-                for (delta, ts, cb) in chunk {
-                    run_callback(cb, self.metadata(r, delta, ts));
+            for (delta, ts, cb) in waiters.callbacks.into_iter() {
+                run_callback(cb, self.metadata(r, delta, ts));
+            }
+            if let Some((handler, reports)) = waiters.reports {
+                for (delta, ts, tag) in reports.into_iter() {
+                    run_report(handler.as_ref(), tag, self.metadata(r, delta, ts));
                 }
             }
         }
@@ -309,6 +365,13 @@ fn run_callback(cb: Callback, r: Result<RecordMetadata>) {
     }
 }
 
+fn run_report(handler: &dyn DeliveryHandler, tag: u64, r: Result<RecordMetadata>) {
+    // As a callback: a panicking handler must not take the sender task down with it.
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.delivered(tag, r))).is_err() {
+        error!(tag, "the producer's delivery handler panicked");
+    }
+}
+
 /// Resolves to the [`RecordMetadata`] of one sent record, or the error that failed its batch.
 ///
 /// Dropping it does not cancel the send.
@@ -344,6 +407,10 @@ impl DeliveryFuture {
     /// Turns the future into a callback run when the batch completes (at once if it already has).
     pub(crate) fn on_complete(self, cb: Callback) {
         self.outcome.add_callback(self.delta, self.timestamp, cb);
+    }
+
+    pub(crate) fn report_to(self, tag: u64, handler: &Arc<dyn DeliveryHandler>) {
+        self.outcome.add_report(self.delta, self.timestamp, tag, handler);
     }
 
     /// The result if the batch is already done, without waiting.
@@ -419,17 +486,19 @@ mod tests {
         let o = BatchOutcome::new("t".into(), 0);
         let seen = Arc::new(Mutex::new(Vec::new()));
         // Past several chunk sizes, and not a multiple of any.
-        let n = 3 * CALLBACK_CHUNK_MAX + 77;
+        let n = 3 * 1024 + 77;
         for d in 0..n as i32 {
             let s = seen.clone();
             o.add_callback(d, i64::from(d) * 10, Box::new(move |r| s.lock().unwrap().push(r.unwrap())));
         }
         {
             let w = o.waiters.lock().unwrap();
-            assert_eq!(w.callback_count, n);
-            let held: usize = w.callbacks.iter().map(Vec::capacity).sum();
-            assert!(held < n + CALLBACK_CHUNK_MAX, "{held} entries allocated for {n}");
-            assert!(w.callbacks.iter().all(|c| c.capacity() <= CALLBACK_CHUNK_MAX));
+            assert_eq!(w.callbacks.count, n);
+            let held: usize = w.callbacks.chunks.iter().map(Vec::capacity).sum();
+            let max = Chunks::<CallbackEntry>::MAX;
+            assert_eq!(max, 1024);
+            assert!(held < n + max, "{held} entries allocated for {n}");
+            assert!(w.callbacks.chunks.iter().all(|c| c.capacity() <= max));
         }
         o.complete(Ok(Delivered::new(500, -1)));
         let seen = seen.lock().unwrap();
@@ -437,6 +506,52 @@ mod tests {
         for (d, m) in seen.iter().enumerate() {
             assert_eq!((m.offset, m.timestamp), (500 + d as i64, d as i64 * 10));
         }
+    }
+
+    #[test]
+    fn reports_go_to_the_handler_once_each_in_order_with_their_tags() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let handler: Arc<dyn DeliveryHandler> =
+            Arc::new(move |tag: u64, r: Result<RecordMetadata>| s.lock().unwrap().push((tag, r.map(|m| m.offset))));
+        let o = BatchOutcome::new("t".into(), 1);
+        let n = 2 * Chunks::<ReportEntry>::MAX + 5;
+        for d in 0..n as i32 {
+            DeliveryFuture::new(o.clone(), d, 0).report_to(1000 + d as u64, &handler);
+        }
+        {
+            let w = o.waiters.lock().unwrap();
+            let (_, reports) = w.reports.as_ref().unwrap();
+            assert_eq!(reports.count, n);
+            assert!(reports.chunks.iter().all(|c| c.capacity() <= Chunks::<ReportEntry>::MAX));
+        }
+        assert!(seen.lock().unwrap().is_empty());
+        o.complete(Ok(Delivered::new(40, -1)));
+        let got = std::mem::take(&mut *seen.lock().unwrap());
+        assert_eq!(got.len(), n);
+        for (d, (tag, offset)) in got.into_iter().enumerate() {
+            assert_eq!((tag, offset.unwrap()), (1000 + d as u64, 40 + d as i64));
+        }
+        // After completion a report is made at once.
+        DeliveryFuture::new(o.clone(), 3, 0).report_to(7, &handler);
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert_eq!(seen.lock().unwrap()[0].0, 7);
+        // A failed batch reports its error to every tag, and a panicking handler is contained.
+        let failed = BatchOutcome::new("t".into(), 1);
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c = calls.clone();
+        let panicky: Arc<dyn DeliveryHandler> = Arc::new(move |tag: u64, r: Result<RecordMetadata>| {
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            assert!(matches!(r.unwrap_err().kind(), crate::ErrorKind::Timeout));
+            if tag == 0 {
+                panic!("user bug");
+            }
+        });
+        for d in 0..3 {
+            DeliveryFuture::new(failed.clone(), d, 0).report_to(d as u64, &panicky);
+        }
+        failed.complete(Err(Error::new(crate::ErrorKind::Timeout)));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 
     #[test]

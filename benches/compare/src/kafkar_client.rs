@@ -1,4 +1,5 @@
-//! kafkar: `Producer::send_with_callback` (the enqueue path with a completion callback, no future per record) and
+//! kafkar: `Producer::send_reported` (the enqueue path reporting to one delivery handler with a per-record tag: no
+//! future or closure allocated per record, as librdkafka's delivery report callback) and
 //! `Consumer::poll` through a KIP-848 group. Settings by their Java names (`ProducerConfig::from_properties`).
 
 use std::sync::Arc;
@@ -23,7 +24,12 @@ struct KafkarProducer {
 
 /// A kafkar producer for the plan.
 pub fn producer(plan: &Plan, acks: Arc<Acks>) -> Res<Box<dyn ProduceClient>> {
-    let config = ProducerConfig::from_properties(java_producer_properties(plan)).map_err(err("kafkar config"))?;
+    let handler_acks = acks.clone();
+    let config = ProducerConfig::from_properties(java_producer_properties(plan))
+        .map_err(err("kafkar config"))?
+        .with_delivery_handler(move |i: u64, r: kafkar::Result<kafkar::producer::RecordMetadata>| {
+            handler_acks.record(i, r.err().map(|e| e.to_string()))
+        });
     let rt = crate::runtime()?;
     let producer = rt.block_on(Producer::new(config)).map_err(err("kafkar producer"))?;
     Ok(Box::new(KafkarProducer {
@@ -47,11 +53,7 @@ impl KafkarProducer {
         if let Some(p) = partition {
             record = record.partition(p);
         }
-        let acks = self.acks.clone();
-        self.producer
-            .send_with_callback(record, move |r| acks.record(i, r.err().map(|e| e.to_string())))
-            .await
-            .map_err(err("kafkar send"))
+        self.producer.send_reported(record, i).await.map_err(err("kafkar send"))
     }
 }
 
