@@ -26,7 +26,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::partitioner::{Partitioner, key_partition};
-use super::record::{BatchHandle, DeliveryFuture, ProducerRecord};
+use super::record::{BatchHandle, DeliveryFuture, DeliveryHandler, PendingReports, ProducerRecord};
 use crate::cluster::TopicInfo;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -179,6 +179,8 @@ pub(crate) struct OpenBatch {
     pub reserved: usize,
     /// Records sent with `send_forget` (their failures go to the error channel).
     pub forget: u32,
+    /// Reports of records sent with `send_reported`, handed to `outcome` when the batch closes.
+    pub reports: PendingReports,
 }
 
 impl std::fmt::Debug for OpenBatch {
@@ -202,8 +204,10 @@ struct PartitionQueue {
 impl PartitionQueue {
     /// Takes the open batch out, remembering its size for the next one's buffer.
     fn take_open(&mut self) -> Option<OpenBatch> {
-        let b = self.open.take()?;
+        let mut b = self.open.take()?;
         self.last_batch_bytes = b.builder.uncompressed_size();
+        // Before anything can complete the batch (and before `flush` can see it done).
+        b.reports.settle();
         Some(b)
     }
 
@@ -227,6 +231,7 @@ impl PartitionQueue {
 }
 
 struct TopicQueues {
+    name: Arc<str>,
     info: Arc<TopicInfo>,
     /// Partitions with a leader, for the sticky choice.
     available: Vec<i32>,
@@ -237,8 +242,9 @@ struct TopicQueues {
 }
 
 impl TopicQueues {
-    fn new(info: Arc<TopicInfo>) -> TopicQueues {
+    fn new(name: Arc<str>, info: Arc<TopicInfo>) -> TopicQueues {
         let mut t = TopicQueues {
+            name,
             info: info.clone(),
             available: Vec::new(),
             sticky: None,
@@ -293,9 +299,33 @@ impl std::hash::Hasher for TopicHasher {
 type TopicMap<V> = HashMap<Arc<str>, V, std::hash::BuildHasherDefault<TopicHasher>>;
 
 struct State {
-    topics: TopicMap<TopicQueues>,
+    /// Index in `queues` by name (topics are never removed).
+    topics: TopicMap<usize>,
+    queues: Vec<TopicQueues>,
+    /// The topic of the last append, as that record named it, and its index: a producer sending to one topic
+    /// from one `Arc<str>` finds it without hashing the name.
+    last: Option<(Arc<str>, usize)>,
     next_batch_id: u64,
     rng: u64,
+}
+
+impl State {
+    fn queues_of(&mut self, topic: &str) -> Option<&mut TopicQueues> {
+        let i = *self.topics.get(topic)?;
+        self.queues.get_mut(i)
+    }
+
+    /// The index of `topic`'s queues, through the one-entry cache.
+    fn index_of(&mut self, topic: &Arc<str>) -> Option<usize> {
+        if let Some((name, i)) = &self.last {
+            if Arc::ptr_eq(name, topic) || **name == **topic {
+                return Some(*i);
+            }
+        }
+        let i = *self.topics.get(&**topic)?;
+        self.last = Some((topic.clone(), i));
+        Some(i)
+    }
 }
 
 /// xorshift64*: partition choice only, not security.
@@ -308,9 +338,21 @@ fn next_random(state: &mut u64) -> u64 {
     x.wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
 
+/// How the result of an appended record is delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// A [`DeliveryFuture`] (also the way to a callback).
+    Future,
+    /// Nowhere: failures go to the error channel (`send_forget`).
+    Forget,
+    /// To the producer's [`DeliveryHandler`] with this tag (`send_reported`).
+    Report(u64),
+}
+
 /// What an append did, for the caller to act on.
 pub(crate) struct Appended {
-    pub future: DeliveryFuture,
+    /// The record's future, for [`Delivery::Future`].
+    pub future: Option<DeliveryFuture>,
     /// A batch was closed or opened: the sender should look (a closed batch is ready; an open one starts a linger
     /// timer).
     pub wake_sender: bool,
@@ -331,6 +373,8 @@ pub(crate) struct AccumulatorConfig {
 pub(crate) struct RecordAccumulator {
     config: AccumulatorConfig,
     partitioner: Option<Arc<dyn Partitioner>>,
+    /// Where [`Delivery::Report`] records report.
+    handler: Option<Arc<dyn DeliveryHandler>>,
     state: Mutex<State>,
     incomplete: Mutex<BTreeSet<u64>>,
     /// The smallest incomplete batch id (`u64::MAX` when none is incomplete).
@@ -366,7 +410,11 @@ fn chosen_partition(partitioner: Option<&Arc<dyn Partitioner>>, r: &ProducerReco
 }
 
 impl RecordAccumulator {
-    pub(crate) fn new(config: AccumulatorConfig, partitioner: Option<Arc<dyn Partitioner>>) -> RecordAccumulator {
+    pub(crate) fn new(
+        config: AccumulatorConfig,
+        partitioner: Option<Arc<dyn Partitioner>>,
+        handler: Option<Arc<dyn DeliveryHandler>>,
+    ) -> RecordAccumulator {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -375,7 +423,14 @@ impl RecordAccumulator {
         RecordAccumulator {
             config,
             partitioner,
-            state: Mutex::new(State { topics: TopicMap::default(), next_batch_id: 0, rng: seed }),
+            handler,
+            state: Mutex::new(State {
+                topics: TopicMap::default(),
+                queues: Vec::new(),
+                last: None,
+                next_batch_id: 0,
+                rng: seed,
+            }),
             incomplete: Mutex::new(BTreeSet::new()),
             min_incomplete: watch::channel(u64::MAX).0,
         }
@@ -393,7 +448,7 @@ impl RecordAccumulator {
     /// Caches (or updates) a topic's metadata.
     pub(crate) fn update_topic(&self, info: Arc<TopicInfo>) {
         let mut s = self.lock();
-        match s.topics.get_mut(info.name.as_str()) {
+        match s.queues_of(info.name.as_str()) {
             Some(t) => {
                 if !Arc::ptr_eq(&t.info, &info) {
                     t.update(info)
@@ -401,7 +456,9 @@ impl RecordAccumulator {
             }
             None => {
                 let name: Arc<str> = info.name.as_str().into();
-                s.topics.insert(name, TopicQueues::new(info));
+                let i = s.queues.len();
+                s.queues.push(TopicQueues::new(name.clone(), info));
+                s.topics.insert(name, i);
             }
         }
     }
@@ -415,7 +472,7 @@ impl RecordAccumulator {
     /// slow to shrink). At most 1: [`RecordBatchBuilder::size_bound_after`] adds the codec's worst-case overhead to
     /// the records at that ratio, which bounds what does not compress.
     pub(crate) fn observe_compression(&self, topic: &str, observed: f32) {
-        if let Some(t) = self.lock().topics.get_mut(topic) {
+        if let Some(t) = self.lock().queues_of(topic) {
             t.compression_ratio = if observed > t.compression_ratio {
                 (t.compression_ratio + 0.05).max(observed)
             } else {
@@ -432,11 +489,18 @@ impl RecordAccumulator {
         record: &ProducerRecord,
         timestamp: i64,
         reserved: usize,
-        forget: bool,
+        delivery: Delivery,
     ) -> Result<Appended> {
+        let handler = match delivery {
+            Delivery::Report(_) => match &self.handler {
+                Some(h) => Some(h),
+                None => return Err(Error::invalid("the producer has no delivery handler").with_topic(&record.topic)),
+            },
+            _ => None,
+        };
         let mut guard = self.lock();
         let s = &mut *guard;
-        let Some(topic) = s.topics.get_mut(&record.topic) else {
+        let Some(topic) = s.index_of(&record.topic).and_then(|i| s.queues.get_mut(i)) else {
             return Err(Error::new(ErrorKind::WouldBlock(format!("no metadata for topic {}", record.topic))));
         };
         let count = topic.info.partition_count();
@@ -505,6 +569,7 @@ impl RecordAccumulator {
                 created: Instant::now(),
                 reserved: 0,
                 forget: 0,
+                reports: PendingReports::default(),
             });
             self.track(id);
             wake = true;
@@ -535,10 +600,18 @@ impl RecordAccumulator {
             return Err(Error::from(e).with_partition(&record.topic, partition));
         }
         b.reserved += reserved;
-        if forget {
-            b.forget += 1;
-        }
-        let future = DeliveryFuture::new(b.outcome.share(), delta, timestamp);
+        let future = match (delivery, handler) {
+            (Delivery::Future, _) => Some(DeliveryFuture::new(b.outcome.share(), delta, timestamp)),
+            (Delivery::Forget, _) => {
+                b.forget += 1;
+                None
+            }
+            (Delivery::Report(tag), Some(h)) => {
+                b.reports.push(h, &b.outcome, delta, timestamp, tag);
+                None
+            }
+            (Delivery::Report(_), None) => None,
+        };
         // A batch at or past batch.size takes no more records: close it now so the sender sends it. Only a first
         // record can take it past (`fits` kept any other within batch.size), and a batch that a later record
         // brought to batch.size exactly closes when the next record finds no room.
@@ -557,7 +630,7 @@ impl RecordAccumulator {
     /// complete for the flush to be done.
     pub(crate) fn close_all(&self) -> u64 {
         let mut s = self.lock();
-        for t in s.topics.values_mut() {
+        for t in &mut s.queues {
             for q in &mut t.partitions {
                 q.close_open();
             }
@@ -577,7 +650,8 @@ impl RecordAccumulator {
     ) -> Option<Instant> {
         let mut s = self.lock();
         let mut next: Option<Instant> = None;
-        for (name, t) in s.topics.iter_mut() {
+        for t in &mut s.queues {
+            let name = &*t.name;
             for (p, q) in t.partitions.iter_mut().enumerate() {
                 out.extend(q.closed.drain(..));
                 if let Some(b) = &q.open {
@@ -599,7 +673,7 @@ impl RecordAccumulator {
 
     /// Whether any batch is waiting here (open or closed).
     pub(crate) fn has_batches(&self) -> bool {
-        self.lock().topics.values().any(|t| t.partitions.iter().any(|q| q.open.is_some() || !q.closed.is_empty()))
+        self.lock().queues.iter().any(|t| t.partitions.iter().any(|q| q.open.is_some() || !q.closed.is_empty()))
     }
 
     fn track(&self, id: u64) {
@@ -695,6 +769,7 @@ mod tests {
                 transactional: false,
             },
             None,
+            None,
         );
         a.update_topic(info("t", 4));
         a
@@ -711,7 +786,7 @@ mod tests {
     /// Appends with the reservation `send` would make.
     fn put(a: &RecordAccumulator, r: ProducerRecord) -> Result<Appended> {
         let bound = record_size_upper_bound(&r);
-        a.append(&r, 1, bound, false)
+        a.append(&r, 1, bound, Delivery::Future)
     }
 
     fn drain_all(a: &RecordAccumulator, force: bool) -> Vec<OpenBatch> {
@@ -725,7 +800,7 @@ mod tests {
         let a = acc(1000, 60_000);
         let mut futs = Vec::new();
         for _ in 0..20 {
-            futs.push(put(&a, rec(Some(b"k"), 100).partition(1)).unwrap().future);
+            futs.push(put(&a, rec(Some(b"k"), 100).partition(1)).unwrap().future.unwrap());
         }
         // 61-byte header plus ~110 bytes per record: 8 records fit in 1000 bytes.
         let ready = drain_all(&a, false);
@@ -755,7 +830,7 @@ mod tests {
         for _ in 0..20_000 {
             put(&a, rec(None, 100).partition(1)).unwrap();
             let s = a.lock();
-            if let Some(b) = &s.topics["t"].partitions[1].open {
+            if let Some(b) = &s.queues[s.topics["t"]].partitions[1].open {
                 if capacities.last() != Some(&b.builder.capacity()) {
                     capacities.push(b.builder.capacity());
                 }
@@ -794,6 +869,7 @@ mod tests {
                 linger: Duration::from_secs(60),
                 transactional: false,
             },
+            None,
             None,
         );
         a.update_topic(info("t", 1));
@@ -838,6 +914,7 @@ mod tests {
                     linger: Duration::from_secs(60),
                     transactional: false,
                 },
+                None,
                 None,
             );
             a.update_topic(info("t", 1));
@@ -910,7 +987,7 @@ mod tests {
         let a = acc(1000, 60_000);
         let mut parts = Vec::new();
         for _ in 0..40 {
-            parts.push(put(&a, rec(None, 100)).unwrap().future.partition());
+            parts.push(put(&a, rec(None, 100)).unwrap().future.unwrap().partition());
         }
         // Runs of the same partition, switching each time a batch fills.
         let mut runs = vec![(parts[0], 1)];
@@ -930,11 +1007,11 @@ mod tests {
     #[tokio::test]
     async fn keyed_records_follow_murmur2_and_bad_partitions_fail() {
         let a = acc(16384, 5);
-        let f = put(&a, rec(Some(b"key-a"), 1)).unwrap().future;
+        let f = put(&a, rec(Some(b"key-a"), 1)).unwrap().future.unwrap();
         assert_eq!(f.partition(), key_partition(b"key-a", 4));
         let e = put(&a, rec(None, 1).partition(4)).err().unwrap();
         assert!(matches!(e.kind(), ErrorKind::InvalidArgument(_)), "{e}");
-        let e = a.append(&ProducerRecord::new("unknown"), 1, 10, false).err().unwrap();
+        let e = a.append(&ProducerRecord::new("unknown"), 1, 10, Delivery::Future).err().unwrap();
         assert!(matches!(e.kind(), ErrorKind::WouldBlock(_)), "{e}");
     }
 

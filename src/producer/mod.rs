@@ -48,7 +48,7 @@ pub use partitioner::Partitioner;
 pub use record::{DeliveryFuture, DeliveryHandler, ProducerRecord, RecordMetadata, SendFailure};
 pub use transaction::{ConsumerGroupMetadata, TransactionManager, TransactionState};
 
-use accumulator::{AccumulatorConfig, BufferMemory, RecordAccumulator, record_size_upper_bound};
+use accumulator::{AccumulatorConfig, BufferMemory, Delivery, RecordAccumulator, record_size_upper_bound};
 use metrics::Counters;
 
 use crate::cluster::{Cluster, validate_topic_name};
@@ -159,6 +159,7 @@ impl Producer {
                 transactional: config.transactional_id.is_some(),
             },
             config.partitioner.clone(),
+            config.delivery_handler.clone(),
         );
         let (errors_tx, errors_rx) = mpsc::channel(ERROR_CHANNEL_CAPACITY);
         let txn = config.transactional_id.as_ref().map(|id| {
@@ -240,8 +241,8 @@ impl Producer {
     }
 
     /// Appends with `size` bytes already reserved; gives them back on failure.
-    fn append(&self, record: &ProducerRecord, size: usize, forget: bool) -> Result<DeliveryFuture> {
-        match self.shared.accumulator.append(record, Self::timestamp(record), size, forget) {
+    fn append(&self, record: &ProducerRecord, size: usize, delivery: Delivery) -> Result<Option<DeliveryFuture>> {
+        match self.shared.accumulator.append(record, Self::timestamp(record), size, delivery) {
             Ok(a) => {
                 if a.wake_sender {
                     self.shared.wake.notify_one();
@@ -272,22 +273,28 @@ impl Producer {
         Ok(())
     }
 
-    async fn enqueue(&self, record: &ProducerRecord, forget: bool) -> Result<DeliveryFuture> {
+    /// Queues `record`; its future for [`Delivery::Future`].
+    async fn enqueue(&self, record: &ProducerRecord, delivery: Delivery) -> Result<Option<DeliveryFuture>> {
         self.check_open()?;
         let size = self.check_record(record)?;
         // Fast path: memory free and metadata known, one lock, no await.
         if self.shared.memory.try_reserve(size) {
-            match self.append(record, size, forget) {
+            match self.append(record, size, delivery) {
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock(_)) => {}
                 r => return r,
             }
         }
         // Boxed: keeps the future of every send small (it is moved around on the fast path too).
-        Box::pin(self.enqueue_waiting(record, size, forget)).await
+        Box::pin(self.enqueue_waiting(record, size, delivery)).await
     }
 
     /// The slow path of `enqueue`: wait for metadata and memory.
-    async fn enqueue_waiting(&self, record: &ProducerRecord, size: usize, forget: bool) -> Result<DeliveryFuture> {
+    async fn enqueue_waiting(
+        &self,
+        record: &ProducerRecord,
+        size: usize,
+        delivery: Delivery,
+    ) -> Result<Option<DeliveryFuture>> {
         let deadline = Instant::now() + self.shared.config.max_block;
         if !self.shared.accumulator.knows(&record.topic) {
             self.load_topic(&record.topic, deadline).await?;
@@ -301,7 +308,12 @@ impl Producer {
             )))
         })?;
         self.check_open().inspect_err(|_| self.shared.memory.release(size))?;
-        self.append(record, size, forget)
+        self.append(record, size, delivery)
+    }
+
+    /// Queues `record` and returns its future.
+    async fn enqueue_future(&self, record: &ProducerRecord) -> Result<DeliveryFuture> {
+        self.enqueue(record, Delivery::Future).await.and_then(expect_future)
     }
 
     /// Queues `record` and returns a future of its delivery. Waits (up to `max.block.ms`) only for the topic's
@@ -312,7 +324,7 @@ impl Producer {
     /// have or a negative timestamp, [`Closed`](ErrorKind::Closed) after [`close`](Self::close), and
     /// [`QueueFull`](ErrorKind::QueueFull) when the buffer stayed full for `max.block.ms`.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture> {
-        self.enqueue(&record, false).await
+        self.enqueue_future(&record).await
     }
 
     /// Like [`send`](Self::send) but never waits: [`QueueFull`](ErrorKind::QueueFull) when the buffer is full, and
@@ -331,7 +343,7 @@ impl Producer {
             self.shared.wake.notify_one();
             return Err(Error::new(ErrorKind::QueueFull).with_topic(&record.topic));
         }
-        self.append(&record, size, false)
+        self.append(&record, size, Delivery::Future).and_then(expect_future)
     }
 
     fn prefetch(&self, topic: Arc<str>) {
@@ -356,7 +368,7 @@ impl Producer {
     where
         F: FnOnce(Result<RecordMetadata>) + Send + 'static,
     {
-        let f = self.enqueue(&record, false).await?;
+        let f = self.enqueue_future(&record).await?;
         f.on_complete(Box::new(callback));
         Ok(())
     }
@@ -367,20 +379,19 @@ impl Producer {
     /// per record. Fails as [`send`](Self::send) does, and with [`InvalidArgument`](ErrorKind::InvalidArgument)
     /// when the producer has no handler; an error here means the record was not queued and is not reported.
     pub async fn send_reported(&self, record: ProducerRecord, tag: u64) -> Result<()> {
-        let Some(handler) = &self.shared.config.delivery_handler else {
+        if self.shared.config.delivery_handler.is_none() {
             return Err(Error::invalid(
                 "send_reported needs a delivery handler (ProducerConfig::with_delivery_handler)",
             )
             .with_topic(&record.topic));
-        };
-        self.enqueue(&record, false).await?.report_to(tag, handler);
-        Ok(())
+        }
+        self.enqueue(&record, Delivery::Report(tag)).await.map(drop)
     }
 
     /// Sends `record` without a result to wait for. A failure is reported (once per failed batch) on the channel
     /// of [`take_errors`](Self::take_errors), and logged.
     pub async fn send_forget(&self, record: ProducerRecord) -> Result<()> {
-        self.enqueue(&record, true).await.map(drop)
+        self.enqueue(&record, Delivery::Forget).await.map(drop)
     }
 
     /// The receiving end of the error channel of [`send_forget`](Self::send_forget): one [`SendFailure`] per batch
@@ -452,4 +463,9 @@ impl Producer {
     pub fn cluster(&self) -> &Arc<Cluster> {
         &self.shared.cluster
     }
+}
+
+/// The future an append with [`Delivery::Future`] returns.
+fn expect_future(f: Option<DeliveryFuture>) -> Result<DeliveryFuture> {
+    f.ok_or_else(|| Error::invalid("internal: an append for a future returned none"))
 }

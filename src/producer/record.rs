@@ -286,15 +286,19 @@ impl BatchOutcome {
         w.callbacks.push((delta, timestamp, cb));
     }
 
-    /// Registers a delivery report to `handler` for the record at `delta`; reports at once if the batch is done.
-    pub(crate) fn add_report(&self, delta: i32, timestamp: i64, tag: u64, handler: &Arc<dyn DeliveryHandler>) {
+    /// Takes over a closing batch's delivery reports to `handler`; reports at once if the batch is done.
+    fn add_reports(&self, handler: Arc<dyn DeliveryHandler>, entries: Chunks<ReportEntry>) {
         let mut w = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = self.result.get() {
             drop(w);
-            run_report(handler.as_ref(), tag, self.metadata(r, delta, timestamp));
+            for (delta, ts, tag) in entries.into_iter() {
+                run_report(handler.as_ref(), tag, self.metadata(r, delta, ts));
+            }
             return;
         }
-        w.reports.get_or_insert_with(|| (handler.clone(), Chunks::default())).1.push((delta, timestamp, tag));
+        // One open batch hands its reports over once, when it closes.
+        debug_assert!(w.reports.is_none(), "a batch's reports handed over twice");
+        w.reports = Some((handler, entries));
     }
 
     /// Sets the result (first call wins), wakes every waiting future and runs the callbacks.
@@ -358,6 +362,46 @@ impl Drop for BatchHandle {
     }
 }
 
+/// The delivery reports of an open batch's records ([`Producer::send_reported`](super::Producer::send_reported)),
+/// kept with the batch under the accumulator's lock, so that a record costs no lock of its own: handed to the
+/// batch's outcome by [`settle`](Self::settle) when the batch closes, before the sender sees it (and, should the batch
+/// be dropped unsettled, on drop: its reports then carry the outcome's error).
+#[derive(Default)]
+pub(crate) struct PendingReports {
+    to: Option<(Arc<dyn DeliveryHandler>, Arc<BatchOutcome>)>,
+    entries: Chunks<ReportEntry>,
+}
+
+impl PendingReports {
+    /// Adds the report of the record at `delta` of the batch whose outcome is `outcome`.
+    pub(crate) fn push(
+        &mut self,
+        handler: &Arc<dyn DeliveryHandler>,
+        outcome: &BatchHandle,
+        delta: i32,
+        timestamp: i64,
+        tag: u64,
+    ) {
+        if self.to.is_none() {
+            self.to = Some((handler.clone(), outcome.share()));
+        }
+        self.entries.push((delta, timestamp, tag));
+    }
+
+    /// Hands the reports to the batch's outcome (they are made when it completes).
+    pub(crate) fn settle(&mut self) {
+        if let Some((handler, outcome)) = self.to.take() {
+            outcome.add_reports(handler, std::mem::take(&mut self.entries));
+        }
+    }
+}
+
+impl Drop for PendingReports {
+    fn drop(&mut self) {
+        self.settle();
+    }
+}
+
 fn run_callback(cb: Callback, r: Result<RecordMetadata>) {
     // A panicking user callback must not take the sender task down with it.
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(r))).is_err() {
@@ -407,10 +451,6 @@ impl DeliveryFuture {
     /// Turns the future into a callback run when the batch completes (at once if it already has).
     pub(crate) fn on_complete(self, cb: Callback) {
         self.outcome.add_callback(self.delta, self.timestamp, cb);
-    }
-
-    pub(crate) fn report_to(self, tag: u64, handler: &Arc<dyn DeliveryHandler>) {
-        self.outcome.add_report(self.delta, self.timestamp, tag, handler);
     }
 
     /// The result if the batch is already done, without waiting.
@@ -514,43 +554,54 @@ mod tests {
         let s = seen.clone();
         let handler: Arc<dyn DeliveryHandler> =
             Arc::new(move |tag: u64, r: Result<RecordMetadata>| s.lock().unwrap().push((tag, r.map(|m| m.offset))));
-        let o = BatchOutcome::new("t".into(), 1);
+        let h = BatchHandle::new("t".into(), 1);
+        let mut pending = PendingReports::default();
         let n = 2 * Chunks::<ReportEntry>::MAX + 5;
         for d in 0..n as i32 {
-            DeliveryFuture::new(o.clone(), d, 0).report_to(1000 + d as u64, &handler);
+            pending.push(&handler, &h, d, 0, 1000 + d as u64);
         }
-        {
-            let w = o.waiters.lock().unwrap();
-            let (_, reports) = w.reports.as_ref().unwrap();
-            assert_eq!(reports.count, n);
-            assert!(reports.chunks.iter().all(|c| c.capacity() <= Chunks::<ReportEntry>::MAX));
-        }
+        assert!(pending.entries.chunks.iter().all(|c| c.capacity() <= Chunks::<ReportEntry>::MAX));
+        assert!(h.waiters.lock().unwrap().reports.is_none(), "kept with the batch until it closes");
+        pending.settle();
+        assert_eq!(h.waiters.lock().unwrap().reports.as_ref().map(|(_, r)| r.count), Some(n));
+        drop(pending);
         assert!(seen.lock().unwrap().is_empty());
-        o.complete(Ok(Delivered::new(40, -1)));
+        h.complete(Ok(Delivered::new(40, -1)));
         let got = std::mem::take(&mut *seen.lock().unwrap());
         assert_eq!(got.len(), n);
         for (d, (tag, offset)) in got.into_iter().enumerate() {
             assert_eq!((tag, offset.unwrap()), (1000 + d as u64, 40 + d as i64));
         }
-        // After completion a report is made at once.
-        DeliveryFuture::new(o.clone(), 3, 0).report_to(7, &handler);
-        assert_eq!(seen.lock().unwrap().len(), 1);
-        assert_eq!(seen.lock().unwrap()[0].0, 7);
-        // A failed batch reports its error to every tag, and a panicking handler is contained.
-        let failed = BatchOutcome::new("t".into(), 1);
+        // Reports settled after completion are made at once.
+        let mut late = PendingReports::default();
+        late.push(&handler, &h, 3, 0, 7);
+        late.settle();
+        assert_eq!(
+            std::mem::take(&mut *seen.lock().unwrap())
+                .iter()
+                .map(|(t, o)| (*t, *o.as_ref().unwrap()))
+                .collect::<Vec<_>>(),
+            [(7, 43)]
+        );
+
+        // A batch dropped with its reports unsettled (a sender that died) reports its error to every tag, and a
+        // panicking handler is contained.
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let c = calls.clone();
         let panicky: Arc<dyn DeliveryHandler> = Arc::new(move |tag: u64, r: Result<RecordMetadata>| {
             c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            assert!(matches!(r.unwrap_err().kind(), crate::ErrorKind::Timeout));
+            assert!(matches!(r.unwrap_err().kind(), crate::ErrorKind::Closed));
             if tag == 0 {
                 panic!("user bug");
             }
         });
+        let h = BatchHandle::new("t".into(), 1);
+        let mut pending = PendingReports::default();
         for d in 0..3 {
-            DeliveryFuture::new(failed.clone(), d, 0).report_to(d as u64, &panicky);
+            pending.push(&panicky, &h, d, 0, d as u64);
         }
-        failed.complete(Err(Error::new(crate::ErrorKind::Timeout)));
+        drop(h);
+        drop(pending);
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 
