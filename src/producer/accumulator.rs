@@ -796,6 +796,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn records_of_interleaved_topics_land_in_their_own_topics() {
+        let a = acc(1 << 20, 60_000);
+        a.update_topic(info("u", 2));
+        let (t, u): (Arc<str>, Arc<str>) = ("t".into(), "u".into());
+        // The same Arcs, fresh Arcs of the same names, and a topic the accumulator does not know, interleaved.
+        for i in 0..30 {
+            let topic = match i % 3 {
+                0 => t.clone(),
+                1 => u.clone(),
+                _ => Arc::from(if i % 2 == 0 { "t" } else { "u" }),
+            };
+            put(&a, ProducerRecord::new(topic).value(vec![1u8; 10]).partition(1)).unwrap();
+            let e = put(&a, ProducerRecord::new("v").value("x")).err().unwrap();
+            assert!(matches!(e.kind(), ErrorKind::WouldBlock(_)), "{e}");
+        }
+        let mut counts: Vec<(String, i32, i32)> = drain_all(&a, true)
+            .iter()
+            .map(|b| (b.outcome.topic().to_string(), b.outcome.partition(), b.builder.record_count()))
+            .collect();
+        counts.sort();
+        assert_eq!(counts, [("t".to_string(), 1, 15), ("u".to_string(), 1, 15)]);
+    }
+
+    #[tokio::test]
     async fn a_batch_closes_when_the_next_record_would_not_fit() {
         let a = acc(1000, 60_000);
         let mut futs = Vec::new();
