@@ -158,6 +158,19 @@ struct Acks {
     first_error: Mutex<Option<kafkar::Error>>,
 }
 
+/// A produced record's delivery-report tag: when it was sent (microseconds since the run's epoch, the high 40 bits:
+/// 12 days) and its value's size (the low 24 bits). A larger value goes through a callback instead.
+const TAG_SIZE_BITS: u32 = 24;
+
+fn tag(epoch: Instant, sent: Instant, bytes: u64) -> Option<u64> {
+    let us = u64::try_from(sent.saturating_duration_since(epoch).as_micros()).ok()?;
+    (bytes < 1 << TAG_SIZE_BITS && us < 1 << (64 - TAG_SIZE_BITS)).then_some(us << TAG_SIZE_BITS | bytes)
+}
+
+fn untag(epoch: Instant, tag: u64) -> (Instant, u64) {
+    (epoch + Duration::from_micros(tag >> TAG_SIZE_BITS), tag & ((1 << TAG_SIZE_BITS) - 1))
+}
+
 impl Acks {
     fn record(&self, sent: Instant, bytes: u64, result: kafkar::Result<()>) {
         match result {
@@ -304,6 +317,14 @@ impl Drop for Progress {
 /// Sends the plan's records to `topic` (which must exist) and waits for every acknowledgement.
 async fn produce(config: ProducerConfig, topic: &str, plan: ProducePlan) -> kafkar::Result<Summary> {
     let transactional = config.transactional_id.is_some();
+    // Results come back as delivery reports (no allocation per record); the tag carries the send time and size.
+    let acks = Arc::new(Acks::default());
+    let epoch = Instant::now();
+    let handler_acks = acks.clone();
+    let config = config.with_delivery_handler(move |tag: u64, r: kafkar::Result<kafkar::producer::RecordMetadata>| {
+        let (sent, bytes) = untag(epoch, tag);
+        handler_acks.record(sent, bytes, r.map(drop))
+    });
     let producer = Producer::new(config).await?;
     if transactional {
         producer.init_transactions().await?;
@@ -319,7 +340,6 @@ async fn produce(config: ProducerConfig, topic: &str, plan: ProducePlan) -> kafk
             producer.commit_transaction().await?;
         }
     }
-    let acks = Arc::new(Acks::default());
     let progress = {
         let acks = acks.clone();
         Progress::start(move |secs| acks.window_line(secs))
@@ -344,13 +364,15 @@ async fn produce(config: ProducerConfig, topic: &str, plan: ProducePlan) -> kafk
             plan.payloads[(seed % plan.payloads.len() as u64) as usize].clone()
         };
         let bytes = value.len() as u64;
-        let acks_cb = acks.clone();
         let sent = Instant::now();
-        producer
-            .send_with_callback(ProducerRecord::new(topic.clone()).value(value), move |r| {
-                acks_cb.record(sent, bytes, r.map(drop))
-            })
-            .await?;
+        let record = ProducerRecord::new(topic.clone()).value(value);
+        match tag(epoch, sent, bytes) {
+            Some(tag) => producer.send_reported(record, tag).await?,
+            None => {
+                let acks = acks.clone();
+                producer.send_with_callback(record, move |r| acks.record(sent, bytes, r.map(drop))).await?
+            }
+        }
         if transactional && (i + 1) % plan.transaction_size == 0 && i + 1 < plan.records {
             producer.commit_transaction().await?;
             producer.begin_transaction()?;
@@ -446,6 +468,19 @@ async fn consume(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_carries_the_send_time_and_size() {
+        let epoch = Instant::now();
+        let sent = epoch + Duration::from_micros(123_456_789);
+        let t = tag(epoch, sent, 100).unwrap();
+        assert_eq!(untag(epoch, t), (sent, 100));
+        let max = (1 << TAG_SIZE_BITS) - 1;
+        assert_eq!(untag(epoch, tag(epoch, sent, max).unwrap()), (sent, max));
+        // Too large a value, or a run longer than the tag holds: no tag (a callback instead).
+        assert_eq!(tag(epoch, sent, max + 1), None);
+        assert_eq!(tag(epoch, epoch + Duration::from_secs(13 * 86_400), 1), None);
+    }
 
     #[test]
     fn percentiles_pick_the_nearest_rank() {
