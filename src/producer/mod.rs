@@ -7,6 +7,11 @@
 //! into Produce requests (at most one batch per partition per request, up to `max.in.flight` requests per
 //! connection), and completes each batch's shared [`DeliveryFuture`] result when the broker answers.
 //!
+//! A record's result reaches the application one of four ways: a [`DeliveryFuture`] ([`Producer::send`]), a
+//! boxed callback ([`Producer::send_with_callback`]), a producer-wide [`DeliveryHandler`] called with the tag the
+//! record was sent with ([`Producer::send_reported`]: the batch keeps only `(offset delta, timestamp, tag)`, so
+//! nothing is allocated per record), or not at all ([`Producer::send_forget`]: failures go to the error channel).
+//!
 //! With idempotence (the default) batches carry a producer id, epoch and per-partition sequence numbers assigned at
 //! drain; retries resend the same sequences in order, so a retry after a lost reply is deduplicated by the broker
 //! and nothing is reordered. The internal `idempotence` module says how sequence errors are resolved.
