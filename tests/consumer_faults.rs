@@ -4,6 +4,8 @@
 //! OffsetForLeaderEpoch), a corrupt batch on one partition, fetch session errors, and aborted transactions.
 
 mod support;
+#[path = "support/txn_batches.rs"]
+mod txn_batches;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -26,9 +28,10 @@ use kafkar::protocol::messages::offset_for_leader_epoch::{
     EpochEndOffset, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetForLeaderTopicResult,
 };
 use kafkar::protocol::primitives::Uuid;
-use kafkar::protocol::records::{EndTxnMarker, RecordBatchBuilder};
+use kafkar::protocol::records::RecordBatchBuilder;
 use kafkar::protocol::{ApiKey, DecodeError, ErrorCode};
 use support::{Action, FakeBroker, Received, decode, reply};
+use txn_batches::{marker, txn_batch};
 
 const TOPIC: &str = "faulty";
 const TOPIC_ID: Uuid = Uuid([9; 16]);
@@ -312,27 +315,6 @@ fn batch(base: i64, n: usize, epoch: i32) -> Bytes {
     b.build().unwrap().into_bytes()
 }
 
-fn txn_batch(base: i64, n: usize, pid: i64) -> Bytes {
-    let mut b = RecordBatchBuilder::new(Compression::Gzip)
-        .with_base_offset(base)
-        .with_producer_state(pid, 0, 0)
-        .with_transactional(true);
-    for i in 0..n {
-        b.append(1000, None, Some(format!("p{pid}-{}", base + i as i64).as_bytes()), &[]).unwrap();
-    }
-    b.build().unwrap().into_bytes()
-}
-
-fn marker(offset: i64, pid: i64, commit: bool) -> Bytes {
-    let mut b = RecordBatchBuilder::new(Compression::None)
-        .with_base_offset(offset)
-        .with_producer_state(pid, 0, -1)
-        .with_transactional(true)
-        .with_control(true);
-    b.append_end_txn_marker(1000, &EndTxnMarker { commit, coordinator_epoch: 0 }).unwrap();
-    b.build().unwrap().into_bytes()
-}
-
 fn log_of(batches: Vec<Bytes>) -> Log {
     let mut l = Log::default();
     for b in batches {
@@ -563,11 +545,11 @@ async fn aborted_transactions_are_filtered_in_read_committed() {
     // Producer 1 commits 0..1 (marker 2); producer 2 aborts 3..4 (marker 5) with producer 1's 6 committed in
     // between at 6 (marker 7); then a plain batch at 8..9.
     let mut log = log_of(vec![
-        txn_batch(0, 2, 1),
+        txn_batch(0, 2, 1, Compression::Gzip),
         marker(2, 1, true),
-        txn_batch(3, 2, 2),
+        txn_batch(3, 2, 2, Compression::Gzip),
         marker(5, 2, false),
-        txn_batch(6, 1, 1),
+        txn_batch(6, 1, 1, Compression::Gzip),
         marker(7, 1, true),
         batch(8, 2, 5),
     ]);

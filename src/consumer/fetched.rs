@@ -224,11 +224,16 @@ pub(crate) fn end_offset(records: &[u8]) -> Option<i64> {
 }
 
 #[cfg(test)]
+#[path = "../../tests/support/txn_batches.rs"]
+mod txn_batches;
+
+#[cfg(test)]
 mod tests {
     use bytes::BytesMut;
     use kafkar_protocol::compression::Compression;
-    use kafkar_protocol::records::{EndTxnMarker, RecordBatchBuilder};
+    use kafkar_protocol::records::RecordBatchBuilder;
 
+    use super::txn_batches::{marker, txn_batch};
     use super::*;
 
     fn batch(base: i64, n: usize, compression: Compression) -> Bytes {
@@ -237,27 +242,6 @@ mod tests {
             let v = format!("v{}", base + i as i64);
             b.append(1000 + i as i64, None, Some(v.as_bytes()), &[]).unwrap();
         }
-        b.build().unwrap().into_bytes()
-    }
-
-    fn txn_batch(base: i64, n: usize, pid: i64) -> Bytes {
-        let mut b = RecordBatchBuilder::new(Compression::None)
-            .with_base_offset(base)
-            .with_producer_state(pid, 0, 0)
-            .with_transactional(true);
-        for i in 0..n {
-            b.append(1000, None, Some(format!("p{pid}-{}", base + i as i64).as_bytes()), &[]).unwrap();
-        }
-        b.build().unwrap().into_bytes()
-    }
-
-    fn marker(offset: i64, pid: i64, commit: bool) -> Bytes {
-        let mut b = RecordBatchBuilder::new(Compression::None)
-            .with_base_offset(offset)
-            .with_producer_state(pid, 0, -1)
-            .with_transactional(true)
-            .with_control(true);
-        b.append_end_txn_marker(1000, &EndTxnMarker { commit, coordinator_epoch: 0 }).unwrap();
         b.build().unwrap().into_bytes()
     }
 
@@ -312,7 +296,12 @@ mod tests {
 
     #[test]
     fn control_batches_are_hidden_in_both_isolation_levels() {
-        let data = concat(&[txn_batch(0, 2, 7), marker(2, 7, true), txn_batch(3, 1, 7), marker(4, 7, true)]);
+        let data = concat(&[
+            txn_batch(0, 2, 7, Compression::None),
+            marker(2, 7, true),
+            txn_batch(3, 1, 7, Compression::None),
+            marker(4, 7, true),
+        ]);
         for read_committed in [false, true] {
             let mut f = FetchedRecords::new(data.clone(), Some(&[]), read_committed, ReadOptions::default(), 0);
             let mut pos = 0;
@@ -325,14 +314,14 @@ mod tests {
     fn aborted_transactions_are_filtered_only_in_read_committed() {
         // Producer 7 commits 0..2, producer 8 aborts 2..4 (interleaved with 7's second transaction, which commits).
         let data = concat(&[
-            txn_batch(0, 2, 7),
+            txn_batch(0, 2, 7, Compression::None),
             marker(2, 7, true),
-            txn_batch(3, 2, 8),
-            txn_batch(5, 1, 7),
-            txn_batch(6, 1, 8),
+            txn_batch(3, 2, 8, Compression::None),
+            txn_batch(5, 1, 7, Compression::None),
+            txn_batch(6, 1, 8, Compression::None),
             marker(7, 8, false),
             marker(8, 7, true),
-            txn_batch(9, 1, 8),
+            txn_batch(9, 1, 8, Compression::None),
             marker(10, 8, true),
             batch(11, 2, Compression::None),
         ]);
@@ -349,7 +338,12 @@ mod tests {
     #[test]
     fn an_aborted_transaction_starting_later_does_not_hide_earlier_batches() {
         // Producer 8 commits at 0..1, then aborts a transaction starting at 3.
-        let data = concat(&[txn_batch(0, 2, 8), marker(2, 8, true), txn_batch(3, 2, 8), marker(5, 8, false)]);
+        let data = concat(&[
+            txn_batch(0, 2, 8, Compression::None),
+            marker(2, 8, true),
+            txn_batch(3, 2, 8, Compression::None),
+            marker(5, 8, false),
+        ]);
         let list = aborted(&[(8, 3)]);
         let mut f = FetchedRecords::new(data, Some(&list), true, ReadOptions::default(), 0);
         let mut pos = 0;
