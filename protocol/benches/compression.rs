@@ -9,19 +9,12 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use kafkar_protocol::compression::{Compression, compress};
 use kafkar_protocol::records::RecordBatchBuilder;
 
-/// Deterministic pseudo-random bytes (xorshift): what encrypted or already compressed values look like.
-fn noise(len: usize) -> Vec<u8> {
-    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        v.extend_from_slice(&seed.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
+#[path = "../tests/support/noise.rs"]
+mod noise;
+use noise::noise;
+
+/// The seed of the noise input.
+const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// JSON-like records of about 100 bytes.
 fn text(len: usize) -> Vec<u8> {
@@ -47,7 +40,7 @@ fn bench(c: &mut Criterion) {
     for len in [16 * 1024, 64 * 1024] {
         let mut g = c.benchmark_group(format!("compress_{}KiB", len / 1024));
         g.throughput(Throughput::Bytes(len as u64));
-        for (data_name, data) in [("noise", noise(len)), ("text", text(len))] {
+        for (data_name, data) in [("noise", noise(len, SEED)), ("text", text(len))] {
             for codec in [Compression::None, Compression::Lz4, Compression::Snappy] {
                 let mut out = BytesMut::with_capacity(2 * len);
                 g.bench_with_input(BenchmarkId::new(codec.name(), data_name), &data, |b, data| {
@@ -77,7 +70,7 @@ fn bench_batch(c: &mut Criterion) {
         let value_name = if value < 1024 { format!("{value}B") } else { format!("{}KiB", value >> 10) };
         let mut g = c.benchmark_group(format!("batch_{}_of_{value_name}", size(batch)));
         g.throughput(Throughput::Bytes(batch as u64));
-        for (data_name, data) in [("noise", noise(batch)), ("text", text(batch))] {
+        for (data_name, data) in [("noise", noise(batch, SEED)), ("text", text(batch))] {
             for &codec in codecs {
                 g.bench_with_input(BenchmarkId::new(codec.name(), data_name), &data, |b, data| {
                     b.iter(|| {

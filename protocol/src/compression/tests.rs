@@ -7,18 +7,9 @@ use super::*;
 
 const CODECS: [Compression; 5] = Compression::ALL;
 
-/// Deterministic pseudo-random bytes (xorshift), incompressible.
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    let mut v = Vec::with_capacity(len);
-    while v.len() < len {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        v.extend_from_slice(&seed.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
+#[path = "../../tests/support/noise.rs"]
+mod noise;
+use noise::noise;
 
 /// Compressible text-like bytes.
 fn text(len: usize) -> Vec<u8> {
