@@ -487,7 +487,7 @@ pub struct EncodedBatch {
 impl EncodedBatch {
     /// Writes the CRC of a complete batch buffer and freezes it.
     fn seal(mut buf: BytesMut) -> EncodedBatch {
-        let tail_crc = crc32c::crc32c(&buf[RECORD_COUNT_OFFSET..]);
+        let tail_crc = super::crc32c(&buf[RECORD_COUNT_OFFSET..]);
         write_crc(&mut buf, tail_crc);
         EncodedBatch { bytes: buf.freeze(), tail_crc }
     }
@@ -627,7 +627,7 @@ pub fn rewrite_producer_state(
         return Err(EncodeError::Invalid { what: "record batch", reason: "batch length does not match the buffer" });
     }
     put_producer_state(batch, producer_id, producer_epoch, base_sequence);
-    let crc = crc32c::crc32c(&batch[ATTRIBUTES_OFFSET..]);
+    let crc = super::crc32c(&batch[ATTRIBUTES_OFFSET..]);
     batch[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
     Ok(())
 }
@@ -692,7 +692,7 @@ fn put_producer_state(buf: &mut [u8], producer_id: i64, producer_epoch: i16, bas
 /// Computes and stores the batch CRC-32C from the header bytes and `tail_crc`, the CRC of the bytes from the record
 /// count on.
 fn write_crc(buf: &mut [u8], tail_crc: u32) {
-    let head = crc32c::crc32c(&buf[ATTRIBUTES_OFFSET..RECORD_COUNT_OFFSET]);
+    let head = super::crc32c(&buf[ATTRIBUTES_OFFSET..RECORD_COUNT_OFFSET]);
     let crc = crc32c_combine(head, tail_crc, buf.len() - RECORD_COUNT_OFFSET);
     buf[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
 }
@@ -839,6 +839,21 @@ mod tests {
             let combined = crc32c_combine(crc32c::crc32c(a), crc32c::crc32c(b), b.len());
             assert_eq!(combined, crc32c::crc32c(&data), "split at {split}");
         }
+    }
+
+    #[test]
+    fn the_batch_crc_matches_the_reference_crc32c_at_every_length_and_alignment() {
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        // Every short length (the SIMD path's tails and its small-input fallback), then the folding sizes.
+        let lengths = (0..=300).chain([511, 512, 513, 1000, 4095, 4096, 16_384, 65_536, 69_993]);
+        for len in lengths {
+            for start in [0, 1, 7] {
+                let slice = &data[start..start + len];
+                assert_eq!(super::super::crc32c(slice), crc32c::crc32c(slice), "length {len} from {start}");
+            }
+        }
+        // The standard check value of CRC-32C ("123456789").
+        assert_eq!(super::super::crc32c(b"123456789"), 0xe306_9283);
     }
     use crate::primitives::WriteExt;
 

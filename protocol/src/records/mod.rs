@@ -110,6 +110,15 @@ impl Header {
     }
 }
 
+/// The CRC-32C (Castagnoli) of `data`, the checksum of a v2 record batch. Through `crc-fast`, which folds with
+/// carry-less multiplication (PCLMULQDQ/VPCLMULQDQ on x86-64, PMULL on aarch64) and has a table fallback: about twice
+/// the `crc32c` crate's speed on a 1 MiB batch here (58 against 28 GB/s), and the CRC is a tenth of producing 1 KiB
+/// records. The `crc32c` crate stays as the tests' independent reference.
+pub(crate) fn crc32c(data: &[u8]) -> u32 {
+    // The 32-bit algorithm's checksum always fits in its low 32 bits.
+    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, data) as u32
+}
+
 // Their fixtures are written with every codec, zstd included: they need the zstd encoder (the `zstd` feature).
 // Without it, tests/zstd_without_c.rs and tests/golden_records.rs cover reading.
 #[cfg(all(test, feature = "zstd"))]

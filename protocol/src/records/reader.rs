@@ -984,7 +984,7 @@ fn parse_v2(raw: Bytes, options: &ReadOptions) -> Result<RecordBatch, DecodeErro
     let magic = r.i8("magic")?;
     let crc = r.u32("crc")?;
     if options.verify_crc {
-        let computed = crc32c::crc32c(&raw[ATTRIBUTES_OFFSET..]);
+        let computed = super::crc32c(&raw[ATTRIBUTES_OFFSET..]);
         if computed != crc {
             return Err(DecodeError::CrcMismatch { what: "record batch", stored: crc, computed });
         }
