@@ -31,6 +31,7 @@
 //! `max.in.flight` per partition.
 
 mod accumulator;
+mod clock;
 mod config;
 mod idempotence;
 mod metrics;
@@ -237,12 +238,7 @@ impl Producer {
     }
 
     fn timestamp(record: &ProducerRecord) -> i64 {
-        record.timestamp.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0)
-        })
+        record.timestamp.unwrap_or_else(clock::now_ms)
     }
 
     /// Appends with `size` bytes already reserved; gives them back on failure.
