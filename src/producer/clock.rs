@@ -27,10 +27,16 @@ thread_local! {
     static ANCHOR: Cell<Option<Anchor>> = const { Cell::new(None) };
 }
 
-/// The calibrated counter, shared by every thread (calibrating takes under a millisecond, once per process).
+/// The calibrated counter, shared by every thread (calibrated once per process: under a millisecond here, at most
+/// 200 ms).
 fn counter() -> &'static quanta::Clock {
     static COUNTER: OnceLock<quanta::Clock> = OnceLock::new();
     COUNTER.get_or_init(quanta::Clock::new)
+}
+
+/// Calibrates the counter now, if no thread has yet (a producer starting does this off its runtime's threads).
+pub(crate) fn calibrate() {
+    counter();
 }
 
 /// The wall clock in nanoseconds since the Unix epoch (0 if the clock is set before it).
