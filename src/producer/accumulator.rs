@@ -491,9 +491,10 @@ impl RecordAccumulator {
         reserved: usize,
         delivery: Delivery,
     ) -> Result<Appended> {
-        let handler = match delivery {
-            Delivery::Report(_) => match &self.handler {
-                Some(h) => Some(h),
+        // The handler and tag of a reported record; checked before the lock.
+        let report = match delivery {
+            Delivery::Report(tag) => match &self.handler {
+                Some(h) => Some((h, tag)),
                 None => return Err(Error::invalid("the producer has no delivery handler").with_topic(&record.topic)),
             },
             _ => None,
@@ -600,17 +601,14 @@ impl RecordAccumulator {
             return Err(Error::from(e).with_partition(&record.topic, partition));
         }
         b.reserved += reserved;
-        let future = match (delivery, handler) {
-            (Delivery::Future, _) => Some(DeliveryFuture::new(b.outcome.share(), delta, timestamp)),
-            (Delivery::Forget, _) => {
-                b.forget += 1;
-                None
-            }
-            (Delivery::Report(tag), Some(h)) => {
-                b.reports.push(h, &b.outcome, delta, timestamp, tag);
-                None
-            }
-            (Delivery::Report(_), None) => None,
+        let future = if let Some((h, tag)) = report {
+            b.reports.push(h, &b.outcome, delta, timestamp, tag);
+            None
+        } else if matches!(delivery, Delivery::Future) {
+            Some(DeliveryFuture::new(b.outcome.share(), delta, timestamp))
+        } else {
+            b.forget += 1;
+            None
         };
         // A batch at or past batch.size takes no more records: close it now so the sender sends it. Only a first
         // record can take it past (`fits` kept any other within batch.size), and a batch that a later record
