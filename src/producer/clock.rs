@@ -16,6 +16,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// How long an anchor serves before the wall clock is read again.
 const REANCHOR: u64 = 100_000_000; // ns
 
+/// How many times [`take_anchor`] tries for a tight pair of readings.
+const ANCHOR_TRIES: usize = 4;
+/// A pair of readings this close (ns) is taken at once.
+const ANCHOR_GAP_OK: u64 = 10_000;
+
 /// A wall-clock reading and the counter's value at that moment.
 #[derive(Clone, Copy)]
 struct Anchor {
@@ -56,10 +61,37 @@ pub(crate) fn now_ms() -> i64 {
                 return (anchor.wall_ns + elapsed as i64) / 1_000_000;
             }
         }
-        let wall = wall_ns();
-        cell.set(Some(Anchor { counter: now, wall_ns: wall }));
-        wall / 1_000_000
+        let anchor = take_anchor(clock);
+        cell.set(Some(anchor));
+        anchor.wall_ns / 1_000_000
     })
+}
+
+/// Pairs a wall-clock reading with the counter: the counter is read just before and just after the wall clock and
+/// the anchor takes their midpoint, from the tightest of a few tries (a thread preempted between the reads would
+/// otherwise pair the wall clock with a counter value from before the pause, and every timestamp until the next
+/// anchor would be off by the pause).
+fn take_anchor(clock: &quanta::Clock) -> Anchor {
+    let (mut gap, mut best) = reading_pair(clock);
+    for _ in 1..ANCHOR_TRIES {
+        if gap <= ANCHOR_GAP_OK {
+            break;
+        }
+        let (g, a) = reading_pair(clock);
+        if g < gap {
+            (gap, best) = (g, a);
+        }
+    }
+    best
+}
+
+/// The wall clock between two counter readings: the readings' gap in ns, and the anchor at their midpoint.
+fn reading_pair(clock: &quanta::Clock) -> (u64, Anchor) {
+    let before = clock.raw();
+    let wall_ns = wall_ns();
+    let after = clock.raw();
+    let counter = before.saturating_add(after.saturating_sub(before) / 2);
+    (clock.delta_as_nanos(before, after), Anchor { counter, wall_ns })
 }
 
 #[cfg(test)]
