@@ -27,10 +27,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use kafkar_protocol::ErrorCode;
-use kafkar_protocol::messages::fetch::{
-    FetchPartition, FetchRequest, FetchResponse, FetchTopic, ForgottenTopic, PartitionData,
-};
+use kafkar_protocol::messages::fetch::{FetchPartition, FetchRequest, FetchTopic, ForgottenTopic};
+use kafkar_protocol::messages::fetch_view::{FetchResponseView, PartitionView, TopicRef};
 use kafkar_protocol::messages::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use kafkar_protocol::primitives::Uuid;
 use kafkar_protocol::records::ReadOptions;
@@ -185,7 +185,7 @@ impl Drop for FrameHold {
 /// What background tasks report.
 enum Event {
     Connected { node: i32, result: Result<Connection> },
-    Fetched { node: i32, inflight: Box<InFlightFetch>, result: Result<FetchResponse>, latency: Duration },
+    Fetched { node: i32, inflight: Box<InFlightFetch>, result: Result<FetchResponseView>, latency: Duration },
     Committed { items: Vec<(TopicPartition, u64)>, result: Result<HashMap<TopicPartition, Option<OffsetAndMetadata>>> },
     Reset { items: Vec<(TopicPartition, u64)>, result: HashMap<TopicPartition, Result<ListedOffset>> },
     Validated { tp: TopicPartition, generation: u64, result: Result<(i32, i64)> },
@@ -944,7 +944,7 @@ impl Fetcher {
         let tx = self.events_tx.clone();
         tokio::spawn(async move {
             let start = Instant::now();
-            let result = conn.send_at_with_timeout(&req, version, timeout).await;
+            let result = conn.fetch_view(&req, version, timeout).await;
             let _ = tx.send(Event::Fetched { node: node_id, inflight, result, latency: start.elapsed() });
         });
     }
@@ -1178,7 +1178,7 @@ impl Fetcher {
         &mut self,
         node_id: i32,
         inflight: InFlightFetch,
-        result: Result<FetchResponse>,
+        result: Result<FetchResponseView>,
         latency: Duration,
     ) {
         let backoff = self.backoff();
@@ -1213,14 +1213,15 @@ impl Fetcher {
         let InFlightFetch { plan, generations, names, by_id } = inflight;
         let node = self.nodes.entry(node_id).or_default();
         node.in_flight = false;
-        if resp.error_code.is_err() {
+        let top_error = resp.error_code();
+        if top_error.is_err() {
             // The two session errors are answered at once with a full fetch; anything else (including
             // FETCH_SESSION_TOPIC_ID_ERROR, which a full fetch with stale topic ids would meet again) waits for
             // the backoff and fresh metadata.
-            let session_error = resp.error_code == ErrorCode::FETCH_SESSION_ID_NOT_FOUND
-                || resp.error_code == ErrorCode::INVALID_FETCH_SESSION_EPOCH;
-            debug!(node = node_id, error = %resp.error_code, "fetch failed at the top; the next fetch is a full one");
-            node.session.on_response(plan, resp.error_code, resp.session_id);
+            let session_error = top_error == ErrorCode::FETCH_SESSION_ID_NOT_FOUND
+                || top_error == ErrorCode::INVALID_FETCH_SESSION_EPOCH;
+            debug!(node = node_id, error = %top_error, "fetch failed at the top; the next fetch is a full one");
+            node.session.on_response(plan, top_error, resp.session_id());
             self.metrics.fetch_errors += 1;
             if !session_error {
                 node.retry_at = Some(Instant::now() + backoff);
@@ -1228,26 +1229,27 @@ impl Fetcher {
             }
             return;
         }
-        node.session.on_response(plan, ErrorCode::NONE, resp.session_id);
-        let frame_bytes: usize =
-            resp.responses.iter().flat_map(|t| &t.partitions).filter_map(|p| p.records.as_ref()).map(|r| r.len()).sum();
+        node.session.on_response(plan, ErrorCode::NONE, resp.session_id());
+        let frame_bytes: usize = resp.partitions().filter_map(|(_, p)| p.records).map(<[u8]>::len).sum();
         let hold = (frame_bytes > 0).then(|| FrameHold::new(&node.held, frame_bytes));
-        for t in resp.responses {
-            let topic: Option<Arc<str>> =
-                if by_id { names.get(&t.topic_id).cloned() } else { Some(Arc::from(t.topic.as_str())) };
-            let Some(topic) = topic else {
-                debug!(topic_id = %t.topic_id, "fetch reply names a topic id not asked for");
-                continue;
-            };
-            for pd in t.partitions {
-                let key: SessionKey = (topic.clone(), pd.partition_index);
-                let Some(&g) = generations.get(&key) else { continue };
-                let Some(i) = self.index_of(&topic, pd.partition_index) else { continue };
-                if self.parts[i].generation != g || self.parts[i].state != FetchState::Fetching {
-                    continue;
+        // Partitions come topic by topic: the topic is looked up once per run of its partitions.
+        let mut current: Option<(TopicRef<'_>, Option<Arc<str>>)> = None;
+        for (t, pd) in resp.partitions() {
+            if current.as_ref().is_none_or(|(c, _)| *c != t) {
+                let topic: Option<Arc<str>> = if by_id { names.get(&t.id).cloned() } else { Some(Arc::from(t.name)) };
+                if topic.is_none() {
+                    debug!(topic_id = %t.id, "fetch reply names a topic id not asked for");
                 }
-                self.handle_partition_data(i, g, node_id, pd, hold.as_ref());
+                current = Some((t, topic));
             }
+            let Some((_, Some(topic))) = &current else { continue };
+            let key: SessionKey = (topic.clone(), pd.partition_index);
+            let Some(&g) = generations.get(&key) else { continue };
+            let Some(i) = self.index_of(topic, pd.partition_index) else { continue };
+            if self.parts[i].generation != g || self.parts[i].state != FetchState::Fetching {
+                continue;
+            }
+            self.handle_partition_data(i, g, node_id, &pd, resp.body(), hold.as_ref());
         }
     }
 
@@ -1256,7 +1258,8 @@ impl Fetcher {
         i: usize,
         generation: u64,
         node_id: i32,
-        pd: PartitionData,
+        pd: &PartitionView<'_>,
+        body: &Bytes,
         hold: Option<&Arc<FrameHold>>,
     ) {
         let code = pd.error_code;
@@ -1271,13 +1274,14 @@ impl Fetcher {
                 debug!(partition = %p.tp, replica = pd.preferred_read_replica, "leader prefers another read replica");
                 p.read_replica = Some((pd.preferred_read_replica, Instant::now() + max_age));
             }
-            if pd.diverging_epoch.epoch >= 0 {
-                let (epoch, end) = (pd.diverging_epoch.epoch, pd.diverging_epoch.end_offset);
+            let diverging = pd.diverging_epoch();
+            if diverging.epoch >= 0 {
+                let (epoch, end) = (diverging.epoch, diverging.end_offset);
                 let has_policy = self.config.auto_offset_reset != OffsetReset::None;
                 self.complete_validation(i, epoch, end, has_policy);
                 return;
             }
-            let Some(records) = pd.records.filter(|r| !r.is_empty()) else { return };
+            let Some(records) = pd.records.filter(|r| !r.is_empty()).map(|r| body.slice_ref(r)) else { return };
             let Some(end) = end_offset(&records) else {
                 warn!(partition = %p.tp, bytes = records.len(), "fetch returned no complete batch; raise max.partition.fetch.bytes?");
                 return;
@@ -1287,13 +1291,10 @@ impl Fetcher {
             }
             p.fetch_offset = end;
             let read_committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
-            let mut chunk = FetchedRecords::new(
-                records,
-                pd.aborted_transactions.as_deref(),
-                read_committed,
-                self.read_options,
-                generation,
-            );
+            let aborted: Option<Vec<_>> =
+                if read_committed { pd.aborted_transactions.clone().map(Iterator::collect) } else { None };
+            let mut chunk =
+                FetchedRecords::new(records, aborted.as_deref(), read_committed, self.read_options, generation);
             chunk.frame = hold.cloned();
             self.metrics.bytes_consumed += chunk.bytes as u64;
             self.buffered_bytes += chunk.bytes;

@@ -20,6 +20,8 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafkar_protocol::header::{RequestHeader, request_header_version, response_header_version};
 use kafkar_protocol::messages::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
+use kafkar_protocol::messages::fetch::FetchRequest;
+use kafkar_protocol::messages::fetch_view::FetchResponseView;
 use kafkar_protocol::messages::sasl_authenticate::SaslAuthenticateRequest;
 use kafkar_protocol::messages::sasl_handshake::SaslHandshakeRequest;
 use kafkar_protocol::messages::splice::{Spliced, encode_spliced};
@@ -505,7 +507,31 @@ impl Connection {
     fn decode_reply<M: Message>(&self, body: Bytes, version: i16, api: ApiKey) -> Result<M> {
         let m = M::decode_exact(&mut Reader::new(body), version)
             .map_err(|e| Error::from(e).with_api(api).with_broker(&self.addr))?;
-        if let Some(ms) = m.throttle_time_ms().filter(|&ms| ms > 0) {
+        if let Some(ms) = m.throttle_time_ms() {
+            self.honour_throttle(ms, api);
+        }
+        Ok(m)
+    }
+
+    /// Sends a Fetch at `version` and reads the reply in place ([`FetchResponseView`]: checked whole, no tree of
+    /// topics and partitions built), honouring its throttle time as [`send_at_with_timeout`](Self::send_at_with_timeout)
+    /// does.
+    pub(crate) async fn fetch_view(
+        &self,
+        req: &FetchRequest,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<FetchResponseView> {
+        let body = self.send_raw(req, version, timeout).await?;
+        let view = FetchResponseView::parse(body, version)
+            .map_err(|e| Error::from(e).with_api(ApiKey::FETCH).with_broker(&self.addr))?;
+        self.honour_throttle(view.throttle_time_ms(), ApiKey::FETCH);
+        Ok(view)
+    }
+
+    /// Mutes this connection for a reply's `throttle_time_ms`, when positive.
+    fn honour_throttle(&self, ms: i32, api: ApiKey) {
+        if ms > 0 {
             let until = Instant::now() + Duration::from_millis(ms as u64);
             {
                 let mut t = self.shared.throttled_until.lock().unwrap_or_else(|p| p.into_inner());
@@ -515,7 +541,6 @@ impl Connection {
             self.throttle_stats.total_ms.fetch_add(ms as u64, Ordering::Relaxed);
             debug!(broker = %self.addr, api = %api, throttle_ms = ms, "throttled by a broker quota");
         }
-        Ok(m)
     }
 
     async fn negotiate(&self) -> Result<BrokerVersions> {

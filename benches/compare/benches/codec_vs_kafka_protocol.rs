@@ -32,6 +32,7 @@ use kafkar_protocol::compression::Compression;
 use kafkar_protocol::messages::Encode;
 use kafkar_protocol::messages::Message;
 use kafkar_protocol::messages::fetch as kf;
+use kafkar_protocol::messages::fetch_view::FetchResponseView;
 use kafkar_protocol::messages::produce::ProduceRequest;
 use kafkar_protocol::messages::splice::encode_spliced;
 use kafkar_protocol::primitives::{Reader, Uuid};
@@ -167,6 +168,8 @@ fn bench_messages<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("fetch_response_decode_v17_6x");
     g.throughput(Throughput::Bytes(wire.len() as u64));
     g.bench_function("kafkar", |b| b.iter(|| black_box(kafkar_fetch_decode(black_box(&wire)))));
+    assert_eq!(kafkar_fetch_view(&wire), kafkar_fetch_sum(&decoded));
+    g.bench_function("kafkar_view", |b| b.iter(|| black_box(kafkar_fetch_view(black_box(&wire)))));
     g.bench_function("kafka_protocol", |b| {
         b.iter(|| {
             let mut buf = black_box(&wire).clone();
@@ -237,6 +240,41 @@ fn bench_messages<M: Measurement>(c: &mut Criterion<M>) {
 
 fn kafkar_fetch_decode(wire: &Bytes) -> kf::FetchResponse {
     kf::FetchResponse::decode_exact(&mut Reader::new(wire.clone()), 17).expect("decode")
+}
+
+/// Every field of every partition, through the view the consumer reads Fetch responses with (checked whole
+/// first, then walked), each partition's records taken as a `Bytes` slice as the consumer takes them.
+fn kafkar_fetch_view(wire: &Bytes) -> i64 {
+    let view = FetchResponseView::parse(wire.clone(), 17).expect("decode");
+    let mut sum = i64::from(view.throttle_time_ms()) + i64::from(view.error_code().0) + i64::from(view.session_id());
+    for (t, p) in view.partitions() {
+        sum += t.name.len() as i64 + t.id.0[0] as i64;
+        sum += i64::from(p.partition_index) + i64::from(p.error_code.0) + p.high_watermark;
+        sum += p.last_stable_offset + p.log_start_offset + i64::from(p.preferred_read_replica);
+        sum += i64::from(p.diverging_epoch().epoch) + i64::from(p.current_leader().leader_id);
+        sum += p.snapshot_id().end_offset;
+        sum += p.aborted_transactions.map_or(0, |a| a.map(|t| t.producer_id + t.first_offset).sum());
+        // As the consumer does: the records become a shared slice of the body (a reference count, no copy).
+        sum += p.records.map_or(0, |r| black_box(view.body().slice_ref(r)).len() as i64);
+    }
+    sum
+}
+
+/// The same sum over the owned decode, to check the view read the same values.
+fn kafkar_fetch_sum(r: &kf::FetchResponse) -> i64 {
+    let mut sum = i64::from(r.throttle_time_ms) + i64::from(r.error_code.0) + i64::from(r.session_id);
+    for t in &r.responses {
+        for p in &t.partitions {
+            sum += t.topic.len() as i64 + t.topic_id.0[0] as i64;
+            sum += i64::from(p.partition_index) + i64::from(p.error_code.0) + p.high_watermark;
+            sum += p.last_stable_offset + p.log_start_offset + i64::from(p.preferred_read_replica);
+            sum += i64::from(p.diverging_epoch.epoch) + i64::from(p.current_leader.leader_id);
+            sum += p.snapshot_id.end_offset;
+            sum += p.aborted_transactions.iter().flatten().map(|t| t.producer_id + t.first_offset).sum::<i64>();
+            sum += p.records.as_ref().map_or(0, |r| r.len() as i64);
+        }
+    }
+    sum
 }
 
 /// The bench thread's CPU time, as a criterion measurement (formatted as wall time is).

@@ -91,6 +91,7 @@ pub mod describe_user_scram_credentials;
 pub mod elect_leaders;
 pub mod end_txn;
 pub mod fetch;
+pub mod fetch_view;
 pub mod find_coordinator;
 pub mod heartbeat;
 pub mod incremental_alter_configs;
