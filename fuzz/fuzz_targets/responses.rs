@@ -1,8 +1,9 @@
 //! Every response the client decodes, on hostile bytes: never a panic, and a decode allocates at most a fixed
 //! multiple of the bytes it is given (see `alloc_check.rs`; 64 × input + 16 KiB by default). The record batches of a
-//! Fetch response that decodes are read too (`records::decode_all` with a 1 MiB decompression cap), within the cap
-//! plus the same multiple of their bytes. The response header (v0 and v1) and ApiVersions' `decode_reply` (its v0
-//! fallback) are decoded as the connection does.
+//! Fetch response are read too, through `FetchResponseView` as the consumer reads them (the view must accept exactly
+//! what the table decode accepts and read the same partitions), with `records::decode_all` and a 1 MiB decompression
+//! cap, within the cap plus the same multiple of their bytes. The response header (v0 and v1) and ApiVersions'
+//! `decode_reply` (its v0 fallback) are decoded as the connection does.
 //!
 //! Input layout (the `roundtrip` target's, so that its response seeds serve here as they are):
 //! - byte 0 chooses the message: `0x80..=0xef` the response of API key `byte - 0x80`, `0xf0..` the data spec (no API
@@ -21,6 +22,7 @@ use std::sync::Once;
 use bytes::Bytes;
 use kafkar_protocol::header::ResponseHeader;
 use kafkar_protocol::messages::fetch::FetchResponse;
+use kafkar_protocol::messages::fetch_view::FetchResponseView;
 use kafkar_protocol::messages::{self, Message, MessageKind};
 use kafkar_protocol::primitives::Reader;
 use kafkar_protocol::records::{self, ReadOptions};
@@ -79,6 +81,42 @@ static RESPONSES: &[Entry] = responses![
     messages::offset_fetch::OffsetFetchResponse,
     messages::consumer_protocol::ConsumerProtocolSubscription,
     messages::consumer_protocol::ConsumerProtocolAssignment,
+    messages::add_partitions_to_txn::AddPartitionsToTxnResponse,
+    messages::add_offsets_to_txn::AddOffsetsToTxnResponse,
+    messages::end_txn::EndTxnResponse,
+    messages::txn_offset_commit::TxnOffsetCommitResponse,
+    messages::write_txn_markers::WriteTxnMarkersResponse,
+    messages::describe_transactions::DescribeTransactionsResponse,
+    messages::list_transactions::ListTransactionsResponse,
+    messages::sasl_handshake::SaslHandshakeResponse,
+    messages::sasl_authenticate::SaslAuthenticateResponse,
+    messages::create_partitions::CreatePartitionsResponse,
+    messages::describe_configs::DescribeConfigsResponse,
+    messages::incremental_alter_configs::IncrementalAlterConfigsResponse,
+    messages::describe_cluster::DescribeClusterResponse,
+    messages::describe_topic_partitions::DescribeTopicPartitionsResponse,
+    messages::list_groups::ListGroupsResponse,
+    messages::describe_groups::DescribeGroupsResponse,
+    messages::delete_groups::DeleteGroupsResponse,
+    messages::consumer_group_describe::ConsumerGroupDescribeResponse,
+    messages::offset_delete::OffsetDeleteResponse,
+    messages::delete_records::DeleteRecordsResponse,
+    messages::list_config_resources::ListConfigResourcesResponse,
+    messages::describe_acls::DescribeAclsResponse,
+    messages::create_acls::CreateAclsResponse,
+    messages::delete_acls::DeleteAclsResponse,
+    messages::describe_user_scram_credentials::DescribeUserScramCredentialsResponse,
+    messages::alter_user_scram_credentials::AlterUserScramCredentialsResponse,
+    messages::describe_client_quotas::DescribeClientQuotasResponse,
+    messages::alter_client_quotas::AlterClientQuotasResponse,
+    messages::elect_leaders::ElectLeadersResponse,
+    messages::alter_partition_reassignments::AlterPartitionReassignmentsResponse,
+    messages::list_partition_reassignments::ListPartitionReassignmentsResponse,
+    messages::describe_log_dirs::DescribeLogDirsResponse,
+    messages::alter_replica_log_dirs::AlterReplicaLogDirsResponse,
+    messages::describe_producers::DescribeProducersResponse,
+    messages::describe_quorum::DescribeQuorumResponse,
+    messages::update_features::UpdateFeaturesResponse,
 ];
 
 /// Decodes `body` as `M` at `version`, as a prefix and exactly, each within the allocation bound.
@@ -92,20 +130,37 @@ fn check<M: Message>(body: Bytes, version: i16) {
     drop(exact);
 }
 
-/// The record batches of every partition of a Fetch response, read as the consumer reads them.
-fn check_fetch_records(body: Bytes, version: i16) {
-    let Ok(resp) = FetchResponse::decode_exact(&mut Reader::new(body), version) else { return };
-    for topic in &resp.responses {
-        for p in &topic.partitions {
-            let Some(records) = p.records.clone() else { continue };
-            let len = records.len();
-            for verify_crc in [true, false] {
-                let options = ReadOptions { verify_crc, max_decompressed_size: CAP };
-                let (_, usage) = alloc_check::measure(|| records::decode_all(records.clone(), &options));
-                alloc_check::assert_bounded(usage, len, CAP, &format_args!("Fetch v{version} records"));
-            }
+/// A Fetch response as the consumer reads it: through [`FetchResponseView`], which must accept exactly what the
+/// table decode accepts and read the same partitions, allocating within the same bound; then the record batches of
+/// every partition.
+fn check_fetch_view(body: Bytes, version: i16) {
+    let len = body.len();
+    let (view, usage) = alloc_check::measure(|| FetchResponseView::parse(body.clone(), version));
+    alloc_check::assert_bounded(usage, len, 0, &format_args!("Fetch v{version} view"));
+    let decoded = FetchResponse::decode_exact(&mut Reader::new(body), version);
+    assert_eq!(view.is_ok(), decoded.is_ok(), "Fetch v{version}: the view and the decode disagree: {view:?}");
+    let (Ok(view), Ok(decoded)) = (view, decoded) else { return };
+    let want: Vec<(i32, Option<&[u8]>)> = decoded
+        .responses
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| (p.partition_index, p.records.as_deref())))
+        .collect();
+    let mut got = Vec::new();
+    for (_, p) in view.partitions() {
+        // Every accessor, as the consumer may call them.
+        let _ = (p.diverging_epoch(), p.current_leader(), p.snapshot_id());
+        let aborted = p.aborted_transactions.clone().map_or(0, Iterator::count);
+        assert_eq!(aborted, p.aborted_transactions.as_ref().map_or(0, |a| a.len()));
+        got.push((p.partition_index, p.records));
+        let Some(records) = p.records.map(|r| view.body().slice_ref(r)) else { continue };
+        let len = records.len();
+        for verify_crc in [true, false] {
+            let options = ReadOptions { verify_crc, max_decompressed_size: CAP };
+            let (_, usage) = alloc_check::measure(|| records::decode_all(records.clone(), &options));
+            alloc_check::assert_bounded(usage, len, CAP, &format_args!("Fetch v{version} records"));
         }
     }
+    assert_eq!(got, want, "Fetch v{version}: the view read other partitions than the decode");
 }
 
 fn pick(selector: u8) -> &'static Entry {
@@ -150,7 +205,7 @@ fuzz_target!(|data: &[u8]| {
             });
             alloc_check::assert_bounded(usage, len, 0, &format_args!("ApiVersions v{version} decode_reply"));
         }
-        "FetchResponse" => check_fetch_records(body.clone(), version),
+        "FetchResponse" => check_fetch_view(body.clone(), version),
         _ => {}
     }
     for header_version in [0, 1] {

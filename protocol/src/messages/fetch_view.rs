@@ -1,7 +1,7 @@
 //! A Fetch response read in place: [`FetchResponseView`].
 //!
 //! The consumer receives one Fetch response per broker and fetch, reads each partition's fields once and keeps only
-//! the record bytes. [`FetchResponse`](super::fetch::FetchResponse)'s decode builds the whole tree first (a vector
+//! the record bytes. [`FetchResponse`]'s decode builds the whole tree first (a vector
 //! of topics, one of partitions, each partition a struct of a dozen fields moved into place); the view instead checks
 //! the whole body once when it is made, accepting exactly what that decode accepts, and then walks it again on
 //! demand, handing out each partition as a small value whose record bytes borrow the body. Nothing is allocated for

@@ -37,6 +37,10 @@
 //! [`Reader::vec_for`](crate::primitives::Reader::vec_for) allows. `Bytes` fields (including Produce's and Fetch's
 //! `records`) are slices of the received buffer.
 //!
+//! Fetch responses have a second reader, [`fetch_view::FetchResponseView`], which the consumer uses: it accepts
+//! exactly what the table decode accepts (a property test and the `responses` fuzz target compare the two) and then
+//! hands out each partition in place, without building the tree of topics and partitions.
+//!
 //! Nested structs compose through [`table::FieldCodec`], implemented by every field type: integers,
 //! [`ErrorCode`](crate::ErrorCode), [`Uuid`](crate::primitives::Uuid), `String`, `Bytes`, `Vec<T>` and `Option<T>`
 //! (nullable strings, bytes, arrays, and structs with their presence byte), and every table struct. A field whose
