@@ -1274,8 +1274,7 @@ impl Fetcher {
                 debug!(partition = %p.tp, replica = pd.preferred_read_replica, "leader prefers another read replica");
                 p.read_replica = Some((pd.preferred_read_replica, Instant::now() + max_age));
             }
-            let diverging = pd.diverging_epoch();
-            if diverging.epoch >= 0 {
+            if let Some(diverging) = pd.diverging_epoch().filter(|d| d.epoch >= 0) {
                 let (epoch, end) = (diverging.epoch, diverging.end_offset);
                 let has_policy = self.config.auto_offset_reset != OffsetReset::None;
                 self.complete_validation(i, epoch, end, has_policy);

@@ -251,8 +251,9 @@ fn kafkar_fetch_view(wire: &Bytes) -> i64 {
         sum += t.name.len() as i64 + t.id.0[0] as i64;
         sum += i64::from(p.partition_index) + i64::from(p.error_code.0) + p.high_watermark;
         sum += p.last_stable_offset + p.log_start_offset + i64::from(p.preferred_read_replica);
-        sum += i64::from(p.diverging_epoch().epoch) + i64::from(p.current_leader().leader_id);
-        sum += p.snapshot_id().end_offset;
+        sum += p.diverging_epoch().map_or(-1, |d| i64::from(d.epoch));
+        sum += p.current_leader().map_or(-1, |l| i64::from(l.leader_id));
+        sum += p.snapshot_id().map_or(-1, |s| s.end_offset);
         sum += p.aborted_transactions.map_or(0, |a| a.map(|t| t.producer_id + t.first_offset).sum());
         // As the consumer does: the records become a shared slice of the body (a reference count, no copy).
         sum += p.records.map_or(0, |r| black_box(view.body().slice_ref(r)).len() as i64);

@@ -161,49 +161,47 @@ pub struct PartitionView<'a> {
 }
 
 impl PartitionView<'_> {
-    /// The largest epoch and its end offset before the log diverges from the fetcher's (v12+); epoch -1 when the
-    /// broker sent none.
+    /// The largest epoch and its end offset before the log diverges from the fetcher's (v12+), when the broker
+    /// sent it.
     #[inline]
-    pub fn diverging_epoch(&self) -> EpochEndOffset {
+    pub fn diverging_epoch(&self) -> Option<EpochEndOffset> {
         self.tagged_field(0, "diverging_epoch")
     }
 
-    /// The current leader, sent with leadership errors (v12+); -1 when the broker sent none.
+    /// The current leader (v12+), when the broker sent it (with leadership errors).
     #[inline]
-    pub fn current_leader(&self) -> LeaderIdAndEpoch {
+    pub fn current_leader(&self) -> Option<LeaderIdAndEpoch> {
         self.tagged_field(1, "current_leader")
     }
 
-    /// The snapshot to fetch when the fetch offset is below the log start offset (v12+); -1 when none.
+    /// The snapshot to fetch when the fetch offset is below the log start offset (v12+), when the broker sent it.
     #[inline]
-    pub fn snapshot_id(&self) -> SnapshotId {
+    pub fn snapshot_id(&self) -> Option<SnapshotId> {
         self.tagged_field(2, "snapshot_id")
     }
 
-    /// The known tagged field `tag`, or its default when absent. [`FetchResponseView::parse`] decoded every one
-    /// already, so decoding it again cannot fail (should it, the default is returned).
+    /// The known tagged field `tag`, if present. [`FetchResponseView::parse`] decoded every one already, so
+    /// decoding it again cannot fail (should it, `None` is returned).
     #[inline]
-    fn tagged_field<T: FieldCodec + Default>(&self, tag: u32, name: &'static str) -> T {
+    fn tagged_field<T: FieldCodec>(&self, tag: u32, name: &'static str) -> Option<T> {
         if self.tagged.is_empty() {
-            return T::default();
+            return None;
         }
         self.decode_tagged(tag, name)
     }
 
     #[inline(never)]
-    fn decode_tagged<T: FieldCodec + Default>(&self, tag: u32, name: &'static str) -> T {
+    fn decode_tagged<T: FieldCodec>(&self, tag: u32, name: &'static str) -> Option<T> {
         let mut c = Cursor { buf: self.tagged, pos: 0 };
         let mut out = None;
-        let read = c.tagged(|t, field| {
+        c.tagged(|t, field| {
             if t == tag {
                 out = Some(decode_field::<T>(field, self.cx, name)?);
             }
             Ok(true)
-        });
-        match (read, out) {
-            (Ok(()), Some(v)) => v,
-            _ => T::default(),
-        }
+        })
+        .ok()?;
+        out
     }
 }
 
@@ -304,13 +302,14 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     #[inline(always)]
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
-        let remaining = self.buf.len() - self.pos;
-        if remaining < n {
-            return Err(DecodeError::UnexpectedEof { what, needed: n, remaining });
+        // One range check (an overflowing end makes the range empty-reversed, so `get` refuses it too).
+        match self.buf.get(self.pos..self.pos.wrapping_add(n)) {
+            Some(s) => {
+                self.pos += n;
+                Ok(s)
+            }
+            None => Err(DecodeError::UnexpectedEof { what, needed: n, remaining: self.remaining() }),
         }
-        let s = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
     }
 
     #[inline(always)]
@@ -338,6 +337,18 @@ impl<'a> Cursor<'a> {
 
     #[inline(always)]
     fn uvarint(&mut self, what: &'static str) -> Result<u32, DecodeError> {
+        // Counts, lengths under 128 and empty tagged sections: one byte.
+        match self.buf.get(self.pos) {
+            Some(&b) if b < 0x80 => {
+                self.pos += 1;
+                Ok(u32::from(b))
+            }
+            _ => self.uvarint_long(what),
+        }
+    }
+
+    #[inline(always)]
+    fn uvarint_long(&mut self, what: &'static str) -> Result<u32, DecodeError> {
         let mut value: u32 = 0;
         for i in 0..5 {
             let b = self.fixed::<1>(what)?[0];
@@ -579,9 +590,9 @@ mod tests {
                     high_watermark: p.high_watermark,
                     last_stable_offset: p.last_stable_offset,
                     log_start_offset: p.log_start_offset,
-                    diverging_epoch: p.diverging_epoch(),
-                    current_leader: p.current_leader(),
-                    snapshot_id: p.snapshot_id(),
+                    diverging_epoch: p.diverging_epoch().unwrap_or_default(),
+                    current_leader: p.current_leader().unwrap_or_default(),
+                    snapshot_id: p.snapshot_id().unwrap_or_default(),
                     aborted_transactions: p.aborted_transactions.map(Iterator::collect),
                     preferred_read_replica: p.preferred_read_replica,
                     records: p.records.map(|r| view.body().slice_ref(r)),
