@@ -16,7 +16,8 @@ use kafkar::ErrorKind;
 use kafkar::consumer::{Consumer, ConsumerConfig, ConsumerRecord, TopicPartition};
 use kafkar::protocol::compression::Compression;
 use kafkar::protocol::messages::fetch::{
-    AbortedTransaction, FetchRequest, FetchResponse, FetchableTopicResponse, PartitionData,
+    AbortedTransaction, EpochEndOffset as DivergingEpoch, FetchRequest, FetchResponse, FetchableTopicResponse,
+    PartitionData,
 };
 use kafkar::protocol::messages::list_offsets::{
     ListOffsetsPartitionResponse, ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopicResponse,
@@ -77,6 +78,8 @@ struct Fake {
     session_errors: VecDeque<ErrorCode>,
     /// OffsetForLeaderEpoch answer: (epoch, end offset).
     epoch_end: (i32, i64),
+    /// A diverging epoch (epoch, end offset) for a partition's next fetch, answered instead of records (KIP-320).
+    diverging: HashMap<i32, (i32, i64)>,
     /// Each node's fetch session.
     sessions: HashMap<i32, (i32, i32, HashMap<i32, i64>)>,
     next_session: i32,
@@ -171,6 +174,17 @@ fn fetch(f: &mut Fake, node: i32, req: &FetchRequest) -> FetchResponse {
     let mut order: Vec<_> = partitions.into_iter().collect();
     order.sort();
     for (p, offset) in order {
+        if let Some((epoch, end_offset)) = f.diverging.remove(&p) {
+            let log = &f.logs[p as usize];
+            out.push(PartitionData {
+                partition_index: p,
+                high_watermark: log.high_watermark(),
+                last_stable_offset: log.high_watermark(),
+                diverging_epoch: DivergingEpoch { epoch, end_offset, ..Default::default() },
+                ..Default::default()
+            });
+            continue;
+        }
         let log = &f.logs[p as usize];
         let mut pd = PartitionData {
             partition_index: p,
@@ -292,6 +306,7 @@ async fn start(logs: Vec<Log>) -> (FakeBroker, Shared) {
         partition_errors: HashMap::new(),
         session_errors: VecDeque::new(),
         epoch_end: (5, i64::MAX),
+        diverging: HashMap::new(),
         sessions: HashMap::new(),
         next_session: 100,
         follower_port: None,
@@ -439,6 +454,30 @@ async fn truncation_found_by_validation_resets_to_the_diverging_offset() {
         f.epoch_end = (5, 7);
         f.partition_errors.insert((1, 0), VecDeque::from([ErrorCode::FENCED_LEADER_EPOCH]));
     }
+    let e = recv(&mut c).await.unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::LogTruncation { offset: 10, divergent_offset: Some(7) }), "{e}");
+}
+
+#[tokio::test]
+async fn a_diverging_epoch_in_a_fetch_reply_resets_to_its_end_offset() {
+    let (broker, f) = start(vec![log_of(vec![batch(0, 10, 5)])]).await;
+    let mut c = consumer(&broker, 1, &[]).await;
+    assert_eq!(offsets(&mut c, 10).await.len(), 10);
+    {
+        // The leader's log ends epoch 5 at offset 7 (7..9 were lost and rewritten): a Fetch v12+ says so itself.
+        let mut f = f.lock().unwrap();
+        f.logs[0] = log_of(vec![batch(0, 7, 5), batch(7, 4, 6)]);
+        f.diverging.insert(0, (5, 7));
+    }
+    assert_eq!(offsets(&mut c, 4).await, vec![(0, 7), (0, 8), (0, 9), (0, 10)]);
+    assert!(broker.received_api(ApiKey::OFFSET_FOR_LEADER_EPOCH).is_empty(), "no separate validation was needed");
+
+    // With auto.offset.reset=none it is an error naming both offsets.
+    let (broker, f) = start(vec![log_of(vec![batch(0, 10, 5)])]).await;
+    let mut c = consumer(&broker, 1, &[("auto.offset.reset", "none")]).await;
+    c.seek(&tp(0), 0).unwrap();
+    assert_eq!(offsets(&mut c, 10).await.len(), 10);
+    f.lock().unwrap().diverging.insert(0, (5, 7));
     let e = recv(&mut c).await.unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::LogTruncation { offset: 10, divergent_offset: Some(7) }), "{e}");
 }
