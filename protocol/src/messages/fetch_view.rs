@@ -1,11 +1,10 @@
 //! A Fetch response read in place: [`FetchResponseView`].
 //!
 //! The consumer receives one Fetch response per broker and fetch, reads each partition's fields once and keeps only
-//! the record bytes. [`FetchResponse`]'s decode builds the whole tree first (a vector
-//! of topics, one of partitions, each partition a struct of a dozen fields moved into place); the view instead checks
-//! the whole body once when it is made, accepting exactly what that decode accepts, and then walks it again on
-//! demand, handing out each partition as a small value whose record bytes borrow the body. Nothing is allocated for
-//! topics or partitions.
+//! the record bytes. [`FetchResponse`]'s decode builds the whole tree first (a vector of topics, one of partitions,
+//! each partition a struct of a dozen fields moved into place); the view instead checks the whole body once when it
+//! is made, accepting exactly what that decode accepts, and then walks it again on demand, handing out each
+//! partition as a small value whose record bytes borrow the body. Nothing is allocated for topics or partitions.
 //!
 //! What the view does not keep: unknown tagged fields (they matter to a proxy re-encoding a response, not to a
 //! reader). Known tagged fields (a partition's diverging epoch, current leader and snapshot id, and the top-level
@@ -113,7 +112,8 @@ impl FetchResponseView {
         &self.body
     }
 
-    /// Every partition with its topic, in wire order (one walk over the body, nothing allocated).
+    /// Every partition with its topic, in wire order (one walk over the body, nothing allocated). A topic listed
+    /// with no partitions yields nothing.
     pub fn partitions(&self) -> Partitions<'_> {
         Partitions {
             body: &self.body[..],
