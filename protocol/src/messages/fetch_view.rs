@@ -18,6 +18,7 @@ use super::fetch::{
     PartitionData, SnapshotId,
 };
 use super::table::{At, Ctx, FieldCodec};
+use crate::primitives::reader::{checked_count, checked_len, compact_len, next_tag, tagged_count, uvarint_at};
 use crate::primitives::{Reader, Uuid};
 use crate::{DecodeError, ErrorCode};
 
@@ -343,24 +344,12 @@ impl<'a> Cursor<'a> {
                 self.pos += 1;
                 Ok(u32::from(b))
             }
-            _ => self.uvarint_long(what),
-        }
-    }
-
-    #[inline(always)]
-    fn uvarint_long(&mut self, what: &'static str) -> Result<u32, DecodeError> {
-        let mut value: u32 = 0;
-        for i in 0..5 {
-            let b = self.fixed::<1>(what)?[0];
-            if i == 4 && b > 0x0f {
-                return Err(DecodeError::VarintOverflow { what });
-            }
-            value |= ((b & 0x7f) as u32) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(value);
+            _ => {
+                let (value, len) = uvarint_at(self.buf.get(self.pos..).unwrap_or_default(), what)?;
+                self.pos += len;
+                Ok(value)
             }
         }
-        Err(DecodeError::VarintOverflow { what })
     }
 
     #[inline(always)]
@@ -372,14 +361,7 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn count(&mut self, cx: Ctx, min: usize, what: &'static str) -> Result<Option<usize>, DecodeError> {
         let n = if cx.flex { self.uvarint(what)? as i64 - 1 } else { self.i32(what)? as i64 };
-        if n == -1 {
-            return Ok(None);
-        }
-        // `n * min > remaining` is `n > remaining / min` (the tables' bound) without a division.
-        if n < 0 || (n as u64).saturating_mul(min.max(1) as u64) > self.remaining() as u64 {
-            return Err(DecodeError::InvalidLength { what, len: n });
-        }
-        Ok(Some(n as usize))
+        checked_count(n, self.remaining(), min, what)
     }
 
     #[inline(always)]
@@ -392,40 +374,23 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn len_prefix(&mut self, flex: bool, wide: bool, what: &'static str) -> Result<Option<usize>, DecodeError> {
         let len = if flex {
-            let n = self.uvarint(what)? as i64 - 1;
-            if !wide && n > i16::MAX as i64 {
-                return Err(DecodeError::InvalidLength { what, len: n });
-            }
-            n
+            compact_len(self.uvarint(what)?, wide, what)?
         } else if wide {
             self.i32(what)? as i64
         } else {
             self.i16(what)? as i64
         };
-        if len == -1 {
-            return Ok(None);
-        }
-        if len < 0 || len as u64 > self.remaining() as u64 {
-            return Err(DecodeError::InvalidLength { what, len });
-        }
-        Ok(Some(len as usize))
+        checked_len(len, self.remaining(), what)
     }
 
     /// A tagged-field section: ascending tags, each field handed to `known` (which returns whether it decoded it);
     /// the rest skipped. The same checks as [`Reader::tagged_fields`].
     #[inline(always)]
     fn tagged(&mut self, mut known: impl FnMut(u32, &'a [u8]) -> Result<bool, DecodeError>) -> Result<(), DecodeError> {
-        let n = self.uvarint("tagged field count")? as usize;
-        if n > self.remaining() / 2 {
-            return Err(DecodeError::InvalidLength { what: "tagged field count", len: n as i64 });
-        }
+        let n = tagged_count(self.uvarint("tagged field count")?, self.remaining())?;
         let mut last: Option<u32> = None;
         for _ in 0..n {
-            let tag = self.uvarint("tagged field tag")?;
-            if last.is_some_and(|l| tag <= l) {
-                return Err(DecodeError::Invalid { what: "tagged fields", reason: "tags not in ascending order" });
-            }
-            last = Some(tag);
+            let tag = next_tag(&mut last, self.uvarint("tagged field tag")?)?;
             let size = self.uvarint("tagged field size")? as usize;
             let field = self.take(size, "tagged field")?;
             known(tag, field)?;

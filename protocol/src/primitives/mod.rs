@@ -6,7 +6,7 @@
 //! through [`WriteExt`], implemented for every [`bytes::BufMut`].
 
 mod float64;
-mod reader;
+pub(crate) mod reader;
 mod tagged;
 mod uuid;
 mod versions;

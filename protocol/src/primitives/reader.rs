@@ -144,18 +144,9 @@ impl Reader {
     /// An `unsigned_varint` (at most 5 bytes, 32 bits).
     #[inline]
     pub fn uvarint(&mut self, what: &'static str) -> Result<u32, DecodeError> {
-        let mut value: u32 = 0;
-        for i in 0..5 {
-            let b = self.u8(what)?;
-            if i == 4 && b > 0x0f {
-                return Err(DecodeError::VarintOverflow { what });
-            }
-            value |= ((b & 0x7f) as u32) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(DecodeError::VarintOverflow { what })
+        let (value, len) = uvarint_at(&self.buf, what)?;
+        self.buf.advance(len);
+        Ok(value)
     }
 
     /// An unsigned 64-bit varint (at most 10 bytes).
@@ -189,32 +180,17 @@ impl Reader {
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
-    /// Converts a signed length off the wire into a length the buffer can hold; `None` for -1 (null).
-    fn checked_len(&self, len: i64, what: &'static str) -> Result<Option<usize>, DecodeError> {
-        if len == -1 {
-            return Ok(None);
-        }
-        if len < 0 || len as u64 > self.buf.len() as u64 {
-            return Err(DecodeError::InvalidLength { what, len });
-        }
-        Ok(Some(len as usize))
-    }
-
     /// The length prefix of a string or byte array: `int16`/`int32` (classic) or `unsigned_varint` of length + 1
     /// (compact). `None` means null. The length is checked against the bytes left.
     fn len_prefix(&mut self, compact: bool, wide: bool, what: &'static str) -> Result<Option<usize>, DecodeError> {
         let len = if compact {
-            let n = self.uvarint(what)? as i64 - 1;
-            if !wide && n > i16::MAX as i64 {
-                return Err(DecodeError::InvalidLength { what, len: n });
-            }
-            n
+            compact_len(self.uvarint(what)?, wide, what)?
         } else if wide {
             self.i32(what)? as i64
         } else {
             self.i16(what)? as i64
         };
-        self.checked_len(len, what)
+        checked_len(len, self.buf.len(), what)
     }
 
     fn utf8(b: Bytes, what: &'static str) -> Result<String, DecodeError> {
@@ -260,14 +236,7 @@ impl Reader {
         what: &'static str,
     ) -> Result<Option<usize>, DecodeError> {
         let n = if compact { self.uvarint(what)? as i64 - 1 } else { self.i32(what)? as i64 };
-        if n == -1 {
-            return Ok(None);
-        }
-        let max = (self.buf.len() / min_elem_size.max(1)) as i64;
-        if n < 0 || n > max {
-            return Err(DecodeError::InvalidLength { what, len: n });
-        }
-        Ok(Some(n as usize))
+        checked_count(n, self.buf.len(), min_elem_size, what)
     }
 
     /// A non-null array's element count; see [`Reader::nullable_array_len`].
@@ -329,19 +298,11 @@ impl Reader {
         &mut self,
         mut known: impl FnMut(u32, &mut Reader) -> Result<bool, DecodeError>,
     ) -> Result<Vec<RawTaggedField>, DecodeError> {
-        let n = self.uvarint("tagged field count")? as usize;
-        if n > self.buf.len() / 2 {
-            // Every tagged field takes at least two bytes (tag and size).
-            return Err(DecodeError::InvalidLength { what: "tagged field count", len: n as i64 });
-        }
+        let n = tagged_count(self.uvarint("tagged field count")?, self.buf.len())?;
         let mut unknown = Vec::new();
         let mut last: Option<u32> = None;
         for _ in 0..n {
-            let tag = self.uvarint("tagged field tag")?;
-            if last.is_some_and(|l| tag <= l) {
-                return Err(DecodeError::Invalid { what: "tagged fields", reason: "tags not in ascending order" });
-            }
-            last = Some(tag);
+            let tag = next_tag(&mut last, self.uvarint("tagged field tag")?)?;
             let size = self.uvarint("tagged field size")? as usize;
             let mut sub = self.sub(size, "tagged field")?;
             if known(tag, &mut sub)? {
@@ -352,4 +313,88 @@ impl Reader {
         }
         Ok(unknown)
     }
+}
+
+// The checks every reader of the wire format shares ([`Reader`], and the Fetch view's cursor over a slice), so that
+// they accept and refuse the same bytes.
+
+/// An `unsigned_varint` (at most 5 bytes, 32 bits) at the start of `buf`: its value and how many bytes it took.
+#[inline(always)]
+pub(crate) fn uvarint_at(buf: &[u8], what: &'static str) -> Result<(u32, usize), DecodeError> {
+    let mut value: u32 = 0;
+    for i in 0..5 {
+        let Some(&b) = buf.get(i) else {
+            return Err(DecodeError::UnexpectedEof { what, needed: 1, remaining: 0 });
+        };
+        if i == 4 && b > 0x0f {
+            return Err(DecodeError::VarintOverflow { what });
+        }
+        value |= ((b & 0x7f) as u32) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok((value, i + 1));
+        }
+    }
+    Err(DecodeError::VarintOverflow { what })
+}
+
+/// A compact length prefix (`unsigned_varint` of length + 1) as a signed length, -1 for null; a string's (not
+/// `wide`) may not exceed `i16::MAX`, as the classic `int16` prefix cannot.
+#[inline(always)]
+pub(crate) fn compact_len(v: u32, wide: bool, what: &'static str) -> Result<i64, DecodeError> {
+    let n = i64::from(v) - 1;
+    if !wide && n > i64::from(i16::MAX) {
+        return Err(DecodeError::InvalidLength { what, len: n });
+    }
+    Ok(n)
+}
+
+/// A signed length off the wire as one the `remaining` bytes can hold; `None` for -1 (null).
+#[inline(always)]
+pub(crate) fn checked_len(len: i64, remaining: usize, what: &'static str) -> Result<Option<usize>, DecodeError> {
+    if len == -1 {
+        return Ok(None);
+    }
+    if len < 0 || len as u64 > remaining as u64 {
+        return Err(DecodeError::InvalidLength { what, len });
+    }
+    Ok(Some(len as usize))
+}
+
+/// An array count off the wire (-1 for null) checked against the `remaining` bytes at `min_elem_size` bytes an
+/// element at least (`n * min > remaining`, which is `n > remaining / min` without a division).
+#[inline(always)]
+pub(crate) fn checked_count(
+    n: i64,
+    remaining: usize,
+    min_elem_size: usize,
+    what: &'static str,
+) -> Result<Option<usize>, DecodeError> {
+    if n == -1 {
+        return Ok(None);
+    }
+    if n < 0 || (n as u64).saturating_mul(min_elem_size.max(1) as u64) > remaining as u64 {
+        return Err(DecodeError::InvalidLength { what, len: n });
+    }
+    Ok(Some(n as usize))
+}
+
+/// A tagged-field count checked against the `remaining` bytes (every field takes at least two: tag and size).
+#[inline(always)]
+pub(crate) fn tagged_count(n: u32, remaining: usize) -> Result<usize, DecodeError> {
+    let n = n as usize;
+    if n > remaining / 2 {
+        return Err(DecodeError::InvalidLength { what: "tagged field count", len: n as i64 });
+    }
+    Ok(n)
+}
+
+/// Checks that `tag` comes after the section's previous one (`last`) and records it. Tags must be strictly
+/// ascending, as every Kafka writer emits them.
+#[inline(always)]
+pub(crate) fn next_tag(last: &mut Option<u32>, tag: u32) -> Result<u32, DecodeError> {
+    if last.is_some_and(|l| tag <= l) {
+        return Err(DecodeError::Invalid { what: "tagged fields", reason: "tags not in ascending order" });
+    }
+    *last = Some(tag);
+    Ok(tag)
 }
